@@ -1,0 +1,242 @@
+//! What changed between two snapshots. `diff(a, a)` is empty.
+
+use super::matrix::{Cell, coverage};
+use super::report::{SnapshotRef, matrix_for, snapshot_ref};
+use super::{Recording, State};
+use crate::beacon::Provider;
+use crate::store::schema::RouterRec;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExecChange {
+    pub id: i64,
+    pub fields: BTreeMap<String, (Value, Value)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ExecDiff {
+    pub added: Vec<i64>,
+    pub removed: Vec<i64>,
+    pub changed: Vec<ExecChange>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct CellDiff {
+    pub newly_missing: Vec<Cell>,
+    pub no_longer_missing: Vec<Cell>,
+    pub newly_duplicated: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobDiff {
+    pub job_id: String,
+    pub status: Option<(Option<String>, Option<String>)>,
+    pub executions: ExecDiff,
+    pub cells: CellDiff,
+}
+
+impl JobDiff {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.executions == ExecDiff::default()
+            && self.cells == CellDiff::default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct RouterDiff {
+    pub changes: BTreeMap<String, (Value, Value)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ProviderDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<ExecChangeNamed>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExecChangeNamed {
+    pub name: String,
+    pub fields: BTreeMap<String, (Value, Value)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Diff {
+    pub from: SnapshotRef,
+    pub to: SnapshotRef,
+    pub jobs: Vec<JobDiff>,
+    pub router: RouterDiff,
+    pub providers: ProviderDiff,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.jobs.iter().all(JobDiff::is_empty)
+            && self.router.changes.is_empty()
+            && self.providers == ProviderDiff::default()
+    }
+}
+
+/// Field-by-field changes between two serialisable values (objects).
+pub fn field_changes<T: Serialize>(a: &T, b: &T) -> BTreeMap<String, (Value, Value)> {
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return BTreeMap::new();
+    };
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (
+                a.get(k).cloned().unwrap_or(Value::Null),
+                b.get(k).cloned().unwrap_or(Value::Null),
+            );
+            (x != y).then(|| (k.clone(), (x, y)))
+        })
+        .collect()
+}
+
+fn router_fields(r: Option<&RouterRec>) -> BTreeMap<String, Value> {
+    let mut m = BTreeMap::new();
+    if let Some(h) = r.and_then(|r| r.health.as_ref()) {
+        m.insert("status".into(), serde_json::json!(h.status));
+        m.insert(
+            "providers_total".into(),
+            serde_json::json!(h.providers_total),
+        );
+        m.insert(
+            "providers_healthy".into(),
+            serde_json::json!(h.providers_healthy),
+        );
+        m.insert("regions".into(), serde_json::json!(h.regions));
+        m.insert("version".into(), serde_json::json!(h.version));
+    }
+    m
+}
+
+pub fn diff_states(rec: &Recording, a: &State, b: &State) -> Diff {
+    let mut jobs = Vec::new();
+    for (ja, jb) in a.jobs.iter().zip(&b.jobs) {
+        let mut ed = ExecDiff::default();
+        for (id, eb) in &jb.execs {
+            match ja.execs.get(id) {
+                None => ed.added.push(*id),
+                Some(ea) if ea != eb => ed.changed.push(ExecChange {
+                    id: *id,
+                    fields: field_changes(ea, eb),
+                }),
+                _ => {}
+            }
+        }
+        ed.removed = ja
+            .execs
+            .keys()
+            .filter(|id| !jb.execs.contains_key(id))
+            .copied()
+            .collect();
+        let sa = ja.rec.as_ref().and_then(|r| r.status.clone());
+        let sb = jb.rec.as_ref().and_then(|r| r.status.clone());
+        let ca = coverage(&matrix_for(ja, a.router.as_ref()), &ja.execs);
+        let cb = coverage(&matrix_for(jb, b.router.as_ref()), &jb.execs);
+        let miss_a: BTreeSet<&Cell> = ca.missing.iter().collect();
+        let miss_b: BTreeSet<&Cell> = cb.missing.iter().collect();
+        let cellkey = |d: &super::matrix::DupCell| Cell {
+            question_id: d.question_id.clone(),
+            model_id: d.model_id.clone(),
+            region: d.region.clone(),
+        };
+        let dup_a: BTreeSet<Cell> = ca.duplicated.iter().map(cellkey).collect();
+        jobs.push(JobDiff {
+            job_id: jb.job_id.clone(),
+            status: (sa != sb).then_some((sa, sb)),
+            executions: ed,
+            cells: CellDiff {
+                newly_missing: miss_b.difference(&miss_a).map(|c| (*c).clone()).collect(),
+                no_longer_missing: miss_a.difference(&miss_b).map(|c| (*c).clone()).collect(),
+                newly_duplicated: cb
+                    .duplicated
+                    .iter()
+                    .map(cellkey)
+                    .filter(|c| !dup_a.contains(c))
+                    .collect(),
+            },
+        });
+    }
+    let (ra, rb) = (
+        router_fields(a.router.as_ref()),
+        router_fields(b.router.as_ref()),
+    );
+    let keys: BTreeSet<&String> = ra.keys().chain(rb.keys()).collect();
+    let changes = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (x, y) = (
+                ra.get(k).cloned().unwrap_or(Value::Null),
+                rb.get(k).cloned().unwrap_or(Value::Null),
+            );
+            (x != y).then(|| (k.clone(), (x, y)))
+        })
+        .collect();
+    let pa: BTreeMap<&str, &Provider> = a
+        .router
+        .iter()
+        .flat_map(|r| r.providers.iter().flatten())
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let pb: BTreeMap<&str, &Provider> = b
+        .router
+        .iter()
+        .flat_map(|r| r.providers.iter().flatten())
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let providers = ProviderDiff {
+        added: pb
+            .keys()
+            .filter(|k| !pa.contains_key(*k))
+            .map(|k| k.to_string())
+            .collect(),
+        removed: pa
+            .keys()
+            .filter(|k| !pb.contains_key(*k))
+            .map(|k| k.to_string())
+            .collect(),
+        changed: pb
+            .iter()
+            .filter_map(|(k, p)| {
+                let old = pa.get(k)?;
+                (old != p).then(|| ExecChangeNamed {
+                    name: k.to_string(),
+                    fields: field_changes(*old, *p),
+                })
+            })
+            .collect(),
+    };
+    Diff {
+        from: snapshot_ref(rec, a.seq),
+        to: snapshot_ref(rec, b.seq),
+        jobs,
+        router: RouterDiff { changes },
+        providers,
+    }
+}
+
+pub fn diff(
+    rec: &Recording,
+    from: u64,
+    to: u64,
+    job: Option<&str>,
+) -> Result<Diff, super::report::ShowError> {
+    let jobs = rec
+        .select_jobs(job)
+        .map_err(super::report::ShowError::Job)?;
+    let a = rec.state_at(from, &jobs)?;
+    let b = if from == to {
+        a.clone()
+    } else {
+        rec.state_at(to, &jobs)?
+    };
+    Ok(diff_states(rec, &a, &b))
+}

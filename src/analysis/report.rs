@@ -1,0 +1,1119 @@
+//! The state at one snapshot (`show`) and the postmortem over a whole recording (`report`),
+//! with its findings: plain sentences derived from the data, most important first.
+
+use super::failures::{self, Failures, ObservedFailure};
+use super::matrix::{Coverage, coverage, router_regions};
+use super::{JobState, Recording, State, fetch_failed, fetch_outcome};
+use crate::beacon::{Execution, ExpectedMatrix, format_micros};
+use crate::source::SourceKind;
+use crate::store::StoreError;
+use crate::store::schema::RouterRec;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Providers not checked for this long before the end of a recording are called stale.
+pub const STALE_AFTER_SECS: i64 = 600;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SnapshotRef {
+    pub seq: u64,
+    pub taken_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Expected {
+    pub path: Option<&'static str>,
+    pub cells: usize,
+    pub declared: Option<u64>,
+    pub questions: Vec<String>,
+    pub models: Vec<String>,
+    pub regions: Vec<String>,
+    pub unplanned_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DefaultView {
+    /// Rows on the page a person gets from `?include=executions`.
+    pub rows: Option<u32>,
+    /// Rows in the complete list at the same snapshot.
+    pub complete_rows: usize,
+    pub truncated: bool,
+    /// Rows of the complete list that the default page did not show.
+    pub hidden: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobSummary {
+    pub job_id: String,
+    /// `false` when the runner said 404 "job not found".
+    pub found: bool,
+    pub status: Option<String>,
+    pub rows: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub expected: Expected,
+    pub cells: Coverage,
+    pub default_view: DefaultView,
+    /// Outcome of this snapshot's complete-list fetch (`ok`, `http 503`, `timeout`, ...).
+    pub list_fetch: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProviderOut {
+    pub name: String,
+    pub region: Option<String>,
+    pub healthy: Option<bool>,
+    pub last_health_check: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouterSummary {
+    /// Outcome of this snapshot's `/health` fetch.
+    pub fetch: Option<String>,
+    pub status: Option<String>,
+    pub providers_total: Option<i64>,
+    pub providers_healthy: Option<i64>,
+    pub regions: Vec<String>,
+    pub providers: Vec<ProviderOut>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShowOut {
+    pub snapshot: SnapshotRef,
+    pub jobs: Vec<JobSummary>,
+    pub router: Option<RouterSummary>,
+}
+
+pub fn snapshot_ref(rec: &Recording, seq: u64) -> SnapshotRef {
+    SnapshotRef {
+        seq,
+        taken_at: rec
+            .info(seq)
+            .map_or_else(String::new, |i| format_micros(i.started_at)),
+    }
+}
+
+fn outcome_of(rec: &Recording, seq: u64, kind: SourceKind, job: Option<u32>) -> Option<String> {
+    let snap = &rec.snaps[rec.index_of(seq)?];
+    let fs: Vec<_> = snap
+        .fetches
+        .iter()
+        .filter(|f| f.source == kind as u8 && f.job == job)
+        .collect();
+    fs.iter()
+        .find(|f| fetch_failed(f))
+        .or(fs.first())
+        .map(|f| fetch_outcome(f))
+}
+
+/// Outcome of the job's complete list in a snapshot: `/executions/all`, or the pages.
+fn list_outcome(rec: &Recording, seq: u64, job: u32) -> Option<String> {
+    let snap = &rec.snaps[rec.index_of(seq)?];
+    let fs: Vec<_> = snap
+        .fetches
+        .iter()
+        .filter(|f| {
+            f.job == Some(job)
+                && (f.source == SourceKind::RunnerExecAll as u8
+                    || f.source == SourceKind::RunnerJobPage as u8)
+        })
+        .collect();
+    if fs.is_empty() {
+        return None;
+    }
+    Some(match fs.iter().find(|f| fetch_failed(f)) {
+        Some(f) => fetch_outcome(f),
+        None => "ok".into(),
+    })
+}
+
+pub fn matrix_for(js: &JobState, router: Option<&RouterRec>) -> ExpectedMatrix {
+    match js.rec.as_ref().and_then(|r| r.spec_json.as_deref()) {
+        Some(spec) => ExpectedMatrix::from_spec(spec, router_regions(router).as_ref()),
+        None => ExpectedMatrix::default(),
+    }
+}
+
+pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary {
+    let m = matrix_for(js, state.router.as_ref());
+    let mut by_status = BTreeMap::new();
+    for e in js.execs.values() {
+        *by_status.entry(e.status.clone()).or_default() += 1;
+    }
+    let default_rows = js.rec.as_ref().and_then(|r| r.default_rows);
+    let shown: BTreeSet<i64> = js
+        .rec
+        .as_ref()
+        .map(|r| r.default_ids.iter().copied().collect())
+        .unwrap_or_default();
+    let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count();
+    JobSummary {
+        job_id: js.job_id.clone(),
+        found: js.rec.as_ref().is_none_or(|r| r.found),
+        status: js.rec.as_ref().and_then(|r| r.status.clone()),
+        rows: js.execs.len(),
+        by_status,
+        expected: Expected {
+            path: m.path.map(|p| p.as_str()),
+            cells: m.cells.len(),
+            declared: m.declared,
+            questions: m.questions.clone(),
+            models: m.models.clone(),
+            regions: m.regions.clone(),
+            unplanned_regions: m.unplanned_regions.clone(),
+        },
+        cells: coverage(&m, &js.execs),
+        default_view: DefaultView {
+            rows: default_rows,
+            complete_rows: js.execs.len(),
+            truncated: default_rows.is_some_and(|d| (d as usize) < js.execs.len()),
+            hidden: if default_rows.is_some() { hidden } else { 0 },
+        },
+        list_fetch: list_outcome(rec, state.seq, js.index),
+    }
+}
+
+pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
+    let r = state.router.as_ref()?;
+    let h = r.health.clone().unwrap_or_default();
+    Some(RouterSummary {
+        fetch: outcome_of(rec, state.seq, SourceKind::RouterHealth, None),
+        status: h.status,
+        providers_total: h.providers_total,
+        providers_healthy: h.providers_healthy,
+        regions: h.regions,
+        providers: r
+            .providers
+            .iter()
+            .flatten()
+            .map(|p| ProviderOut {
+                name: p.name.clone(),
+                region: p.region.clone(),
+                healthy: p.healthy,
+                last_health_check: p.last_health_check.map(format_micros),
+            })
+            .collect(),
+    })
+}
+
+pub fn show(rec: &Recording, seq: u64, job: Option<&str>) -> Result<ShowOut, ShowError> {
+    let jobs = rec.select_jobs(job).map_err(ShowError::Job)?;
+    let state = rec.state_at(seq, &jobs)?;
+    Ok(ShowOut {
+        snapshot: snapshot_ref(rec, seq),
+        jobs: state
+            .jobs
+            .iter()
+            .map(|js| job_summary(rec, &state, js))
+            .collect(),
+        router: router_summary(rec, &state),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("{0}")]
+    Job(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Select(#[from] super::SelectError),
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole-recording report.
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowsAt {
+    pub seq: u64,
+    pub taken_at: String,
+    pub rows: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vanished {
+    pub id: i64,
+    pub seq: u64,
+    pub taken_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Growth {
+    pub first_row_seq: Option<u64>,
+    pub first_row_at: Option<String>,
+    /// The last snapshot at which the row count went up.
+    pub last_new_row_seq: Option<u64>,
+    pub last_new_row_at: Option<String>,
+    pub max_rows: usize,
+    pub vanished: Vec<Vanished>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatusChange {
+    pub seq: u64,
+    pub at: String,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobReport {
+    #[serde(flatten)]
+    pub summary: JobSummary,
+    pub status_history: Vec<StatusChange>,
+    pub rows_over_time: Vec<RowsAt>,
+    pub growth: Growth,
+    /// The largest truncation of the default view seen: (shown, complete).
+    pub max_truncation: Option<(u32, usize)>,
+    pub failures: Failures,
+    #[serde(skip)]
+    pub final_status: BTreeMap<i64, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouterPoint {
+    pub seq: u64,
+    pub taken_at: String,
+    pub providers_healthy: Option<i64>,
+    pub providers_total: Option<i64>,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Transition {
+    pub seq: u64,
+    pub at: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StaleProvider {
+    pub name: String,
+    pub region: Option<String>,
+    pub last_health_check: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct RouterReport {
+    pub recorded: bool,
+    pub series: Vec<RouterPoint>,
+    pub transitions: Vec<Transition>,
+    pub stale_providers: Vec<StaleProvider>,
+    /// Failed rows with router/provider errors, first seen failed while the router reported
+    /// every provider healthy.
+    pub failed_while_all_healthy: usize,
+    pub all_healthy_throughout: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outage {
+    pub source: String,
+    pub job: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub snapshots: usize,
+    /// The first snapshot after the window whose fetch succeeded.
+    pub recovered_at: Option<String>,
+    pub kinds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct FetchReport {
+    pub outages: Vec<Outage>,
+    pub requests: usize,
+    pub failed_requests: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionOut {
+    pub started_at: String,
+    pub first_seq: u64,
+    pub runner: Option<String>,
+    pub router: Option<String>,
+    pub jobs: Vec<String>,
+    pub interval_ms: u64,
+    pub label: Option<String>,
+    pub tool_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordingInfo {
+    pub snapshots: usize,
+    pub first: Option<SnapshotRef>,
+    pub last: Option<SnapshotRef>,
+    pub span_seconds: f64,
+    pub sessions: Vec<SessionOut>,
+    pub reported_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub findings: Vec<String>,
+    pub jobs: Vec<JobReport>,
+    pub router: RouterReport,
+    pub fetch: FetchReport,
+    pub recording: RecordingInfo,
+}
+
+/// Seqs at which the complete list of `job` was fetched successfully.
+fn list_ok_seqs(rec: &Recording, job: u32) -> Vec<u64> {
+    rec.infos
+        .iter()
+        .zip(&rec.snaps)
+        .filter(|(_, s)| {
+            let fs: Vec<_> = s
+                .fetches
+                .iter()
+                .filter(|f| {
+                    f.job == Some(job)
+                        && (f.source == SourceKind::RunnerExecAll as u8
+                            || f.source == SourceKind::RunnerJobPage as u8)
+                })
+                .collect();
+            !fs.is_empty() && !fs.iter().any(|f| fetch_failed(f))
+        })
+        .map(|(i, _)| i.seq)
+        .collect()
+}
+
+/// Rows by status at every snapshot, from the version history (one sweep, no per-snapshot
+/// state rebuild).
+pub fn status_series(
+    rec: &Recording,
+    versions: &[(i64, u64, Option<Execution>)],
+) -> Vec<BTreeMap<String, usize>> {
+    // (seq, status, +1/-1)
+    let mut deltas: Vec<(u64, &str, i64)> = Vec::new();
+    let mut prev: Option<(i64, Option<&str>)> = None;
+    for (id, seq, e) in versions {
+        let before = match prev {
+            Some((pid, st)) if pid == *id => st,
+            _ => None,
+        };
+        let now = e.as_ref().map(|e| e.status.as_str());
+        if let Some(b) = before {
+            deltas.push((*seq, b, -1));
+        }
+        if let Some(n) = now {
+            deltas.push((*seq, n, 1));
+        }
+        prev = Some((*id, now));
+    }
+    deltas.sort_by_key(|d| d.0);
+    let mut out = Vec::with_capacity(rec.infos.len());
+    let mut cur: BTreeMap<String, i64> = BTreeMap::new();
+    let mut i = 0;
+    for info in &rec.infos {
+        while i < deltas.len() && deltas[i].0 <= info.seq {
+            *cur.entry(deltas[i].1.to_string()).or_default() += deltas[i].2;
+            i += 1;
+        }
+        out.push(
+            cur.iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.clone(), *n as usize))
+                .collect(),
+        );
+    }
+    out
+}
+
+fn observed_failures(
+    rec: &Recording,
+    versions: &[(i64, u64, Option<Execution>)],
+    ok_seqs: &[u64],
+) -> Vec<ObservedFailure> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < versions.len() {
+        let id = versions[i].0;
+        let mut j = i;
+        while j < versions.len() && versions[j].0 == id {
+            j += 1;
+        }
+        // The first version of this row that is failed (after a non-failed one or none).
+        let vs = &versions[i..j];
+        if let Some(k) = vs
+            .iter()
+            .position(|(_, _, e)| e.as_ref().is_some_and(|e| e.is_failed()))
+        {
+            let failed_seq = vs[k].1;
+            let idx = ok_seqs.partition_point(|&s| s < failed_seq);
+            let not_failed_seq = idx.checked_sub(1).map(|p| ok_seqs[p]);
+            out.push(ObservedFailure {
+                id,
+                not_failed_seq,
+                not_failed_at: not_failed_seq
+                    .and_then(|s| rec.info(s))
+                    .map(|i| format_micros(i.started_at)),
+                failed_seq,
+                failed_at: rec
+                    .info(failed_seq)
+                    .map_or_else(String::new, |i| format_micros(i.started_at)),
+            });
+        }
+        i = j;
+    }
+    out
+}
+
+fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobReport, StoreError> {
+    let summary = job_summary(rec, last, js);
+    let versions = rec.reader.exec_versions(js.index)?;
+    let series = status_series(rec, &versions);
+    let rows_over_time: Vec<RowsAt> = rec
+        .infos
+        .iter()
+        .zip(&series)
+        .map(|(i, by)| RowsAt {
+            seq: i.seq,
+            taken_at: format_micros(i.started_at),
+            rows: by.values().sum(),
+        })
+        .collect();
+    let mut growth = Growth::default();
+    let mut prev_rows = 0;
+    for r in &rows_over_time {
+        if r.rows > 0 && growth.first_row_seq.is_none() {
+            growth.first_row_seq = Some(r.seq);
+            growth.first_row_at = Some(r.taken_at.clone());
+        }
+        if r.rows > prev_rows {
+            growth.last_new_row_seq = Some(r.seq);
+            growth.last_new_row_at = Some(r.taken_at.clone());
+        }
+        growth.max_rows = growth.max_rows.max(r.rows);
+        prev_rows = r.rows;
+    }
+    growth.vanished = versions
+        .iter()
+        .filter(|(_, _, e)| e.is_none())
+        .map(|(id, seq, _)| Vanished {
+            id: *id,
+            seq: *seq,
+            taken_at: rec
+                .info(*seq)
+                .map_or_else(String::new, |i| format_micros(i.started_at)),
+        })
+        .collect();
+    let ok_seqs = list_ok_seqs(rec, js.index);
+    let observed = observed_failures(rec, &versions, &ok_seqs);
+    // Job status history and the largest truncation over time.
+    let jv = rec.reader.job_versions(js.index)?;
+    let mut status_history: Vec<StatusChange> = Vec::new();
+    for (seq, r) in &jv {
+        let st = if r.found {
+            r.status.clone()
+        } else {
+            Some("not found".into())
+        };
+        if status_history.last().is_none_or(|l| l.status != st) {
+            status_history.push(StatusChange {
+                seq: *seq,
+                at: rec
+                    .info(*seq)
+                    .map_or_else(String::new, |i| format_micros(i.started_at)),
+                status: st,
+            });
+        }
+    }
+    let mut max_truncation: Option<(u32, usize)> = None;
+    for (k, info) in rec.infos.iter().enumerate() {
+        let Some(view) = jv
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= info.seq)
+            .map(|(_, r)| r)
+        else {
+            continue;
+        };
+        let complete: usize = series[k].values().sum();
+        if let Some(d) = view.default_rows
+            && (d as usize) < complete
+            && max_truncation.is_none_or(|(_, c)| complete - (d as usize) > c - (d as usize))
+        {
+            max_truncation = Some((d, complete));
+        }
+    }
+    Ok(JobReport {
+        final_status: js
+            .execs
+            .iter()
+            .map(|(id, e)| (*id, e.status.clone()))
+            .collect(),
+        failures: failures::analyse(&js.execs, observed),
+        summary,
+        status_history,
+        rows_over_time,
+        growth,
+        max_truncation,
+    })
+}
+
+impl JobReport {
+    /// The status of a row at the last snapshot (for the matrix table).
+    pub fn row_status(&self, id: i64) -> String {
+        self.final_status
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "?".into())
+    }
+}
+
+fn router_report(
+    rec: &Recording,
+    jobs: &[JobReport],
+    finals: &[&JobState],
+) -> Result<RouterReport, StoreError> {
+    let mut rr = RouterReport {
+        recorded: rec.router_recorded(),
+        ..Default::default()
+    };
+    let versions = rec.reader.router_versions()?;
+    let at = |seq: u64| {
+        rec.info(seq)
+            .map_or_else(String::new, |i| format_micros(i.started_at))
+    };
+    let mut prev: Option<&RouterRec> = None;
+    for (seq, r) in &versions {
+        let h = r.health.clone().unwrap_or_default();
+        rr.series.push(RouterPoint {
+            seq: *seq,
+            taken_at: at(*seq),
+            providers_healthy: h.providers_healthy,
+            providers_total: h.providers_total,
+            regions: h.regions.clone(),
+        });
+        if let Some(p) = prev {
+            let ph = p.health.clone().unwrap_or_default();
+            if ph.providers_healthy != h.providers_healthy
+                || ph.providers_total != h.providers_total
+            {
+                rr.transitions.push(Transition {
+                    seq: *seq,
+                    at: at(*seq),
+                    what: format!(
+                        "providers healthy {} of {} -> {} of {}",
+                        opt(ph.providers_healthy),
+                        opt(ph.providers_total),
+                        opt(h.providers_healthy),
+                        opt(h.providers_total)
+                    ),
+                });
+            }
+            if ph.regions != h.regions {
+                rr.transitions.push(Transition {
+                    seq: *seq,
+                    at: at(*seq),
+                    what: format!(
+                        "regions [{}] -> [{}]",
+                        ph.regions.join(", "),
+                        h.regions.join(", ")
+                    ),
+                });
+            }
+            let before: BTreeMap<&str, Option<bool>> = p
+                .providers
+                .iter()
+                .flatten()
+                .map(|x| (x.name.as_str(), x.healthy))
+                .collect();
+            for x in r.providers.iter().flatten() {
+                match before.get(x.name.as_str()) {
+                    None => rr.transitions.push(Transition {
+                        seq: *seq,
+                        at: at(*seq),
+                        what: format!("provider {} appeared", x.name),
+                    }),
+                    Some(b) if *b != x.healthy => rr.transitions.push(Transition {
+                        seq: *seq,
+                        at: at(*seq),
+                        what: format!(
+                            "provider {} turned {}",
+                            x.name,
+                            if x.healthy == Some(true) {
+                                "healthy"
+                            } else {
+                                "unhealthy"
+                            }
+                        ),
+                    }),
+                    _ => {}
+                }
+            }
+            let now: BTreeSet<&str> = r
+                .providers
+                .iter()
+                .flatten()
+                .map(|x| x.name.as_str())
+                .collect();
+            for name in before.keys() {
+                if !now.contains(name) {
+                    rr.transitions.push(Transition {
+                        seq: *seq,
+                        at: at(*seq),
+                        what: format!("provider {name} disappeared"),
+                    });
+                }
+            }
+        }
+        prev = Some(r);
+    }
+    let all_healthy = |r: &RouterRec| {
+        r.health.as_ref().is_some_and(|h| {
+            h.providers_total.is_some_and(|t| t > 0) && h.providers_healthy == h.providers_total
+        })
+    };
+    rr.all_healthy_throughout =
+        !versions.is_empty() && versions.iter().all(|(_, r)| all_healthy(r));
+    if let (Some((_, last)), Some(end)) = (versions.last(), rec.infos.last()) {
+        for p in last.providers.iter().flatten() {
+            let reason = match p.last_health_check {
+                None => Some("never checked (last_health_check 0)".to_string()),
+                Some(t) if end.started_at - t > STALE_AFTER_SECS * 1_000_000 => Some(format!(
+                    "last checked {} before the end of the recording",
+                    human_secs((end.started_at - t) as f64 / 1e6)
+                )),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                rr.stale_providers.push(StaleProvider {
+                    name: p.name.clone(),
+                    region: p.region.clone(),
+                    last_health_check: p.last_health_check.map(format_micros),
+                    reason,
+                });
+            }
+        }
+    }
+    // Rows failing with router/provider errors while the router said all was well.
+    for (jr, js) in jobs.iter().zip(finals) {
+        for o in &jr.failures.observed {
+            let Some(e) = js.execs.get(&o.id) else {
+                continue;
+            };
+            let routerish = e
+                .error_code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("ROUTER") || c.starts_with("PROVIDER"))
+                || e.failure_stage
+                    .as_deref()
+                    .is_some_and(|s| s.contains("router") || s.contains("provider"));
+            if !routerish {
+                continue;
+            }
+            let state = versions
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= o.failed_seq)
+                .map(|(_, r)| r);
+            if state.is_some_and(all_healthy) {
+                rr.failed_while_all_healthy += 1;
+            }
+        }
+    }
+    Ok(rr)
+}
+
+fn fetch_report(rec: &Recording) -> FetchReport {
+    let mut fr = FetchReport::default();
+    // Key: (source, job). Open windows: key -> (from_seq, to_seq, count, kinds).
+    type Key = (u8, Option<u32>);
+    let mut open: BTreeMap<Key, (u64, u64, usize, BTreeSet<String>)> = BTreeMap::new();
+    let job_name = |j: Option<u32>| {
+        j.and_then(|j| {
+            rec.jobs
+                .iter()
+                .find(|(_, i)| *i == j)
+                .map(|(n, _)| n.clone())
+        })
+    };
+    let at = |seq: u64| {
+        rec.info(seq)
+            .map_or_else(String::new, |i| format_micros(i.started_at))
+    };
+    let close = |key: Key,
+                 w: (u64, u64, usize, BTreeSet<String>),
+                 recovered: Option<u64>,
+                 out: &mut Vec<Outage>| {
+        out.push(Outage {
+            source: SourceKind::from_u8(key.0)
+                .map_or("?", |k| k.name())
+                .to_string(),
+            job: job_name(key.1),
+            from: at(w.0),
+            to: at(w.1),
+            from_seq: w.0,
+            to_seq: w.1,
+            snapshots: w.2,
+            recovered_at: recovered.map(at),
+            kinds: w.3.into_iter().collect(),
+        });
+    };
+    for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
+        let mut status: BTreeMap<Key, Option<String>> = BTreeMap::new();
+        for f in &snap.fetches {
+            fr.requests += 1;
+            let key = (f.source, f.job);
+            let failed = fetch_failed(f);
+            if failed {
+                fr.failed_requests += 1;
+            }
+            let e = status.entry(key).or_insert(None);
+            if failed && e.is_none() {
+                *e = Some(fetch_outcome(f));
+            }
+        }
+        for (key, failed) in status {
+            match failed {
+                Some(kind) => {
+                    let w = open
+                        .entry(key)
+                        .or_insert((info.seq, info.seq, 0, BTreeSet::new()));
+                    w.1 = info.seq;
+                    w.2 += 1;
+                    w.3.insert(kind);
+                }
+                None => {
+                    if let Some(w) = open.remove(&key) {
+                        close(key, w, Some(info.seq), &mut fr.outages);
+                    }
+                }
+            }
+        }
+    }
+    for (key, w) in std::mem::take(&mut open) {
+        close(key, w, None, &mut fr.outages);
+    }
+    fr.outages
+        .sort_by(|a, b| a.from_seq.cmp(&b.from_seq).then(a.source.cmp(&b.source)));
+    fr
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or("?".into(), |v| v.to_string())
+}
+
+/// `75` -> `1m 15s`.
+pub fn human_secs(s: f64) -> String {
+    let s = s.round() as i64;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn findings(
+    jobs: &[JobReport],
+    router: &RouterReport,
+    fetch: &FetchReport,
+    rec: &Recording,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if rec.infos.is_empty() {
+        out.push("The recording holds no snapshots.".into());
+        return out;
+    }
+    for j in jobs {
+        let s = &j.summary;
+        let name = &s.job_id;
+        if !s.found {
+            out.push(format!("The runner answered 404 \"job not found\" for job {name} at the end of the recording."));
+        }
+        if let Some((shown, complete)) = j.max_truncation {
+            out.push(format!(
+                "The default job view of {name} showed {shown} of {complete} rows (the runner returns 20 unless asked for more); the complete list had {complete}."
+            ));
+        }
+        let e = &s.expected;
+        if e.cells > 0 {
+            let declared = match e.declared {
+                Some(d) if d as usize != e.cells => format!(" (the spec declared {d})"),
+                Some(_) => " (as the spec declared)".into(),
+                None => String::new(),
+            };
+            let mut sentence = format!(
+                "Job {name}: {} expected{declared}; {} covered, {} missing",
+                plural(e.cells, "cell", "cells"),
+                s.cells.covered,
+                s.cells.missing.len()
+            );
+            if !s.cells.duplicated.is_empty() {
+                let extra: usize = s
+                    .cells
+                    .duplicated
+                    .iter()
+                    .map(|d| d.execution_ids.len() - 1)
+                    .sum();
+                sentence.push_str(&format!(
+                    "; {} ran more than once ({} extra {})",
+                    plural(s.cells.duplicated.len(), "cell", "cells"),
+                    extra,
+                    if extra == 1 { "row" } else { "rows" }
+                ));
+            }
+            sentence.push_str(&format!("; {} in all.", plural(s.rows, "row", "rows")));
+            out.push(sentence);
+        } else if s.found {
+            out.push(format!(
+                "Job {name}: no job spec was recorded, so no expected matrix; {} seen.",
+                plural(s.rows, "row", "rows")
+            ));
+        }
+        if !e.unplanned_regions.is_empty() {
+            out.push(format!(
+                "Region{} {} of job {name} had no provider at the router, so the cross-region path planned no rows there.",
+                if e.unplanned_regions.len() == 1 { "" } else { "s" },
+                e.unplanned_regions.join(", ")
+            ));
+        }
+        if !s.cells.missing.is_empty() {
+            let list: Vec<String> = s
+                .cells
+                .missing
+                .iter()
+                .take(6)
+                .map(|c| format!("{}/{}/{}", c.question_id, c.model_id, c.region))
+                .collect();
+            let more = s.cells.missing.len().saturating_sub(6);
+            let stopped = j
+                .growth
+                .last_new_row_at
+                .as_deref()
+                .map_or(String::new(), |t| {
+                    format!(
+                        "; rows stopped appearing at {t} (seq {})",
+                        j.growth.last_new_row_seq.unwrap_or(0)
+                    )
+                });
+            out.push(format!(
+                "{} of job {name} never got a row: {}{}{stopped}.",
+                plural(s.cells.missing.len(), "cell", "cells"),
+                list.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if !s.cells.unexpected.is_empty() {
+            let reasons: BTreeSet<&str> = s
+                .cells
+                .unexpected
+                .iter()
+                .map(|u| u.reason.as_str())
+                .collect();
+            out.push(format!(
+                "{} of job {name} fall outside the spec: {}.",
+                plural(s.cells.unexpected.len(), "row", "rows"),
+                reasons.into_iter().collect::<Vec<_>>().join("; ")
+            ));
+        }
+        if !s.cells.no_cell.is_empty() {
+            let reasons: BTreeSet<&str> =
+                s.cells.no_cell.iter().map(|u| u.reason.as_str()).collect();
+            out.push(format!(
+                "{} of job {name} belong to no cell ({}): early failures, typically.",
+                plural(s.cells.no_cell.len(), "row", "rows"),
+                reasons.into_iter().collect::<Vec<_>>().join("; ")
+            ));
+        }
+        let f = &j.failures;
+        if f.total > 0 {
+            let top = &f.signatures[0];
+            let mut sig = vec![top.key.status.clone()];
+            if let Some(c) = &top.key.error_code {
+                sig.push(c.clone());
+            }
+            if let Some(st) = &top.key.failure_stage {
+                sig.push(format!("at {st}"));
+            }
+            sig.push(if top.key.provider_empty {
+                "provider_id empty".into()
+            } else {
+                "provider_id set".into()
+            });
+            if top.key.output_null == Some(true) {
+                sig.push("output null".into());
+            }
+            out.push(format!(
+                "{} of {} rows of job {name} failed; {} share one signature: {}{}.",
+                f.total,
+                s.rows,
+                top.count,
+                sig.join(", "),
+                if f.signatures.len() > 1 {
+                    format!(" ({} signatures in all)", f.signatures.len())
+                } else {
+                    String::new()
+                }
+            ));
+            if let Some(m) = f.duration_modes.first()
+                && m.count * 2 >= f.total.max(2)
+            {
+                out.push(format!(
+                    "{} of the failed rows ran {} (completed_at - started_at): the mark of a client timeout.",
+                    m.count,
+                    if m.seconds == 1 { "exactly 1 s".into() } else { format!("exactly {} s", m.seconds) }
+                ));
+            }
+            if !f.near_instant.is_empty() {
+                out.push(format!(
+                    "{} failed within a second of starting: they never reached a provider.",
+                    plural(f.near_instant.len(), "row", "rows")
+                ));
+            }
+            if let (Some(a), Some(b), Some(sp)) =
+                (&f.first_failed_at, &f.last_failed_at, f.spread_seconds)
+            {
+                let seen = match (&f.first_seen_failed_at, &f.last_seen_failed_at) {
+                    (Some(x), Some(y)) => {
+                        format!("; polling first saw a failure at {x} and the last new one at {y}")
+                    }
+                    _ => String::new(),
+                };
+                out.push(format!(
+                    "By the rows' own timestamps, failures ran from {a} to {b} ({}, {}){seen}.",
+                    human_secs(sp),
+                    plural(f.clusters.len(), "cluster", "clusters")
+                ));
+            }
+        }
+        if !j.growth.vanished.is_empty() {
+            out.push(format!(
+                "{} of job {name} vanished from the complete list during the recording (ids {}).",
+                plural(j.growth.vanished.len(), "row", "rows"),
+                j.growth
+                    .vanished
+                    .iter()
+                    .take(8)
+                    .map(|v| v.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if j.status_history.len() > 1 {
+            let chain: Vec<String> = j
+                .status_history
+                .iter()
+                .map(|c| c.status.clone().unwrap_or("?".into()))
+                .collect();
+            out.push(format!("Job {name} status went {}.", chain.join(" -> ")));
+        } else if let Some(c) = j.status_history.first() {
+            out.push(format!(
+                "Job {name} status stayed {} throughout the recording.",
+                c.status.clone().unwrap_or("?".into())
+            ));
+        }
+    }
+    if router.recorded {
+        if router.all_healthy_throughout {
+            let h = router
+                .series
+                .last()
+                .and_then(|p| p.providers_healthy)
+                .unwrap_or(0);
+            let extra = if router.failed_while_all_healthy > 0 {
+                format!(
+                    ", while {} failed with router or provider errors (its health is checked only at start-up and after inference requests, so it can be stale)",
+                    plural(router.failed_while_all_healthy, "row", "rows")
+                )
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "The router reported {h} of {h} providers healthy throughout{extra}."
+            ));
+        } else if !router.transitions.is_empty() {
+            let t: Vec<String> = router
+                .transitions
+                .iter()
+                .take(6)
+                .map(|t| format!("{} at {}", t.what, t.at))
+                .collect();
+            out.push(format!("Router changes: {}.", t.join("; ")));
+            if router.failed_while_all_healthy > 0 {
+                out.push(format!("{} failed with router or provider errors while the router reported every provider healthy.", plural(router.failed_while_all_healthy, "row", "rows")));
+            }
+        }
+        if !router.stale_providers.is_empty() {
+            let s: Vec<String> = router
+                .stale_providers
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.reason))
+                .collect();
+            out.push(format!("Stale provider health: {}.", s.join("; ")));
+        }
+    }
+    for o in &fetch.outages {
+        out.push(format!(
+            "{}{} failed from {} to {} ({}; {}){}.",
+            o.source,
+            o.job
+                .as_deref()
+                .map_or(String::new(), |j| format!(" ({j})")),
+            o.from,
+            o.to,
+            plural(o.snapshots, "snapshot", "snapshots"),
+            o.kinds.join(", "),
+            o.recovered_at
+                .as_deref()
+                .map_or(" and had not recovered at the end".into(), |r| format!(
+                    ", recovered at {r}"
+                ))
+        ));
+    }
+    out
+}
+
+pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
+    let jobs = rec.select_jobs(job).map_err(ShowError::Job)?;
+    let last_seq = rec.infos.last().map_or(0, |i| i.seq);
+    let last = rec.state_at(last_seq, &jobs)?;
+    let mut reports = Vec::new();
+    for js in &last.jobs {
+        reports.push(job_report(rec, &last, js)?);
+    }
+    let finals: Vec<&JobState> = last.jobs.iter().collect();
+    let router = router_report(rec, &reports, &finals)?;
+    let fetch = fetch_report(rec);
+    let findings = findings(&reports, &router, &fetch, rec);
+    let recording = RecordingInfo {
+        snapshots: rec.infos.len(),
+        first: rec.infos.first().map(|i| snapshot_ref(rec, i.seq)),
+        last: rec.infos.last().map(|i| snapshot_ref(rec, i.seq)),
+        span_seconds: match (rec.infos.first(), rec.infos.last()) {
+            (Some(a), Some(b)) => (b.started_at - a.started_at) as f64 / 1e6,
+            _ => 0.0,
+        },
+        sessions: rec
+            .sessions
+            .iter()
+            .map(|s| SessionOut {
+                started_at: format_micros(s.started_at),
+                first_seq: s.first_seq,
+                runner: s.runner.clone(),
+                router: s.router.clone(),
+                jobs: s.jobs.clone(),
+                interval_ms: s.interval_ms,
+                label: s.label.clone(),
+                tool_version: s.tool_version.clone(),
+            })
+            .collect(),
+        reported_by: format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
+    };
+    Ok(Report {
+        findings,
+        jobs: reports,
+        router,
+        fetch,
+        recording,
+    })
+}

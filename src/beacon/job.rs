@@ -1,0 +1,279 @@
+//! The job view (`GET /api/v1/jobs/{id}?include=executions`) and the expected matrix a job
+//! spec implies, for both execution paths.
+
+use super::exec::{ExecutionList, parse_exec_rows};
+use super::normalize_region;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeSet;
+
+/// What one job view body says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    /// The job spec exactly as received (JSON text), when present.
+    pub spec_json: Option<String>,
+    pub status: Option<String>,
+    /// `None` when the body had no `executions` key (asked without `include`).
+    pub executions: Option<ExecutionList>,
+}
+
+/// Parses a job view body. An error body (`{"error": ...}`) is an error here; the caller
+/// decides by HTTP status whether that is expected.
+pub fn parse_job_view(body: &[u8]) -> Result<JobView, String> {
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        job: Option<&'a RawValue>,
+        #[serde(default)]
+        status: super::lenient::LStr,
+        // Present-but-null must stay distinguishable from missing, so no plain `Option`.
+        #[serde(borrow, default, deserialize_with = "present")]
+        executions: Option<&'a RawValue>,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+        <&RawValue>::deserialize(d).map(Some)
+    }
+    let b: Body = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let job = b.job.filter(|j| j.get() != "null");
+    if job.is_none() && b.status.0.is_none() {
+        return Err("no `job` or `status` field".into());
+    }
+    let executions = match b.executions {
+        None => None,
+        Some(raw) => Some(parse_exec_rows(raw)?),
+    };
+    Ok(JobView {
+        spec_json: job.map(|j| j.get().to_string()),
+        status: b.status.0,
+        executions,
+    })
+}
+
+/// Which of the runner's two execution paths a spec belongs to (API.md, "What execution
+/// fields mean").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecPath {
+    /// `models: [{id, regions}]` objects: queue-based job runner.
+    JobRunner,
+    /// `metadata.models: [strings]`: the portal's cross-region path.
+    CrossRegion,
+}
+
+impl ExecPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecPath::JobRunner => "job-runner",
+            ExecPath::CrossRegion => "cross-region",
+        }
+    }
+}
+
+/// The cells a job should fill: (question, model, normalised region).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpectedMatrix {
+    pub path: Option<ExecPath>,
+    pub questions: Vec<String>,
+    pub models: Vec<String>,
+    /// Normalised region names, in spec order.
+    pub regions: Vec<String>,
+    pub cells: BTreeSet<(String, String, String)>,
+    /// `metadata.total_executions_expected`, what the portal declared.
+    pub declared: Option<u64>,
+    /// Regions of the spec that were not planned because the router listed no provider there
+    /// (cross-region path only).
+    pub unplanned_regions: Vec<String>,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+impl ExpectedMatrix {
+    /// Computes the matrix from a spec's JSON text. `router_regions` is the set of (normalised)
+    /// regions for which the router listed a provider; the cross-region path plans only those.
+    /// `None` means the router was not observed, and every spec region counts as planned.
+    pub fn from_spec(spec_json: &str, router_regions: Option<&BTreeSet<String>>) -> Self {
+        let Ok(spec) = serde_json::from_str::<Value>(spec_json) else {
+            return Self::default();
+        };
+        let declared = spec
+            .pointer("/metadata/total_executions_expected")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let mut regions: Vec<String> = Vec::new();
+        for r in strings(spec.pointer("/constraints/regions")) {
+            push_unique(&mut regions, normalize_region(&r));
+        }
+        let questions = strings(spec.get("questions"));
+        let model_objs: Vec<&Value> = spec
+            .get("models")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter(|m| m.is_object()).collect())
+            .unwrap_or_default();
+        let mut m = ExpectedMatrix {
+            declared,
+            ..Default::default()
+        };
+        if !model_objs.is_empty() {
+            m.path = Some(ExecPath::JobRunner);
+            m.questions = questions;
+            m.regions = regions.clone();
+            for obj in model_objs {
+                let Some(id) = obj
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .or_else(|| obj.get("name").and_then(Value::as_str))
+                else {
+                    continue;
+                };
+                push_unique(&mut m.models, id.to_string());
+                let model_regions: Vec<String> = match obj.get("regions") {
+                    Some(Value::Array(_)) => strings(obj.get("regions"))
+                        .iter()
+                        .map(|r| normalize_region(r))
+                        .collect(),
+                    _ => regions.clone(),
+                };
+                for r in &regions {
+                    if model_regions.contains(r) {
+                        for q in &m.questions {
+                            m.cells.insert((q.clone(), id.to_string(), r.clone()));
+                        }
+                    }
+                }
+            }
+        } else {
+            m.path = Some(ExecPath::CrossRegion);
+            m.questions = if questions.is_empty() {
+                vec!["default".to_string()]
+            } else {
+                questions
+            };
+            for model in strings(spec.pointer("/metadata/models")) {
+                push_unique(&mut m.models, model);
+            }
+            if m.models.is_empty()
+                && let Some(single) = spec.pointer("/metadata/model").and_then(Value::as_str)
+            {
+                m.models.push(single.to_string());
+            }
+            for r in regions {
+                match router_regions {
+                    Some(planned) if !planned.contains(&r) => m.unplanned_regions.push(r),
+                    _ => m.regions.push(r),
+                }
+            }
+            for q in &m.questions {
+                for model in &m.models {
+                    for r in &m.regions {
+                        m.cells.insert((q.clone(), model.clone(), r.clone()));
+                    }
+                }
+            }
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIX: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/beacon/fixtures/runner/"
+    );
+
+    fn fixture(name: &str) -> Option<String> {
+        std::fs::read_to_string(format!("{FIX}{name}")).ok()
+    }
+
+    #[test]
+    fn job_runner_path_counts_models_per_region() {
+        let spec = r#"{"questions":["q1","q2"],"constraints":{"regions":["US","EU","ASIA"]},
+            "models":[{"id":"a","regions":["US","EU","ASIA"]},{"id":"b","regions":["us-east"]}],
+            "metadata":{"total_executions_expected":12}}"#;
+        let m = ExpectedMatrix::from_spec(spec, None);
+        assert_eq!(m.path, Some(ExecPath::JobRunner));
+        assert_eq!(m.cells.len(), 2 * 3 + 2);
+        assert_eq!(m.declared, Some(12));
+        assert!(
+            m.cells
+                .contains(&("q1".into(), "b".into(), "us-east".into()))
+        );
+        assert!(
+            !m.cells
+                .contains(&("q1".into(), "b".into(), "eu-west".into()))
+        );
+    }
+
+    #[test]
+    fn cross_region_path_plans_only_router_regions() {
+        let spec = r#"{"questions":[],"constraints":{"regions":["US","EU","ASIA"]},
+            "metadata":{"models":["m1","m2"]}}"#;
+        let router: BTreeSet<String> = ["us-east".to_string(), "eu-west".to_string()].into();
+        let m = ExpectedMatrix::from_spec(spec, Some(&router));
+        assert_eq!(m.path, Some(ExecPath::CrossRegion));
+        assert_eq!(m.questions, vec!["default"]);
+        assert_eq!(m.cells.len(), 2 * 2);
+        assert_eq!(m.unplanned_regions, vec!["asia-pacific"]);
+        assert_eq!(ExpectedMatrix::from_spec(spec, None).cells.len(), 6);
+    }
+
+    #[test]
+    fn fixtures_parse() {
+        let Some(spec) = fixture("jobspec_stored_job_runner_path.json") else {
+            return; // shared/ is beside the checkout in CI; tolerate running elsewhere
+        };
+        let m = ExpectedMatrix::from_spec(&spec, None);
+        assert_eq!(m.cells.len(), 36);
+        assert_eq!(m.declared, Some(36));
+        let view = parse_job_view(
+            fixture("runner_get_job_include_executions.json")
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(view.status.as_deref(), Some("queued"));
+        let rows = view.executions.unwrap().rows;
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|r| r.question_id.is_some()));
+        assert!(
+            rows[0].started_at.unwrap() % 1_000_000 != 0,
+            "microseconds kept"
+        );
+        let old = parse_job_view(
+            fixture("runner_get_job_include_executions_2025-10-01_to_10-13_format.json")
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(
+            old.executions
+                .unwrap()
+                .rows
+                .iter()
+                .all(|r| r.created_at.is_some())
+        );
+        let empty = parse_job_view(
+            fixture("runner_get_job_include_executions_empty.json")
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(empty.executions.unwrap().was_null);
+        assert!(parse_job_view(fixture("runner_get_job_404.json").unwrap().as_bytes()).is_err());
+    }
+}

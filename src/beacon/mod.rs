@@ -1,0 +1,71 @@
+//! The polled system, Project Beacon, as data: execution rows in all three runner formats,
+//! the job view and its spec, the router's health and providers, region aliases, and the
+//! expected matrix of a job. Nothing here does I/O; every parser takes the body bytes as
+//! received and is lenient about what it does not need (unknown fields are ignored, `null`
+//! and `""` mean "absent").
+//!
+//! Wire formats: `../shared/beacon/API.md`.
+
+mod exec;
+mod job;
+mod lenient;
+mod region;
+mod router;
+mod time;
+
+pub use exec::{ExecutionList, parse_exec_list, parse_exec_rows};
+pub use job::{ExecPath, ExpectedMatrix, JobView, parse_job_view};
+pub use region::normalize_region;
+pub use router::{Provider, RouterHealth, parse_health, parse_providers};
+pub use time::{format_micros, parse_time_micros};
+
+use serde::{Deserialize, Serialize};
+
+/// One execution row, normalised from any of the runner's row formats.
+///
+/// This is also the stored value of an execution version (see `store::schema`), so it is a
+/// plain struct: no `serde_json::Value`, no skipped or flattened fields (bincode needs every
+/// field in order). Times are microseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Execution {
+    pub id: i64,
+    pub job_id: Option<String>,
+    pub status: String,
+    pub question_id: Option<String>,
+    pub model_id: Option<String>,
+    /// The region exactly as the runner wrote it (`US`, `us-east`, `unknown`, ...).
+    pub region_raw: Option<String>,
+    /// The region through the alias table (`US` -> `us-east`); `None` when absent.
+    pub region: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// `Some(true)` when the row's output was `null` or omitted, `None` when the format has no
+    /// output at all (the job view).
+    pub output_null: Option<bool>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub failure_stage: Option<String>,
+    pub failure_type: Option<String>,
+    pub has_receipt: Option<bool>,
+    pub response_classification: Option<String>,
+    pub retry_count: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub last_retry_at: Option<i64>,
+    pub retry_attempts: u32,
+}
+
+impl Execution {
+    /// Seconds between start and completion, when both are known.
+    pub fn duration_secs(&self) -> Option<f64> {
+        match (self.started_at, self.completed_at) {
+            (Some(s), Some(c)) if c >= s => Some((c - s) as f64 / 1e6),
+            _ => None,
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.status == "failed"
+    }
+}

@@ -1,0 +1,225 @@
+//! The command line: clap types (one file per subcommand, each with its Args and `run`),
+//! rendering, and exit codes. Only this module parses arguments, prints, or picks exit codes.
+//!
+//! Exit codes: 0 success (also when stdout is closed early, as with `| head`); 1 a failure at
+//! run time (unreadable database, nothing to select, `verify` found problems); 2 bad usage
+//! (unknown flag, invalid value).
+
+mod args;
+mod demo;
+mod diff;
+mod record;
+mod render;
+mod replay;
+mod report;
+mod show;
+mod simulate;
+mod snapshots;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILURE: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// A flight recorder for Project Beacon incidents: record the runner and router into a redb
+/// file, then answer the postmortem questions from it offline.
+#[derive(Parser, Debug)]
+#[command(name = "blackbox", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The recording database (a redb file).
+    #[arg(long, global = true, env = "BLACKBOX_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Record(record::Args),
+    Snapshots(snapshots::Args),
+    Simulate(simulate::Args),
+    Demo(demo::Args),
+    Show(show::Args),
+    Diff(diff::Args),
+    Report(report::Args),
+    Replay(replay::Args),
+    Verify(verify::Args),
+}
+
+const DEFAULT_DB: &str = "blackbox.redb";
+
+impl Cli {
+    fn db(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+    }
+}
+
+/// An error as the user sees it: what failed, and why.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_USAGE,
+            error: msg.into().into(),
+            hint: None,
+        }
+    }
+
+    pub fn failure(msg: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_FAILURE,
+            error: msg.into().into(),
+            hint: None,
+        }
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
+    fn from(e: E) -> Self {
+        let hint = hint_for(&e);
+        CliError {
+            code: EXIT_FAILURE,
+            error: Box::new(e),
+            hint,
+        }
+    }
+}
+
+fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use crate::store::StoreError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(s) = err.downcast_ref::<StoreError>() {
+            return match s {
+                StoreError::Locked { .. } => Some(
+                    "is a `blackbox record` writing it? read commands (show, diff, report) can open it meanwhile".into(),
+                ),
+                StoreError::Missing { .. } => {
+                    Some("give --db PATH, or record first with `blackbox record`".into())
+                }
+                _ => None,
+            };
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Renders an error as one line: the message, then each cause.
+pub fn render_error(e: &CliError) -> String {
+    let mut line = format!("error: {}", e.error);
+    let mut cur = e.error.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !line.ends_with(&s) {
+            line.push_str(": ");
+            line.push_str(&s);
+        }
+        cur = c.source();
+    }
+    if let Some(h) = &e.hint {
+        line.push_str(&format!(" (hint: {h})"));
+    }
+    line.replace('\n', " ")
+}
+
+pub type CmdResult = Result<(), CliError>;
+
+fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
+    let db = cli.db();
+    let explicit_db = cli.db.is_some();
+    match cli.cmd {
+        Command::Record(a) => record::run(a, &db, out),
+        Command::Snapshots(a) => snapshots::run(a, &db, out),
+        Command::Simulate(a) => simulate::run(a, out),
+        Command::Demo(a) => demo::run(a, explicit_db.then_some(db.as_path()), out),
+        Command::Show(a) => show::run(a, &db, out),
+        Command::Diff(a) => diff::run(a, &db, out),
+        Command::Report(a) => report::run(a, &db, out),
+        Command::Replay(a) => replay::run(a, &db, out),
+        Command::Verify(a) => verify::run(a, &db, out),
+    }
+}
+
+/// Parses `argv`, runs the command writing to `out`, prints errors to stderr, and returns the
+/// exit code. In-process entry for tests as well as `main`.
+pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    // A panic is a bug; it must still end as one line and a non-zero exit, never a trace.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli, out)));
+    let result = match result {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown".into());
+            Err(CliError::failure(format!(
+                "internal failure ({msg}); the database may be damaged, try `blackbox verify`"
+            )))
+        }
+    };
+    let flushed = out.flush();
+    match result {
+        Ok(()) => match flushed {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("error: cannot write output: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        },
+        Err(e) if is_broken_pipe(e.error.as_ref()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("{}", render_error(&e));
+            e.code
+        }
+    }
+}
+
+/// The binary's entry point.
+pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(|_| {}));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    run_with(std::env::args_os().collect(), &mut out)
+}
+
+/// Opens a recording read-only (a running recorder may keep writing it).
+pub fn open_recording(
+    db: &std::path::Path,
+) -> Result<(redb::ReadOnlyDatabase, crate::analysis::Recording), CliError> {
+    let d = crate::store::open_reader(db)?;
+    let rec = crate::analysis::Recording::open(&d)?;
+    Ok((d, rec))
+}

@@ -1,0 +1,64 @@
+//! `blackbox simulate`: serve a simulated runner and router on loopback.
+
+use super::args::parse_speed;
+use super::{CliError, CmdResult};
+use crate::sim;
+use std::io::Write;
+
+/// Serve a simulated Beacon runner and hybrid router, playing a scenario.
+///
+/// Prints `runner: http://HOST:PORT` and `router: http://HOST:PORT` first, then serves until
+/// stopped (Ctrl-C). Built-in scenarios: classic, cutoff, outage, legacy.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A built-in scenario name or a scenario JSON file.
+    #[arg(long, default_value = "classic")]
+    pub scenario: String,
+    /// Scenario seconds per wall second (60 plays one minute per second).
+    #[arg(long, default_value = "1", value_parser = parse_speed)]
+    pub speed: f64,
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub runner_listen: String,
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub router_listen: String,
+    /// Override the runner's rate limit (requests per minute per client; 0 = off).
+    #[arg(long, value_name = "RPM")]
+    pub rate_limit: Option<u32>,
+    /// Print the scenario as JSON (a starting point for your own file) and exit.
+    #[arg(long)]
+    pub print_scenario: bool,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let scenario = sim::load_scenario(&args.scenario)?;
+    if args.print_scenario {
+        serde_json::to_writer_pretty(&mut *out, &scenario)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let running = sim::start(
+            scenario,
+            args.speed,
+            args.rate_limit,
+            &args.runner_listen,
+            &args.router_listen,
+        )
+        .await?;
+        writeln!(out, "runner: http://{}", running.runner)?;
+        writeln!(out, "router: http://{}", running.router)?;
+        out.flush()?;
+        eprintln!(
+            "simulating {:?} at {}x: plays out in {:.1}s, then holds its final state; Ctrl-C stops",
+            running.sim.scenario.name,
+            args.speed,
+            running.sim.wall_duration().as_secs_f64()
+        );
+        crate::record::shutdown_signal().await;
+        Ok::<(), CliError>(())
+    })
+}

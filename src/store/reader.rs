@@ -1,0 +1,332 @@
+//! Read access to a recording through one read transaction (a consistent view even while a
+//! recorder commits). The analysis reads entity versions; bodies are decoded only on demand.
+
+use super::schema::*;
+use super::{DbResult, StoreError, blobs, codec};
+use crate::beacon::Execution;
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use std::collections::{BTreeMap, HashMap};
+
+/// A snapshot's place in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub seq: u64,
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub session: u64,
+}
+
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    pub fn new(db: &impl ReadableDatabase) -> Result<Self, StoreError> {
+        Ok(Reader {
+            txn: db.begin_read().db()?,
+        })
+    }
+
+    pub fn snapshot(&self, seq: u64) -> Result<Option<SnapshotRec>, StoreError> {
+        let t = self.txn.open_table(SNAPSHOTS).db()?;
+        match t.get(seq).db()? {
+            Some(v) => codec::decode(format::SNAPSHOT_V1, v.value())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(format!("snapshot {seq}"), e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every snapshot header, in order.
+    pub fn snapshots(&self) -> Result<Vec<(SnapshotInfo, SnapshotRec)>, StoreError> {
+        let t = self.txn.open_table(SNAPSHOTS).db()?;
+        let mut out = Vec::with_capacity(t.len().db()? as usize);
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            let seq = k.value();
+            let rec: SnapshotRec = codec::decode(format::SNAPSHOT_V1, v.value())
+                .map_err(|e| StoreError::corrupt(format!("snapshot {seq}"), e))?;
+            out.push((
+                SnapshotInfo {
+                    seq,
+                    started_at: rec.started_at,
+                    ended_at: rec.ended_at,
+                    session: rec.session,
+                },
+                rec,
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn snapshot_count(&self) -> Result<u64, StoreError> {
+        self.txn.open_table(SNAPSHOTS).db()?.len().db()
+    }
+
+    pub fn sessions(&self) -> Result<Vec<SessionRec>, StoreError> {
+        let t = self.txn.open_table(SESSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            out.push(
+                codec::decode(format::SESSION_V1, v.value())
+                    .map_err(|e| StoreError::corrupt(format!("session {}", k.value()), e))?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn strings(&self) -> Result<HashMap<u32, String>, StoreError> {
+        let t = self.txn.open_table(STRINGS).db()?;
+        let mut out = HashMap::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            out.insert(k.value(), v.value().to_string());
+        }
+        Ok(out)
+    }
+
+    /// Job ids and their indexes, in index order (the order they were first recorded).
+    pub fn jobs(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        let t = self.txn.open_table(JOBS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            out.push((k.value().to_string(), v.value()));
+        }
+        out.sort_by_key(|(_, i)| *i);
+        Ok(out)
+    }
+
+    /// The job's version in force at `seq`, with the seq that wrote it.
+    pub fn job_at(&self, job: u32, seq: u64) -> Result<Option<(u64, JobRec)>, StoreError> {
+        let t = self.txn.open_table(JOB_VERSIONS).db()?;
+        let mut r = t.range((job, 0)..=(job, seq)).db()?;
+        match r.next_back() {
+            Some(e) => {
+                let (k, v) = e.db()?;
+                let rec = codec::decode(format::JOB_V1, v.value())
+                    .map_err(|e| StoreError::corrupt("job version", e))?;
+                Ok(Some((k.value().1, rec)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn job_versions(&self, job: u32) -> Result<Vec<(u64, JobRec)>, StoreError> {
+        let t = self.txn.open_table(JOB_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.range((job, 0)..=(job, u64::MAX)).db()? {
+            let (k, v) = e.db()?;
+            out.push((
+                k.value().1,
+                codec::decode(format::JOB_V1, v.value())
+                    .map_err(|e| StoreError::corrupt("job version", e))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The live executions of a job at `seq`: for each id its latest version at or before
+    /// `seq`, unless that is a tombstone. Values are decoded only for the chosen versions.
+    pub fn execs_at(&self, job: u32, seq: u64) -> Result<BTreeMap<i64, Execution>, StoreError> {
+        let t = self.txn.open_table(EXEC_VERSIONS).db()?;
+        let mut out = BTreeMap::new();
+        let mut cur: Option<(i64, redb::AccessGuard<'_, &[u8]>)> = None;
+        let flush = |c: Option<(i64, redb::AccessGuard<'_, &[u8]>)>,
+                     out: &mut BTreeMap<i64, Execution>|
+         -> Result<(), StoreError> {
+            if let Some((id, g)) = c {
+                let bytes = g.value();
+                if codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE) {
+                    let e = codec::decode(format::EXEC_V1, bytes)
+                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?;
+                    out.insert(id, e);
+                }
+            }
+            Ok(())
+        };
+        for e in t
+            .range((job, i64::MIN, 0)..=(job, i64::MAX, u64::MAX))
+            .db()?
+        {
+            let (k, v) = e.db()?;
+            let (_, id, s) = k.value();
+            if cur.as_ref().is_some_and(|(c, _)| *c != id) {
+                flush(cur.take(), &mut out)?;
+            }
+            if s <= seq {
+                cur = Some((id, v));
+            }
+        }
+        flush(cur, &mut out)?;
+        Ok(out)
+    }
+
+    /// Every version of every execution of a job, ordered by (id, seq); `None` = tombstone.
+    pub fn exec_versions(
+        &self,
+        job: u32,
+    ) -> Result<Vec<(i64, u64, Option<Execution>)>, StoreError> {
+        let t = self.txn.open_table(EXEC_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t
+            .range((job, i64::MIN, 0)..=(job, i64::MAX, u64::MAX))
+            .db()?
+        {
+            let (k, v) = e.db()?;
+            let (_, id, s) = k.value();
+            let bytes = v.value();
+            let ex = if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
+                None
+            } else {
+                Some(
+                    codec::decode(format::EXEC_V1, bytes)
+                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?,
+                )
+            };
+            out.push((id, s, ex));
+        }
+        Ok(out)
+    }
+
+    pub fn router_at(&self, seq: u64) -> Result<Option<(u64, RouterRec)>, StoreError> {
+        let t = self.txn.open_table(ROUTER_VERSIONS).db()?;
+        let mut r = t.range(0..=seq).db()?;
+        match r.next_back() {
+            Some(e) => {
+                let (k, v) = e.db()?;
+                let rec = codec::decode(format::ROUTER_V1, v.value())
+                    .map_err(|e| StoreError::corrupt("router version", e))?;
+                Ok(Some((k.value(), rec)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn router_versions(&self) -> Result<Vec<(u64, RouterRec)>, StoreError> {
+        let t = self.txn.open_table(ROUTER_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            out.push((
+                k.value(),
+                codec::decode(format::ROUTER_V1, v.value())
+                    .map_err(|e| StoreError::corrupt("router version", e))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn body_rec(&self, id: u64) -> Result<Option<BodyRec>, StoreError> {
+        let t = self.txn.open_table(BODIES).db()?;
+        match t.get(id).db()? {
+            Some(v) => codec::decode(format::BODY_V1, v.value())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(format!("body {id}"), e)),
+            None => Ok(None),
+        }
+    }
+
+    /// A body as received, following its delta chain.
+    pub fn body(&self, id: u64) -> Result<Vec<u8>, StoreError> {
+        let mut chain = Vec::new();
+        let mut next = Some(id);
+        while let Some(i) = next {
+            let rec = self.body_rec(i)?.ok_or_else(|| {
+                StoreError::corrupt(
+                    format!("body {i}"),
+                    std::io::Error::other("referenced body is missing"),
+                )
+            })?;
+            if chain.len() > blobs::MAX_DELTA_DEPTH as usize + 1 {
+                return Err(StoreError::corrupt(
+                    format!("body {id}"),
+                    std::io::Error::other("delta chain too long"),
+                ));
+            }
+            next = rec.base;
+            chain.push((i, rec));
+        }
+        let mut raw: Option<Vec<u8>> = None;
+        for (i, rec) in chain.iter().rev() {
+            raw = Some(
+                blobs::decode(rec, raw.as_deref())
+                    .map_err(|e| StoreError::corrupt(format!("body {i}"), e))?,
+            );
+        }
+        Ok(raw.unwrap_or_default())
+    }
+
+    /// Entries per table, for tests and `verify`.
+    pub fn table_sizes(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        Ok(vec![
+            (
+                "snapshots",
+                self.txn.open_table(SNAPSHOTS).db()?.len().db()?,
+            ),
+            ("bodies", self.txn.open_table(BODIES).db()?.len().db()?),
+            ("strings", self.txn.open_table(STRINGS).db()?.len().db()?),
+            ("jobs", self.txn.open_table(JOBS).db()?.len().db()?),
+            (
+                "job_versions",
+                self.txn.open_table(JOB_VERSIONS).db()?.len().db()?,
+            ),
+            (
+                "exec_versions",
+                self.txn.open_table(EXEC_VERSIONS).db()?.len().db()?,
+            ),
+            (
+                "router_versions",
+                self.txn.open_table(ROUTER_VERSIONS).db()?.len().db()?,
+            ),
+        ])
+    }
+
+    /// Body ids and their index hashes, for `verify`.
+    pub fn body_index(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let t = self.txn.open_table(BODY_INDEX).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            out.push((*k.value(), v.value()));
+        }
+        Ok(out)
+    }
+
+    pub fn body_ids(&self) -> Result<Vec<u64>, StoreError> {
+        let t = self.txn.open_table(BODIES).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            out.push(e.db()?.0.value());
+        }
+        Ok(out)
+    }
+
+    pub fn job_version_keys(&self) -> Result<Vec<(u32, u64)>, StoreError> {
+        let t = self.txn.open_table(JOB_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            out.push(e.db()?.0.value());
+        }
+        Ok(out)
+    }
+
+    pub fn exec_version_keys(&self) -> Result<Vec<(u32, i64, u64)>, StoreError> {
+        let t = self.txn.open_table(EXEC_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            out.push(e.db()?.0.value());
+        }
+        Ok(out)
+    }
+
+    pub fn router_version_keys(&self) -> Result<Vec<u64>, StoreError> {
+        let t = self.txn.open_table(ROUTER_VERSIONS).db()?;
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            out.push(e.db()?.0.value());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,140 @@
+//! The on-disk format: every table, its key and value layout, and `SCHEMA_VERSION`.
+//!
+//! A database is one redb file. Values are `codec`-encoded records, each starting with a
+//! format byte (below) so that a reader can tell what it holds and refuse what it does not
+//! know. Raw HTTP bodies are kept as received (compressed); entity versions are derived from
+//! them and written only when an entity changed since the previous snapshot.
+//!
+//! | table            | key                               | value                               |
+//! |------------------|-----------------------------------|-------------------------------------|
+//! | `meta`           | `&str` name                       | bytes: `schema_version` = u32 LE    |
+//! | `sessions`       | u64 session id (= its first seq)  | `SessionRec`                        |
+//! | `snapshots`      | u64 seq, from 1, contiguous       | `SnapshotRec` (the poll's header)   |
+//! | `strings`        | u32 id                            | `&str`: URLs (no credentials), content types |
+//! | `bodies`         | u64 body id                       | `BodyRec`: zstd, full or delta      |
+//! | `body_index`     | `[u8; 32]` blake3 of raw body     | u64 body id                         |
+//! | `jobs`           | `&str` job id                     | u32 job index                       |
+//! | `job_versions`   | (u32 job, u64 seq)                | `JobRec`                            |
+//! | `exec_versions`  | (u32 job, i64 exec id, u64 seq)   | `Execution`, or a tombstone         |
+//! | `router_versions`| u64 seq                           | `RouterRec`                         |
+//!
+//! The state of an entity at snapshot S is its version with the greatest seq <= S.
+
+use crate::beacon::{Provider, RouterHealth};
+use redb::TableDefinition;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a table or record layout changes. A file with a larger number is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
+pub const SNAPSHOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshots");
+pub const STRINGS: TableDefinition<u32, &str> = TableDefinition::new("strings");
+pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+pub const BODY_INDEX: TableDefinition<&[u8; 32], u64> = TableDefinition::new("body_index");
+pub const JOBS: TableDefinition<&str, u32> = TableDefinition::new("jobs");
+pub const JOB_VERSIONS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("job_versions");
+pub const EXEC_VERSIONS: TableDefinition<(u32, i64, u64), &[u8]> =
+    TableDefinition::new("exec_versions");
+pub const ROUTER_VERSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("router_versions");
+
+/// Format bytes: the first byte of every encoded value.
+pub mod format {
+    pub const SESSION_V1: u8 = 0x10;
+    pub const SNAPSHOT_V1: u8 = 0x20;
+    pub const BODY_V1: u8 = 0x30;
+    pub const JOB_V1: u8 = 0x40;
+    pub const EXEC_V1: u8 = 0x50;
+    /// An execution that vanished from the complete list; no payload.
+    pub const EXEC_TOMBSTONE: u8 = 0x5F;
+    pub const ROUTER_V1: u8 = 0x60;
+}
+
+/// One run of `record` against one set of sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRec {
+    pub started_at: i64,
+    pub first_seq: u64,
+    pub runner: Option<String>,
+    pub router: Option<String>,
+    pub jobs: Vec<String>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub max_runner_rpm: u32,
+    pub label: Option<String>,
+    pub tool_version: String,
+}
+
+/// One poll: when it ran and what every request returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRec {
+    pub session: u64,
+    /// Microseconds since the epoch, UTC.
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub fetches: Vec<FetchRec>,
+}
+
+/// One request of a poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchRec {
+    /// A `source::SourceKind` as u8.
+    pub source: u8,
+    /// Job index (`jobs` table) for runner job requests.
+    pub job: Option<u32>,
+    /// `strings` id of the URL, credentials stripped.
+    pub url: u32,
+    pub status: Option<u16>,
+    pub latency_us: u64,
+    /// `bodies` id of the body as received (also for error statuses).
+    pub body: Option<u64>,
+    pub body_len: u64,
+    /// `strings` id of the Content-Type header.
+    pub content_type: Option<u32>,
+    pub error: Option<FetchErrorRec>,
+    /// The body arrived but did not parse as what this endpoint returns.
+    pub parse_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchErrorRec {
+    /// A `source::FetchErrorKind` as u8.
+    pub kind: u8,
+    pub message: String,
+}
+
+/// A stored body. `encoding`: 0 = raw bytes, 1 = zstd, 2 = zstd with the body `base` (decoded)
+/// as dictionary, which makes a near-copy of the previous body of the same URL cost a few
+/// bytes (the router's `/health` changes only its `timestamp` between polls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BodyRec {
+    pub hash: [u8; 32],
+    pub len: u64,
+    pub encoding: u8,
+    pub base: Option<u64>,
+    /// Delta-chain depth: 0 for a full body.
+    pub depth: u32,
+    pub data: Vec<u8>,
+}
+
+/// A job as its default view showed it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobRec {
+    /// `false` when the runner answered 404 "job not found".
+    pub found: bool,
+    pub status: Option<String>,
+    /// The job spec as received (JSON text).
+    pub spec_json: Option<String>,
+    /// Rows in the default view (`include=executions`, no limit): the page a person sees.
+    pub default_rows: Option<u32>,
+    /// The execution ids that page showed.
+    pub default_ids: Vec<i64>,
+}
+
+/// The router's state: the last good `/health` and `/providers`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RouterRec {
+    pub health: Option<RouterHealth>,
+    pub providers: Option<Vec<Provider>>,
+}

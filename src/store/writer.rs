@@ -1,0 +1,489 @@
+//! The snapshot writer: the one owner of a database being recorded. It turns one poll's
+//! fetches into one durable transaction: the snapshot header, new bodies, and entity versions
+//! for exactly the entities that changed since the previous snapshot.
+
+use super::schema::*;
+use super::{DbResult, StoreError, blobs, codec};
+use crate::beacon::{self, Execution};
+use crate::source::{Fetched, SourceKind};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// One poll as the recorder hands it over.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub fetches: Vec<Fetched>,
+}
+
+/// What one ingest wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestStats {
+    pub seq: u64,
+    pub exec_versions: usize,
+    pub tombstones: usize,
+    pub job_versions: usize,
+    pub router_versions: usize,
+    pub new_bodies: usize,
+    pub new_body_bytes: usize,
+    /// Per job: rows by status in the complete list (when it was fetched this poll).
+    pub job_rows: Vec<(String, Option<BTreeMap<String, usize>>)>,
+    pub fetch_errors: usize,
+}
+
+pub struct Writer {
+    db: Database,
+    durable: bool,
+    next_seq: u64,
+    next_body: u64,
+    next_string: u32,
+    strings: HashMap<String, u32>,
+    jobs: HashMap<String, u32>,
+    pending_session: Option<SessionRec>,
+    session: u64,
+    /// Previous small body per URL id, for delta encoding: (body id, raw, depth).
+    last_body: HashMap<u32, (u64, Vec<u8>, u32)>,
+    /// Encoded current version of each live execution, per job.
+    execs: HashMap<u32, HashMap<i64, Vec<u8>>>,
+    job_state: HashMap<u32, Vec<u8>>,
+    router_state: RouterRec,
+    /// Set when a commit failed: in-memory caches are reloaded before the next ingest.
+    stale: bool,
+}
+
+impl Writer {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = super::open_writer(path)?;
+        let mut w = Writer {
+            db,
+            durable: true,
+            next_seq: 1,
+            next_body: 1,
+            next_string: 0,
+            strings: HashMap::new(),
+            jobs: HashMap::new(),
+            pending_session: None,
+            session: 0,
+            last_body: HashMap::new(),
+            execs: HashMap::new(),
+            job_state: HashMap::new(),
+            router_state: RouterRec::default(),
+            stale: false,
+        };
+        w.reload()?;
+        Ok(w)
+    }
+
+    /// Durable commits (the default) or not (benchmarks of the rest of the path).
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Rebuilds the in-memory caches from what is committed.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let snaps = txn.open_table(SNAPSHOTS).db()?;
+        self.next_seq = snaps.last().db()?.map_or(1, |(k, _)| k.value() + 1);
+        let bodies = txn.open_table(BODIES).db()?;
+        self.next_body = bodies.last().db()?.map_or(1, |(k, _)| k.value() + 1);
+        self.strings.clear();
+        self.next_string = 0;
+        for e in txn.open_table(STRINGS).db()?.iter().db()? {
+            let (k, v) = e.db()?;
+            self.strings.insert(v.value().to_string(), k.value());
+            self.next_string = self.next_string.max(k.value() + 1);
+        }
+        self.jobs.clear();
+        for e in txn.open_table(JOBS).db()?.iter().db()? {
+            let (k, v) = e.db()?;
+            self.jobs.insert(k.value().to_string(), v.value());
+        }
+        self.execs.clear();
+        for e in txn.open_table(EXEC_VERSIONS).db()?.iter().db()? {
+            let (k, v) = e.db()?;
+            let (job, id, _seq) = k.value();
+            let bytes = v.value();
+            let m = self.execs.entry(job).or_default();
+            if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
+                m.remove(&id);
+            } else {
+                m.insert(id, bytes.to_vec());
+            }
+        }
+        self.job_state.clear();
+        for e in txn.open_table(JOB_VERSIONS).db()?.iter().db()? {
+            let (k, v) = e.db()?;
+            self.job_state.insert(k.value().0, v.value().to_vec());
+        }
+        self.router_state = match txn.open_table(ROUTER_VERSIONS).db()?.last().db()? {
+            Some((_, v)) => codec::decode(format::ROUTER_V1, v.value())
+                .map_err(|e| StoreError::corrupt("router version", e))?,
+            None => RouterRec::default(),
+        };
+        self.last_body.clear();
+        self.stale = false;
+        Ok(())
+    }
+
+    /// Starts a session; it is stored with the next snapshot.
+    pub fn begin_session(&mut self, mut rec: SessionRec) {
+        rec.first_seq = self.next_seq;
+        self.pending_session = Some(rec);
+    }
+
+    fn intern(&mut self, txn: &WriteTransaction, s: &str) -> Result<u32, StoreError> {
+        if let Some(&id) = self.strings.get(s) {
+            return Ok(id);
+        }
+        let id = self.next_string;
+        txn.open_table(STRINGS).db()?.insert(id, s).db()?;
+        self.next_string += 1;
+        self.strings.insert(s.to_string(), id);
+        Ok(id)
+    }
+
+    fn job_index(&mut self, txn: &WriteTransaction, job: &str) -> Result<u32, StoreError> {
+        if let Some(&id) = self.jobs.get(job) {
+            return Ok(id);
+        }
+        let id = self.jobs.len() as u32;
+        txn.open_table(JOBS).db()?.insert(job, id).db()?;
+        self.jobs.insert(job.to_string(), id);
+        Ok(id)
+    }
+
+    fn store_body(
+        &mut self,
+        txn: &WriteTransaction,
+        url: u32,
+        raw: &[u8],
+        stats: &mut IngestStats,
+    ) -> Result<u64, StoreError> {
+        let hash = *blake3::hash(raw).as_bytes();
+        let mut index = txn.open_table(BODY_INDEX).db()?;
+        if let Some(id) = index.get(&hash).db()? {
+            return Ok(id.value());
+        }
+        let base = self
+            .last_body
+            .get(&url)
+            .map(|(id, b, d)| (*id, b.as_slice(), *d));
+        let rec = blobs::encode(raw, hash, base);
+        let id = self.next_body;
+        let bytes = codec::encode(format::BODY_V1, &rec);
+        stats.new_bodies += 1;
+        stats.new_body_bytes += bytes.len();
+        txn.open_table(BODIES)
+            .db()?
+            .insert(id, bytes.as_slice())
+            .db()?;
+        index.insert(&hash, id).db()?;
+        self.next_body += 1;
+        if raw.len() <= blobs::DELTA_MAX_LEN {
+            self.last_body.insert(url, (id, raw.to_vec(), rec.depth));
+        } else {
+            self.last_body.remove(&url);
+        }
+        Ok(id)
+    }
+
+    /// Writes one poll as one transaction and returns what was written.
+    pub fn ingest(&mut self, poll: &Poll) -> Result<IngestStats, StoreError> {
+        if self.stale {
+            self.reload()?;
+        }
+        let seq = self.next_seq;
+        let mut txn = self.db.begin_write().db()?;
+        if !self.durable {
+            txn.set_durability(Durability::None).db()?;
+        }
+        let result = self.write_poll(&txn, seq, poll);
+        match result {
+            Ok((stats, pending)) => match txn.commit() {
+                Ok(()) => {
+                    self.apply(pending);
+                    self.next_seq += 1;
+                    self.pending_session = None;
+                    Ok(stats)
+                }
+                Err(e) => {
+                    self.stale = true;
+                    Err(StoreError::Db(e.into()))
+                }
+            },
+            Err(e) => {
+                self.stale = true;
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+
+    fn apply(&mut self, p: Pending) {
+        for (job, id, bytes) in p.execs {
+            let m = self.execs.entry(job).or_default();
+            match bytes {
+                Some(b) => {
+                    m.insert(id, b);
+                }
+                None => {
+                    m.remove(&id);
+                }
+            }
+        }
+        for (job, bytes) in p.jobs {
+            self.job_state.insert(job, bytes);
+        }
+        if let Some(r) = p.router {
+            self.router_state = r;
+        }
+    }
+
+    fn write_poll(
+        &mut self,
+        txn: &WriteTransaction,
+        seq: u64,
+        poll: &Poll,
+    ) -> Result<(IngestStats, Pending), StoreError> {
+        let mut stats = IngestStats {
+            seq,
+            ..Default::default()
+        };
+        let mut pending = Pending::default();
+        if self.session == 0 || self.pending_session.is_some() {
+            let rec = self.pending_session.clone().unwrap_or_else(|| SessionRec {
+                started_at: poll.started_at,
+                first_seq: seq,
+                runner: None,
+                router: None,
+                jobs: vec![],
+                interval_ms: 0,
+                timeout_ms: 0,
+                max_runner_rpm: 0,
+                label: None,
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+            });
+            txn.open_table(SESSIONS)
+                .db()?
+                .insert(seq, codec::encode(format::SESSION_V1, &rec).as_slice())
+                .db()?;
+            self.session = seq;
+        }
+        let mut fetch_recs = Vec::with_capacity(poll.fetches.len());
+        // Per job: the complete list (from /executions/all, or every page) and the view.
+        let mut lists: BTreeMap<u32, ListAcc> = BTreeMap::new();
+        let mut views: BTreeMap<u32, JobRec> = BTreeMap::new();
+        let mut router = self.router_state.clone();
+        for f in &poll.fetches {
+            let url = self.intern(txn, &f.url)?;
+            let content_type = match &f.content_type {
+                Some(ct) => Some(self.intern(txn, ct)?),
+                None => None,
+            };
+            let job = match &f.job {
+                Some(j) => Some(self.job_index(txn, j)?),
+                None => None,
+            };
+            let body = match &f.body {
+                Some(b) => Some(self.store_body(txn, url, b, &mut stats)?),
+                None => None,
+            };
+            if f.error.is_some() {
+                stats.fetch_errors += 1;
+            }
+            let mut parse_error = None;
+            let ok = f.ok_body();
+            match (f.kind, job) {
+                (SourceKind::RunnerExecAll, Some(j)) => {
+                    let acc = lists.entry(j).or_default();
+                    match ok {
+                        Some(b) => match beacon::parse_exec_list(b) {
+                            Ok(l) => acc.add(l.rows),
+                            Err(e) => {
+                                parse_error = Some(e);
+                                acc.failed = true;
+                            }
+                        },
+                        // 404 here means "use the pages that follow" (older runner).
+                        None if f.status == Some(404) && f.error.is_none() => {}
+                        None => acc.failed = true,
+                    }
+                }
+                (SourceKind::RunnerJobPage, Some(j)) => {
+                    let acc = lists.entry(j).or_default();
+                    acc.paged = true;
+                    match ok.map(beacon::parse_job_view) {
+                        Some(Ok(v)) => acc.add(v.executions.map(|l| l.rows).unwrap_or_default()),
+                        Some(Err(e)) => {
+                            parse_error = Some(e);
+                            acc.failed = true;
+                        }
+                        None => acc.failed = true,
+                    }
+                }
+                (SourceKind::RunnerJobDefault, Some(j)) => match ok.map(beacon::parse_job_view) {
+                    Some(Ok(v)) => {
+                        let (rows, ids) = match &v.executions {
+                            Some(l) => (
+                                Some((l.rows.len() + l.bad_rows) as u32),
+                                l.rows.iter().map(|r| r.id).collect(),
+                            ),
+                            None => (None, vec![]),
+                        };
+                        views.insert(
+                            j,
+                            JobRec {
+                                found: true,
+                                status: v.status,
+                                spec_json: v.spec_json,
+                                default_rows: rows,
+                                default_ids: ids,
+                            },
+                        );
+                    }
+                    Some(Err(e)) => parse_error = Some(e),
+                    None if f.status == Some(404) && f.error.is_none() => {
+                        views.insert(j, JobRec::default());
+                    }
+                    None => {}
+                },
+                (SourceKind::RouterHealth, _) => {
+                    if let Some(b) = ok {
+                        match beacon::parse_health(b) {
+                            Ok(h) => router.health = Some(h),
+                            Err(e) => parse_error = Some(e),
+                        }
+                    }
+                }
+                (SourceKind::RouterProviders, _) => {
+                    if let Some(b) = ok {
+                        match beacon::parse_providers(b) {
+                            Ok(p) => router.providers = Some(p),
+                            Err(e) => parse_error = Some(e),
+                        }
+                    }
+                }
+                _ => {}
+            }
+            fetch_recs.push(FetchRec {
+                source: f.kind as u8,
+                job,
+                url,
+                status: f.status,
+                latency_us: f.latency_us,
+                body,
+                body_len: f.body.as_ref().map_or(0, |b| b.len() as u64),
+                content_type,
+                error: f.error.as_ref().map(|(k, m)| FetchErrorRec {
+                    kind: *k as u8,
+                    message: m.clone(),
+                }),
+                parse_error,
+            });
+        }
+
+        // Entity versions, only where something changed.
+        {
+            let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+            for (&job, acc) in &lists {
+                if acc.failed || (!acc.got_any && !acc.paged) {
+                    continue;
+                }
+                let current = self.execs.get(&job);
+                let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+                for e in acc.rows.values() {
+                    *by_status.entry(e.status.clone()).or_default() += 1;
+                    let bytes = codec::encode(format::EXEC_V1, e);
+                    if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
+                        ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
+                        pending.execs.push((job, e.id, Some(bytes)));
+                        stats.exec_versions += 1;
+                    }
+                }
+                if let Some(cur) = current {
+                    for &id in cur.keys() {
+                        if !acc.rows.contains_key(&id) {
+                            ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
+                                .db()?;
+                            pending.execs.push((job, id, None));
+                            stats.tombstones += 1;
+                        }
+                    }
+                }
+                let name = self
+                    .jobs
+                    .iter()
+                    .find(|(_, v)| **v == job)
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_default();
+                stats.job_rows.push((name, Some(by_status)));
+            }
+        }
+        {
+            let mut jv = txn.open_table(JOB_VERSIONS).db()?;
+            for (job, rec) in views {
+                let bytes = codec::encode(format::JOB_V1, &rec);
+                if self.job_state.get(&job) != Some(&bytes) {
+                    jv.insert((job, seq), bytes.as_slice()).db()?;
+                    pending.jobs.push((job, bytes));
+                    stats.job_versions += 1;
+                }
+            }
+        }
+        if router != self.router_state {
+            txn.open_table(ROUTER_VERSIONS)
+                .db()?
+                .insert(seq, codec::encode(format::ROUTER_V1, &router).as_slice())
+                .db()?;
+            pending.router = Some(router);
+            stats.router_versions += 1;
+        }
+        let snap = SnapshotRec {
+            session: self.session,
+            started_at: poll.started_at,
+            ended_at: poll.ended_at,
+            fetches: fetch_recs,
+        };
+        txn.open_table(SNAPSHOTS)
+            .db()?
+            .insert(seq, codec::encode(format::SNAPSHOT_V1, &snap).as_slice())
+            .db()?;
+        Ok((stats, pending))
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    execs: Vec<(u32, i64, Option<Vec<u8>>)>,
+    jobs: Vec<(u32, Vec<u8>)>,
+    router: Option<RouterRec>,
+}
+
+/// The complete list of one job, assembled from one or several bodies.
+#[derive(Default)]
+struct ListAcc {
+    rows: BTreeMap<i64, Execution>,
+    got_any: bool,
+    paged: bool,
+    failed: bool,
+}
+
+impl ListAcc {
+    fn add(&mut self, rows: Vec<Execution>) {
+        self.got_any = true;
+        for r in rows {
+            // Pages can repeat a row (ties on created_at); the first copy wins.
+            self.rows.entry(r.id).or_insert(r);
+        }
+    }
+}
