@@ -15,5 +15,5 @@ pub fn parse_offset(s: &str) -> Option<i64> {
         "h" => 3600e6,
         _ => return None,
     };
-    (v.is_finite() && v >= 0.0 && v < 1e12).then(|| (v * mult) as i64)
+    (0.0..1e12).contains(&v).then_some((v * mult) as i64)
 }

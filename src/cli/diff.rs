@@ -10,8 +10,10 @@ use std::path::Path;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// From this snapshot (seq, first, last, -3, RFC 3339 time, +90s).
+    #[arg(allow_hyphen_values = true)]
     pub from: Selector,
     /// To this snapshot.
+    #[arg(allow_hyphen_values = true)]
     pub to: Selector,
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,

@@ -39,7 +39,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    Record(record::Args),
+    Record(Box<record::Args>),
     Snapshots(snapshots::Args),
     Simulate(simulate::Args),
     Demo(demo::Args),
@@ -152,7 +152,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
     let db = cli.db();
     let explicit_db = cli.db.is_some();
     match cli.cmd {
-        Command::Record(a) => record::run(a, &db, out),
+        Command::Record(a) => record::run(*a, &db, out),
         Command::Snapshots(a) => snapshots::run(a, &db, out),
         Command::Simulate(a) => simulate::run(a, out),
         Command::Demo(a) => demo::run(a, explicit_db.then_some(db.as_path()), out),
@@ -170,9 +170,18 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
     let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                // --help and --version.
+                let _ = e.print();
+                return EXIT_OK;
+            }
+            // One line: clap's first line names the flag and the problem.
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            return EXIT_USAGE;
         }
     };
     // A panic is a bug; it must still end as one line and a non-zero exit, never a trace.

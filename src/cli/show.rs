@@ -10,7 +10,12 @@ use std::path::Path;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Which snapshot: a seq (17), first, last, -3, an RFC 3339 time, or +90s from the first.
-    #[arg(long, default_value = "last", value_name = "SEL")]
+    #[arg(
+        long,
+        default_value = "last",
+        value_name = "SEL",
+        allow_hyphen_values = true
+    )]
     pub at: Selector,
     /// Only this job.
     #[arg(long, value_name = "ID")]

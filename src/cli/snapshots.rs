@@ -18,10 +18,10 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Rows by status per job at every snapshot (aligned with `rec.infos`).
-pub fn job_series(
-    rec: &Recording,
-) -> Result<Vec<(String, Vec<BTreeMap<String, usize>>)>, crate::store::StoreError> {
+/// Per job, rows by status at every snapshot (aligned with `rec.infos`).
+type JobSeries = Vec<(String, Vec<BTreeMap<String, usize>>)>;
+
+pub fn job_series(rec: &Recording) -> Result<JobSeries, crate::store::StoreError> {
     let mut out = Vec::new();
     for (name, idx) in &rec.jobs {
         let versions = rec.reader.exec_versions(*idx)?;

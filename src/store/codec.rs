@@ -105,7 +105,7 @@ mod tests {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            "2001fc80d80a7dacfc0600fc50b20b7dacfc060002000100030100c8fbd2040109fd00020101000000030004000a0000000000010107726566757365640000"
+            "2001fd80ad9c0b34800c00fda04ea40b34800c00020001000301c8fbd2040109fb000201010000030004000a0000000101077265667573656400"
         );
         let back: SnapshotRec = decode(format::SNAPSHOT_V1, &bytes).unwrap();
         assert_eq!(back, sample_snapshot());

@@ -122,6 +122,22 @@ fn check_schema(path: &Path, stored: Option<&[u8]>) -> Result<(), StoreError> {
 /// it holds everything the runner answered.
 pub fn open_writer(path: &Path) -> Result<Database, StoreError> {
     let existed = path.exists();
+    // Check what the file is before opening it writable: redb may write to a file it opens
+    // for writing, and a file that is not ours (or is newer) must stay byte-for-byte as it was.
+    // A file that only needs redb's crash repair fails this read-only check; it goes on to
+    // the writable open below, which repairs it.
+    if existed
+        && std::fs::metadata(path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+        && let Err(
+            e @ (StoreError::NotBlackbox { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::Locked { .. }),
+        ) = open_reader(path)
+    {
+        return Err(e);
+    }
     if !existed {
         let mut o = std::fs::OpenOptions::new();
         o.write(true).create_new(true);

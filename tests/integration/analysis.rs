@@ -1,0 +1,216 @@
+//! `show`, `diff` and `report` on simulator recordings.
+
+use crate::common::*;
+use serde_json::Value;
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn classic_report_answers_why_20_instead_of_36() {
+    let s = start_sim("classic", 150.0);
+    let (_d, db) = tmp();
+    s.record_all(&db, "200ms", &[]).ok();
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    let j = &rep["jobs"][0];
+    assert_eq!(j["expected"]["cells"], 36);
+    assert_eq!(j["expected"]["declared"], 36);
+    assert_eq!(j["cells"]["covered"], 36);
+    assert!(j["cells"]["missing"].as_array().unwrap().is_empty());
+    let dups = j["cells"]["duplicated"].as_array().unwrap();
+    assert_eq!(dups.len(), 8);
+    assert!(
+        dups.iter()
+            .all(|d| d["execution_ids"].as_array().unwrap().len() == 2)
+    );
+    assert_eq!(j["default_view"]["rows"], 20);
+    assert_eq!(j["default_view"]["truncated"], true);
+    assert_eq!(j["default_view"]["hidden"], 24);
+    let f = &j["failures"];
+    assert_eq!(f["total"], 44);
+    assert_eq!(f["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(f["signatures"][0]["key"]["error_code"], "ROUTER_TIMEOUT");
+    assert_eq!(f["signatures"][0]["key"]["provider_empty"], true);
+    assert_eq!(
+        f["duration_modes"][0],
+        serde_json::json!({"seconds": 120, "count": 44})
+    );
+    assert!(f["clusters"].as_array().unwrap().len() >= 2);
+    // rows_over_time grows and ends at 44.
+    let rows: Vec<u64> = j["rows_over_time"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rows"].as_u64().unwrap())
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(*rows.last().unwrap(), 44);
+    assert_eq!(rep["router"]["all_healthy_throughout"], true);
+    assert_eq!(rep["router"]["failed_while_all_healthy"], 44);
+    let findings = strs(&rep["findings"]);
+    assert!(findings[0].contains("showed 20 of 44 rows"), "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|s| s.contains("36 cells expected") && s.contains("8 cells ran more than once")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|s| s.contains("exactly 120 s")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|s| s.contains("3 of 3 providers healthy throughout")
+                && s.contains("44 rows failed")),
+        "{findings:?}"
+    );
+    // The Markdown report pastes the same findings first, then the matrix.
+    let md = bb(&db, &["report"]).ok().stdout;
+    let fpos = md.find("## Findings").unwrap();
+    let mpos = md.find("### Matrix").unwrap();
+    assert!(fpos < mpos);
+    assert!(md.contains("| identity_basic |"));
+    assert!(md.contains("**x2**"));
+    // --out writes the file.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    bb(
+        &db,
+        &["report", "--format", "html", "--out", out.to_str().unwrap()],
+    )
+    .ok();
+    assert!(std::fs::read_to_string(&out).unwrap().contains("<svg"));
+}
+
+#[test]
+fn cutoff_finds_missing_cells_unplanned_region_and_unexpected_model() {
+    let s = start_sim("cutoff", 100_000.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (_d, db) = tmp();
+    let job = s.job();
+    bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &s.runner,
+            "--job",
+            &job,
+            "--router",
+            &s.router,
+            "--count",
+            "2",
+            "--interval",
+            "50ms",
+            "--max-runner-rpm",
+            "100000",
+        ],
+    )
+    .ok();
+    let show = bb(&db, &["show", "--json", "--job", &job]).ok().json();
+    let j = &show["jobs"][0];
+    assert_eq!(j["status"], "queued");
+    assert_eq!(j["expected"]["path"], "cross-region");
+    assert_eq!(j["expected"]["declared"], 18);
+    assert_eq!(
+        j["expected"]["cells"], 12,
+        "ASIA has no provider at the router"
+    );
+    assert_eq!(
+        strs(&j["expected"]["unplanned_regions"]),
+        vec!["asia-pacific"]
+    );
+    let missing = j["cells"]["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 2);
+    assert!(
+        missing
+            .iter()
+            .all(|m| m["model_id"] == "mistral-7b" && m["region"] == "eu-west")
+    );
+    let unexpected = j["cells"]["unexpected"].as_array().unwrap();
+    assert_eq!(unexpected.len(), 1);
+    assert_eq!(unexpected[0]["model_id"], "gpt-oss-20b");
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    let findings = strs(&rep["findings"]);
+    assert!(
+        findings
+            .iter()
+            .any(|s| s.contains("2 cells of job") && s.contains("never got a row")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|s| s.contains("gpt-oss-20b not in spec")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|s| s.contains("asia-pacific") && s.contains("no provider")),
+        "{findings:?}"
+    );
+    assert!(
+        rep["router"]["stale_providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "modal-eu-west")
+    );
+    // The router is recorded; `show` of an unknown job is a clear error.
+    bb(&db, &["show", "--job", "nope"]).clean_failure();
+}
+
+#[test]
+fn diff_between_points_and_selectors() {
+    let s = start_sim("classic", 150.0);
+    let (_d, db) = tmp();
+    s.record_all(&db, "250ms", &[]).ok();
+    for sel in ["first", "last", "3", "-2", "+1s"] {
+        let d = bb(&db, &["diff", sel, sel, "--json"]).ok().json();
+        let j = &d["jobs"][0];
+        assert!(j["status"].is_null());
+        assert!(j["executions"]["added"].as_array().unwrap().is_empty());
+        assert!(j["executions"]["changed"].as_array().unwrap().is_empty());
+        assert!(d["router"]["changes"].as_object().unwrap().is_empty());
+    }
+    assert!(
+        bb(&db, &["diff", "last", "last"])
+            .ok()
+            .stdout
+            .contains("no changes")
+    );
+    let first = bb(&db, &["show", "--at", "first", "--json"]).ok().json();
+    let d = bb(&db, &["diff", "first", "last", "--json"]).ok().json();
+    let j = &d["jobs"][0];
+    let added = j["executions"]["added"].as_array().unwrap().len() as u64;
+    assert_eq!(first["jobs"][0]["rows"].as_u64().unwrap() + added, 44);
+    assert!(
+        !j["cells"]["newly_duplicated"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let changed = j["executions"]["changed"].as_array().unwrap();
+    assert!(
+        changed
+            .iter()
+            .any(|c| c["fields"]["status"] == serde_json::json!(["running", "failed"])),
+        "{changed:?}"
+    );
+    // An RFC 3339 selector picks the last snapshot at or before it.
+    let t = first["snapshot"]["taken_at"].as_str().unwrap().to_string();
+    let at = bb(&db, &["show", "--at", &t, "--json"]).ok().json();
+    assert_eq!(at["snapshot"]["seq"], first["snapshot"]["seq"]);
+    let line = bb(&db, &["show", "--at", "999999"])
+        .clean_failure()
+        .to_string();
+    assert!(line.contains("no snapshot 999999"), "{line}");
+}

@@ -1,0 +1,350 @@
+//! `record` against the simulator, checked against the simulator's own truth.
+
+use crate::common::*;
+use beacon_blackbox::sim::world_at;
+use beacon_blackbox::store::{Reader, open_reader};
+
+fn table(db: &std::path::Path, name: &str) -> u64 {
+    let d = open_reader(db).unwrap();
+    let r = Reader::new(&d).unwrap();
+    r.table_sizes()
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn classic_records_every_row_the_simulator_wrote() {
+    let s = start_sim("classic", 150.0);
+    let (_d, db) = tmp();
+    let out = s.record_all(&db, "200ms", &[]).ok();
+    assert!(out.stdout.contains("recorded "), "{}", out.stdout);
+    let truth = world_at(&s.sim.scenario, f64::INFINITY);
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let snaps = snaps.as_array().unwrap();
+    // The summary line names the count; the database holds exactly that many.
+    let n: usize = out
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(snaps.len(), n);
+    assert!(n >= 10);
+    let last = &snaps[n - 1];
+    assert_eq!(last["jobs"][0]["rows"], truth.rows.len());
+    assert_eq!(truth.rows.len(), 44);
+    for s in snaps {
+        assert!(s["taken_at"].as_str().unwrap().ends_with('Z'));
+        for src in s["sources"].as_array().unwrap() {
+            assert_eq!(src["http_status"], 200, "{src}");
+        }
+    }
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let job = &show["jobs"][0];
+    assert_eq!(job["rows"], 44);
+    assert_eq!(job["by_status"]["failed"], 44);
+    // Every simulated row is there, duplicates as distinct rows.
+    let d = open_reader(&db).unwrap();
+    let rec = beacon_blackbox::analysis::Recording::open(&d).unwrap();
+    let last_seq = rec.infos.last().unwrap().seq;
+    let execs = rec.reader.execs_at(0, last_seq).unwrap();
+    for (id, row) in &truth.rows {
+        let e = execs.get(id).unwrap_or_else(|| panic!("row {id} missing"));
+        assert_eq!(e.status, row.status);
+        assert_eq!(e.model_id.as_deref(), Some(row.model.as_str()));
+        assert_eq!(e.error_code.as_deref(), Some("ROUTER_TIMEOUT"));
+    }
+}
+
+#[test]
+fn a_poll_with_no_change_adds_no_entity_version() {
+    // At this speed the scenario is over before the first poll: every poll sees the same.
+    let s = start_sim("classic", 100_000.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (_d, db) = tmp();
+    let job = s.job();
+    let base = [
+        "record",
+        "--runner",
+        &s.runner,
+        "--job",
+        &job,
+        "--router",
+        &s.router,
+        "--interval",
+        "50ms",
+        "--max-runner-rpm",
+        "100000",
+    ];
+    let mut a = base.to_vec();
+    a.extend(["--count", "3"]);
+    bb(&db, &a).ok();
+    let (e1, j1, r1, b1) = (
+        table(&db, "exec_versions"),
+        table(&db, "job_versions"),
+        table(&db, "router_versions"),
+        table(&db, "bodies"),
+    );
+    assert_eq!(e1, 44);
+    assert_eq!(j1, 1);
+    assert_eq!(r1, 1);
+    let mut b = base.to_vec();
+    b.extend(["--count", "5"]);
+    bb(&db, &b).ok();
+    assert_eq!(table(&db, "snapshots"), 8);
+    assert_eq!(table(&db, "exec_versions"), e1);
+    assert_eq!(table(&db, "job_versions"), j1);
+    assert_eq!(table(&db, "router_versions"), r1);
+    // Only the router's /health body changes (its timestamp): one new body per poll at most.
+    assert!(table(&db, "bodies") <= b1 + 5);
+}
+
+#[test]
+fn outage_windows_are_failed_fetches_and_recording_goes_on() {
+    let s = start_sim("outage", 120.0);
+    let (_d, db) = tmp();
+    s.record_all(&db, "150ms", &[]).ok();
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let outcomes: Vec<(u64, String, String)> = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            let seq = s["seq"].as_u64().unwrap();
+            s["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| {
+                    (
+                        seq,
+                        f["source"].as_str().unwrap().to_string(),
+                        f["outcome"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let first = |o: &str| {
+        outcomes
+            .iter()
+            .find(|(_, s, x)| s == "runner.executions_all" && x == o)
+            .map(|t| t.0)
+    };
+    let s503 = first("http 503").expect("a 503 window");
+    let refused = first("connect_refused").expect("a refused window");
+    assert!(s503 < refused);
+    let ok_after = outcomes
+        .iter()
+        .any(|(seq, s, x)| *seq > refused && s == "runner.executions_all" && x == "ok");
+    assert!(ok_after, "recording went on after the outage");
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    let kinds: Vec<String> = rep["fetch"]["outages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| {
+            o["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(kinds.contains(&"http 503".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"connect_refused".to_string()), "{kinds:?}");
+    let trans: Vec<String> = rep["router"]["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        trans
+            .iter()
+            .any(|t| t.contains("modal-eu-west turned unhealthy")),
+        "{trans:?}"
+    );
+    assert!(
+        trans
+            .iter()
+            .any(|t| t.contains("modal-eu-west turned healthy")),
+        "{trans:?}"
+    );
+    let job = &rep["jobs"][0];
+    assert_eq!(
+        job["cells"]["no_cell"].as_array().unwrap().len(),
+        1,
+        "the early failure"
+    );
+    assert_eq!(job["cells"]["covered"], 8);
+    let f = rep["findings"].as_array().unwrap();
+    assert!(
+        f.iter()
+            .any(|s| s.as_str().unwrap().contains("runner.executions_all")
+                && s.as_str().unwrap().contains("http 503")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn the_token_is_used_but_never_stored() {
+    let s = start_sim("classic", 100_000.0);
+    let (_d, db) = tmp();
+    let job = s.job();
+    let secret = "s3cr3t-T0KEN-do-not-store";
+    let out = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &s.runner,
+            "--job",
+            &job,
+            "--count",
+            "2",
+            "--interval",
+            "50ms",
+            "--runner-token",
+            secret,
+            "--max-runner-rpm",
+            "100000",
+        ],
+    )
+    .ok();
+    assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    // It was used: the admin route (which demands a bearer token) answered 200.
+    let snaps = bb(&db, &["snapshots", "--json"]).ok();
+    assert!(!snaps.stdout.contains(secret));
+    let v = snaps.json();
+    let admin: Vec<&serde_json::Value> = v[0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == "runner.admin_queue_stats")
+        .collect();
+    assert_eq!(admin.len(), 1);
+    assert_eq!(admin[0]["http_status"], 200);
+    for cmd in [&["show"][..], &["report"][..]] {
+        assert!(!bb(&db, cmd).ok().stdout.contains(secret));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn older_runner_is_paged_and_deduplicated() {
+    let s = start_sim("legacy", 100_000.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (_d, db) = tmp();
+    let job = s.job();
+    bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &s.runner,
+            "--job",
+            &job,
+            "--count",
+            "2",
+            "--interval",
+            "50ms",
+            "--max-runner-rpm",
+            "100000",
+        ],
+    )
+    .ok();
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let srcs: Vec<(String, Option<u64>)> = snaps[0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["source"].as_str().unwrap().to_string(),
+                f["http_status"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(srcs[0], ("runner.executions_all".into(), Some(404)));
+    assert_eq!(
+        srcs.iter().filter(|s| s.0 == "runner.job_page").count(),
+        2,
+        "225 rows = 2 pages of 200"
+    );
+    assert_eq!(snaps[0]["jobs"][0]["rows"], 225);
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let j = &show["jobs"][0];
+    assert_eq!(j["cells"]["covered"], 225);
+    assert_eq!(j["default_view"]["rows"], 20);
+    assert_eq!(j["default_view"]["truncated"], true);
+    // No fetch outage: the 404 of /executions/all is how an older runner answers.
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    assert!(rep["fetch"]["outages"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn readers_follow_a_recorder_that_is_still_writing() {
+    let s = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let job = s.job();
+    let mut child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "record",
+            "--runner",
+            &s.runner,
+            "--job",
+            &job,
+            "--router",
+            &s.router,
+            "--interval",
+            "100ms",
+            "--max-runner-rpm",
+            "100000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if !db.exists() {
+            continue;
+        }
+        let r = bb(&db, &["show", "--json"]);
+        if r.code == 0 {
+            seen.push(r.json()["snapshot"]["seq"].as_u64().unwrap());
+        }
+        if seen.len() >= 3 {
+            break;
+        }
+    }
+    // A second writer is refused with a clear line while the first holds the file.
+    let second = bb(&db, &["record", "--router", &s.router, "--count", "1"]);
+    let line = second.clean_failure().to_string();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.len() >= 3, "show ran while recording: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]) && seen.last() > seen.first(),
+        "{seen:?}"
+    );
+    assert!(line.contains("held by another process"), "{line}");
+}
