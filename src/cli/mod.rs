@@ -123,6 +123,12 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
         {
             return true;
         }
+        // serde_json keeps the io::Error inside, not in its source chain.
+        if let Some(j) = err.downcast_ref::<serde_json::Error>()
+            && j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
         cur = err.source();
     }
     false

@@ -5,3 +5,4 @@ mod analysis;
 mod bad_input;
 mod common;
 mod record;
+mod replay;

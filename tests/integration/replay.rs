@@ -1,0 +1,229 @@
+//! `replay`: the timeline and the time-travel server.
+
+use crate::common::*;
+use beacon_blackbox::analysis::Recording;
+use beacon_blackbox::source::SourceKind;
+use beacon_blackbox::store::open_reader;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+struct Served {
+    child: Child,
+    runner: String,
+    router: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &Path, args: &[&str]) -> Served {
+    let mut child = bin()
+        .arg("--db")
+        .arg(db)
+        .args(["replay", "--serve"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let runner = lines.next().unwrap().unwrap();
+    let router = lines.next().unwrap().unwrap();
+    Served {
+        child,
+        runner: runner.strip_prefix("runner: ").unwrap().to_string(),
+        router: router.strip_prefix("router: ").unwrap().to_string(),
+    }
+}
+
+fn get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(url)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        let h = r.headers().clone();
+        Ok((s, h, r.bytes().await?.to_vec()))
+    })
+}
+
+#[test]
+fn round_trip_through_the_clock_server_agrees() {
+    let s = start_sim("classic", 150.0);
+    let (_d, a) = tmp();
+    s.record_all(&a, "200ms", &[]).ok();
+    let job = s.job();
+    let srv = serve(&a, &["--clock", "--speed", "1"]);
+    let b = a.with_file_name("b.redb");
+    let rec_a = Recording::open(&open_reader(&a).unwrap()).unwrap();
+    let span = (rec_a.infos.last().unwrap().started_at - rec_a.infos[0].started_at) as f64 / 1e6;
+    let dur = format!("{:.1}s", span + 1.5);
+    bb(
+        &b,
+        &[
+            "record",
+            "--runner",
+            &srv.runner,
+            "--job",
+            &job,
+            "--router",
+            &srv.router,
+            "--interval",
+            "200ms",
+            "--duration",
+            &dur,
+            "--max-runner-rpm",
+            "100000",
+        ],
+    )
+    .ok();
+    let sa = bb(&a, &["show", "--json"]).ok().json();
+    let sb = bb(&b, &["show", "--json"]).ok().json();
+    for key in [
+        "rows",
+        "by_status",
+        "status",
+        "cells",
+        "expected",
+        "default_view",
+    ] {
+        assert_eq!(sa["jobs"][0][key], sb["jobs"][0][key], "{key}");
+    }
+    for key in [
+        "providers_total",
+        "providers_healthy",
+        "regions",
+        "providers",
+    ] {
+        assert_eq!(sa["router"][key], sb["router"][key], "router {key}");
+    }
+    // B saw the incident unfold, not just its end: the same growth, point by point.
+    let grow = |db: &Path| -> Vec<u64> {
+        let r = bb(db, &["report", "--format", "json"]).ok().json();
+        let mut v: Vec<u64> = r["jobs"][0]["rows_over_time"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["rows"].as_u64().unwrap())
+            .collect();
+        v.dedup();
+        v
+    };
+    let (ga, gb) = (grow(&a), grow(&b));
+    assert!(gb.len() >= 3, "{gb:?}");
+    assert!(gb.iter().all(|n| ga.contains(n)), "A {ga:?} B {gb:?}");
+    // Mid-way points agree too: B at +Xs shows a row count that A had.
+    let mid = bb(
+        &b,
+        &["show", "--at", &format!("+{:.1}s", span / 2.0), "--json"],
+    )
+    .ok()
+    .json();
+    assert!(ga.contains(&mid["jobs"][0]["rows"].as_u64().unwrap()));
+}
+
+#[test]
+fn at_serves_recorded_bytes_and_reenacts_failures() {
+    let s = start_sim("outage", 120.0);
+    let (_d, db) = tmp();
+    s.record_all(&db, "150ms", &[]).ok();
+    let rec = Recording::open(&open_reader(&db).unwrap()).unwrap();
+    // Find a snapshot with a 503, one with a refused connection, and a good one.
+    let find = |pred: &dyn Fn(&beacon_blackbox::store::schema::FetchRec) -> bool| {
+        rec.infos
+            .iter()
+            .zip(&rec.snaps)
+            .find_map(|(i, s)| {
+                s.fetches
+                    .iter()
+                    .find(|f| f.source == SourceKind::RunnerExecAll as u8 && pred(f))
+                    .map(|f| (i.seq, f.clone()))
+            })
+            .unwrap()
+    };
+    let (ok_seq, ok) = find(&|f| f.status == Some(200));
+    let (bad_seq, bad) = find(&|f| f.status == Some(503));
+    let (refused_seq, _) = find(&|f| f.error.as_ref().is_some_and(|e| e.kind == 1));
+    let path = reqwest::Url::parse(rec.string(ok.url))
+        .unwrap()
+        .path()
+        .to_string();
+
+    let srv = serve(&db, &["--at", &ok_seq.to_string()]);
+    let (st, h, body) = get(&format!("{}{path}", srv.runner)).unwrap();
+    assert_eq!(st, 200);
+    assert!(
+        body == rec.reader.body(ok.body.unwrap()).unwrap(),
+        "byte-identical body"
+    );
+    assert_eq!(h["x-blackbox-seq"], ok_seq.to_string().as_str());
+    assert_eq!(h["content-type"], "application/json");
+    let (st, _, body) = get(&format!("{}{path}x", srv.runner)).unwrap();
+    assert_eq!(st, 404);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["closest"][0],
+        path.as_str(),
+        "near miss names the right path"
+    );
+    let (st, _, _) = get(&format!("{}/health", srv.router)).unwrap();
+    assert_eq!(st, 200);
+    drop(srv);
+
+    let srv = serve(&db, &["--at", &bad_seq.to_string()]);
+    let (st, _, body) = get(&format!("{}{path}", srv.runner)).unwrap();
+    assert_eq!(st, 503);
+    assert!(body == rec.reader.body(bad.body.unwrap()).unwrap());
+    drop(srv);
+
+    let srv = serve(&db, &["--at", &refused_seq.to_string()]);
+    let e = get(&format!("{}{path}", srv.runner)).unwrap_err();
+    assert!(
+        !e.is_timeout(),
+        "a refused connection is re-enacted at once: {e}"
+    );
+}
+
+#[test]
+fn timeline_lists_duplicates_and_failures() {
+    let s = start_sim("classic", 150.0);
+    let (_d, db) = tmp();
+    s.record_all(&db, "200ms", &[]).ok();
+    let out = bb(&db, &["replay", "--json"]).ok().stdout;
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |k: &str| events.iter().filter(|e| e["kind"] == k).count();
+    assert_eq!(count("cell_duplicated"), 8);
+    assert_eq!(count("execution_appeared"), 44);
+    let failed = events
+        .iter()
+        .filter(|e| e["kind"] == "execution_changed" && e["detail"]["to"] == "failed")
+        .count();
+    assert_eq!(failed, 44);
+    assert_eq!(count("rows_stopped"), 1);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["at"].is_string() && e["seq"].is_u64())
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "in time order");
+    // A window narrows the events; text mode prints one line each.
+    let text = bb(&db, &["replay", "--from", "-1", "--to", "last"])
+        .ok()
+        .stdout;
+    assert!(text.lines().count() < events.len());
+}
