@@ -1,1 +1,158 @@
-fn main() {}
+//! Benchmarks over the library API (criterion).
+//!
+//! - `ingest/10k`: one poll of a 10,000-execution job (~10 MB of `/executions/all` JSON with
+//!   1% of rows changed): parse, normalise, detect changes, commit. Durability off and on.
+//! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
+//!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
+
+use beacon_blackbox::analysis::{Recording, diff, report};
+use beacon_blackbox::source::{Fetched, SourceKind};
+use beacon_blackbox::store::{Poll, Sharing, Writer, open_reader};
+use beacon_blackbox::synth::{SynthOptions, build};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const N: usize = 10_000;
+
+fn row_json(i: usize, status: &str) -> String {
+    let region = ["us-east", "eu-west", "asia-pacific"][i % 3];
+    let model = ["llama3.2-1b", "qwen2.5-1.5b", "mistral-7b"][(i / 3) % 3];
+    serde_json::json!({
+        "id": 100_000 + i, "job_id": "bias-detection-bench", "status": status, "region": region,
+        "provider_id": "", "started_at": "2025-10-01T14:53:09Z", "completed_at": "2025-10-01T14:55:09Z",
+        "created_at": "2025-10-01T14:53:09Z", "has_receipt": false,
+        "output": {"error": "hybrid error: hybrid timeout: HTTP request timeout", "error_code": "ROUTER_TIMEOUT",
+            "failure": {"stage": "router_http_timeout", "component": "hybrid_router", "subcomponent": "inference",
+                "code": "ROUTER_TIMEOUT", "type": "timeout", "region": region, "model": model,
+                "message": format!("hybrid timeout: HTTP request timeout after 120s; request {i:08} to {region}; {}", "x".repeat(560)),
+                "transient": true}},
+        "model_id": model, "question_id": format!("q{:05}", i / 9), "is_substantive": false,
+        "is_content_refusal": false, "response_classification": "unknown", "retry_count": 0,
+        "max_retries": 3, "retry_history": []
+    })
+    .to_string()
+}
+
+fn body(rows: &[String]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 20);
+    b.extend_from_slice(b"{\"executions\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(r.as_bytes());
+    }
+    b.extend_from_slice(b"]}");
+    b
+}
+
+fn poll(body: Vec<u8>, t: i64) -> Poll {
+    Poll {
+        started_at: t,
+        ended_at: t + 1000,
+        fetches: vec![Fetched {
+            kind: SourceKind::RunnerExecAll,
+            job: Some("bias-detection-bench".into()),
+            url: "http://runner.bench/api/v1/jobs/bias-detection-bench/executions/all".into(),
+            status: Some(200),
+            latency_us: 1000,
+            content_type: Some("application/json".into()),
+            body: Some(body),
+            error: None,
+            retry_after: None,
+        }],
+    }
+}
+
+fn ingest(c: &mut Criterion) {
+    let mut rows: Vec<String> = (0..N).map(|i| row_json(i, "running")).collect();
+    let size = body(&rows).len();
+    eprintln!("ingest body: {size} bytes, {N} executions");
+    let mut g = c.benchmark_group("ingest");
+    g.sample_size(20).measurement_time(Duration::from_secs(20));
+    for durable in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ingest.redb");
+        let mut w = if durable {
+            Writer::open(&path).unwrap()
+        } else {
+            let mut w = Writer::open_with(&path, Sharing::Exclusive).unwrap();
+            w.set_durable(false);
+            w
+        };
+        w.ingest(&poll(body(&rows), 0)).unwrap();
+        let mut k = 0usize;
+        let mut t = 0i64;
+        g.bench_function(if durable { "10k_durable" } else { "10k" }, |b| {
+            b.iter_batched(
+                || {
+                    // 1% of the rows change status, so every poll is a new body.
+                    for _ in 0..N / 100 {
+                        k = (k + 7919) % N;
+                        let st =
+                            ["failed", "completed", "retrying", "running"][(k + t as usize) % 4];
+                        rows[k] = row_json(k, st);
+                    }
+                    t += 5_000_000;
+                    poll(body(&rows), t)
+                },
+                |p| w.ingest(&p).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn big_recording() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("synth-10000x1000-v2.redb");
+    if !path.exists() {
+        let tmp = dir.join("synth.tmp.redb");
+        let _ = std::fs::remove_file(&tmp);
+        eprintln!("building {} (once)...", path.display());
+        build(
+            &tmp,
+            &SynthOptions {
+                executions: N,
+                snapshots: 1000,
+                change_rate: 0.01,
+                seed: 1,
+                durable: false,
+            },
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+fn query(c: &mut Criterion) {
+    let path = big_recording();
+    let db = open_reader(&path).unwrap();
+    let rec = Recording::open(&db).unwrap();
+    let mut g = c.benchmark_group("query");
+    g.sample_size(30);
+    g.bench_function("show_at_mid", |b| {
+        b.iter(|| report::show(&rec, 500, None).unwrap())
+    });
+    g.bench_function("show_at_last", |b| {
+        b.iter(|| report::show(&rec, 1000, None).unwrap())
+    });
+    g.bench_function("diff_first_last", |b| {
+        b.iter(|| diff::diff(&rec, 1, 1000, None).unwrap())
+    });
+    g.bench_function("open_and_show_at_mid", |b| {
+        b.iter(|| {
+            let db = open_reader(&path).unwrap();
+            let rec = Recording::open(&db).unwrap();
+            report::show(&rec, 500, None).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ingest, query);
+criterion_main!(benches);

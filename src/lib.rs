@@ -18,3 +18,4 @@ pub mod replay;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod synth;

@@ -68,8 +68,13 @@ fn spawn_writer(
     session: SessionRec,
     durable: bool,
 ) -> Result<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
-    let mut w = Writer::open(path)?;
-    w.set_durable(durable);
+    let mut w = if durable {
+        Writer::open(path)?
+    } else {
+        let mut w = Writer::open_with(path, crate::store::Sharing::Exclusive)?;
+        w.set_durable(false);
+        w
+    };
     w.begin_session(session);
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     let h = std::thread::Builder::new()

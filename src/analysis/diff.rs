@@ -3,7 +3,7 @@
 use super::matrix::{Cell, coverage};
 use super::report::{SnapshotRef, matrix_for, snapshot_ref};
 use super::{Recording, State};
-use crate::beacon::Provider;
+use crate::beacon::{Execution, Provider, format_micros};
 use crate::store::schema::RouterRec;
 use serde::Serialize;
 use serde_json::Value;
@@ -63,6 +63,29 @@ pub struct ExecChangeNamed {
     pub fields: BTreeMap<String, (Value, Value)>,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_changes_lists_only_what_changed() {
+        let a = Execution {
+            id: 1,
+            status: "running".into(),
+            started_at: Some(1_000_000),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        assert!(exec_changes(&a, &b).is_empty());
+        b.status = "failed".into();
+        b.completed_at = Some(121_000_000);
+        let c = exec_changes(&a, &b);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c["status"], (Value::from("running"), Value::from("failed")));
+        assert_eq!(c["completed_at"].1, Value::from("1970-01-01T00:02:01Z"));
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Diff {
     pub from: SnapshotRef,
@@ -99,6 +122,51 @@ pub fn field_changes<T: Serialize>(a: &T, b: &T) -> BTreeMap<String, (Value, Val
         .collect()
 }
 
+/// Field-by-field changes of one execution, without a round trip through JSON for the
+/// unchanged fields (a diff can compare thousands of executions). Times are shown as RFC 3339.
+pub fn exec_changes(a: &Execution, b: &Execution) -> BTreeMap<String, (Value, Value)> {
+    let mut out = BTreeMap::new();
+    macro_rules! plain {
+        ($($f:ident),*) => {$(
+            if a.$f != b.$f {
+                out.insert(stringify!($f).to_string(), (serde_json::json!(a.$f), serde_json::json!(b.$f)));
+            }
+        )*};
+    }
+    macro_rules! time {
+        ($($f:ident),*) => {$(
+            if a.$f != b.$f {
+                out.insert(
+                    stringify!($f).to_string(),
+                    (serde_json::json!(a.$f.map(format_micros)), serde_json::json!(b.$f.map(format_micros))),
+                );
+            }
+        )*};
+    }
+    plain!(
+        id,
+        job_id,
+        status,
+        question_id,
+        model_id,
+        region_raw,
+        region,
+        provider_id,
+        output_null,
+        error_code,
+        error_message,
+        failure_stage,
+        failure_type,
+        has_receipt,
+        response_classification,
+        retry_count,
+        max_retries,
+        retry_attempts
+    );
+    time!(created_at, started_at, completed_at, last_retry_at);
+    out
+}
+
 fn router_fields(r: Option<&RouterRec>) -> BTreeMap<String, Value> {
     let mut m = BTreeMap::new();
     if let Some(h) = r.and_then(|r| r.health.as_ref()) {
@@ -126,7 +194,7 @@ pub fn diff_states(rec: &Recording, a: &State, b: &State) -> Diff {
                 None => ed.added.push(*id),
                 Some(ea) if ea != eb => ed.changed.push(ExecChange {
                     id: *id,
-                    fields: field_changes(ea, eb),
+                    fields: exec_changes(ea, eb),
                 }),
                 _ => {}
             }

@@ -76,9 +76,9 @@ pub fn signatures(failed: &[&Execution]) -> Vec<Signature> {
     let mut groups: BTreeMap<SigKey, Vec<i64>> = BTreeMap::new();
     for e in failed {
         let key = SigKey {
-            status: e.status.clone(),
-            error_code: e.error_code.clone(),
-            failure_stage: e.failure_stage.clone(),
+            status: e.status.to_string(),
+            error_code: e.error_code.as_deref().map(str::to_string),
+            failure_stage: e.failure_stage.as_deref().map(str::to_string),
             provider_empty: e.provider_id.as_deref().unwrap_or("").is_empty(),
             output_null: e.output_null,
         };
@@ -216,7 +216,7 @@ mod tests {
             id: 1,
             status: "failed".into(),
             error_code: Some("ROUTER_TIMEOUT".into()),
-            provider_id: Some(String::new()),
+            provider_id: Some(Default::default()),
             ..Default::default()
         };
         let b = Execution { id: 2, ..a.clone() };

@@ -3,7 +3,7 @@
 use crate::beacon::{Execution, ExpectedMatrix, format_micros};
 use crate::store::schema::RouterRec;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Cell {
@@ -49,9 +49,19 @@ pub struct Coverage {
     /// Rows that cannot be placed in any cell (no question, region `unknown`, ...): early
     /// failures, typically.
     pub no_cell: Vec<Unexpected>,
-    /// Row ids per expected cell, for the matrix table.
+    /// Row ids per expected cell, in the order of `ExpectedMatrix::cells`, for the table.
     #[serde(skip)]
-    pub cells: BTreeMap<Cell, Vec<i64>>,
+    pub cell_rows: Vec<((u32, u32, u32), Vec<i64>)>,
+}
+
+impl Coverage {
+    /// Row ids of an expected cell (by indexes); `None` when the cell is not expected.
+    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[i64]> {
+        self.cell_rows
+            .binary_search_by_key(&cell, |(c, _)| *c)
+            .ok()
+            .map(|i| self.cell_rows[i].1.as_slice())
+    }
 }
 
 /// The regions for which the router lists a provider (what the cross-region path plans).
@@ -68,36 +78,50 @@ pub fn router_regions(router: Option<&RouterRec>) -> Option<BTreeSet<String>> {
 fn row_ref(e: &Execution) -> RowRef {
     RowRef {
         id: e.id,
-        status: e.status.clone(),
+        status: e.status.to_string(),
         created_at: e.created_at.map(format_micros),
         started_at: e.started_at.map(format_micros),
     }
 }
 
+fn index(v: &[String]) -> HashMap<&str, u32> {
+    v.iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect()
+}
+
+fn cell_of(m: &ExpectedMatrix, c: (u32, u32, u32)) -> Cell {
+    let (q, mo, r) = m.names(c);
+    Cell {
+        question_id: q.into(),
+        model_id: mo.into(),
+        region: r.into(),
+    }
+}
+
 pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverage {
     let mut cov = Coverage::default();
-    let mut cells: BTreeMap<Cell, Vec<i64>> = m
-        .cells
-        .iter()
-        .map(|(q, mo, r)| {
-            (
-                Cell {
-                    question_id: q.clone(),
-                    model_id: mo.clone(),
-                    region: r.clone(),
-                },
-                Vec::new(),
-            )
-        })
-        .collect();
+    let (qi, mi, ri) = (index(&m.questions), index(&m.models), index(&m.regions));
+    let (nm, nr) = (m.models.len(), m.regions.len());
+    // Dense grid: slot of each expected cell, by (q, m, r) indexes; no strings copied.
+    let mut slot = vec![usize::MAX; m.questions.len() * nm * nr];
+    let cells: Vec<(u32, u32, u32)> = m.cells.iter().copied().collect();
+    for (k, &(q, mo, r)) in cells.iter().enumerate() {
+        slot[(q as usize * nm + mo as usize) * nr + r as usize] = k;
+    }
+    let mut ids: Vec<Vec<i64>> = vec![Vec::new(); cells.len()];
     let single_default = m.questions.len() == 1 && m.questions[0] == "default";
     for e in execs.values() {
         let q = e
             .question_id
-            .clone()
-            .or_else(|| single_default.then(|| "default".to_string()));
-        let region = e.region.clone().filter(|r| r != "unknown" && !r.is_empty());
-        let (Some(q), Some(model), Some(region)) = (q, e.model_id.clone(), region) else {
+            .as_deref()
+            .or(single_default.then_some("default"));
+        let region = e
+            .region
+            .as_deref()
+            .filter(|r| *r != "unknown" && !r.is_empty());
+        let (Some(q), Some(model), Some(region)) = (q, e.model_id.as_deref(), region) else {
             let mut why = Vec::new();
             if e.question_id.is_none() && !single_default {
                 why.push("no question");
@@ -112,61 +136,62 @@ pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverag
             }
             cov.no_cell.push(Unexpected {
                 execution_id: e.id,
-                question_id: e.question_id.clone(),
-                model_id: e.model_id.clone(),
-                region: e.region_raw.clone(),
+                question_id: e.question_id.as_deref().map(str::to_string),
+                model_id: e.model_id.as_deref().map(str::to_string),
+                region: e.region_raw.as_deref().map(str::to_string),
                 reason: why.join(", "),
             });
             continue;
         };
-        let cell = Cell {
-            question_id: q.clone(),
-            model_id: model.clone(),
-            region: region.clone(),
-        };
-        match cells.get_mut(&cell) {
-            Some(ids) => ids.push(e.id),
-            None => {
-                let mut why = Vec::new();
-                if !m.questions.contains(&q) {
-                    why.push(format!("question {q} not in spec"));
-                }
-                if !m.models.contains(&model) {
-                    why.push(format!("model {model} not in spec"));
-                }
-                if m.unplanned_regions.contains(&region) {
-                    why.push(format!("region {region} not planned (no provider)"));
-                } else if !m.regions.contains(&region) {
-                    why.push(format!("region {region} not in spec"));
-                }
-                if why.is_empty() {
-                    why.push(format!("model {model} not planned for {region}"));
-                }
-                if m.cells.is_empty() {
-                    why = vec!["no job spec recorded".into()];
-                }
-                cov.unexpected.push(Unexpected {
-                    execution_id: e.id,
-                    question_id: Some(q),
-                    model_id: Some(model),
-                    region: e.region_raw.clone(),
-                    reason: why.join("; "),
-                });
+        let k = match (qi.get(q), mi.get(model), ri.get(region)) {
+            (Some(&a), Some(&b), Some(&c)) => {
+                slot[(a as usize * nm + b as usize) * nr + c as usize]
             }
+            _ => usize::MAX,
+        };
+        if k != usize::MAX {
+            ids[k].push(e.id);
+            continue;
         }
+        let mut why = Vec::new();
+        if !qi.contains_key(q) {
+            why.push(format!("question {q} not in spec"));
+        }
+        if !mi.contains_key(model) {
+            why.push(format!("model {model} not in spec"));
+        }
+        if m.unplanned_regions.iter().any(|r| r == region) {
+            why.push(format!("region {region} not planned (no provider)"));
+        } else if !ri.contains_key(region) {
+            why.push(format!("region {region} not in spec"));
+        }
+        if why.is_empty() {
+            why.push(format!("model {model} not planned for {region}"));
+        }
+        if m.cells.is_empty() {
+            why = vec!["no job spec recorded".into()];
+        }
+        cov.unexpected.push(Unexpected {
+            execution_id: e.id,
+            question_id: Some(q.to_string()),
+            model_id: Some(model.to_string()),
+            region: e.region_raw.as_deref().map(str::to_string),
+            reason: why.join("; "),
+        });
     }
-    for (cell, ids) in &cells {
-        match ids.len() {
-            0 => cov.missing.push(cell.clone()),
+    for (k, rows) in ids.iter().enumerate() {
+        match rows.len() {
+            0 => cov.missing.push(cell_of(m, cells[k])),
             1 => cov.covered += 1,
             _ => {
                 cov.covered += 1;
+                let c = cell_of(m, cells[k]);
                 cov.duplicated.push(DupCell {
-                    question_id: cell.question_id.clone(),
-                    model_id: cell.model_id.clone(),
-                    region: cell.region.clone(),
-                    execution_ids: ids.clone(),
-                    rows: ids
+                    question_id: c.question_id,
+                    model_id: c.model_id,
+                    region: c.region,
+                    execution_ids: rows.clone(),
+                    rows: rows
                         .iter()
                         .filter_map(|i| execs.get(i))
                         .map(row_ref)
@@ -175,7 +200,7 @@ pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverag
             }
         }
     }
-    cov.cells = cells;
+    cov.cell_rows = cells.into_iter().zip(ids).collect();
     cov
 }
 
@@ -187,10 +212,10 @@ mod tests {
         Execution {
             id,
             status: "failed".into(),
-            question_id: q.map(str::to_string),
+            question_id: q.map(Into::into),
             model_id: Some(m.into()),
             region_raw: Some(r.into()),
-            region: Some(crate::beacon::normalize_region(r)),
+            region: Some(crate::beacon::normalize_region(r).into()),
             ..Default::default()
         }
     }

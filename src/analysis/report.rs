@@ -137,7 +137,7 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
     let m = matrix_for(js, state.router.as_ref());
     let mut by_status = BTreeMap::new();
     for e in js.execs.values() {
-        *by_status.entry(e.status.clone()).or_default() += 1;
+        *by_status.entry(e.status.to_string()).or_default() += 1;
     }
     let default_rows = js.rec.as_ref().and_then(|r| r.default_rows);
     let shown: BTreeSet<i64> = js
@@ -540,7 +540,7 @@ fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobReport,
         final_status: js
             .execs
             .iter()
-            .map(|(id, e)| (*id, e.status.clone()))
+            .map(|(id, e)| (*id, e.status.to_string()))
             .collect(),
         failures: failures::analyse(&js.execs, observed),
         summary,

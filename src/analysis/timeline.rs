@@ -29,9 +29,9 @@ pub struct Event {
 
 fn cell_of(e: &Execution) -> Option<Cell> {
     Some(Cell {
-        question_id: e.question_id.clone().unwrap_or_else(|| "default".into()),
-        model_id: e.model_id.clone()?,
-        region: e.region.clone().filter(|r| r != "unknown")?,
+        question_id: e.question_id.as_deref().unwrap_or("default").to_string(),
+        model_id: e.model_id.as_deref()?.to_string(),
+        region: e.region.as_deref().filter(|r| *r != "unknown")?.to_string(),
     })
 }
 
@@ -180,7 +180,7 @@ pub fn timeline(
                         );
                         x.execution_id = Some(id);
                         x.cell = cell.clone();
-                        x.detail.insert("status".into(), e.status.clone().into());
+                        x.detail.insert("status".into(), e.status.as_str().into());
                         ev.push(x);
                     }
                     if let Some(c) = cell {

@@ -97,7 +97,7 @@ fn convert(raw: RawRow<'_>, source: RowSource) -> Option<Execution> {
         status: raw.status.0.unwrap_or_default(),
         question_id: raw.question_id.0,
         model_id: raw.model_id.0,
-        region: region_raw.as_deref().map(normalize_region),
+        region: region_raw.as_deref().map(|r| normalize_region(r).into()),
         region_raw,
         provider_id: Some(raw.provider_id.0.unwrap_or_default()),
         created_at: raw.created_at.0.as_deref().and_then(parse_time_micros),

@@ -45,7 +45,7 @@ pub fn parse_job_view(body: &[u8]) -> Result<JobView, String> {
     };
     Ok(JobView {
         spec_json: job.map(|j| j.get().to_string()),
-        status: b.status.0,
+        status: b.status.0.map(Into::into),
         executions,
     })
 }
@@ -77,7 +77,9 @@ pub struct ExpectedMatrix {
     pub models: Vec<String>,
     /// Normalised region names, in spec order.
     pub regions: Vec<String>,
-    pub cells: BTreeSet<(String, String, String)>,
+    /// Expected cells as indexes into `questions`, `models`, `regions` (no string copies:
+    /// a 10,000-cell matrix is built on every `show`).
+    pub cells: BTreeSet<(u32, u32, u32)>,
     /// `metadata.total_executions_expected`, what the portal declared.
     pub declared: Option<u64>,
     /// Regions of the spec that were not planned because the router listed no provider there
@@ -102,6 +104,27 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 }
 
 impl ExpectedMatrix {
+    /// Whether (question, model, normalised region) is an expected cell.
+    pub fn has(&self, q: &str, m: &str, r: &str) -> bool {
+        let pos = |v: &[String], x: &str| v.iter().position(|y| y == x).map(|i| i as u32);
+        match (
+            pos(&self.questions, q),
+            pos(&self.models, m),
+            pos(&self.regions, r),
+        ) {
+            (Some(a), Some(b), Some(c)) => self.cells.contains(&(a, b, c)),
+            _ => false,
+        }
+    }
+
+    pub fn names(&self, c: (u32, u32, u32)) -> (&str, &str, &str) {
+        (
+            &self.questions[c.0 as usize],
+            &self.models[c.1 as usize],
+            &self.regions[c.2 as usize],
+        )
+    }
+
     /// Computes the matrix from a spec's JSON text. `router_regions` is the set of (normalised)
     /// regions for which the router listed a provider; the cross-region path plans only those.
     /// `None` means the router was not observed, and every spec region counts as planned.
@@ -139,6 +162,7 @@ impl ExpectedMatrix {
                     continue;
                 };
                 push_unique(&mut m.models, id.to_string());
+                let mi = m.models.iter().position(|x| x == id).unwrap_or(0) as u32;
                 let model_regions: Vec<String> = match obj.get("regions") {
                     Some(Value::Array(_)) => strings(obj.get("regions"))
                         .iter()
@@ -146,10 +170,10 @@ impl ExpectedMatrix {
                         .collect(),
                     _ => regions.clone(),
                 };
-                for r in &regions {
+                for (ri, r) in regions.iter().enumerate() {
                     if model_regions.contains(r) {
-                        for q in &m.questions {
-                            m.cells.insert((q.clone(), id.to_string(), r.clone()));
+                        for qi in 0..m.questions.len() {
+                            m.cells.insert((qi as u32, mi, ri as u32));
                         }
                     }
                 }
@@ -175,10 +199,10 @@ impl ExpectedMatrix {
                     _ => m.regions.push(r),
                 }
             }
-            for q in &m.questions {
-                for model in &m.models {
-                    for r in &m.regions {
-                        m.cells.insert((q.clone(), model.clone(), r.clone()));
+            for qi in 0..m.questions.len() as u32 {
+                for mi in 0..m.models.len() as u32 {
+                    for ri in 0..m.regions.len() as u32 {
+                        m.cells.insert((qi, mi, ri));
                     }
                 }
             }
@@ -209,14 +233,8 @@ mod tests {
         assert_eq!(m.path, Some(ExecPath::JobRunner));
         assert_eq!(m.cells.len(), 2 * 3 + 2);
         assert_eq!(m.declared, Some(12));
-        assert!(
-            m.cells
-                .contains(&("q1".into(), "b".into(), "us-east".into()))
-        );
-        assert!(
-            !m.cells
-                .contains(&("q1".into(), "b".into(), "eu-west".into()))
-        );
+        assert!(m.has("q1", "b", "us-east"));
+        assert!(!m.has("q1", "b", "eu-west"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// A string that may arrive as a string, number, bool or null.
 #[derive(Debug, Default)]
-pub struct LStr(pub Option<String>);
+pub struct LStr(pub Option<super::Str>);
 
 /// An integer that may arrive as a number or a numeric string.
 #[derive(Debug, Default)]
@@ -70,11 +70,11 @@ macro_rules! lenient_visitor {
 }
 
 lenient_visitor!(LStr, "a string", |v| {
-    str => if v.is_empty() { None } else { Some(v.to_string()) },
-    i64 => Some(v.to_string()),
-    u64 => Some(v.to_string()),
-    f64 => Some(v.to_string()),
-    bool => Some(v.to_string())
+    str => if v.is_empty() { None } else { Some(v.into()) },
+    i64 => Some(compact_str::format_compact!("{v}")),
+    u64 => Some(compact_str::format_compact!("{v}")),
+    f64 => Some(compact_str::format_compact!("{v}")),
+    bool => Some(compact_str::format_compact!("{v}"))
 });
 
 lenient_visitor!(LInt, "an integer", |v| {

@@ -21,6 +21,10 @@ pub use time::{format_micros, parse_time_micros};
 
 use serde::{Deserialize, Serialize};
 
+/// Short strings inline (no allocation up to 24 bytes): an execution's status, model, region
+/// and question all fit, which makes decoding 10,000 stored executions several times faster.
+pub type Str = compact_str::CompactString;
+
 /// One execution row, normalised from any of the runner's row formats.
 ///
 /// This is also the stored value of an execution version (see `store::schema`), so it is a
@@ -29,27 +33,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Execution {
     pub id: i64,
-    pub job_id: Option<String>,
-    pub status: String,
-    pub question_id: Option<String>,
-    pub model_id: Option<String>,
+    pub job_id: Option<Str>,
+    pub status: Str,
+    pub question_id: Option<Str>,
+    pub model_id: Option<Str>,
     /// The region exactly as the runner wrote it (`US`, `us-east`, `unknown`, ...).
-    pub region_raw: Option<String>,
+    pub region_raw: Option<Str>,
     /// The region through the alias table (`US` -> `us-east`); `None` when absent.
-    pub region: Option<String>,
-    pub provider_id: Option<String>,
+    pub region: Option<Str>,
+    pub provider_id: Option<Str>,
     pub created_at: Option<i64>,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     /// `Some(true)` when the row's output was `null` or omitted, `None` when the format has no
     /// output at all (the job view).
     pub output_null: Option<bool>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub failure_stage: Option<String>,
-    pub failure_type: Option<String>,
+    pub error_code: Option<Str>,
+    pub error_message: Option<Str>,
+    pub failure_stage: Option<Str>,
+    pub failure_type: Option<Str>,
     pub has_receipt: Option<bool>,
-    pub response_classification: Option<String>,
+    pub response_classification: Option<Str>,
     pub retry_count: Option<u32>,
     pub max_retries: Option<u32>,
     pub last_retry_at: Option<i64>,

@@ -49,15 +49,15 @@ pub fn parse_health(body: &[u8]) -> Result<RouterHealth, String> {
         return Err("not a router health body (no status or provider counts)".into());
     }
     Ok(RouterHealth {
-        status: r.status.0,
-        version: r.version.0,
+        status: r.status.0.map(Into::into),
+        version: r.version.0.map(Into::into),
         providers_total: r.providers_total.0,
         providers_healthy: r.providers_healthy.0,
         regions: r
             .regions
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|s| s.0)
+            .filter_map(|s| s.0.map(Into::into))
             .collect(),
     })
 }
@@ -91,9 +91,9 @@ pub fn parse_providers(body: &[u8]) -> Result<Vec<Provider>, String> {
         .unwrap_or_default()
         .into_iter()
         .map(|p| Provider {
-            name: p.name.0.unwrap_or_default(),
-            kind: p.kind.0,
-            region: p.region.0,
+            name: p.name.0.map(Into::into).unwrap_or_default(),
+            kind: p.kind.0.map(Into::into),
+            region: p.region.0.map(Into::into),
             healthy: p.healthy.0,
             cost_per_second: p.cost_per_second.0,
             avg_latency: p.avg_latency.0,

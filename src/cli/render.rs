@@ -255,14 +255,19 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
         return writeln!(out, "_No job spec recorded: no expected matrix._\n");
     }
     let mut cols = Vec::new();
-    for m in &e.models {
-        for r in &e.regions {
-            cols.push((m.clone(), r.clone()));
+    for mi in 0..e.models.len() {
+        for ri in 0..e.regions.len() {
+            cols.push((mi as u32, ri as u32));
         }
     }
     write!(out, "| question |")?;
     for (m, r) in &cols {
-        write!(out, " {} @ {} |", md(m), md(r))?;
+        write!(
+            out,
+            " {} @ {} |",
+            md(&e.models[*m as usize]),
+            md(&e.regions[*r as usize])
+        )?;
     }
     writeln!(out)?;
     write!(out, "|---|")?;
@@ -270,17 +275,12 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
         write!(out, "---|")?;
     }
     writeln!(out)?;
-    for q in &e.questions {
+    for (qi, q) in e.questions.iter().enumerate() {
         write!(out, "| {} |", md(q))?;
         for (m, r) in &cols {
-            let cell = Cell {
-                question_id: q.clone(),
-                model_id: m.clone(),
-                region: r.clone(),
-            };
-            let text = match s.cells.cells.get(&cell) {
+            let text = match s.cells.rows_of((qi as u32, *m, *r)) {
                 None => "n/a".to_string(),
-                Some(ids) if ids.is_empty() => "**missing**".to_string(),
+                Some([]) => "**missing**".to_string(),
                 Some(ids) => {
                     let sts: Vec<String> = ids.iter().map(|id| j.row_status(*id)).collect();
                     if ids.len() > 1 {

@@ -3,8 +3,7 @@
 //! declaration order, so stored records never use `skip_serializing_if`, `flatten`,
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -35,7 +34,7 @@ pub fn format_of(bytes: &[u8]) -> Option<u8> {
     bytes.first().copied()
 }
 
-pub fn decode<T: DeserializeOwned>(format: u8, bytes: &[u8]) -> Result<T, CodecError> {
+pub fn decode<'a, T: Deserialize<'a>>(format: u8, bytes: &'a [u8]) -> Result<T, CodecError> {
     let (&found, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
     if found != format {
         return Err(CodecError::Format {
@@ -43,8 +42,10 @@ pub fn decode<T: DeserializeOwned>(format: u8, bytes: &[u8]) -> Result<T, CodecE
             expected: format,
         });
     }
+    // Borrowing decode: strings are read straight from the slice (short ones then live
+    // inline in `Str`, with no allocation at all).
     let (v, used) =
-        bincode::serde::decode_from_slice(rest, config()).map_err(CodecError::Decode)?;
+        bincode::serde::borrow_decode_from_slice(rest, config()).map_err(CodecError::Decode)?;
     if used != rest.len() {
         return Err(CodecError::Trailing {
             trailing: rest.len() - used,
@@ -125,7 +126,7 @@ mod tests {
         #[test]
         fn execution_round_trips(id in any::<i64>(), status in ".*", started in proptest::option::of(any::<i64>()),
                                  code in proptest::option::of(".*"), retries in proptest::option::of(any::<u32>())) {
-            let e = Execution { id, status, started_at: started, error_code: code, retry_count: retries, ..Default::default() };
+            let e = Execution { id, status: status.into(), started_at: started, error_code: code.map(Into::into), retry_count: retries, ..Default::default() };
             let bytes = encode(format::EXEC_V1, &e);
             prop_assert_eq!(decode::<Execution>(format::EXEC_V1, &bytes).unwrap(), e);
         }

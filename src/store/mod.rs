@@ -6,13 +6,15 @@
 //! each committed snapshot as it lands.
 
 pub mod blobs;
+pub mod checkpoint;
 pub mod codec;
 mod reader;
 pub mod schema;
 pub mod writer;
 
 pub use reader::{Reader, SnapshotInfo};
-pub use writer::{IngestStats, Writer};
+pub use writer::{IngestStats, Poll, Preparsed, Writer};
+// Sharing is defined below.
 
 use redb::{
     ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableHandle,
@@ -87,6 +89,16 @@ fn builder() -> redb::Builder {
     b
 }
 
+/// Whether other processes may read the database while it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// `record`: readers in other processes follow the commits; every commit is durable.
+    Shared,
+    /// Synthetic data and benchmarks: one process only, which allows non-durable commits
+    /// (redb refuses those on a database shared with other processes).
+    Exclusive,
+}
+
 fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
@@ -120,7 +132,7 @@ fn check_schema(path: &Path, stored: Option<&[u8]>) -> Result<(), StoreError> {
 
 /// Opens (creating if needed) the database for writing. A new file is created with mode 0600:
 /// it holds everything the runner answered.
-pub fn open_writer(path: &Path) -> Result<Database, StoreError> {
+pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError> {
     let existed = path.exists();
     // Check what the file is before opening it writable: redb may write to a file it opens
     // for writing, and a file that is not ours (or is newer) must stay byte-for-byte as it was.
@@ -148,7 +160,11 @@ pub fn open_writer(path: &Path) -> Result<Database, StoreError> {
             source,
         })?;
     }
-    let db = builder().create(path).map_err(|e| open_error(path, e))?;
+    let mut b = builder();
+    if sharing == Sharing::Exclusive {
+        b.set_concurrency_mode(ConcurrencyMode::ExclusiveWriter);
+    }
+    let db = b.create(path).map_err(|e| open_error(path, e))?;
     let txn = db.begin_write().db()?;
     {
         let mut meta = txn.open_table(META).db()?;
@@ -178,6 +194,8 @@ pub fn open_writer(path: &Path) -> Result<Database, StoreError> {
     txn.open_table(schema::JOB_VERSIONS).db()?;
     txn.open_table(schema::EXEC_VERSIONS).db()?;
     txn.open_table(schema::ROUTER_VERSIONS).db()?;
+    txn.open_table(schema::EXEC_CHANGES).db()?;
+    txn.open_table(schema::EXEC_CHECKPOINTS).db()?;
     txn.commit().db()?;
     Ok(db)
 }

@@ -2,7 +2,7 @@
 //! recorder commits). The analysis reads entity versions; bodies are decoded only on demand.
 
 use super::schema::*;
-use super::{DbResult, StoreError, blobs, codec};
+use super::{DbResult, StoreError, blobs, checkpoint, codec};
 use crate::beacon::Execution;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeMap, HashMap};
@@ -127,39 +127,59 @@ impl Reader {
         Ok(out)
     }
 
-    /// The live executions of a job at `seq`: for each id its latest version at or before
-    /// `seq`, unless that is a tombstone. Values are decoded only for the chosen versions.
+    /// The live executions of a job at `seq`: the last checkpoint at or before `seq`, then
+    /// every change after it up to `seq` (see `schema`). Only the survivors are decoded.
     pub fn execs_at(&self, job: u32, seq: u64) -> Result<BTreeMap<i64, Execution>, StoreError> {
-        let t = self.txn.open_table(EXEC_VERSIONS).db()?;
-        let mut out = BTreeMap::new();
-        let mut cur: Option<(i64, redb::AccessGuard<'_, &[u8]>)> = None;
-        let flush = |c: Option<(i64, redb::AccessGuard<'_, &[u8]>)>,
-                     out: &mut BTreeMap<i64, Execution>|
-         -> Result<(), StoreError> {
-            if let Some((id, g)) = c {
-                let bytes = g.value();
-                if codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE) {
-                    let e = codec::decode(format::EXEC_V1, bytes)
-                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?;
-                    out.insert(id, e);
-                }
-            }
-            Ok(())
-        };
-        for e in t
-            .range((job, i64::MIN, 0)..=(job, i64::MAX, u64::MAX))
-            .db()?
-        {
+        enum Src {
+            Checkpoint(std::ops::Range<usize>),
+            Version(Vec<u8>),
+        }
+        let cps = self.txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let mut base = 0;
+        let mut raw = Vec::new();
+        let mut live: BTreeMap<i64, Src> = BTreeMap::new();
+        if let Some(e) = cps.range((job, 0)..=(job, seq)).db()?.next_back() {
             let (k, v) = e.db()?;
-            let (_, id, s) = k.value();
-            if cur.as_ref().is_some_and(|(c, _)| *c != id) {
-                flush(cur.take(), &mut out)?;
-            }
-            if s <= seq {
-                cur = Some((id, v));
+            base = k.value().1;
+            raw = checkpoint::decode(v.value())
+                .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?;
+            for (id, r) in checkpoint::entries(&raw)
+                .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?
+            {
+                live.insert(id, Src::Checkpoint(r));
             }
         }
-        flush(cur, &mut out)?;
+        let changes = self.txn.open_table(EXEC_CHANGES).db()?;
+        let versions = self.txn.open_table(EXEC_VERSIONS).db()?;
+        for e in changes
+            .range((job, base + 1, i64::MIN)..=(job, seq, i64::MAX))
+            .db()?
+        {
+            let (k, _) = e.db()?;
+            let (_, s, id) = k.value();
+            let v = versions.get((job, id, s)).db()?.ok_or_else(|| {
+                StoreError::corrupt(
+                    format!("execution {id} at {s}"),
+                    std::io::Error::other("indexed version is missing"),
+                )
+            })?;
+            let bytes = v.value();
+            if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
+                live.remove(&id);
+            } else {
+                live.insert(id, Src::Version(bytes.to_vec()));
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (id, src) in live {
+            let bytes = match &src {
+                Src::Checkpoint(r) => &raw[r.clone()],
+                Src::Version(b) => b.as_slice(),
+            };
+            let e = codec::decode(format::EXEC_V1, bytes)
+                .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?;
+            out.insert(id, e);
+        }
         Ok(out)
     }
 

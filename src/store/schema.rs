@@ -16,9 +16,17 @@
 //! | `jobs`           | `&str` job id                     | u32 job index                       |
 //! | `job_versions`   | (u32 job, u64 seq)                | `JobRec`                            |
 //! | `exec_versions`  | (u32 job, i64 exec id, u64 seq)   | `Execution`, or a tombstone         |
+//! | `exec_changes`   | (u32 job, u64 seq, i64 exec id)   | `()`: the same versions, by seq     |
+//! | `exec_checkpoints`| (u32 job, u64 seq)               | every live execution after seq      |
 //! | `router_versions`| u64 seq                           | `RouterRec`                         |
 //!
-//! The state of an entity at snapshot S is its version with the greatest seq <= S.
+//! The state of an entity at snapshot S is its version with the greatest seq <= S. For the
+//! executions of a job that is the last checkpoint at or before S plus the changes after it
+//! (found through `exec_changes`). A checkpoint is written once the versions since the last
+//! one reach an eighth of the job's live rows (at least 64): replaying is then bounded by an
+//! eighth of the job's size. Checkpoints are zstd-compressed, and executions compress well
+//! against each other, so they cost far less than the versions they summarise.
+//! Checkpoint value: format byte, then zstd of repeated `[i64 LE id][u32 LE len][EXEC_V1 value]`.
 
 use crate::beacon::{Provider, RouterHealth};
 use redb::TableDefinition;
@@ -38,6 +46,9 @@ pub const JOB_VERSIONS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::ne
 pub const EXEC_VERSIONS: TableDefinition<(u32, i64, u64), &[u8]> =
     TableDefinition::new("exec_versions");
 pub const ROUTER_VERSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("router_versions");
+pub const EXEC_CHANGES: TableDefinition<(u32, u64, i64), ()> = TableDefinition::new("exec_changes");
+pub const EXEC_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
+    TableDefinition::new("exec_checkpoints");
 
 /// Format bytes: the first byte of every encoded value.
 pub mod format {
@@ -49,6 +60,7 @@ pub mod format {
     /// An execution that vanished from the complete list; no payload.
     pub const EXEC_TOMBSTONE: u8 = 0x5F;
     pub const ROUTER_V1: u8 = 0x60;
+    pub const CHECKPOINT_V1: u8 = 0x70;
 }
 
 /// One run of `record` against one set of sources.

@@ -3,7 +3,7 @@
 //! for exactly the entities that changed since the previous snapshot.
 
 use super::schema::*;
-use super::{DbResult, StoreError, blobs, codec};
+use super::{DbResult, StoreError, blobs, checkpoint, codec};
 use crate::beacon::{self, Execution};
 use crate::source::{Fetched, SourceKind};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
@@ -16,6 +16,16 @@ pub struct Poll {
     pub started_at: i64,
     pub ended_at: i64,
     pub fetches: Vec<Fetched>,
+}
+
+/// Entities handed over already parsed, by job id: for synthetic recordings (`synth`) and
+/// benchmarks of everything after parsing. They are merged with what the fetches' bodies say.
+#[derive(Debug, Clone, Default)]
+pub struct Preparsed {
+    /// Complete execution lists.
+    pub lists: Vec<(String, Vec<Execution>)>,
+    pub views: Vec<(String, JobRec)>,
+    pub router: Option<RouterRec>,
 }
 
 /// What one ingest wrote.
@@ -49,13 +59,20 @@ pub struct Writer {
     execs: HashMap<u32, HashMap<i64, Vec<u8>>>,
     job_state: HashMap<u32, Vec<u8>>,
     router_state: RouterRec,
+    /// Execution versions written per job since its last checkpoint.
+    since_checkpoint: HashMap<u32, usize>,
     /// Set when a commit failed: in-memory caches are reloaded before the next ingest.
     stale: bool,
 }
 
 impl Writer {
+    /// Opens for recording: shared with readers in other processes, durable commits.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = super::open_writer(path)?;
+        Self::open_with(path, super::Sharing::Shared)
+    }
+
+    pub fn open_with(path: &Path, sharing: super::Sharing) -> Result<Self, StoreError> {
+        let db = super::open_writer(path, sharing)?;
         let mut w = Writer {
             db,
             durable: true,
@@ -70,13 +87,15 @@ impl Writer {
             execs: HashMap::new(),
             job_state: HashMap::new(),
             router_state: RouterRec::default(),
+            since_checkpoint: HashMap::new(),
             stale: false,
         };
         w.reload()?;
         Ok(w)
     }
 
-    /// Durable commits (the default) or not (benchmarks of the rest of the path).
+    /// Durable commits (the default) or not (benchmarks of the rest of the path; only on a
+    /// writer opened with `Sharing::Exclusive`).
     pub fn set_durable(&mut self, durable: bool) {
         self.durable = durable;
     }
@@ -119,6 +138,23 @@ impl Writer {
             } else {
                 m.insert(id, bytes.to_vec());
             }
+        }
+        self.since_checkpoint.clear();
+        let checkpoints = txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let changes = txn.open_table(EXEC_CHANGES).db()?;
+        for &job in self.execs.keys() {
+            let last = checkpoints
+                .range((job, 0)..=(job, u64::MAX))
+                .db()?
+                .next_back()
+                .transpose()
+                .db()?
+                .map_or(0, |(k, _)| k.value().1);
+            let n = changes
+                .range((job, last + 1, i64::MIN)..=(job, u64::MAX, i64::MAX))
+                .db()?
+                .count();
+            self.since_checkpoint.insert(job, n);
         }
         self.job_state.clear();
         for e in txn.open_table(JOB_VERSIONS).db()?.iter().db()? {
@@ -199,6 +235,11 @@ impl Writer {
 
     /// Writes one poll as one transaction and returns what was written.
     pub fn ingest(&mut self, poll: &Poll) -> Result<IngestStats, StoreError> {
+        self.ingest_with(poll, Preparsed::default())
+    }
+
+    /// `ingest` with entities that were parsed elsewhere.
+    pub fn ingest_with(&mut self, poll: &Poll, pre: Preparsed) -> Result<IngestStats, StoreError> {
         if self.stale {
             self.reload()?;
         }
@@ -207,7 +248,7 @@ impl Writer {
         if !self.durable {
             txn.set_durability(Durability::None).db()?;
         }
-        let result = self.write_poll(&txn, seq, poll);
+        let result = self.write_poll(&txn, seq, poll, pre);
         match result {
             Ok((stats, pending)) => match txn.commit() {
                 Ok(()) => {
@@ -230,6 +271,9 @@ impl Writer {
     }
 
     fn apply(&mut self, p: Pending) {
+        for (job, since) in p.checkpoints {
+            self.since_checkpoint.insert(job, since);
+        }
         for (job, id, bytes) in p.execs {
             let m = self.execs.entry(job).or_default();
             match bytes {
@@ -254,6 +298,7 @@ impl Writer {
         txn: &WriteTransaction,
         seq: u64,
         poll: &Poll,
+        pre: Preparsed,
     ) -> Result<(IngestStats, Pending), StoreError> {
         let mut stats = IngestStats {
             seq,
@@ -284,6 +329,20 @@ impl Writer {
         let mut lists: BTreeMap<u32, ListAcc> = BTreeMap::new();
         let mut views: BTreeMap<u32, JobRec> = BTreeMap::new();
         let mut router = self.router_state.clone();
+        // A job whose list was handed over parsed takes it from there, not from the bodies.
+        let mut preparsed_lists = std::collections::BTreeSet::new();
+        for (job, rows) in pre.lists {
+            let j = self.job_index(txn, &job)?;
+            lists.entry(j).or_default().add(rows);
+            preparsed_lists.insert(j);
+        }
+        for (job, rec) in pre.views {
+            let j = self.job_index(txn, &job)?;
+            views.insert(j, rec);
+        }
+        if let Some(r) = pre.router {
+            router = r;
+        }
         for f in &poll.fetches {
             let url = self.intern(txn, &f.url)?;
             let content_type = match &f.content_type {
@@ -304,6 +363,8 @@ impl Writer {
             let mut parse_error = None;
             let ok = f.ok_body();
             match (f.kind, job) {
+                (SourceKind::RunnerExecAll | SourceKind::RunnerJobPage, Some(j))
+                    if preparsed_lists.contains(&j) => {}
                 (SourceKind::RunnerExecAll, Some(j)) => {
                     let acc = lists.entry(j).or_default();
                     match ok {
@@ -395,6 +456,8 @@ impl Writer {
         // Entity versions, only where something changed.
         {
             let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+            let mut ch = txn.open_table(EXEC_CHANGES).db()?;
+            let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
             for (&job, acc) in &lists {
                 if acc.failed || (!acc.got_any && !acc.paged) {
                     continue;
@@ -402,10 +465,11 @@ impl Writer {
                 let current = self.execs.get(&job);
                 let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
                 for e in acc.rows.values() {
-                    *by_status.entry(e.status.clone()).or_default() += 1;
+                    *by_status.entry(e.status.to_string()).or_default() += 1;
                     let bytes = codec::encode(format::EXEC_V1, e);
                     if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
                         ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
+                        ch.insert((job, seq, e.id), ()).db()?;
                         pending.execs.push((job, e.id, Some(bytes)));
                         stats.exec_versions += 1;
                     }
@@ -415,10 +479,26 @@ impl Writer {
                         if !acc.rows.contains_key(&id) {
                             ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
                                 .db()?;
+                            ch.insert((job, seq, id), ()).db()?;
                             pending.execs.push((job, id, None));
                             stats.tombstones += 1;
                         }
                     }
+                }
+                let written = pending.execs.iter().filter(|(j, _, _)| *j == job).count();
+                let since = self.since_checkpoint.get(&job).copied().unwrap_or(0) + written;
+                if written > 0 && checkpoint::due(since, acc.rows.len()) {
+                    // The state after this poll is exactly the complete list just parsed.
+                    let encoded: Vec<(i64, Vec<u8>)> = acc
+                        .rows
+                        .values()
+                        .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
+                        .collect();
+                    let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
+                    cp.insert((job, seq), value.as_slice()).db()?;
+                    pending.checkpoints.push((job, 0));
+                } else {
+                    pending.checkpoints.push((job, since));
                 }
                 let name = self
                     .jobs
@@ -464,6 +544,8 @@ impl Writer {
 
 #[derive(Default)]
 struct Pending {
+    /// Per job: versions since its last checkpoint after this poll.
+    checkpoints: Vec<(u32, usize)>,
     execs: Vec<(u32, i64, Option<Vec<u8>>)>,
     jobs: Vec<(u32, Vec<u8>)>,
     router: Option<RouterRec>,
