@@ -83,6 +83,8 @@ fn spawn_writer(
             for (poll, reply) in rx {
                 let _ = reply.send(w.ingest(&poll));
             }
+            // Recording is over (the channel closed): hand back the file's free space.
+            w.compact();
         })
         .expect("spawn writer thread");
     Ok((tx, h))

@@ -17,7 +17,6 @@ use crate::beacon::Execution;
 use crate::source::{FetchErrorKind, SourceKind};
 use crate::store::schema::{FetchRec, JobRec, RouterRec, SessionRec, SnapshotRec};
 use crate::store::{Reader, SnapshotInfo, StoreError};
-use redb::ReadableDatabase;
 use std::collections::{BTreeMap, HashMap};
 
 /// A recording opened for analysis: one consistent read view plus the snapshot headers.
@@ -81,7 +80,7 @@ pub fn fetch_failed(f: &FetchRec) -> bool {
 }
 
 impl Recording {
-    pub fn open(db: &impl ReadableDatabase) -> Result<Self, StoreError> {
+    pub fn open(db: &crate::store::ReadDb) -> Result<Self, StoreError> {
         let reader = Reader::new(db)?;
         let (infos, snaps) = reader.snapshots()?.into_iter().unzip();
         Ok(Recording {

@@ -73,3 +73,35 @@ impl Execution {
         self.status == "failed"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a runner or router sends, parsing returns Ok or Err; it never panics.
+        #[test]
+        fn any_bytes_never_panic_the_parsers(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_exec_list(&body);
+            let _ = parse_job_view(&body);
+            let _ = parse_health(&body);
+            let _ = parse_providers(&body);
+        }
+
+        /// Near-valid JSON reaches deeper into the parsers than random bytes do.
+        #[test]
+        fn json_shaped_input_never_panics(
+            id in prop_oneof![Just("1".to_string()), Just("\"7\"".to_string()), Just("null".to_string()), Just("-9223372036854775808".to_string()), Just("1e300".to_string())],
+            ts in prop_oneof![Just("\"\"".to_string()), Just("\"2025-10-01T14:53:09Z\"".to_string()), Just("\"garbage\"".to_string()), Just("12".to_string())],
+            output in prop_oneof![Just("null".to_string()), Just("\"x\"".to_string()), Just("{\"failure\":5}".to_string()), Just("[1,2]".to_string())],
+            last in prop_oneof![Just("0".to_string()), Just("-1".to_string()), Just("1e308".to_string()), Just("\"NaN\"".to_string())],
+        ) {
+            let row = format!(r#"{{"id":{id},"status":"failed","started_at":{ts},"completed_at":{ts},"output":{output},"retry_history":{output}}}"#);
+            let _ = parse_exec_list(format!(r#"{{"executions":[{row}]}}"#).as_bytes());
+            let _ = parse_job_view(format!(r#"{{"job":{{}},"status":"x","executions":[{row}]}}"#).as_bytes());
+            let _ = parse_providers(format!(r#"{{"providers":[{{"name":"p","last_health_check":{last},"healthy":{id}}}]}}"#).as_bytes());
+            let _ = parse_health(format!(r#"{{"status":"healthy","providers_total":{id},"regions":{output}}}"#).as_bytes());
+        }
+    }
+}

@@ -233,8 +233,14 @@ pub fn main() -> i32 {
 /// Opens a recording read-only (a running recorder may keep writing it).
 pub fn open_recording(
     db: &std::path::Path,
-) -> Result<(redb::ReadOnlyDatabase, crate::analysis::Recording), CliError> {
+) -> Result<(crate::store::ReadDb, crate::analysis::Recording), CliError> {
     let d = crate::store::open_reader(db)?;
+    if d.recovered() {
+        eprintln!(
+            "note: {} was not closed cleanly (a recorder was killed?); reading a repaired copy, the file is untouched",
+            db.display()
+        );
+    }
     let rec = crate::analysis::Recording::open(&d)?;
     Ok((d, rec))
 }

@@ -32,7 +32,15 @@ pub enum BlobError {
 }
 
 /// Encodes `raw`; `base` is the previous body of the same URL (id, raw bytes, depth).
+/// The first 8 bytes of a blake3 hash: a body's own integrity check.
+pub fn check_of(hash: &[u8; 32]) -> [u8; 8] {
+    let mut c = [0u8; 8];
+    c.copy_from_slice(&hash[..8]);
+    c
+}
+
 pub fn encode(raw: &[u8], hash: [u8; 32], base: Option<(u64, &[u8], u32)>) -> BodyRec {
+    let check = check_of(&hash);
     if let Some((base_id, base_raw, depth)) = base
         && raw.len() <= DELTA_MAX_LEN
         && base_raw.len() <= DELTA_MAX_LEN
@@ -41,7 +49,7 @@ pub fn encode(raw: &[u8], hash: [u8; 32], base: Option<(u64, &[u8], u32)>) -> Bo
         && let Ok(data) = c.compress(raw)
     {
         return BodyRec {
-            hash,
+            check,
             len: raw.len() as u64,
             encoding: ENC_ZSTD_DELTA,
             base: Some(base_id),
@@ -51,7 +59,7 @@ pub fn encode(raw: &[u8], hash: [u8; 32], base: Option<(u64, &[u8], u32)>) -> Bo
     }
     match zstd::bulk::compress(raw, LEVEL) {
         Ok(data) if data.len() < raw.len() => BodyRec {
-            hash,
+            check,
             len: raw.len() as u64,
             encoding: ENC_ZSTD,
             base: None,
@@ -59,7 +67,7 @@ pub fn encode(raw: &[u8], hash: [u8; 32], base: Option<(u64, &[u8], u32)>) -> Bo
             data,
         },
         _ => BodyRec {
-            hash,
+            check,
             len: raw.len() as u64,
             encoding: ENC_RAW,
             base: None,
@@ -89,7 +97,7 @@ pub fn decode(rec: &BodyRec, base_raw: Option<&[u8]>) -> Result<Vec<u8>, BlobErr
             expected: rec.len,
         });
     }
-    if *blake3::hash(&out).as_bytes() != rec.hash {
+    if check_of(blake3::hash(&out).as_bytes()) != rec.check {
         return Err(BlobError::Hash);
     }
     Ok(out)
@@ -116,7 +124,7 @@ mod tests {
     fn corrupt_data_is_detected() {
         let a = vec![b'x'; 1000];
         let mut rec = encode(&a, *blake3::hash(&a).as_bytes(), None);
-        rec.hash[0] ^= 1;
+        rec.check[0] ^= 1;
         assert!(decode(&rec, None).is_err());
     }
 }

@@ -65,7 +65,7 @@ mod tests {
         SnapshotRec {
             session: 1,
             started_at: 1_759_330_371_000_000,
-            ended_at: 1_759_330_371_250_000,
+            duration_us: 250_000,
             fetches: vec![
                 FetchRec {
                     source: 0,
@@ -106,7 +106,7 @@ mod tests {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            "2001fd80ad9c0b34800c00fda04ea40b34800c00020001000301c8fbd2040109fb000201010000030004000a0000000101077265667573656400"
+            "2001fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb000201010000030004000a0000000101077265667573656400"
         );
         let back: SnapshotRec = decode(format::SNAPSHOT_V1, &bytes).unwrap();
         assert_eq!(back, sample_snapshot());

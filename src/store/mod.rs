@@ -10,15 +10,18 @@ pub mod checkpoint;
 pub mod codec;
 mod reader;
 pub mod schema;
+mod verify;
 pub mod writer;
 
 pub use reader::{Reader, SnapshotInfo};
+pub use verify::VerifyReport;
 pub use writer::{IngestStats, Poll, Preparsed, Writer};
 // Sharing is defined below.
 
 use redb::{
     ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableHandle,
 };
+
 use schema::{META, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
@@ -200,18 +203,58 @@ pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError
     Ok(db)
 }
 
+/// A database opened for reading: the file itself, or, when the file needs redb's crash
+/// repair (its writer was killed), a repaired copy in memory, so that reading never writes.
+pub enum ReadDb {
+    File(ReadOnlyDatabase),
+    Recovered(Database),
+}
+
+impl ReadDb {
+    pub fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        match self {
+            ReadDb::File(d) => d.begin_read().db(),
+            ReadDb::Recovered(d) => d.begin_read().db(),
+        }
+    }
+
+    /// Whether the file was not closed cleanly and is read through a repaired copy.
+    pub fn recovered(&self) -> bool {
+        matches!(self, ReadDb::Recovered(_))
+    }
+}
+
+/// Repairs a copy of the file in memory; the file is not touched.
+fn recover_in_memory(path: &Path) -> Result<Database, StoreError> {
+    use redb::StorageBackend;
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let backend = redb::backends::InMemoryBackend::new();
+    backend
+        .set_len(bytes.len() as u64)
+        .and_then(|()| backend.write(0, &bytes))
+        .map_err(|e| StoreError::corrupt("in-memory copy", std::io::Error::other(e.to_string())))?;
+    Database::builder()
+        .create_with_backend(backend)
+        .map_err(|e| open_error(path, e))
+}
+
 /// Opens an existing database read-only; it may be written by a running recorder meanwhile.
-pub fn open_reader(path: &Path) -> Result<ReadOnlyDatabase, StoreError> {
+pub fn open_reader(path: &Path) -> Result<ReadDb, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing {
             path: path.to_path_buf(),
         });
     }
-    let db = builder()
-        .open_read_only(path)
-        .map_err(|e| open_error(path, e))?;
+    let db = match builder().open_read_only(path) {
+        Ok(d) => ReadDb::File(d),
+        Err(redb::DatabaseError::RepairAborted) => ReadDb::Recovered(recover_in_memory(path)?),
+        Err(e) => return Err(open_error(path, e)),
+    };
     {
-        let txn = db.begin_read().db()?;
+        let txn = db.begin_read()?;
         let meta = match txn.open_table(META) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => {

@@ -17,11 +17,18 @@ pub struct SnapshotInfo {
 }
 
 pub struct Reader {
-    txn: ReadTransaction,
+    pub(super) txn: ReadTransaction,
 }
 
 impl Reader {
-    pub fn new(db: &impl ReadableDatabase) -> Result<Self, StoreError> {
+    pub fn new(db: &super::ReadDb) -> Result<Self, StoreError> {
+        Ok(Reader {
+            txn: db.begin_read()?,
+        })
+    }
+
+    /// A reader over any redb handle (the writer's own, in tests and benchmarks).
+    pub fn from_database(db: &impl ReadableDatabase) -> Result<Self, StoreError> {
         Ok(Reader {
             txn: db.begin_read().db()?,
         })
@@ -50,7 +57,7 @@ impl Reader {
                 SnapshotInfo {
                     seq,
                     started_at: rec.started_at,
-                    ended_at: rec.ended_at,
+                    ended_at: rec.started_at + rec.duration_us as i64,
                     session: rec.session,
                 },
                 rec,

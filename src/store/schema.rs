@@ -84,7 +84,8 @@ pub struct SnapshotRec {
     pub session: u64,
     /// Microseconds since the epoch, UTC.
     pub started_at: i64,
-    pub ended_at: i64,
+    /// How long the poll took, in µs (an end time would cost 9 bytes, this about 3).
+    pub duration_us: u64,
     pub fetches: Vec<FetchRec>,
 }
 
@@ -119,9 +120,14 @@ pub struct FetchErrorRec {
 /// A stored body. `encoding`: 0 = raw bytes, 1 = zstd, 2 = zstd with the body `base` (decoded)
 /// as dictionary, which makes a near-copy of the previous body of the same URL cost a few
 /// bytes (the router's `/health` changes only its `timestamp` between polls).
+///
+/// Full bodies are in `body_index` under their blake3 hash (so a body seen again is stored
+/// once); delta bodies are not (they are de-duplicated against the previous body of their
+/// URL, and an index entry would cost more than they do). `check` (the first 8 bytes of the
+/// blake3 hash) lets every body be verified on its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BodyRec {
-    pub hash: [u8; 32],
+    pub check: [u8; 8],
     pub len: u64,
     pub encoding: u8,
     pub base: Option<u64>,

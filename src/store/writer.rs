@@ -100,6 +100,22 @@ impl Writer {
         self.durable = durable;
     }
 
+    /// Gives back the free space the recording left inside the file (redb's copy-on-write
+    /// pages) by compacting it. Only possible while no other process is reading; returns
+    /// whether the file was compacted. Failing to compact is not an error worth reporting:
+    /// the data is complete either way.
+    pub fn compact(&mut self) -> bool {
+        let mut any = false;
+        // Each pass moves pages toward the start; a few passes reach a fixed point.
+        for _ in 0..8 {
+            match self.db.compact() {
+                Ok(true) => any = true,
+                _ => break,
+            }
+        }
+        any
+    }
+
     pub fn database(&self) -> &Database {
         &self.db
     }
@@ -205,6 +221,12 @@ impl Writer {
         raw: &[u8],
         stats: &mut IngestStats,
     ) -> Result<u64, StoreError> {
+        // The same body as last time at this URL: the common case of an unchanged poll.
+        if let Some((id, prev, _)) = self.last_body.get(&url)
+            && prev.as_slice() == raw
+        {
+            return Ok(*id);
+        }
         let hash = *blake3::hash(raw).as_bytes();
         let mut index = txn.open_table(BODY_INDEX).db()?;
         if let Some(id) = index.get(&hash).db()? {
@@ -223,7 +245,9 @@ impl Writer {
             .db()?
             .insert(id, bytes.as_slice())
             .db()?;
-        index.insert(&hash, id).db()?;
+        if rec.encoding != blobs::ENC_ZSTD_DELTA {
+            index.insert(&hash, id).db()?;
+        }
         self.next_body += 1;
         if raw.len() <= blobs::DELTA_MAX_LEN {
             self.last_body.insert(url, (id, raw.to_vec(), rec.depth));
@@ -531,7 +555,7 @@ impl Writer {
         let snap = SnapshotRec {
             session: self.session,
             started_at: poll.started_at,
-            ended_at: poll.ended_at,
+            duration_us: poll.ended_at.saturating_sub(poll.started_at).max(0) as u64,
             fetches: fetch_recs,
         };
         txn.open_table(SNAPSHOTS)

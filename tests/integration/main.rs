@@ -4,5 +4,6 @@
 mod analysis;
 mod bad_input;
 mod common;
+mod faults;
 mod record;
 mod replay;
