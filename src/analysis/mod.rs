@@ -6,6 +6,8 @@
 
 pub mod diff;
 pub mod failures;
+mod findings;
+mod health;
 pub mod matrix;
 pub mod report;
 mod select;

@@ -225,6 +225,14 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
 /// The binary's entry point.
 pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|_| {}));
+    // Diagnostics for the tool itself (requests, commits, timings) go to stderr when asked
+    // for, e.g. BLACKBOX_LOG=debug; by default only what the commands print is seen.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BLACKBOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     run_with(std::env::args_os().collect(), &mut out)

@@ -154,6 +154,7 @@ impl HttpSource {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                tracing::debug!(url = %shown, error = %describe(&e), "request failed");
                 let mut f = Fetched::failed(kind, job, shown, classify(&e), describe(&e));
                 f.latency_us = start.elapsed().as_micros() as u64;
                 return f;
@@ -228,6 +229,7 @@ impl HttpSource {
             }
         }
         f.latency_us = start.elapsed().as_micros() as u64;
+        tracing::debug!(url = %f.url, status, bytes = body.len(), latency_us = f.latency_us, "fetched");
         f.body = Some(body);
         f
     }

@@ -276,6 +276,13 @@ impl Writer {
         match result {
             Ok((stats, pending)) => match txn.commit() {
                 Ok(()) => {
+                    tracing::debug!(
+                        seq,
+                        exec_versions = stats.exec_versions,
+                        new_bodies = stats.new_bodies,
+                        new_body_bytes = stats.new_body_bytes,
+                        "snapshot committed"
+                    );
                     self.apply(pending);
                     self.next_seq += 1;
                     self.pending_session = None;
