@@ -216,3 +216,19 @@ mod tests {
         assert!(parse_exec_list(b"not json").is_err());
     }
 }
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    /// Before 2025-10-01 rows had no question_id at all: they parse, with no question.
+    #[test]
+    fn pre_october_rows_without_question() {
+        let body = br#"{"job":{"id":"j"},"status":"completed","executions":[{"id":3,"status":"completed","region":"us-east","provider_id":"modal-us-east","started_at":"2025-09-20T10:00:00Z","completed_at":"","created_at":"2025-09-20T10:00:00Z","model_id":"llama3.2-1b"}]}"#;
+        let v = crate::beacon::parse_job_view(body).unwrap();
+        let rows = v.executions.unwrap().rows;
+        assert_eq!(rows[0].question_id, None);
+        assert_eq!(rows[0].completed_at, None);
+        assert_eq!(rows[0].region.as_deref(), Some("us-east"));
+    }
+}

@@ -348,3 +348,49 @@ fn readers_follow_a_recorder_that_is_still_writing() {
     );
     assert!(line.contains("held by another process"), "{line}");
 }
+
+#[test]
+fn sigterm_stops_cleanly_with_a_summary() {
+    let s = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let job = s.job();
+    let child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "record",
+            "--runner",
+            &s.runner,
+            "--job",
+            &job,
+            "--router",
+            &s.router,
+            "--interval",
+            "100ms",
+            "--max-runner-rpm",
+            "100000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
+    assert!(stdout.contains("stopped by signal"), "{stdout}");
+    let n: u64 = stdout.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n >= 3);
+    let v = bb(&db, &["verify"]).ok();
+    assert!(
+        v.stdout.contains(&format!("ok: {n} snapshots")),
+        "{}",
+        v.stdout
+    );
+}
