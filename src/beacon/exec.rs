@@ -219,8 +219,6 @@ mod tests {
 
 #[cfg(test)]
 mod format_tests {
-    use super::*;
-
     /// Before 2025-10-01 rows had no question_id at all: they parse, with no question.
     #[test]
     fn pre_october_rows_without_question() {
