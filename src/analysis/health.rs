@@ -37,76 +37,12 @@ pub(super) fn router_report(
             regions: h.regions.clone(),
         });
         if let Some(p) = prev {
-            let ph = p.health.clone().unwrap_or_default();
-            if ph.providers_healthy != h.providers_healthy
-                || ph.providers_total != h.providers_total
-            {
+            for c in router_changes(p, r) {
                 rr.transitions.push(Transition {
                     seq: *seq,
                     at: at(*seq),
-                    what: format!(
-                        "providers healthy {} of {} -> {} of {}",
-                        opt(ph.providers_healthy),
-                        opt(ph.providers_total),
-                        opt(h.providers_healthy),
-                        opt(h.providers_total)
-                    ),
+                    what: c.describe(),
                 });
-            }
-            if ph.regions != h.regions {
-                rr.transitions.push(Transition {
-                    seq: *seq,
-                    at: at(*seq),
-                    what: format!(
-                        "regions [{}] -> [{}]",
-                        ph.regions.join(", "),
-                        h.regions.join(", ")
-                    ),
-                });
-            }
-            let before: BTreeMap<&str, Option<bool>> = p
-                .providers
-                .iter()
-                .flatten()
-                .map(|x| (x.name.as_str(), x.healthy))
-                .collect();
-            for x in r.providers.iter().flatten() {
-                match before.get(x.name.as_str()) {
-                    None => rr.transitions.push(Transition {
-                        seq: *seq,
-                        at: at(*seq),
-                        what: format!("provider {} appeared", x.name),
-                    }),
-                    Some(b) if *b != x.healthy => rr.transitions.push(Transition {
-                        seq: *seq,
-                        at: at(*seq),
-                        what: format!(
-                            "provider {} turned {}",
-                            x.name,
-                            if x.healthy == Some(true) {
-                                "healthy"
-                            } else {
-                                "unhealthy"
-                            }
-                        ),
-                    }),
-                    _ => {}
-                }
-            }
-            let now: BTreeSet<&str> = r
-                .providers
-                .iter()
-                .flatten()
-                .map(|x| x.name.as_str())
-                .collect();
-            for name in before.keys() {
-                if !now.contains(name) {
-                    rr.transitions.push(Transition {
-                        seq: *seq,
-                        at: at(*seq),
-                        what: format!("provider {name} disappeared"),
-                    });
-                }
             }
         }
         prev = Some(r);
@@ -240,6 +176,99 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
     fr.outages
         .sort_by(|a, b| a.from_seq.cmp(&b.from_seq).then(a.source.cmp(&b.source)));
     fr
+}
+
+/// One change of the router's state between two versions.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum RouterChange {
+    Counts {
+        from: (Option<i64>, Option<i64>),
+        to: (Option<i64>, Option<i64>),
+    },
+    Regions {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    ProviderAppeared(String),
+    ProviderHealth {
+        name: String,
+        healthy: Option<bool>,
+    },
+    ProviderGone(String),
+}
+
+impl RouterChange {
+    pub(super) fn describe(&self) -> String {
+        match self {
+            RouterChange::Counts { from, to } => format!(
+                "providers healthy {} of {} -> {} of {}",
+                opt(from.0),
+                opt(from.1),
+                opt(to.0),
+                opt(to.1)
+            ),
+            RouterChange::Regions { from, to } => {
+                format!("regions [{}] -> [{}]", from.join(", "), to.join(", "))
+            }
+            RouterChange::ProviderAppeared(n) => format!("provider {n} appeared"),
+            RouterChange::ProviderHealth { name, healthy } => format!(
+                "provider {name} turned {}",
+                if *healthy == Some(true) {
+                    "healthy"
+                } else {
+                    "unhealthy"
+                }
+            ),
+            RouterChange::ProviderGone(n) => format!("provider {n} disappeared"),
+        }
+    }
+}
+
+/// What changed from one router version to the next.
+pub(super) fn router_changes(p: &RouterRec, r: &RouterRec) -> Vec<RouterChange> {
+    let mut out = Vec::new();
+    let (ph, h) = (
+        p.health.clone().unwrap_or_default(),
+        r.health.clone().unwrap_or_default(),
+    );
+    if (ph.providers_healthy, ph.providers_total) != (h.providers_healthy, h.providers_total) {
+        out.push(RouterChange::Counts {
+            from: (ph.providers_healthy, ph.providers_total),
+            to: (h.providers_healthy, h.providers_total),
+        });
+    }
+    if ph.regions != h.regions {
+        out.push(RouterChange::Regions {
+            from: ph.regions,
+            to: h.regions,
+        });
+    }
+    let before: BTreeMap<&str, Option<bool>> = p
+        .providers
+        .iter()
+        .flatten()
+        .map(|x| (x.name.as_str(), x.healthy))
+        .collect();
+    for x in r.providers.iter().flatten() {
+        match before.get(x.name.as_str()) {
+            None => out.push(RouterChange::ProviderAppeared(x.name.clone())),
+            Some(b) if *b != x.healthy => out.push(RouterChange::ProviderHealth {
+                name: x.name.clone(),
+                healthy: x.healthy,
+            }),
+            _ => {}
+        }
+    }
+    let now: BTreeSet<&str> = r
+        .providers
+        .iter()
+        .flatten()
+        .map(|x| x.name.as_str())
+        .collect();
+    for name in before.keys().filter(|n| !now.contains(*n)) {
+        out.push(RouterChange::ProviderGone(name.to_string()));
+    }
+    out
 }
 
 fn opt(v: Option<i64>) -> String {

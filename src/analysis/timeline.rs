@@ -1,6 +1,7 @@
 //! The incident's story in order: events derived from consecutive snapshots. A poll in which
 //! nothing changed yields no event.
 
+use super::health::{RouterChange, router_changes};
 use super::matrix::Cell;
 use super::{Recording, fetch_failed, fetch_outcome};
 use crate::beacon::{Execution, format_micros};
@@ -298,73 +299,35 @@ pub fn timeline(
         if let Some(p) = &prev
             && in_range(seq)
         {
-            let (ph, h) = (
-                p.health.clone().unwrap_or_default(),
-                r.health.clone().unwrap_or_default(),
-            );
-            if (ph.providers_healthy, ph.providers_total)
-                != (h.providers_healthy, h.providers_total)
-            {
-                let mut x = mk(
-                    seq,
-                    "router_health",
-                    None,
-                    format!(
-                        "router: providers healthy {}/{} -> {}/{}",
-                        ph.providers_healthy.unwrap_or(0),
-                        ph.providers_total.unwrap_or(0),
-                        h.providers_healthy.unwrap_or(0),
-                        h.providers_total.unwrap_or(0)
-                    ),
-                );
-                x.detail
-                    .insert("from".into(), serde_json::json!(ph.providers_healthy));
-                x.detail
-                    .insert("to".into(), serde_json::json!(h.providers_healthy));
-                ev.push(x);
-            }
-            if ph.regions != h.regions {
-                let mut x = mk(
-                    seq,
-                    "router_regions",
-                    None,
-                    format!(
-                        "router: regions [{}] -> [{}]",
-                        ph.regions.join(", "),
-                        h.regions.join(", ")
-                    ),
-                );
-                x.detail
-                    .insert("from".into(), serde_json::json!(ph.regions));
-                x.detail.insert("to".into(), serde_json::json!(h.regions));
-                ev.push(x);
-            }
-            let before: BTreeMap<&str, Option<bool>> = p
-                .providers
-                .iter()
-                .flatten()
-                .map(|x| (x.name.as_str(), x.healthy))
-                .collect();
-            for pr in r.providers.iter().flatten() {
-                if let Some(b) = before.get(pr.name.as_str())
-                    && *b != pr.healthy
-                {
-                    let word = if pr.healthy == Some(true) {
-                        "healthy"
-                    } else {
-                        "unhealthy"
-                    };
-                    let mut x = mk(
-                        seq,
-                        "provider_health",
-                        None,
-                        format!("provider {} turned {word}", pr.name),
-                    );
-                    x.detail.insert("provider".into(), pr.name.clone().into());
-                    x.detail
-                        .insert("healthy".into(), serde_json::json!(pr.healthy));
-                    ev.push(x);
+            for c in router_changes(p, &r) {
+                let mut x = mk(seq, "", None, format!("router: {}", c.describe()));
+                match &c {
+                    RouterChange::Counts { from, to } => {
+                        x.kind = "router_health";
+                        x.detail.insert("from".into(), serde_json::json!(from.0));
+                        x.detail.insert("to".into(), serde_json::json!(to.0));
+                    }
+                    RouterChange::Regions { from, to } => {
+                        x.kind = "router_regions";
+                        x.detail.insert("from".into(), serde_json::json!(from));
+                        x.detail.insert("to".into(), serde_json::json!(to));
+                    }
+                    RouterChange::ProviderHealth { name, healthy } => {
+                        x.kind = "provider_health";
+                        x.detail.insert("provider".into(), name.clone().into());
+                        x.detail
+                            .insert("healthy".into(), serde_json::json!(healthy));
+                    }
+                    RouterChange::ProviderAppeared(name) | RouterChange::ProviderGone(name) => {
+                        x.kind = if matches!(c, RouterChange::ProviderGone(_)) {
+                            "provider_gone"
+                        } else {
+                            "provider_appeared"
+                        };
+                        x.detail.insert("provider".into(), name.clone().into());
+                    }
                 }
+                ev.push(x);
             }
         }
         prev = Some(r);

@@ -95,25 +95,7 @@ fn cutoff_finds_missing_cells_unplanned_region_and_unexpected_model() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     let (_d, db) = tmp();
     let job = s.job();
-    bb(
-        &db,
-        &[
-            "record",
-            "--runner",
-            &s.runner,
-            "--job",
-            &job,
-            "--router",
-            &s.router,
-            "--count",
-            "2",
-            "--interval",
-            "50ms",
-            "--max-runner-rpm",
-            "100000",
-        ],
-    )
-    .ok();
+    s.record_count(&db, 2, "50ms").ok();
     let show = bb(&db, &["show", "--json", "--job", &job]).ok().json();
     let j = &show["jobs"][0];
     assert_eq!(j["status"], "queued");

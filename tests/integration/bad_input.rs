@@ -5,26 +5,7 @@ use crate::common::*;
 fn recorded() -> (tempfile::TempDir, std::path::PathBuf) {
     let s = start_sim("classic", 100_000.0);
     let (d, db) = tmp();
-    let job = s.job();
-    bb(
-        &db,
-        &[
-            "record",
-            "--runner",
-            &s.runner,
-            "--job",
-            &job,
-            "--router",
-            &s.router,
-            "--count",
-            "2",
-            "--interval",
-            "50ms",
-            "--max-runner-rpm",
-            "100000",
-        ],
-    )
-    .ok();
+    s.record_count(&db, 2, "50ms").ok();
     (d, db)
 }
 

@@ -94,6 +94,30 @@ impl SimHandle {
         self.sim.scenario.jobs[0].id.clone()
     }
 
+    /// Records `count` snapshots at `interval`, runner and router.
+    pub fn record_count(&self, db: &Path, count: u32, interval: &str) -> Run {
+        let job = self.job();
+        let count = count.to_string();
+        bb(
+            db,
+            &[
+                "record",
+                "--runner",
+                &self.runner,
+                "--job",
+                &job,
+                "--router",
+                &self.router,
+                "--count",
+                &count,
+                "--interval",
+                interval,
+                "--max-runner-rpm",
+                "100000",
+            ],
+        )
+    }
+
     /// Records until the scenario is over (plus a margin), at `interval`.
     pub fn record_all(&self, db: &Path, interval: &str, extra: &[&str]) -> Run {
         let secs = self.sim.wall_duration().as_secs_f64() + 1.5;
