@@ -107,6 +107,10 @@ fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                 StoreError::Missing { .. } => {
                     Some("give --db PATH, or record first with `blackbox record`".into())
                 }
+                StoreError::Db(_) | StoreError::Corrupt { .. } | StoreError::Open { .. } => Some(
+                    "the file looks truncated or damaged; `blackbox verify` lists what it can read"
+                        .into(),
+                ),
                 _ => None,
             };
         }
