@@ -4,7 +4,7 @@
 use super::schema::*;
 use super::{DbResult, StoreError, blobs, checkpoint, codec};
 use crate::beacon::Execution;
-use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeMap, HashMap};
 
 /// A snapshot's place in time.
@@ -27,23 +27,6 @@ impl Reader {
         })
     }
 
-    /// A reader over any redb handle (the writer's own, in tests and benchmarks).
-    pub fn from_database(db: &impl ReadableDatabase) -> Result<Self, StoreError> {
-        Ok(Reader {
-            txn: db.begin_read().db()?,
-        })
-    }
-
-    pub fn snapshot(&self, seq: u64) -> Result<Option<SnapshotRec>, StoreError> {
-        let t = self.txn.open_table(SNAPSHOTS).db()?;
-        match t.get(seq).db()? {
-            Some(v) => codec::decode(format::SNAPSHOT_V1, v.value())
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(format!("snapshot {seq}"), e)),
-            None => Ok(None),
-        }
-    }
-
     /// Every snapshot header, in order.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotInfo, SnapshotRec)>, StoreError> {
         let t = self.txn.open_table(SNAPSHOTS).db()?;
@@ -64,10 +47,6 @@ impl Reader {
             ));
         }
         Ok(out)
-    }
-
-    pub fn snapshot_count(&self) -> Result<u64, StoreError> {
-        self.txn.open_table(SNAPSHOTS).db()?.len().db()
     }
 
     pub fn sessions(&self) -> Result<Vec<SessionRec>, StoreError> {
@@ -307,6 +286,14 @@ impl Reader {
                 "router_versions",
                 self.txn.open_table(ROUTER_VERSIONS).db()?.len().db()?,
             ),
+            (
+                "exec_changes",
+                self.txn.open_table(EXEC_CHANGES).db()?.len().db()?,
+            ),
+            (
+                "exec_checkpoints",
+                self.txn.open_table(EXEC_CHECKPOINTS).db()?.len().db()?,
+            ),
         ])
     }
 
@@ -323,33 +310,6 @@ impl Reader {
 
     pub fn body_ids(&self) -> Result<Vec<u64>, StoreError> {
         let t = self.txn.open_table(BODIES).db()?;
-        let mut out = Vec::new();
-        for e in t.iter().db()? {
-            out.push(e.db()?.0.value());
-        }
-        Ok(out)
-    }
-
-    pub fn job_version_keys(&self) -> Result<Vec<(u32, u64)>, StoreError> {
-        let t = self.txn.open_table(JOB_VERSIONS).db()?;
-        let mut out = Vec::new();
-        for e in t.iter().db()? {
-            out.push(e.db()?.0.value());
-        }
-        Ok(out)
-    }
-
-    pub fn exec_version_keys(&self) -> Result<Vec<(u32, i64, u64)>, StoreError> {
-        let t = self.txn.open_table(EXEC_VERSIONS).db()?;
-        let mut out = Vec::new();
-        for e in t.iter().db()? {
-            out.push(e.db()?.0.value());
-        }
-        Ok(out)
-    }
-
-    pub fn router_version_keys(&self) -> Result<Vec<u64>, StoreError> {
-        let t = self.txn.open_table(ROUTER_VERSIONS).db()?;
         let mut out = Vec::new();
         for e in t.iter().db()? {
             out.push(e.db()?.0.value());

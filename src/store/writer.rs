@@ -116,14 +116,6 @@ impl Writer {
         any
     }
 
-    pub fn database(&self) -> &Database {
-        &self.db
-    }
-
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
-    }
-
     /// Rebuilds the in-memory caches from what is committed.
     fn reload(&mut self) -> Result<(), StoreError> {
         let txn = self.db.begin_read().db()?;
