@@ -76,7 +76,13 @@ pub fn fetch_failed(f: &FetchRec) -> bool {
         Some(200..=299) => false,
         Some(404) if f.source == SourceKind::RunnerExecAll as u8 => false,
         // A job that does not exist is an answer, not an outage.
-        Some(404) if f.source == SourceKind::RunnerJobDefault as u8 && f.body_len > 0 => false,
+        Some(404)
+            if (f.source == SourceKind::RunnerJobDefault as u8
+                || f.source == SourceKind::RunnerJobPage as u8)
+                && f.body_len > 0 =>
+        {
+            false
+        }
         _ => true,
     }
 }

@@ -268,7 +268,14 @@ impl HttpSource {
                 Self::join(runner, &format!("{base}/executions/all")),
             )
             .await;
-        let fallback = all.status == Some(404);
+        // A 404 means "older runner without this route" (Go's plain-text "404 page not found"),
+        // unless the runner says in JSON that the job does not exist: then paging is useless.
+        let job_missing = all
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .is_some_and(|v| v.get("error").and_then(|e| e.as_str()) == Some("job not found"));
+        let fallback = all.status == Some(404) && !job_missing;
         out.push(all);
         if fallback {
             // Older runners lack `/executions/all`: page the job endpoint at the maximum page

@@ -99,7 +99,11 @@ fn a_poll_with_no_change_adds_no_entity_version() {
     assert_eq!(table(&db, "exec_versions"), e1);
     assert_eq!(table(&db, "job_versions"), j1);
     assert_eq!(table(&db, "router_versions"), r1);
-    assert_eq!(table(&db, "exec_changes"), e1, "the by-seq index moves with the versions");
+    assert_eq!(
+        table(&db, "exec_changes"),
+        e1,
+        "the by-seq index moves with the versions"
+    );
     assert!(table(&db, "exec_checkpoints") <= 1);
     // Only the router's /health body changes (its timestamp): one new body per poll at most.
     assert!(table(&db, "bodies") <= b1 + 5);
