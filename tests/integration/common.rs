@@ -118,6 +118,31 @@ impl SimHandle {
         )
     }
 
+    /// Starts `record` without a stop condition, in the background; stdout and stderr piped.
+    pub fn spawn_record(&self, db: &Path, interval: &str) -> std::process::Child {
+        let job = self.job();
+        bin()
+            .arg("--db")
+            .arg(db)
+            .args([
+                "record",
+                "--runner",
+                &self.runner,
+                "--job",
+                &job,
+                "--router",
+                &self.router,
+                "--interval",
+                interval,
+                "--max-runner-rpm",
+                "100000",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn blackbox record")
+    }
+
     /// Records until the scenario is over (plus a margin), at `interval`.
     pub fn record_all(&self, db: &Path, interval: &str, extra: &[&str]) -> Run {
         let secs = self.sim.wall_duration().as_secs_f64() + 1.5;

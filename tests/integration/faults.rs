@@ -253,7 +253,6 @@ fn kill_dash_nine_never_loses_a_committed_snapshot() {
         .unwrap_or(20);
     let s = start_sim("classic", 60.0);
     let (_d, db) = tmp();
-    let job = s.job();
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut reported: Vec<u64> = Vec::new();
     for i in 0..iterations {
@@ -261,26 +260,7 @@ fn kill_dash_nine_never_loses_a_committed_snapshot() {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let wait = Duration::from_millis(150 + rng % 700);
-        let mut child = bin()
-            .arg("--db")
-            .arg(&db)
-            .args([
-                "record",
-                "--runner",
-                &s.runner,
-                "--job",
-                &job,
-                "--router",
-                &s.router,
-                "--interval",
-                "40ms",
-                "--max-runner-rpm",
-                "100000",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = s.spawn_record(&db, "40ms");
         std::thread::sleep(wait);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();

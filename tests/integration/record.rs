@@ -307,27 +307,7 @@ fn older_runner_is_paged_and_deduplicated() {
 fn readers_follow_a_recorder_that_is_still_writing() {
     let s = start_sim("classic", 60.0);
     let (_d, db) = tmp();
-    let job = s.job();
-    let mut child = bin()
-        .arg("--db")
-        .arg(&db)
-        .args([
-            "record",
-            "--runner",
-            &s.runner,
-            "--job",
-            &job,
-            "--router",
-            &s.router,
-            "--interval",
-            "100ms",
-            "--max-runner-rpm",
-            "100000",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = s.spawn_record(&db, "100ms");
     let mut seen = Vec::new();
     for _ in 0..30 {
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -359,27 +339,7 @@ fn readers_follow_a_recorder_that_is_still_writing() {
 fn sigterm_stops_cleanly_with_a_summary() {
     let s = start_sim("classic", 60.0);
     let (_d, db) = tmp();
-    let job = s.job();
-    let child = bin()
-        .arg("--db")
-        .arg(&db)
-        .args([
-            "record",
-            "--runner",
-            &s.runner,
-            "--job",
-            &job,
-            "--router",
-            &s.router,
-            "--interval",
-            "100ms",
-            "--max-runner-rpm",
-            "100000",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = s.spawn_record(&db, "100ms");
     std::thread::sleep(std::time::Duration::from_millis(1200));
     let st = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
