@@ -15,8 +15,10 @@ const DEMO_DB: &str = "blackbox-demo.redb";
 /// Scenario speed: the classic incident's 14 minutes play in about 15 s.
 const SPEED: f64 = 60.0;
 
-/// Replay the classic incident on the built-in simulator (accelerated 60x), record it for
-/// about 17 seconds, then print the snapshots and the postmortem report.
+/// Record the classic incident on the built-in simulator and print the postmortem.
+///
+/// Plays the scenario at 60x, records it for about 17 seconds, then prints the snapshots and
+/// the Markdown report.
 ///
 /// Without --db it writes blackbox-demo.redb, replacing an earlier demo file.
 #[derive(clap::Args, Debug)]

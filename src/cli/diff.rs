@@ -5,8 +5,10 @@ use crate::analysis::{Selector, diff};
 use std::io::Write;
 use std::path::Path;
 
-/// Show what changed between two snapshots: job status, executions added / removed / changed
-/// (field by field), cells newly missing or duplicated, router and provider changes.
+/// Show what changed between two snapshots.
+///
+/// Job status, executions added / removed / changed (field by field), cells newly missing or
+/// duplicated, router and provider changes.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// From this snapshot (seq, first, last, -3, RFC 3339 time, +90s).
@@ -15,6 +17,7 @@ pub struct Args {
     /// To this snapshot.
     #[arg(allow_hyphen_values = true)]
     pub to: Selector,
+    /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
     #[arg(long)]

@@ -8,8 +8,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-/// Walk the incident's timeline (fetch failures, status changes, new rows, duplicates, router
-/// changes), or with --serve answer HTTP requests with the responses recorded at a moment.
+/// Walk the incident's timeline, or serve the recorded API as it was at a moment.
+///
+/// The timeline: fetch failures and recoveries, status changes, new rows, duplicates, rows
+/// that stop growing, router changes. With --serve: answer HTTP requests with the responses
+/// recorded at the selected snapshot, re-enacting recorded failures.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Start at this snapshot (seq, first, last, -3, RFC 3339 time, +90s).
@@ -18,6 +21,7 @@ pub struct Args {
     /// End at this snapshot.
     #[arg(long, value_name = "SEL", allow_hyphen_values = true)]
     pub to: Option<Selector>,
+    /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
     /// One JSON object per line.

@@ -12,10 +12,13 @@ pub enum Format {
     Html,
 }
 
-/// Write the postmortem: findings first, then per job the matrix, growth, failure signatures
-/// and timing; the router across the incident; fetch outages; how it was recorded.
+/// Write the postmortem over the whole recording.
+///
+/// Findings first, then per job the matrix, growth, failure signatures and timing; the router
+/// across the incident; fetch outages; how it was recorded.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
     #[arg(long, value_enum, default_value = "markdown")]

@@ -5,8 +5,10 @@ use crate::analysis::{Selector, report};
 use std::io::Write;
 use std::path::Path;
 
-/// Show the state at one snapshot: per job the rows by status, the expected matrix and its
-/// coverage (missing, duplicated, unexpected cells), the default view's truncation; the router.
+/// Show the state at one snapshot.
+///
+/// Per job: rows by status, the expected matrix and its coverage (missing, duplicated,
+/// unexpected cells), the default view's truncation. Then the router.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Which snapshot: a seq (17), first, last, -3, an RFC 3339 time, or +90s from the first.

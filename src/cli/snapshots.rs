@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-/// List every snapshot: its time, the outcome of each request, and rows by status per job.
+/// List every snapshot.
+///
+/// One line each: its time, the outcome of each request, and rows by status per job.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Print a JSON array instead of text.

@@ -5,9 +5,11 @@ use crate::store::{Reader, open_reader};
 use std::io::Write;
 use std::path::Path;
 
-/// Check a database: schema version, every snapshot complete and decodable, sequence numbers
-/// contiguous, every referenced body present and matching its hash, every entity version
-/// pointing at an existing snapshot. Prints what is wrong; exits 0 only when all holds.
+/// Check a database's integrity, read-only.
+///
+/// Schema version, every snapshot complete and decodable, sequence numbers contiguous, every
+/// referenced body present and matching its hash, every entity version pointing at an existing
+/// snapshot. Prints what is wrong; exits 0 only when all holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
