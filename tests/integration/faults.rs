@@ -155,8 +155,18 @@ fn each_misbehaviour_is_a_failed_fetch_of_its_kind() {
         health_outcome(&format!("http://127.0.0.1:{port}"), &[]).0,
         "connect_refused"
     );
-    // A name that does not resolve.
-    assert_eq!(health_outcome("http://no-such-host.invalid", &[]).0, "dns");
+    // A name that does not resolve. This needs the machine's resolver to answer "no such
+    // name" promptly (it does here, with no network); where the lookup itself hangs, the
+    // recorder rightly reports a timeout, which is not what this line is about.
+    let t = Instant::now();
+    let quick_nxdomain = std::net::ToSocketAddrs::to_socket_addrs(&("no-such-host.invalid", 80))
+        .is_err()
+        && t.elapsed() < Duration::from_millis(500);
+    if quick_nxdomain {
+        assert_eq!(health_outcome("http://no-such-host.invalid", &[]).0, "dns");
+    } else {
+        eprintln!("skipped the dns case: this machine's resolver does not answer promptly");
+    }
     // TLS to a plain HTTP port.
     let (url, _) = serve_raw(|s, _| reply(s, "200 OK", "", b"{}"));
     assert_eq!(
