@@ -40,6 +40,18 @@ pub fn run(args: Args, explicit_db: Option<&Path>, out: &mut dyn Write) -> CmdRe
                 path.display()
             )));
         }
+        // Replace only a recording, and only one that no recorder holds: --force is for an old
+        // demo, not for whatever file a mistyped --db names.
+        crate::store::open_reader(&path).map_err(|e| {
+            CliError::failure(format!(
+                "{} is not a readable beacon-blackbox database ({e}); not replacing it",
+                path.display()
+            ))
+        })?;
+        drop(crate::store::open_writer(
+            &path,
+            crate::store::Sharing::Shared,
+        )?);
         std::fs::remove_file(&path)
             .map_err(|e| CliError::failure(format!("cannot replace {}: {e}", path.display())))?;
     }

@@ -121,4 +121,11 @@ fn unknown_scenario_and_demo_overwrite() {
     let (_d, db) = recorded();
     let l = bb(&db, &["demo"]).clean_failure().to_string();
     assert!(l.contains("--force"), "{l}");
+    // --force replaces recordings only, never another file.
+    let d = tempfile::tempdir().unwrap();
+    let other = d.path().join("notes.txt");
+    std::fs::write(&other, b"not a recording").unwrap();
+    let l = bb(&other, &["demo", "--force"]).clean_failure().to_string();
+    assert!(l.contains("not replacing it"), "{l}");
+    assert_eq!(std::fs::read(&other).unwrap(), b"not a recording");
 }
