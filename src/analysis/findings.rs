@@ -120,8 +120,13 @@ pub(super) fn findings(
             let reasons: BTreeSet<&str> =
                 s.cells.no_cell.iter().map(|u| u.reason.as_str()).collect();
             out.push(format!(
-                "{} of job {name} belong to no cell ({}): early failures, typically.",
+                "{} of job {name} {} to no cell ({}): early failures, typically.",
                 plural(s.cells.no_cell.len(), "row", "rows"),
+                if s.cells.no_cell.len() == 1 {
+                    "belongs"
+                } else {
+                    "belong"
+                },
                 reasons.into_iter().collect::<Vec<_>>().join("; ")
             ));
         }
@@ -158,16 +163,38 @@ pub(super) fn findings(
             if let Some(m) = f.duration_modes.first()
                 && m.count * 2 >= f.total.max(2)
             {
+                // Call it a timeout only when the rows say so; a shared duration alone is a hint.
+                let timeout_said = f.signatures.iter().any(|sig| {
+                    sig.key
+                        .error_code
+                        .as_deref()
+                        .is_some_and(|c| c.contains("TIMEOUT"))
+                        || sig
+                            .key
+                            .failure_stage
+                            .as_deref()
+                            .is_some_and(|s| s.contains("timeout"))
+                });
                 out.push(format!(
-                    "{} of the failed rows ran {} (completed_at - started_at): the mark of a client timeout.",
+                    "{} of the failed rows ran exactly {} s (completed_at - started_at): {}.",
                     m.count,
-                    if m.seconds == 1 { "exactly 1 s".into() } else { format!("exactly {} s", m.seconds) }
+                    m.seconds,
+                    if timeout_said {
+                        "the mark of a client timeout"
+                    } else {
+                        "a duration this exact usually means a timeout somewhere on the path"
+                    }
                 ));
             }
             if !f.near_instant.is_empty() {
                 out.push(format!(
-                    "{} failed within a second of starting: they never reached a provider.",
-                    plural(f.near_instant.len(), "row", "rows")
+                    "{} failed within a second of starting: {} never reached a provider.",
+                    plural(f.near_instant.len(), "row", "rows"),
+                    if f.near_instant.len() == 1 {
+                        "it"
+                    } else {
+                        "they"
+                    }
                 ));
             }
             if let (Some(a), Some(b), Some(sp)) =
@@ -252,10 +279,20 @@ pub(super) fn findings(
             out.push(format!("Stale provider health: {}.", s.join("; ")));
         }
     }
+    // Sources that failed over the same window in the same way make one sentence.
+    let mut groups: Vec<(Vec<&str>, &super::report::Outage)> = Vec::new();
     for o in &fetch.outages {
+        match groups.iter_mut().find(|(_, g)| {
+            g.job == o.job && g.from_seq == o.from_seq && g.to_seq == o.to_seq && g.kinds == o.kinds
+        }) {
+            Some((names, _)) => names.push(&o.source),
+            None => groups.push((vec![&o.source], o)),
+        }
+    }
+    for (names, o) in groups {
         out.push(format!(
             "{}{} failed from {} to {} ({}; {}){}.",
-            o.source,
+            names.join(" and "),
             o.job
                 .as_deref()
                 .map_or(String::new(), |j| format!(" ({j})")),
