@@ -107,8 +107,13 @@ fn outcome_of(rec: &Recording, seq: u64, kind: SourceKind, job: Option<u32>) -> 
 
 /// Outcome of the job's complete list in a snapshot: `/executions/all`, or the pages.
 fn list_outcome(rec: &Recording, seq: u64, job: u32) -> Option<String> {
-    let snap = &rec.snaps[rec.index_of(seq)?];
-    let fs: Vec<_> = snap
+    list_outcome_in(&rec.snaps[rec.index_of(seq)?], job)
+}
+
+/// `ok`, or the first failure, of the requests for a job's complete list in one snapshot;
+/// `None` when the snapshot did not ask for it.
+fn list_outcome_in(snap: &crate::store::schema::SnapshotRec, job: u32) -> Option<String> {
+    let mut fs = snap
         .fetches
         .iter()
         .filter(|f| {
@@ -116,11 +121,9 @@ fn list_outcome(rec: &Recording, seq: u64, job: u32) -> Option<String> {
                 && (f.source == SourceKind::RunnerExecAll as u8
                     || f.source == SourceKind::RunnerJobPage as u8)
         })
-        .collect();
-    if fs.is_empty() {
-        return None;
-    }
-    Some(match fs.iter().find(|f| fetch_failed(f)) {
+        .peekable();
+    fs.peek()?;
+    Some(match fs.find(|f| fetch_failed(f)) {
         Some(f) => fetch_outcome(f),
         None => "ok".into(),
     })
@@ -361,18 +364,7 @@ fn list_ok_seqs(rec: &Recording, job: u32) -> Vec<u64> {
     rec.infos
         .iter()
         .zip(&rec.snaps)
-        .filter(|(_, s)| {
-            let fs: Vec<_> = s
-                .fetches
-                .iter()
-                .filter(|f| {
-                    f.job == Some(job)
-                        && (f.source == SourceKind::RunnerExecAll as u8
-                            || f.source == SourceKind::RunnerJobPage as u8)
-                })
-                .collect();
-            !fs.is_empty() && !fs.iter().any(|f| fetch_failed(f))
-        })
+        .filter(|(_, s)| list_outcome_in(s, job).as_deref() == Some("ok"))
         .map(|(i, _)| i.seq)
         .collect()
 }
