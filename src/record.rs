@@ -60,7 +60,12 @@ pub struct RecordSummary {
     pub elapsed: Duration,
 }
 
-type Job = (Poll, oneshot::Sender<Result<IngestStats, StoreError>>);
+/// A poll for the writer, and where it sends the outcome (with the poll back: bodies can be
+/// megabytes, so they are moved, not copied).
+type Job = (
+    Poll,
+    oneshot::Sender<(Result<IngestStats, StoreError>, Poll)>,
+);
 
 /// Opens the writer on its own thread. Returns the channel to it.
 fn spawn_writer(
@@ -81,7 +86,8 @@ fn spawn_writer(
         .name("blackbox-writer".into())
         .spawn(move || {
             for (poll, reply) in rx {
-                let _ = reply.send(w.ingest(&poll));
+                let r = w.ingest(&poll);
+                let _ = reply.send((r, poll));
             }
             // Recording is over (the channel closed): hand back the file's free space.
             w.compact();
@@ -161,10 +167,10 @@ pub async fn record(
             fetches: fetched,
         };
         let (rtx, rrx) = oneshot::channel();
-        tx.send((poll.clone(), rtx))
-            .map_err(|_| RecordError::WriterGone)?;
+        tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
-        match rrx.await.map_err(|_| RecordError::WriterGone)? {
+        let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        match outcome {
             Ok(stats) => {
                 summary.snapshots += 1;
                 summary.fetch_errors += stats.fetch_errors;
