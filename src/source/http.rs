@@ -68,6 +68,17 @@ fn classify(e: &reqwest::Error) -> FetchErrorKind {
     }
 }
 
+/// `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110); a date in the past means
+/// "now".
+fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    Some((at.with_timezone(&chrono::Utc) - now).num_seconds().max(0) as u64)
+}
+
 fn describe(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
     if let Some(u) = e.url() {
@@ -170,7 +181,7 @@ impl HttpSource {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         if status == 429 && kind.is_runner() {
             let wait = Duration::from_secs(retry_after.unwrap_or(60).min(3600));
             let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
@@ -369,6 +380,23 @@ impl HttpSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_seconds_or_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after(" 120 ", now), Some(120));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(30)
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
 
     #[test]
     fn join_keeps_prefix_and_query() {
