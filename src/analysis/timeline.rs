@@ -77,28 +77,13 @@ pub fn timeline(
             let name = SourceKind::from_u8(key.0).map_or("?", |k| k.name());
             let job = key.1.and_then(job_name);
             match (failing.get(&key).cloned(), state) {
-                (None, Some(kind)) => {
+                (old, Some(kind)) if old.as_ref() != Some(&kind) => {
                     if in_range(info.seq) {
-                        let mut e = mk(
-                            info.seq,
-                            "fetch_failed",
-                            job.as_deref(),
-                            format!("{name} failed: {kind}"),
-                        );
-                        e.detail.insert("source".into(), name.into());
-                        e.detail.insert("error".into(), kind.clone().into());
-                        ev.push(e);
-                    }
-                    failing.insert(key, kind);
-                }
-                (Some(old), Some(kind)) if old != kind => {
-                    if in_range(info.seq) {
-                        let mut e = mk(
-                            info.seq,
-                            "fetch_failed",
-                            job.as_deref(),
-                            format!("{name} still failing, now: {kind}"),
-                        );
+                        let message = match old {
+                            None => format!("{name} failed: {kind}"),
+                            Some(_) => format!("{name} still failing, now: {kind}"),
+                        };
+                        let mut e = mk(info.seq, "fetch_failed", job.as_deref(), message);
                         e.detail.insert("source".into(), name.into());
                         e.detail.insert("error".into(), kind.clone().into());
                         ev.push(e);

@@ -94,49 +94,44 @@ impl SimHandle {
         self.sim.scenario.jobs[0].id.clone()
     }
 
+    /// `record` against both sides of this simulator, no rate budget in the way.
+    fn record_args(&self, interval: &str) -> Vec<String> {
+        [
+            "record",
+            "--runner",
+            &self.runner,
+            "--job",
+            &self.job(),
+            "--router",
+            &self.router,
+            "--interval",
+            interval,
+            "--max-runner-rpm",
+            "100000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn record_with(&self, db: &Path, interval: &str, more: &[&str]) -> Run {
+        let mut args = self.record_args(interval);
+        args.extend(more.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        bb(db, &refs)
+    }
+
     /// Records `count` snapshots at `interval`, runner and router.
     pub fn record_count(&self, db: &Path, count: u32, interval: &str) -> Run {
-        let job = self.job();
-        let count = count.to_string();
-        bb(
-            db,
-            &[
-                "record",
-                "--runner",
-                &self.runner,
-                "--job",
-                &job,
-                "--router",
-                &self.router,
-                "--count",
-                &count,
-                "--interval",
-                interval,
-                "--max-runner-rpm",
-                "100000",
-            ],
-        )
+        self.record_with(db, interval, &["--count", &count.to_string()])
     }
 
     /// Starts `record` without a stop condition, in the background; stdout and stderr piped.
     pub fn spawn_record(&self, db: &Path, interval: &str) -> std::process::Child {
-        let job = self.job();
         bin()
             .arg("--db")
             .arg(db)
-            .args([
-                "record",
-                "--runner",
-                &self.runner,
-                "--job",
-                &job,
-                "--router",
-                &self.router,
-                "--interval",
-                interval,
-                "--max-runner-rpm",
-                "100000",
-            ])
+            .args(self.record_args(interval))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -147,26 +142,9 @@ impl SimHandle {
     pub fn record_all(&self, db: &Path, interval: &str, extra: &[&str]) -> Run {
         let secs = self.sim.wall_duration().as_secs_f64() + 1.5;
         let dur = format!("{secs:.1}s");
-        let job = self.job();
-        let mut args = vec![
-            "record",
-            "--runner",
-            &self.runner,
-            "--job",
-            &job,
-            "--router",
-            &self.router,
-            "--interval",
-            interval,
-            "--duration",
-            &dur,
-            "--max-runner-rpm",
-            "100000",
-            "--timeout",
-            "2s",
-        ];
-        args.extend_from_slice(extra);
-        bb(db, &args)
+        let mut more = vec!["--duration", &dur, "--timeout", "2s"];
+        more.extend_from_slice(extra);
+        self.record_with(db, interval, &more)
     }
 }
 
