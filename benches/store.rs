@@ -1,12 +1,14 @@
 //! Benchmarks over the library API (criterion).
 //!
 //! - `ingest/10k`: one poll of a 10,000-execution job (~10 MB of `/executions/all` JSON with
-//!   1% of rows changed): parse, normalise, detect changes, commit. Durability off and on.
+//!   1% of rows changed): parse and normalise (`normalise`), detect changes, commit. Durability
+//!   off and on.
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
 
 use beacon_blackbox::analysis::{Recording, diff, report};
-use beacon_blackbox::source::{Fetched, SourceKind};
+use beacon_blackbox::fetch::{Fetched, SourceKind};
+use beacon_blackbox::normalise::normalise;
 use beacon_blackbox::store::{Poll, Sharing, Writer, open_reader};
 use beacon_blackbox::synth::{SynthOptions, build};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -61,6 +63,7 @@ fn poll(body: Vec<u8>, t: i64) -> Poll {
             body: Some(body),
             error: None,
             retry_after: None,
+            location: None,
         }],
     }
 }
@@ -81,7 +84,8 @@ fn ingest(c: &mut Criterion) {
             w.set_durable(false);
             w
         };
-        w.ingest(&poll(body(&rows), 0)).unwrap();
+        let first = poll(body(&rows), 0);
+        w.ingest(&first, &normalise(&first.fetches)).unwrap();
         let mut k = 0usize;
         let mut t = 0i64;
         g.bench_function(if durable { "10k_durable" } else { "10k" }, |b| {
@@ -97,7 +101,7 @@ fn ingest(c: &mut Criterion) {
                     t += 5_000_000;
                     poll(body(&rows), t)
                 },
-                |p| w.ingest(&p).unwrap(),
+                |p| w.ingest(&p, &normalise(&p.fetches)).unwrap(),
                 BatchSize::PerIteration,
             )
         });
@@ -108,7 +112,7 @@ fn ingest(c: &mut Criterion) {
 fn big_recording() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("synth-10000x1000-v2.redb");
+    let path = dir.join("synth-10000x1000-v3.redb");
     if !path.exists() {
         let tmp = dir.join("synth.tmp.redb");
         let _ = std::fs::remove_file(&tmp);

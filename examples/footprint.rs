@@ -6,10 +6,10 @@
 //! cargo run --release --example footprint
 
 use beacon_blackbox::analysis::Recording;
-use beacon_blackbox::clock::SystemClock;
-use beacon_blackbox::record::{Observer, RecordOptions, Stop, record};
+use beacon_blackbox::clock::{Clock, SystemClock};
+use beacon_blackbox::record::{Observer, RecordOptions, Stop, Targets, record};
 use beacon_blackbox::sim;
-use beacon_blackbox::source::HttpSourceConfig;
+use beacon_blackbox::source::{HttpConfig, HttpSource};
 use beacon_blackbox::store::{IngestStats, Poll, StoreError, open_reader};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,30 +30,33 @@ const SPEED: f64 = 100.0;
 
 async fn rec(db: &Path, runner: &str, router: &str, job: &str, polls: u64) {
     let opts = RecordOptions {
-        source: HttpSourceConfig {
+        targets: Targets {
             runner: Some(runner.parse().unwrap()),
             router: Some(router.parse().unwrap()),
             jobs: vec![job.to_string()],
-            timeout: Duration::from_secs(5),
-            token: None,
-            max_runner_rpm: 1_000_000,
-            body_cap: 64 << 20,
-            max_budget_wait: Duration::from_secs(5),
+            admin: false,
         },
         interval: Duration::from_secs_f64(5.0 / SPEED),
+        timeout: Duration::from_secs(5),
+        max_runner_rpm: 100_000,
         stop: Stop::Count(polls),
         label: None,
         durable: true,
+        disk_limit: None,
     };
-    record(
-        db,
-        opts,
-        Arc::new(SystemClock),
-        &mut Quiet,
-        std::future::pending(),
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let src = HttpSource::new(
+        HttpConfig {
+            timeout: Duration::from_secs(5),
+            body_cap: 64 << 20,
+            token: None,
+        },
+        clock.clone(),
     )
-    .await
     .unwrap();
+    record(db, opts, &src, clock, &mut Quiet, std::future::pending())
+        .await
+        .unwrap();
 }
 
 fn raw_bytes(db: &Path) -> u64 {

@@ -1,19 +1,25 @@
 //! beacon-blackbox: a flight recorder for Project Beacon incidents.
 //!
-//! Data flows one way: `source` fetches the runner's and router's endpoints over HTTP;
-//! `record` hands each poll to the one `store::Writer`, which keeps every body as received
-//! (content-addressed, compressed) and writes a version of each entity (job, execution,
-//! router) only when it changed; `analysis` reads those versions back as the state at any
+//! Data flows one way: `record` plans each poll within the runner's rate budget and asks a
+//! `source` (HTTP, or a scripted fake in tests) for each request; `normalise` reads the answers
+//! into observations (each job's complete list and view, the router) and decides each request's
+//! outcome (`fetch::Outcome`, the one definition of a failed fetch); the one `store::Writer`
+//! keeps every body as received (content-addressed, compressed) and writes a version of each
+//! entity only when it changed; `analysis` reads those versions back as the state at any
 //! snapshot and answers the postmortem questions; `replay` walks the timeline and serves the
-//! recorded bodies again; `cli` renders it all. `beacon` knows the wire formats, `sim` plays
-//! scenarios on loopback for the demo and the tests.
+//! recorded bodies again; `cli` renders it all. `beacon` knows the wire formats, `redact` keeps
+//! secrets out of URLs, `clock` is the one reader of time, `sim` plays scenarios on loopback
+//! for the demo and the tests.
 
 pub mod analysis;
 pub mod beacon;
 pub mod cli;
 pub mod cli_support;
 pub mod clock;
+pub mod fetch;
+pub mod normalise;
 pub mod record;
+pub mod redact;
 pub mod replay;
 pub mod sim;
 pub mod source;

@@ -5,10 +5,10 @@
 //! the job's complete list handed to the writer already parsed; everything after parsing —
 //! change detection, entity versions, commits — is the real path.
 
-use crate::beacon::{Execution, Provider, RouterHealth, normalize_region};
-use crate::source::{Fetched, SourceKind};
-use crate::store::schema::{JobRec, RouterRec};
-use crate::store::{Poll, Preparsed, Sharing, StoreError, Writer};
+use crate::beacon::{Execution, JobRec, Provider, RouterHealth, RouterRec, normalize_region};
+use crate::fetch::{Fetched, Outcome, SourceKind};
+use crate::normalise::{FetchNotes, JobRows, ListObs, Observations};
+use crate::store::{Poll, Sharing, StoreError, Writer};
 use std::path::Path;
 
 #[derive(Debug, Clone)]
@@ -124,6 +124,7 @@ fn headers(seq: usize) -> Vec<Fetched> {
         body: None,
         error: None,
         retry_after: None,
+        location: None,
     };
     vec![
         f(
@@ -170,8 +171,16 @@ pub fn build(path: &Path, o: &SynthOptions) -> Result<usize, StoreError> {
                     Some(r.retry_count.unwrap_or(0) + u32::from(r.status == "retrying"));
             }
         }
-        let pre = Preparsed {
-            lists: vec![(JOB_ID.into(), rows.clone())],
+        let router = router();
+        let obs = Observations {
+            notes: (0..4).map(|_| FetchNotes::new(Outcome::Ok)).collect(),
+            lists: vec![(
+                JOB_ID.into(),
+                ListObs::Complete(JobRows {
+                    by_id: rows.iter().map(|r| (r.id, r.clone())).collect(),
+                    extras: Vec::new(),
+                }),
+            )],
             views: vec![(
                 JOB_ID.into(),
                 JobRec {
@@ -189,14 +198,15 @@ pub fn build(path: &Path, o: &SynthOptions) -> Result<usize, StoreError> {
                     default_ids: rows.iter().rev().take(20).map(|r| r.id).collect(),
                 },
             )],
-            router: Some(router()),
+            health: router.health,
+            providers: router.providers,
         };
         let poll = Poll {
             started_at: at,
             ended_at: at + 50_000,
             fetches: headers(s),
         };
-        let st = w.ingest_with(&poll, pre)?;
+        let st = w.ingest(&poll, &obs)?;
         versions += st.exec_versions + st.job_versions + st.router_versions;
     }
     Ok(versions)

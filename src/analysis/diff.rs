@@ -3,8 +3,8 @@
 use super::matrix::{Cell, coverage};
 use super::report::{SnapshotRef, matrix_for, snapshot_ref};
 use super::{Recording, State};
+use crate::beacon::RouterRec;
 use crate::beacon::{Execution, Provider, format_micros};
-use crate::store::schema::RouterRec;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +67,9 @@ pub struct CellDiff {
 pub struct JobDiff {
     pub job_id: String,
     pub status: Option<(Option<String>, Option<String>)>,
+    /// Rows kept beside the by-id list (repeated ids, no id), when they changed: [old, new]
+    /// counts.
+    pub extra_rows: Option<(usize, usize)>,
     pub executions: ExecDiff,
     pub cells: CellDiff,
 }
@@ -74,6 +77,7 @@ pub struct JobDiff {
 impl JobDiff {
     pub fn is_empty(&self) -> bool {
         self.status.is_none()
+            && self.extra_rows.is_none()
             && self.executions == ExecDiff::default()
             && self.cells == CellDiff::default()
     }
@@ -249,8 +253,8 @@ pub fn diff_states(rec: &Recording, a: &State, b: &State) -> Diff {
             .collect();
         let sa = ja.rec.as_ref().and_then(|r| r.status.clone());
         let sb = jb.rec.as_ref().and_then(|r| r.status.clone());
-        let ca = coverage(&matrix_for(ja, a.router.as_ref()), &ja.execs);
-        let cb = coverage(&matrix_for(jb, b.router.as_ref()), &jb.execs);
+        let ca = coverage(&matrix_for(ja, a.router.as_ref()), ja.rows());
+        let cb = coverage(&matrix_for(jb, b.router.as_ref()), jb.rows());
         let miss_a: BTreeSet<&Cell> = ca.missing.iter().collect();
         let miss_b: BTreeSet<&Cell> = cb.missing.iter().collect();
         let cellkey = |d: &super::matrix::DupCell| Cell {
@@ -262,6 +266,7 @@ pub fn diff_states(rec: &Recording, a: &State, b: &State) -> Diff {
         jobs.push(JobDiff {
             job_id: jb.job_id.clone(),
             status: (sa != sb).then_some((sa, sb)),
+            extra_rows: (ja.extras != jb.extras).then_some((ja.extras.len(), jb.extras.len())),
             executions: ed,
             cells: CellDiff {
                 newly_missing: miss_b.difference(&miss_a).map(|c| (*c).clone()).collect(),

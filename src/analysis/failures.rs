@@ -147,8 +147,11 @@ pub fn duration_modes(durations: &[f64]) -> Vec<DurationMode> {
 }
 
 /// Everything about the failed rows of a job at the end of the recording.
-pub fn analyse(final_rows: &BTreeMap<i64, Execution>, observed: Vec<ObservedFailure>) -> Failures {
-    let failed: Vec<&Execution> = final_rows.values().filter(|e| e.is_failed()).collect();
+pub fn analyse<'a>(
+    final_rows: impl IntoIterator<Item = &'a Execution>,
+    observed: Vec<ObservedFailure>,
+) -> Failures {
+    let failed: Vec<&Execution> = final_rows.into_iter().filter(|e| e.is_failed()).collect();
     let times: Vec<i64> = failed.iter().filter_map(|e| failure_time(e)).collect();
     let durations: Vec<f64> = failed.iter().filter_map(|e| e.duration_secs()).collect();
     let (first, last) = (times.iter().min().copied(), times.iter().max().copied());

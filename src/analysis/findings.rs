@@ -34,23 +34,18 @@ pub(super) fn findings(
         let e = &s.expected;
         if e.cells > 0 {
             let declared = match e.declared {
-                Some(d) if d as usize != e.cells => format!(" (the spec declared {d})"),
+                Some(d) if d != e.cells => format!(" (the spec declared {d})"),
                 Some(_) => " (as the spec declared)".into(),
                 None => String::new(),
             };
             let mut sentence = format!(
                 "Job {name}: {} expected{declared}; {} covered, {} missing",
-                plural(e.cells, "cell", "cells"),
+                plural(e.cells as usize, "cell", "cells"),
                 s.cells.covered,
-                s.cells.missing.len()
+                s.cells.missing_count
             );
             if !s.cells.duplicated.is_empty() {
-                let extra: usize = s
-                    .cells
-                    .duplicated
-                    .iter()
-                    .map(|d| d.execution_ids.len() - 1)
-                    .sum();
+                let extra: usize = s.cells.duplicated.iter().map(|d| d.rows.len() - 1).sum();
                 sentence.push_str(&format!(
                     "; {} ran more than once ({} extra {})",
                     plural(s.cells.duplicated.len(), "cell", "cells"),
@@ -60,6 +55,13 @@ pub(super) fn findings(
             }
             sentence.push_str(&format!("; {} in all.", plural(s.rows, "row", "rows")));
             out.push(sentence);
+            if !s.cells.listed {
+                out.push(format!(
+                    "Job {name}'s spec declares {} cells, more than {}: the matrix is counted, not listed (no table, no list of missing cells).",
+                    e.cells,
+                    crate::beacon::MATRIX_CAP
+                ));
+            }
         } else if s.found {
             out.push(format!(
                 "Job {name}: no job spec was recorded, so no expected matrix; {} seen.",
@@ -73,7 +75,7 @@ pub(super) fn findings(
                 e.unplanned_regions.join(", ")
             ));
         }
-        if !s.cells.missing.is_empty() {
+        if s.cells.missing_count > 0 {
             let list: Vec<String> = s
                 .cells
                 .missing
@@ -81,7 +83,7 @@ pub(super) fn findings(
                 .take(6)
                 .map(|c| format!("{}/{}/{}", c.question_id, c.model_id, c.region))
                 .collect();
-            let more = s.cells.missing.len().saturating_sub(6);
+            let more = s.cells.missing_count.saturating_sub(list.len() as u64);
             let stopped = j
                 .growth
                 .last_new_row_at
@@ -92,11 +94,15 @@ pub(super) fn findings(
                         j.growth.last_new_row_seq.unwrap_or(0)
                     )
                 });
+            let named = if list.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", list.join(", "))
+            };
             out.push(format!(
-                "{} of job {name} never got a row: {}{}{stopped}.",
-                plural(s.cells.missing.len(), "cell", "cells"),
-                list.join(", "),
-                if more > 0 {
+                "{} of job {name} never got a row{named}{}{stopped}.",
+                plural(s.cells.missing_count as usize, "cell", "cells"),
+                if more > 0 && !list.is_empty() {
                     format!(" and {more} more")
                 } else {
                     String::new()
@@ -128,6 +134,15 @@ pub(super) fn findings(
                     "belong"
                 },
                 reasons.into_iter().collect::<Vec<_>>().join("; ")
+            ));
+        }
+        extra_rows(j, &mut out);
+        if let Some(k) = &j.clock_skew {
+            out.push(format!(
+                "Rows of job {name} are dated up to {} after the recorder saw them (execution {}, seen at seq {}): the runner's clock and the recorder's disagree, so times by the rows' own timestamps and times by polling are on different clocks.",
+                human_secs(k.ahead_seconds),
+                k.execution_id,
+                k.seq
             ));
         }
         let f = &j.failures;
@@ -279,6 +294,7 @@ pub(super) fn findings(
             out.push(format!("Stale provider health: {}.", s.join("; ")));
         }
     }
+    row_problems(rec, &mut out);
     // Sources that failed over the same window in the same way make one sentence.
     let mut groups: Vec<(Vec<&str>, &super::report::Outage)> = Vec::new();
     for o in &fetch.outages {
@@ -307,5 +323,71 @@ pub(super) fn findings(
                 ))
         ));
     }
+    for g in &fetch.gaps {
+        out.push(format!(
+            "The recorder did not send {}{} from {} to {} ({}; {}): a gap of the recording, not a failure of the source.",
+            g.source,
+            g.job
+                .as_deref()
+                .map_or(String::new(), |j| format!(" ({j})")),
+            g.from,
+            g.to,
+            plural(g.snapshots, "snapshot", "snapshots"),
+            g.kinds.join(", ")
+        ));
+    }
     out
+}
+
+/// Rows the runner sent that have no place in the by-id list.
+fn extra_rows(j: &JobReport, out: &mut Vec<String>) {
+    let name = &j.summary.job_id;
+    let x = &j.extra_rows;
+    for d in x.repeated_ids.iter().take(5) {
+        out.push(format!(
+            "Job {name}: the complete list had {} rows with id {} in one body (ids should be unique); all are kept and counted.",
+            d.rows, d.id
+        ));
+    }
+    if x.repeated_ids.len() > 5 {
+        out.push(format!(
+            "Job {name}: {} more ids appeared more than once in one body.",
+            x.repeated_ids.len() - 5
+        ));
+    }
+    if x.without_id > 0 {
+        out.push(format!(
+            "Job {name}: {} had no usable id (missing, not a number, or out of range); kept and counted, with their cells.",
+            plural(x.without_id, "row", "rows")
+        ));
+    }
+}
+
+/// Rows of bodies that could not be read whole, over the recording.
+fn row_problems(rec: &Recording, out: &mut Vec<String>) {
+    let mut total = 0u64;
+    let mut bodies = 0usize;
+    let mut first: Option<(u64, &str, &crate::beacon::RowProblem)> = None;
+    for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
+        for f in &snap.fetches {
+            if f.problems_total > 0 {
+                total += f.problems_total as u64;
+                bodies += 1;
+                if first.is_none()
+                    && let Some(p) = f.problems.first()
+                {
+                    first = Some((info.seq, crate::fetch::SourceKind::name_of(f.source), p));
+                }
+            }
+        }
+    }
+    if let Some((seq, source, p)) = first {
+        out.push(format!(
+            "{} in {} could not be read whole (every one is listed by `snapshots --json`); the first: {source} at seq {seq}, row {}: {}.",
+            plural(total as usize, "row", "rows"),
+            plural(bodies, "body", "bodies"),
+            p.index,
+            p.reason
+        ));
+    }
 }

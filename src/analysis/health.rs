@@ -5,11 +5,11 @@ use super::report::{
     FetchReport, JobReport, Outage, RouterPoint, RouterReport, STALE_AFTER_SECS, StaleProvider,
     Transition, human_secs,
 };
-use super::{JobState, Recording, fetch_failed, fetch_outcome};
-use crate::beacon::format_micros;
-use crate::source::SourceKind;
+use super::{JobState, Recording};
+use crate::beacon::{RouterRec, format_micros};
+use crate::fetch::SourceKind;
 use crate::store::StoreError;
-use crate::store::schema::RouterRec;
+use crate::store::schema::FetchRec;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn router_report(
@@ -105,8 +105,28 @@ pub(super) fn router_report(
 
 pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
     let mut fr = FetchReport::default();
+    for snap in &rec.snaps {
+        for f in &snap.fetches {
+            fr.requests += 1;
+            let o = f.outcome();
+            if o.is_failure() {
+                fr.failed_requests += 1;
+            } else if o.is_gap() {
+                fr.unsent_requests += 1;
+            }
+        }
+    }
+    fr.outages = windows(rec, |f| f.outcome().is_failure());
+    fr.gaps = windows(rec, |f| f.outcome().is_gap());
+    fr
+}
+
+/// Windows of consecutive snapshots in which a source's requests matched `bad` (per source
+/// and job), each closed by the next snapshot in which that source's requests did not.
+fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
     // Key: (source, job). Open windows: key -> (from_seq, to_seq, count, kinds).
     type Key = (u8, Option<u32>);
+    let mut out = Vec::new();
     let mut open: BTreeMap<Key, (u64, u64, usize, BTreeSet<String>)> = BTreeMap::new();
     let job_name = |j: Option<u32>| {
         j.and_then(|j| {
@@ -125,9 +145,7 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
                  recovered: Option<u64>,
                  out: &mut Vec<Outage>| {
         out.push(Outage {
-            source: SourceKind::from_u8(key.0)
-                .map_or("?", |k| k.name())
-                .to_string(),
+            source: SourceKind::name_of(key.0).to_string(),
             job: job_name(key.1),
             from: at(w.0),
             to: at(w.1),
@@ -141,15 +159,9 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
     for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
         let mut status: BTreeMap<Key, Option<String>> = BTreeMap::new();
         for f in &snap.fetches {
-            fr.requests += 1;
-            let key = (f.source, f.job);
-            let failed = fetch_failed(f);
-            if failed {
-                fr.failed_requests += 1;
-            }
-            let e = status.entry(key).or_insert(None);
-            if failed && e.is_none() {
-                *e = Some(fetch_outcome(f));
+            let e = status.entry((f.source, f.job)).or_insert(None);
+            if bad(f) && e.is_none() {
+                *e = Some(f.outcome_word());
             }
         }
         for (key, failed) in status {
@@ -164,18 +176,17 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
                 }
                 None => {
                     if let Some(w) = open.remove(&key) {
-                        close(key, w, Some(info.seq), &mut fr.outages);
+                        close(key, w, Some(info.seq), &mut out);
                     }
                 }
             }
         }
     }
     for (key, w) in std::mem::take(&mut open) {
-        close(key, w, None, &mut fr.outages);
+        close(key, w, None, &mut out);
     }
-    fr.outages
-        .sort_by(|a, b| a.from_seq.cmp(&b.from_seq).then(a.source.cmp(&b.source)));
-    fr
+    out.sort_by(|a, b| a.from_seq.cmp(&b.from_seq).then(a.source.cmp(&b.source)));
+    out
 }
 
 /// One change of the router's state between two versions.

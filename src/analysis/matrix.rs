@@ -1,9 +1,9 @@
 //! Expected matrix vs actual rows: covered, missing, duplicated and unexpected cells.
 
+use crate::beacon::RouterRec;
 use crate::beacon::{Execution, ExpectedMatrix, format_micros};
-use crate::store::schema::RouterRec;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Cell {
@@ -14,7 +14,8 @@ pub struct Cell {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RowRef {
-    pub id: i64,
+    /// `None` for a row without a usable id.
+    pub id: Option<i64>,
     pub status: String,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
@@ -25,13 +26,15 @@ pub struct DupCell {
     pub question_id: String,
     pub model_id: String,
     pub region: String,
+    /// Ids of the cell's rows that have one (an id can repeat: the runner sent it twice).
     pub execution_ids: Vec<i64>,
     pub rows: Vec<RowRef>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Unexpected {
-    pub execution_id: i64,
+    /// `None` for a row without a usable id.
+    pub execution_id: Option<i64>,
     pub question_id: Option<String>,
     pub model_id: Option<String>,
     pub region: Option<String>,
@@ -41,7 +44,14 @@ pub struct Unexpected {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Coverage {
+    /// Cells the spec expects (a count: see `listed`).
+    pub expected: u64,
     pub covered: usize,
+    /// Expected cells without a row.
+    pub missing_count: u64,
+    /// Whether the cells are listed (`missing`, the matrix table): a matrix over
+    /// `beacon::MATRIX_CAP` cells is counted only.
+    pub listed: bool,
     pub missing: Vec<Cell>,
     pub duplicated: Vec<DupCell>,
     /// Rows with a full cell key that the spec does not expect.
@@ -49,19 +59,28 @@ pub struct Coverage {
     /// Rows that cannot be placed in any cell (no question, region `unknown`, ...): early
     /// failures, typically.
     pub no_cell: Vec<Unexpected>,
-    /// Row ids per expected cell, in the order of `ExpectedMatrix::cells`, for the table.
+    /// Statuses of the rows of each expected cell, in cell order, for the matrix table (only
+    /// when `listed`).
     #[serde(skip)]
-    pub cell_rows: Vec<((u32, u32, u32), Vec<i64>)>,
+    pub cell_rows: Vec<((u32, u32, u32), Vec<String>)>,
 }
 
 impl Coverage {
-    /// Row ids of an expected cell (by indexes); `None` when the cell is not expected.
-    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[i64]> {
+    /// Row statuses of an expected cell (by indexes); `None` when the cell is not expected or
+    /// the matrix is not listed.
+    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[String]> {
         self.cell_rows
             .binary_search_by_key(&cell, |(c, _)| *c)
             .ok()
             .map(|i| self.cell_rows[i].1.as_slice())
     }
+}
+
+/// One row of a job, from the by-id list or kept beside it.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub id: Option<i64>,
+    pub exec: &'a Execution,
 }
 
 /// The regions for which the router lists a provider (what the cross-region path plans).
@@ -75,12 +94,12 @@ pub fn router_regions(router: Option<&RouterRec>) -> Option<BTreeSet<String>> {
     )
 }
 
-fn row_ref(e: &Execution) -> RowRef {
+fn row_ref(r: &Row) -> RowRef {
     RowRef {
-        id: e.id,
-        status: e.status.to_string(),
-        created_at: e.created_at.map(format_micros),
-        started_at: e.started_at.map(format_micros),
+        id: r.id,
+        status: r.exec.status.to_string(),
+        created_at: r.exec.created_at.map(format_micros),
+        started_at: r.exec.started_at.map(format_micros),
     }
 }
 
@@ -100,19 +119,19 @@ fn cell_of(m: &ExpectedMatrix, c: (u32, u32, u32)) -> Cell {
     }
 }
 
-pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverage {
-    let mut cov = Coverage::default();
+/// Places each row in its cell. The cost follows the rows (and, when the matrix is listed,
+/// its cells), never the product of a spec's lists.
+pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>) -> Coverage {
+    let mut cov = Coverage {
+        expected: m.cell_count(),
+        listed: m.listable(),
+        ..Default::default()
+    };
     let (qi, mi, ri) = (index(&m.questions), index(&m.models), index(&m.regions));
-    let (nm, nr) = (m.models.len(), m.regions.len());
-    // Dense grid: slot of each expected cell, by (q, m, r) indexes; no strings copied.
-    let mut slot = vec![usize::MAX; m.questions.len() * nm * nr];
-    let cells: Vec<(u32, u32, u32)> = m.cells.iter().copied().collect();
-    for (k, &(q, mo, r)) in cells.iter().enumerate() {
-        slot[(q as usize * nm + mo as usize) * nr + r as usize] = k;
-    }
-    let mut ids: Vec<Vec<i64>> = vec![Vec::new(); cells.len()];
+    let mut groups: HashMap<(u32, u32, u32), Vec<Row<'a>>> = HashMap::new();
     let single_default = m.questions.len() == 1 && m.questions[0] == "default";
-    for e in execs.values() {
+    for row in rows {
+        let e = row.exec;
         let q = e
             .question_id
             .as_deref()
@@ -135,7 +154,7 @@ pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverag
                 _ => {}
             }
             cov.no_cell.push(Unexpected {
-                execution_id: e.id,
+                execution_id: row.id,
                 question_id: e.question_id.as_deref().map(str::to_string),
                 model_id: e.model_id.as_deref().map(str::to_string),
                 region: e.region_raw.as_deref().map(str::to_string),
@@ -143,14 +162,10 @@ pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverag
             });
             continue;
         };
-        let k = match (qi.get(q), mi.get(model), ri.get(region)) {
-            (Some(&a), Some(&b), Some(&c)) => {
-                slot[(a as usize * nm + b as usize) * nr + c as usize]
-            }
-            _ => usize::MAX,
-        };
-        if k != usize::MAX {
-            ids[k].push(e.id);
+        if let (Some(&a), Some(&b), Some(&c)) = (qi.get(q), mi.get(model), ri.get(region))
+            && m.contains(a, b, c)
+        {
+            groups.entry((a, b, c)).or_default().push(row);
             continue;
         }
         let mut why = Vec::new();
@@ -168,45 +183,56 @@ pub fn coverage(m: &ExpectedMatrix, execs: &BTreeMap<i64, Execution>) -> Coverag
         if why.is_empty() {
             why.push(format!("model {model} not planned for {region}"));
         }
-        if m.cells.is_empty() {
+        if m.cell_count() == 0 {
             why = vec!["no job spec recorded".into()];
         }
         cov.unexpected.push(Unexpected {
-            execution_id: e.id,
+            execution_id: row.id,
             question_id: Some(q.to_string()),
             model_id: Some(model.to_string()),
             region: e.region_raw.as_deref().map(str::to_string),
             reason: why.join("; "),
         });
     }
-    for (k, rows) in ids.iter().enumerate() {
-        match rows.len() {
-            0 => cov.missing.push(cell_of(m, cells[k])),
-            1 => cov.covered += 1,
-            _ => {
-                cov.covered += 1;
-                let c = cell_of(m, cells[k]);
-                cov.duplicated.push(DupCell {
-                    question_id: c.question_id,
-                    model_id: c.model_id,
-                    region: c.region,
-                    execution_ids: rows.clone(),
-                    rows: rows
-                        .iter()
-                        .filter_map(|i| execs.get(i))
-                        .map(row_ref)
-                        .collect(),
-                })
+    cov.covered = groups.len();
+    cov.missing_count = cov.expected.saturating_sub(groups.len() as u64);
+    let mut dups: Vec<(u32, u32, u32)> = groups
+        .iter()
+        .filter(|(_, rows)| rows.len() > 1)
+        .map(|(c, _)| *c)
+        .collect();
+    dups.sort_unstable();
+    for c in dups {
+        let rows = &groups[&c];
+        let cell = cell_of(m, c);
+        cov.duplicated.push(DupCell {
+            question_id: cell.question_id,
+            model_id: cell.model_id,
+            region: cell.region,
+            execution_ids: rows.iter().filter_map(|r| r.id).collect(),
+            rows: rows.iter().map(row_ref).collect(),
+        });
+    }
+    if cov.listed {
+        for c in m.cells() {
+            match groups.get(&c) {
+                None => {
+                    cov.missing.push(cell_of(m, c));
+                    cov.cell_rows.push((c, Vec::new()));
+                }
+                Some(rows) => cov
+                    .cell_rows
+                    .push((c, rows.iter().map(|r| r.exec.status.to_string()).collect())),
             }
         }
     }
-    cov.cell_rows = cells.into_iter().zip(ids).collect();
     cov
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn ex(id: i64, q: Option<&str>, m: &str, r: &str) -> Execution {
         Execution {
@@ -218,6 +244,13 @@ mod tests {
             region: Some(crate::beacon::normalize_region(r).into()),
             ..Default::default()
         }
+    }
+
+    fn rows(execs: &BTreeMap<i64, Execution>) -> impl Iterator<Item = Row<'_>> {
+        execs.values().map(|e| Row {
+            id: Some(e.id),
+            exec: e,
+        })
     }
 
     fn spec() -> ExpectedMatrix {
@@ -241,8 +274,9 @@ mod tests {
         .into_iter()
         .map(|e| (e.id, e))
         .collect();
-        let c = coverage(&m, &execs);
+        let c = coverage(&m, rows(&execs));
         assert_eq!(c.covered, 2);
+        assert_eq!(c.missing_count, 2);
         assert_eq!(c.duplicated.len(), 1);
         assert_eq!(c.duplicated[0].execution_ids, vec![1, 2]);
         assert_eq!(
@@ -273,7 +307,7 @@ mod tests {
             None,
         );
         let execs: BTreeMap<i64, Execution> = [(1, ex(1, None, "a", "US"))].into_iter().collect();
-        let c = coverage(&m, &execs);
+        let c = coverage(&m, rows(&execs));
         assert_eq!(c.covered, 1);
         assert!(c.missing.is_empty() && c.no_cell.is_empty());
     }

@@ -15,9 +15,9 @@ pub mod timeline;
 
 pub use select::{SelectError, Selector};
 
-use crate::beacon::Execution;
-use crate::source::{FetchErrorKind, SourceKind};
-use crate::store::schema::{FetchRec, JobRec, RouterRec, SessionRec, SnapshotRec};
+use crate::beacon::{Execution, ExtraRow, JobRec, RouterRec};
+use crate::fetch::SourceKind;
+use crate::store::schema::{SessionRec, SnapshotRec};
 use crate::store::{Reader, SnapshotInfo, StoreError};
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,6 +39,28 @@ pub struct JobState {
     pub index: u32,
     pub rec: Option<JobRec>,
     pub execs: BTreeMap<i64, Execution>,
+    /// Rows kept beside the by-id list (an id repeated within one body, no usable id).
+    pub extras: Vec<ExtraRow>,
+}
+
+impl JobState {
+    /// Every row: by id, then the extras.
+    pub fn rows(&self) -> impl Iterator<Item = matrix::Row<'_>> {
+        self.execs
+            .values()
+            .map(|e| matrix::Row {
+                id: Some(e.id),
+                exec: e,
+            })
+            .chain(self.extras.iter().map(|x| matrix::Row {
+                id: x.id(),
+                exec: &x.exec,
+            }))
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.execs.len() + self.extras.len()
+    }
 }
 
 /// The recorded world at one snapshot.
@@ -49,42 +71,6 @@ pub struct State {
     pub jobs: Vec<JobState>,
     /// `None` when the router was never recorded up to this point.
     pub router: Option<RouterRec>,
-}
-
-/// A request's outcome in a snapshot, as a short word: `ok`, `http 503`, `timeout`, ...
-pub fn fetch_outcome(f: &FetchRec) -> String {
-    if let Some(e) = &f.error {
-        return FetchErrorKind::from_u8(e.kind).name().to_string();
-    }
-    match f.status {
-        Some(s) if (200..300).contains(&s) => match &f.parse_error {
-            Some(_) => "unparsable".into(),
-            None => "ok".into(),
-        },
-        Some(s) => format!("http {s}"),
-        None => "no response".into(),
-    }
-}
-
-/// Whether a fetch failed, from the point of view of the data it should have given. A 404 of
-/// `/executions/all` is the older runner's normal answer (the recorder pages instead).
-pub fn fetch_failed(f: &FetchRec) -> bool {
-    if f.error.is_some() || f.parse_error.is_some() {
-        return true;
-    }
-    match f.status {
-        Some(200..=299) => false,
-        Some(404) if f.source == SourceKind::RunnerExecAll as u8 => false,
-        // A job that does not exist is an answer, not an outage.
-        Some(404)
-            if (f.source == SourceKind::RunnerJobDefault as u8
-                || f.source == SourceKind::RunnerJobPage as u8)
-                && f.body_len > 0 =>
-        {
-            false
-        }
-        _ => true,
-    }
 }
 
 impl Recording {
@@ -158,6 +144,7 @@ impl Recording {
                 index: *idx,
                 rec: self.reader.job_at(*idx, seq)?.map(|(_, r)| r),
                 execs: self.reader.execs_at(*idx, seq)?,
+                extras: self.reader.extras_at(*idx, seq)?,
             });
         }
         let router = match self.reader.router_at(seq)? {

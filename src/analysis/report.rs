@@ -3,11 +3,10 @@
 
 use super::failures::{self, Failures, ObservedFailure};
 use super::matrix::{Coverage, coverage, router_regions};
-use super::{JobState, Recording, State, fetch_failed, fetch_outcome};
-use crate::beacon::{Execution, ExpectedMatrix, format_micros};
-use crate::source::SourceKind;
+use super::{JobState, Recording, State};
+use crate::beacon::{Execution, ExpectedMatrix, ExtraRow, RouterRec, format_micros};
+use crate::fetch::SourceKind;
 use crate::store::StoreError;
-use crate::store::schema::RouterRec;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +22,7 @@ pub struct SnapshotRef {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Expected {
     pub path: Option<&'static str>,
-    pub cells: usize,
+    pub cells: u64,
     pub declared: Option<u64>,
     pub questions: Vec<String>,
     pub models: Vec<String>,
@@ -100,9 +99,9 @@ fn outcome_of(rec: &Recording, seq: u64, kind: SourceKind, job: Option<u32>) -> 
         .filter(|f| f.source == kind as u8 && f.job == job)
         .collect();
     fs.iter()
-        .find(|f| fetch_failed(f))
+        .find(|f| f.outcome().is_failure() || f.outcome().is_gap())
         .or(fs.first())
-        .map(|f| fetch_outcome(f))
+        .map(|f| f.outcome_word())
 }
 
 /// Outcome of the job's complete list in a snapshot: `/executions/all`, or the pages.
@@ -110,23 +109,23 @@ fn list_outcome(rec: &Recording, seq: u64, job: u32) -> Option<String> {
     list_outcome_in(&rec.snaps[rec.index_of(seq)?], job)
 }
 
-/// `ok`, or the first failure, of the requests for a job's complete list in one snapshot;
-/// `None` when the snapshot did not ask for it.
+/// `ok`, or the first failure or unsent request, of the requests for a job's complete list in
+/// one snapshot; `None` when the snapshot did not ask for it.
 fn list_outcome_in(snap: &crate::store::schema::SnapshotRec, job: u32) -> Option<String> {
     let mut fs = snap
         .fetches
         .iter()
         .filter(|f| {
-            f.job == Some(job)
-                && (f.source == SourceKind::RunnerExecAll as u8
-                    || f.source == SourceKind::RunnerJobPage as u8)
+            f.job == Some(job) && SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list)
         })
         .peekable();
     fs.peek()?;
-    Some(match fs.find(|f| fetch_failed(f)) {
-        Some(f) => fetch_outcome(f),
-        None => "ok".into(),
-    })
+    Some(
+        match fs.find(|f| f.outcome().is_failure() || f.outcome().is_gap()) {
+            Some(f) => f.outcome_word(),
+            None => "ok".into(),
+        },
+    )
 }
 
 pub fn matrix_for(js: &JobState, router: Option<&RouterRec>) -> ExpectedMatrix {
@@ -139,36 +138,38 @@ pub fn matrix_for(js: &JobState, router: Option<&RouterRec>) -> ExpectedMatrix {
 pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary {
     let m = matrix_for(js, state.router.as_ref());
     let mut by_status = BTreeMap::new();
-    for e in js.execs.values() {
-        *by_status.entry(e.status.to_string()).or_default() += 1;
+    for r in js.rows() {
+        *by_status.entry(r.exec.status.to_string()).or_default() += 1;
     }
+    let total = js.row_count();
     let default_rows = js.rec.as_ref().and_then(|r| r.default_rows);
     let shown: BTreeSet<i64> = js
         .rec
         .as_ref()
         .map(|r| r.default_ids.iter().copied().collect())
         .unwrap_or_default();
-    let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count();
+    // Rows the page did not show: by id, plus every row kept beside the list.
+    let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count() + js.extras.len();
     JobSummary {
         job_id: js.job_id.clone(),
         found: js.rec.as_ref().is_none_or(|r| r.found),
         status: js.rec.as_ref().and_then(|r| r.status.clone()),
-        rows: js.execs.len(),
+        rows: total,
         by_status,
         expected: Expected {
             path: m.path.map(|p| p.as_str()),
-            cells: m.cells.len(),
+            cells: m.cell_count(),
             declared: m.declared,
             questions: m.questions.clone(),
             models: m.models.clone(),
             regions: m.regions.clone(),
             unplanned_regions: m.unplanned_regions.clone(),
         },
-        cells: coverage(&m, &js.execs),
+        cells: coverage(&m, js.rows()),
         default_view: DefaultView {
             rows: default_rows,
-            complete_rows: js.execs.len(),
-            truncated: default_rows.is_some_and(|d| (d as usize) < js.execs.len()),
+            complete_rows: total,
+            truncated: default_rows.is_some_and(|d| (d as usize) < total),
             hidden: if default_rows.is_some() { hidden } else { 0 },
         },
         list_fetch: list_outcome(rec, state.seq, js.index),
@@ -257,6 +258,34 @@ pub struct StatusChange {
     pub status: Option<String>,
 }
 
+/// An id the runner sent more than once in one body.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RepeatedId {
+    pub id: i64,
+    /// Rows with this id at the last snapshot.
+    pub rows: usize,
+}
+
+/// Rows kept beside the by-id list at the last snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ExtraSummary {
+    pub repeated_ids: Vec<RepeatedId>,
+    pub without_id: usize,
+}
+
+/// Rows dated later than the recorder's clock said it was when it saw them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClockSkew {
+    /// How far the latest timestamp of the row ran ahead of the end of the poll that saw it.
+    pub ahead_seconds: f64,
+    pub execution_id: i64,
+    pub seq: u64,
+}
+
+/// Rows may be dated this far after the poll that saw them before it counts as clock skew
+/// (the runner's timestamps are truncated, never rounded up, so a few seconds is generous).
+pub const SKEW_TOLERANCE_SECS: i64 = 5;
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobReport {
     #[serde(flatten)]
@@ -267,8 +296,8 @@ pub struct JobReport {
     /// The largest truncation of the default view seen: (shown, complete).
     pub max_truncation: Option<(u32, usize)>,
     pub failures: Failures,
-    #[serde(skip)]
-    pub final_status: BTreeMap<i64, String>,
+    pub extra_rows: ExtraSummary,
+    pub clock_skew: Option<ClockSkew>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -323,9 +352,14 @@ pub struct Outage {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct FetchReport {
+    /// Windows in which a source failed (`Outcome::is_failure`).
     pub outages: Vec<Outage>,
+    /// Windows in which the recorder did not send a source's requests (its budget, or a 429's
+    /// wait): gaps in the recording, not failures of the source.
+    pub gaps: Vec<Outage>,
     pub requests: usize,
     pub failed_requests: usize,
+    pub unsent_requests: usize,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -374,9 +408,16 @@ fn list_ok_seqs(rec: &Recording, job: u32) -> Vec<u64> {
 pub fn status_series(
     rec: &Recording,
     versions: &[(i64, u64, Option<Execution>)],
+    extras: &[(u64, Vec<ExtraRow>)],
 ) -> Vec<BTreeMap<String, usize>> {
     // (seq, status, +1/-1)
     let mut deltas: Vec<(u64, &str, i64)> = Vec::new();
+    let mut before: &[ExtraRow] = &[];
+    for (seq, now) in extras {
+        deltas.extend(before.iter().map(|x| (*seq, x.exec.status.as_str(), -1)));
+        deltas.extend(now.iter().map(|x| (*seq, x.exec.status.as_str(), 1)));
+        before = now;
+    }
     let mut prev: Option<(i64, Option<&str>)> = None;
     for (id, seq, e) in versions {
         let before = match prev {
@@ -453,7 +494,8 @@ fn observed_failures(
 fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobReport, StoreError> {
     let summary = job_summary(rec, last, js);
     let versions = rec.reader.exec_versions(js.index)?;
-    let series = status_series(rec, &versions);
+    let extras = rec.reader.extras_versions(js.index)?;
+    let series = status_series(rec, &versions, &extras);
     let rows_over_time: Vec<RowsAt> = rec
         .infos
         .iter()
@@ -528,13 +570,25 @@ fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobReport,
             max_truncation = Some((d, complete));
         }
     }
+    let mut extra_rows = ExtraSummary::default();
+    let mut repeated: BTreeMap<i64, usize> = BTreeMap::new();
+    for x in &js.extras {
+        match x.id() {
+            Some(id) => *repeated.entry(id).or_insert(1) += 1,
+            None => extra_rows.without_id += 1,
+        }
+    }
+    extra_rows.repeated_ids = repeated
+        .into_iter()
+        .map(|(id, rows)| RepeatedId { id, rows })
+        .collect();
+    extra_rows
+        .repeated_ids
+        .sort_by(|a, b| b.rows.cmp(&a.rows).then(a.id.cmp(&b.id)));
     Ok(JobReport {
-        final_status: js
-            .execs
-            .iter()
-            .map(|(id, e)| (*id, e.status.to_string()))
-            .collect(),
-        failures: failures::analyse(&js.execs, observed),
+        clock_skew: clock_skew(rec, &versions),
+        extra_rows,
+        failures: failures::analyse(js.rows().map(|r| r.exec), observed),
         summary,
         status_history,
         rows_over_time,
@@ -543,14 +597,33 @@ fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobReport,
     })
 }
 
-impl JobReport {
-    /// The status of a row at the last snapshot (for the matrix table).
-    pub fn row_status(&self, id: i64) -> String {
-        self.final_status
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| "?".into())
+/// The furthest any row's own timestamps ran ahead of the recorder's clock, over every stored
+/// version, when more than `SKEW_TOLERANCE_SECS`.
+fn clock_skew(rec: &Recording, versions: &[(i64, u64, Option<Execution>)]) -> Option<ClockSkew> {
+    let mut worst: Option<ClockSkew> = None;
+    for (id, seq, e) in versions {
+        let (Some(e), Some(info)) = (e, rec.info(*seq)) else {
+            continue;
+        };
+        let latest = [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
+            .into_iter()
+            .flatten()
+            .max();
+        let Some(t) = latest else { continue };
+        let ahead = t - info.ended_at;
+        if ahead > SKEW_TOLERANCE_SECS * 1_000_000
+            && worst
+                .as_ref()
+                .is_none_or(|w| ahead as f64 / 1e6 > w.ahead_seconds)
+        {
+            worst = Some(ClockSkew {
+                ahead_seconds: ahead as f64 / 1e6,
+                execution_id: *id,
+                seq: *seq,
+            });
+        }
     }
+    worst
 }
 
 /// `75` -> `1m 15s`.

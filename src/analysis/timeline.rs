@@ -1,11 +1,11 @@
 //! The incident's story in order: events derived from consecutive snapshots. A poll in which
 //! nothing changed yields no event.
 
+use super::Recording;
 use super::health::{RouterChange, router_changes};
 use super::matrix::Cell;
-use super::{Recording, fetch_failed, fetch_outcome};
 use crate::beacon::{Execution, format_micros};
-use crate::source::SourceKind;
+use crate::fetch::{FetchErrorKind, SourceKind};
 use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,8 +69,9 @@ pub fn timeline(
                 continue;
             }
             let e = now.entry((f.source, f.job)).or_insert(None);
-            if fetch_failed(f) && e.is_none() {
-                *e = Some(fetch_outcome(f));
+            let o = f.outcome();
+            if (o.is_failure() || o.is_gap()) && e.is_none() {
+                *e = Some(f.outcome_word());
             }
         }
         for (key, state) in now {
@@ -79,11 +80,22 @@ pub fn timeline(
             match (failing.get(&key).cloned(), state) {
                 (old, Some(kind)) if old.as_ref() != Some(&kind) => {
                     if in_range(info.seq) {
-                        let message = match old {
-                            None => format!("{name} failed: {kind}"),
-                            Some(_) => format!("{name} still failing, now: {kind}"),
+                        // A request the recorder did not send is its own gap, not the source.
+                        let unsent = kind == FetchErrorKind::RateBudget.name()
+                            || kind == FetchErrorKind::Waiting.name();
+                        let message = match (old, unsent) {
+                            (_, true) => format!(
+                                "{name} not sent: {kind} (a gap of the recorder, not a failure of the source)"
+                            ),
+                            (None, false) => format!("{name} failed: {kind}"),
+                            (Some(_), false) => format!("{name} still failing, now: {kind}"),
                         };
-                        let mut e = mk(info.seq, "fetch_failed", job.as_deref(), message);
+                        let what = if unsent {
+                            "fetch_not_sent"
+                        } else {
+                            "fetch_failed"
+                        };
+                        let mut e = mk(info.seq, what, job.as_deref(), message);
                         e.detail.insert("source".into(), name.into());
                         e.detail.insert("error".into(), kind.clone().into());
                         ev.push(e);

@@ -3,57 +3,80 @@
 //! them all: fields a format lacks are simply absent.
 
 use super::lenient::{LBool, LInt, LStr};
-use super::{Execution, normalize_region, parse_time_micros};
+use super::{Execution, RowProblem, normalize_region, parse_time_micros};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// The rows of one body, plus what could not be read.
+/// The rows of one body: every row is either kept (in `rows` or `no_id`) or named in
+/// `problems`; nothing is dropped silently.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionList {
+    /// Rows with a usable id, in body order. Two rows may share an id (a broken or hostile
+    /// body); the caller decides what that means.
     pub rows: Vec<Execution>,
+    /// Rows without a usable id (missing, not a number, out of range). Kept: their cell still
+    /// counts. Their `id` is 0 and means nothing.
+    pub no_id: Vec<Execution>,
     /// The list was JSON `null` (the runner's way of saying "none").
     pub was_null: bool,
-    /// Rows that were not objects or had no usable `id`; kept out of `rows`.
-    pub bad_rows: usize,
+    /// Rows of the body, as the array had them.
+    pub in_body: usize,
+    /// Rows that could not be kept at all (not an object), and fields of kept rows that could
+    /// not be read (an out-of-range number, a time that is not a time).
+    pub problems: Vec<RowProblem>,
 }
 
+impl ExecutionList {
+    /// Rows kept, with or without an id.
+    pub fn kept(&self) -> usize {
+        self.rows.len() + self.no_id.len()
+    }
+
+    /// Rows of the body that could not be kept at all.
+    pub fn unusable(&self) -> usize {
+        self.in_body - self.kept()
+    }
+}
+
+/// Every field is taken raw first and read on its own, so one unreadable value (`1e400`)
+/// costs that value, not the row.
 #[derive(Deserialize)]
 struct RawRow<'a> {
-    #[serde(default)]
-    id: LInt,
-    #[serde(default)]
-    job_id: LStr,
-    #[serde(default)]
-    status: LStr,
-    #[serde(default)]
-    region: LStr,
-    #[serde(default)]
-    provider_id: LStr,
-    #[serde(default)]
-    model_id: LStr,
-    #[serde(default)]
-    question_id: LStr,
-    #[serde(default)]
-    started_at: LStr,
-    #[serde(default)]
-    completed_at: LStr,
-    #[serde(default)]
-    created_at: LStr,
-    #[serde(default)]
-    has_receipt: LBool,
-    #[serde(default)]
-    response_classification: LStr,
-    #[serde(default)]
-    retry_count: LInt,
-    #[serde(default)]
-    max_retries: LInt,
-    #[serde(default)]
-    last_retry_at: LStr,
-    #[serde(default, borrow)]
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    job_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    region: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    provider_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    model_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    question_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    started_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    completed_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    created_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    has_receipt: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    response_classification: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    retry_count: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    max_retries: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    last_retry_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     output: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    #[serde(borrow, default)]
     receipt: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    #[serde(borrow, default)]
     retry_history: Option<&'a RawValue>,
 }
 
@@ -88,34 +111,148 @@ enum RowSource {
     JobView,
 }
 
-fn convert(raw: RawRow<'_>, source: RowSource) -> Option<Execution> {
-    let id = raw.id.0?;
-    let region_raw = raw.region.0;
+/// The raw text of a value, cut for a problem message.
+fn snippet(raw: &RawValue) -> String {
+    let t = raw.get();
+    if t.chars().count() > 40 {
+        format!("{}...", t.chars().take(40).collect::<String>())
+    } else {
+        t.to_string()
+    }
+}
+
+fn is_blank(raw: &RawValue) -> bool {
+    matches!(raw.get(), "null" | "\"\"")
+}
+
+/// Reads one row's fields, noting each that could not be read.
+struct FieldReader<'p> {
+    problems: &'p mut Vec<String>,
+}
+
+impl FieldReader<'_> {
+    fn str(&mut self, name: &str, raw: Option<&RawValue>) -> Option<super::Str> {
+        let raw = raw?;
+        match serde_json::from_str::<LStr>(raw.get()) {
+            Ok(v) => v.0,
+            Err(e) => {
+                self.problems
+                    .push(format!("{name} {} unreadable ({e})", snippet(raw)));
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, name: &str, raw: Option<&RawValue>) -> Option<i64> {
+        let raw = raw.filter(|r| !is_blank(r))?;
+        match serde_json::from_str::<LInt>(raw.get()) {
+            Ok(LInt(Some(v))) => Some(v),
+            Ok(LInt(None)) => {
+                self.problems.push(format!(
+                    "{name} {} is not a whole number in range",
+                    snippet(raw)
+                ));
+                None
+            }
+            Err(e) => {
+                self.problems
+                    .push(format!("{name} {} unreadable ({e})", snippet(raw)));
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, name: &str, raw: Option<&RawValue>) -> Option<u32> {
+        let v = self.int(name, raw)?;
+        match u32::try_from(v) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problems.push(format!("{name} {v} is out of range"));
+                None
+            }
+        }
+    }
+
+    fn time(&mut self, name: &str, raw: Option<&RawValue>) -> Option<i64> {
+        let s = self.str(name, raw)?;
+        match parse_time(&s) {
+            Ok(t) => t,
+            Err(()) => {
+                self.problems.push(format!(
+                    "{name} {} is not a time",
+                    raw.map(snippet).unwrap_or_default()
+                ));
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, name: &str, raw: Option<&RawValue>) -> Option<bool> {
+        let raw = raw?;
+        match serde_json::from_str::<LBool>(raw.get()) {
+            Ok(v) => v.0,
+            Err(e) => {
+                self.problems
+                    .push(format!("{name} {} unreadable ({e})", snippet(raw)));
+                None
+            }
+        }
+    }
+}
+
+/// An RFC 3339 time: `Ok(None)` for Go's zero time (some versions write it for "never"),
+/// `Err` for text that is not a time.
+fn parse_time(s: &str) -> Result<Option<i64>, ()> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let us = chrono::DateTime::parse_from_rfc3339(t)
+        .map_err(|_| ())?
+        .timestamp_micros();
+    Ok(parse_time_micros(t).filter(|_| us > 0))
+}
+
+/// One row: the execution (id 0 when it has none) and whether its id was usable.
+fn convert(raw: RawRow<'_>, source: RowSource, problems: &mut Vec<String>) -> (Execution, bool) {
+    let mut r = FieldReader { problems };
+    let id = match raw.id {
+        None => {
+            r.problems.push("no id".into());
+            None
+        }
+        Some(v) if is_blank(v) => {
+            r.problems.push("no id".into());
+            None
+        }
+        some => r.int("id", some),
+    };
+    let region_raw = r.str("region", raw.region);
     let mut e = Execution {
-        id,
-        job_id: raw.job_id.0,
-        status: raw.status.0.unwrap_or_default(),
-        question_id: raw.question_id.0,
-        model_id: raw.model_id.0,
-        region: region_raw.as_deref().map(|r| normalize_region(r).into()),
+        id: id.unwrap_or(0),
+        job_id: r.str("job_id", raw.job_id),
+        status: r.str("status", raw.status).unwrap_or_default(),
+        question_id: r.str("question_id", raw.question_id),
+        model_id: r.str("model_id", raw.model_id),
+        region: region_raw.as_deref().map(|x| normalize_region(x).into()),
         region_raw,
-        provider_id: Some(raw.provider_id.0.unwrap_or_default()),
-        created_at: raw.created_at.0.as_deref().and_then(parse_time_micros),
-        started_at: raw.started_at.0.as_deref().and_then(parse_time_micros),
-        completed_at: raw.completed_at.0.as_deref().and_then(parse_time_micros),
-        has_receipt: raw.has_receipt.0,
-        response_classification: raw.response_classification.0,
-        retry_count: raw.retry_count.0.and_then(|v| u32::try_from(v).ok()),
-        max_retries: raw.max_retries.0.and_then(|v| u32::try_from(v).ok()),
-        last_retry_at: raw.last_retry_at.0.as_deref().and_then(parse_time_micros),
+        provider_id: Some(r.str("provider_id", raw.provider_id).unwrap_or_default()),
+        created_at: r.time("created_at", raw.created_at),
+        started_at: r.time("started_at", raw.started_at),
+        completed_at: r.time("completed_at", raw.completed_at),
+        has_receipt: r.bool("has_receipt", raw.has_receipt),
+        response_classification: r.str("response_classification", raw.response_classification),
+        retry_count: r.count("retry_count", raw.retry_count),
+        max_retries: r.count("max_retries", raw.max_retries),
+        last_retry_at: r.time("last_retry_at", raw.last_retry_at),
         ..Execution::default()
     };
     if source == RowSource::JobView && e.has_receipt.is_none() {
-        e.has_receipt = Some(raw.receipt.is_some_and(|r| r.get() != "null"));
+        e.has_receipt = Some(raw.receipt.is_some_and(|x| x.get() != "null"));
     }
     if let Some(h) = raw.retry_history {
         e.retry_attempts = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(h.get())
-            .map(|v| v.len() as u32)
+            .map(|v| v.len().min(u32::MAX as usize) as u32)
             .unwrap_or(0);
     }
     let output = raw.output.filter(|o| o.get() != "null");
@@ -137,7 +274,7 @@ fn convert(raw: RawRow<'_>, source: RowSource) -> Option<Execution> {
             }
         }
     }
-    Some(e)
+    (e, id.is_some())
 }
 
 fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList {
@@ -149,15 +286,42 @@ fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList 
     };
     let mut out = ExecutionList {
         rows: Vec::with_capacity(rows.len()),
+        in_body: rows.len(),
         ..Default::default()
     };
-    for r in rows {
-        match serde_json::from_str::<RawRow>(r.get())
-            .ok()
-            .and_then(|raw| convert(raw, source))
-        {
-            Some(e) => out.rows.push(e),
-            None => out.bad_rows += 1,
+    let mut notes = Vec::new();
+    for (index, r) in rows.into_iter().enumerate() {
+        let index = index.min(u32::MAX as usize) as u32;
+        match serde_json::from_str::<RawRow>(r.get()) {
+            Ok(raw) => {
+                notes.clear();
+                let (e, has_id) = convert(raw, source, &mut notes);
+                if !notes.is_empty() {
+                    out.problems.push(RowProblem {
+                        index,
+                        id: has_id.then_some(e.id),
+                        reason: format!(
+                            "{}; {}",
+                            notes.join("; "),
+                            if has_id {
+                                "row kept without them"
+                            } else {
+                                "row kept without an id"
+                            }
+                        ),
+                    });
+                }
+                if has_id {
+                    out.rows.push(e);
+                } else {
+                    out.no_id.push(e);
+                }
+            }
+            Err(e) => out.problems.push(RowProblem {
+                index,
+                id: None,
+                reason: format!("not a row ({e}): {}; not kept", snippet(r)),
+            }),
         }
     }
     out
@@ -197,7 +361,12 @@ mod tests {
             {"id":8,"status":"completed"},{"no_id":true},5]}"#;
         let l = parse_exec_list(body).unwrap();
         assert_eq!(l.rows.len(), 2);
-        assert_eq!(l.bad_rows, 2);
+        assert_eq!(l.in_body, 4);
+        // `{"no_id":true}` is kept without an id; `5` is not a row at all.
+        assert_eq!(l.no_id.len(), 1);
+        assert_eq!(l.unusable(), 1);
+        assert_eq!(l.problems.len(), 2);
+        assert_eq!((l.problems[0].index, l.problems[1].index), (2, 3));
         let e = &l.rows[0];
         assert_eq!(e.error_code.as_deref(), Some("ROUTER_TIMEOUT"));
         assert_eq!(e.failure_stage.as_deref(), Some("router_http_timeout"));
@@ -206,6 +375,46 @@ mod tests {
         assert_eq!(e.output_null, Some(false));
         assert_eq!(e.retry_attempts, 1);
         assert_eq!(l.rows[1].output_null, Some(true));
+    }
+
+    /// Issue 8: a row whose id or retry_count is out of range is never dropped silently.
+    #[test]
+    fn out_of_range_numbers_cost_the_value_not_the_row() {
+        let body = br#"{"executions":[
+            {"id":1e400,"status":"failed","model_id":"m","question_id":"q","region":"US"},
+            {"id":7,"status":"failed","retry_count":1e400},
+            {"id":8,"status":"failed","retry_count":-1,"started_at":"garbage"},
+            {"id":99999999999999999999999,"status":"running"}]}"#;
+        let l = parse_exec_list(body).unwrap();
+        assert_eq!(l.in_body, 4);
+        assert_eq!(l.kept(), 4, "every row kept");
+        assert_eq!(l.rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![7, 8]);
+        assert_eq!(l.no_id.len(), 2);
+        assert_eq!(
+            l.no_id[0].model_id.as_deref(),
+            Some("m"),
+            "its cell is kept"
+        );
+        let idx: Vec<u32> = l.problems.iter().map(|p| p.index).collect();
+        assert_eq!(idx, vec![0, 1, 2, 3]);
+        assert!(
+            l.problems[0].reason.contains("1e400"),
+            "{:?}",
+            l.problems[0]
+        );
+        assert_eq!(l.problems[1].id, Some(7));
+        assert!(l.problems[1].reason.contains("retry_count"));
+        assert!(
+            l.problems[2]
+                .reason
+                .contains("retry_count -1 is out of range")
+        );
+        assert!(
+            l.problems[2]
+                .reason
+                .contains("started_at \"garbage\" is not a time")
+        );
+        assert_eq!(l.rows[0].retry_count, None);
     }
 
     #[test]

@@ -69,7 +69,13 @@ impl ExecPath {
     }
 }
 
-/// The cells a job should fill: (question, model, normalised region).
+/// Above this many cells a matrix is summarised (counted) rather than materialised: a few KB of
+/// job spec can declare millions of cells, and the analysis must cost what the rows cost.
+pub const MATRIX_CAP: u64 = 100_000;
+
+/// The cells a job should fill: (question, model, normalised region), kept as its lists and,
+/// per model, the regions it serves. The cells themselves are never stored: their number is a
+/// product of the lists, and `contains` answers membership from the lists.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExpectedMatrix {
     pub path: Option<ExecPath>,
@@ -77,9 +83,9 @@ pub struct ExpectedMatrix {
     pub models: Vec<String>,
     /// Normalised region names, in spec order.
     pub regions: Vec<String>,
-    /// Expected cells as indexes into `questions`, `models`, `regions` (no string copies:
-    /// a 10,000-cell matrix is built on every `show`).
-    pub cells: BTreeSet<(u32, u32, u32)>,
+    /// For each model (same order as `models`), whether it serves each region (same order as
+    /// `regions`).
+    pub serves: Vec<Vec<bool>>,
     /// `metadata.total_executions_expected`, what the portal declared.
     pub declared: Option<u64>,
     /// Regions of the spec that were not planned because the router listed no provider there
@@ -97,13 +103,52 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn push_unique(v: &mut Vec<String>, s: String) {
-    if !v.contains(&s) {
-        v.push(s);
-    }
+/// Unique values in first-seen order, in linear time (a hostile spec can be long).
+fn unique(v: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.into_iter().filter(|s| seen.insert(s.clone())).collect()
 }
 
 impl ExpectedMatrix {
+    /// How many cells the spec expects.
+    pub fn cell_count(&self) -> u64 {
+        let per_question: u64 = self
+            .serves
+            .iter()
+            .map(|r| r.iter().filter(|x| **x).count() as u64)
+            .sum();
+        (self.questions.len() as u64).saturating_mul(per_question)
+    }
+
+    /// Whether the matrix is small enough to list its cells (`MATRIX_CAP`).
+    pub fn listable(&self) -> bool {
+        self.cell_count() <= MATRIX_CAP
+    }
+
+    /// Whether (question, model, region) indexes name an expected cell.
+    pub fn contains(&self, q: u32, m: u32, r: u32) -> bool {
+        (q as usize) < self.questions.len()
+            && self
+                .serves
+                .get(m as usize)
+                .and_then(|rs| rs.get(r as usize))
+                .copied()
+                .unwrap_or(false)
+    }
+
+    /// Every expected cell, in (question, model, region) order. Callers check `listable`
+    /// first: this is as long as the product of the lists.
+    pub fn cells(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+        (0..self.questions.len() as u32).flat_map(move |q| {
+            self.serves.iter().enumerate().flat_map(move |(m, rs)| {
+                rs.iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s)
+                    .map(move |(r, _)| (q, m as u32, r as u32))
+            })
+        })
+    }
+
     /// Whether (question, model, normalised region) is an expected cell.
     pub fn has(&self, q: &str, m: &str, r: &str) -> bool {
         let pos = |v: &[String], x: &str| v.iter().position(|y| y == x).map(|i| i as u32);
@@ -112,7 +157,7 @@ impl ExpectedMatrix {
             pos(&self.models, m),
             pos(&self.regions, r),
         ) {
-            (Some(a), Some(b), Some(c)) => self.cells.contains(&(a, b, c)),
+            (Some(a), Some(b), Some(c)) => self.contains(a, b, c),
             _ => false,
         }
     }
@@ -135,11 +180,12 @@ impl ExpectedMatrix {
         let declared = spec
             .pointer("/metadata/total_executions_expected")
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
-        let mut regions: Vec<String> = Vec::new();
-        for r in strings(spec.pointer("/constraints/regions")) {
-            push_unique(&mut regions, normalize_region(&r));
-        }
-        let questions = strings(spec.get("questions"));
+        let regions = unique(
+            strings(spec.pointer("/constraints/regions"))
+                .iter()
+                .map(|r| normalize_region(r)),
+        );
+        let questions = unique(strings(spec.get("questions")));
         let model_objs: Vec<&Value> = spec
             .get("models")
             .and_then(Value::as_array)
@@ -152,7 +198,15 @@ impl ExpectedMatrix {
         if !model_objs.is_empty() {
             m.path = Some(ExecPath::JobRunner);
             m.questions = questions;
-            m.regions = regions.clone();
+            m.regions = regions;
+            let index: std::collections::HashMap<&str, usize> = m
+                .regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.as_str(), i))
+                .collect();
+            let mut models: Vec<(String, Vec<bool>)> = Vec::new();
+            let mut model_index: std::collections::HashMap<String, usize> = Default::default();
             for obj in model_objs {
                 let Some(id) = obj
                     .get("id")
@@ -161,23 +215,32 @@ impl ExpectedMatrix {
                 else {
                     continue;
                 };
-                push_unique(&mut m.models, id.to_string());
-                let mi = m.models.iter().position(|x| x == id).unwrap_or(0) as u32;
-                let model_regions: Vec<String> = match obj.get("regions") {
-                    Some(Value::Array(_)) => strings(obj.get("regions"))
-                        .iter()
-                        .map(|r| normalize_region(r))
-                        .collect(),
-                    _ => regions.clone(),
-                };
-                for (ri, r) in regions.iter().enumerate() {
-                    if model_regions.contains(r) {
-                        for qi in 0..m.questions.len() {
-                            m.cells.insert((qi as u32, mi, ri as u32));
+                let serves: Vec<bool> = match obj.get("regions") {
+                    Some(Value::Array(_)) => {
+                        let mut s = vec![false; m.regions.len()];
+                        for r in strings(obj.get("regions")) {
+                            if let Some(&i) = index.get(normalize_region(&r).as_str()) {
+                                s[i] = true;
+                            }
                         }
+                        s
+                    }
+                    _ => vec![true; m.regions.len()],
+                };
+                // A model listed twice serves the union of its regions.
+                match model_index.get(id) {
+                    Some(&i) => {
+                        for (a, b) in models[i].1.iter_mut().zip(serves) {
+                            *a |= b;
+                        }
+                    }
+                    None => {
+                        model_index.insert(id.to_string(), models.len());
+                        models.push((id.to_string(), serves));
                     }
                 }
             }
+            (m.models, m.serves) = models.into_iter().unzip();
         } else {
             m.path = Some(ExecPath::CrossRegion);
             m.questions = if questions.is_empty() {
@@ -185,9 +248,7 @@ impl ExpectedMatrix {
             } else {
                 questions
             };
-            for model in strings(spec.pointer("/metadata/models")) {
-                push_unique(&mut m.models, model);
-            }
+            m.models = unique(strings(spec.pointer("/metadata/models")));
             if m.models.is_empty()
                 && let Some(single) = spec.pointer("/metadata/model").and_then(Value::as_str)
             {
@@ -199,13 +260,7 @@ impl ExpectedMatrix {
                     _ => m.regions.push(r),
                 }
             }
-            for qi in 0..m.questions.len() as u32 {
-                for mi in 0..m.models.len() as u32 {
-                    for ri in 0..m.regions.len() as u32 {
-                        m.cells.insert((qi, mi, ri));
-                    }
-                }
-            }
+            m.serves = vec![vec![true; m.regions.len()]; m.models.len()];
         }
         m
     }
@@ -231,7 +286,8 @@ mod tests {
             "metadata":{"total_executions_expected":12}}"#;
         let m = ExpectedMatrix::from_spec(spec, None);
         assert_eq!(m.path, Some(ExecPath::JobRunner));
-        assert_eq!(m.cells.len(), 2 * 3 + 2);
+        assert_eq!(m.cell_count(), 2 * 3 + 2);
+        assert_eq!(m.cells().count(), 8);
         assert_eq!(m.declared, Some(12));
         assert!(m.has("q1", "b", "us-east"));
         assert!(!m.has("q1", "b", "eu-west"));
@@ -245,9 +301,27 @@ mod tests {
         let m = ExpectedMatrix::from_spec(spec, Some(&router));
         assert_eq!(m.path, Some(ExecPath::CrossRegion));
         assert_eq!(m.questions, vec!["default"]);
-        assert_eq!(m.cells.len(), 2 * 2);
+        assert_eq!(m.cell_count(), 2 * 2);
         assert_eq!(m.unplanned_regions, vec!["asia-pacific"]);
-        assert_eq!(ExpectedMatrix::from_spec(spec, None).cells.len(), 6);
+        assert_eq!(ExpectedMatrix::from_spec(spec, None).cell_count(), 6);
+    }
+
+    /// Issue 8: a small spec declaring ten million cells costs its lists, not their product.
+    #[test]
+    fn a_huge_declared_matrix_is_counted_not_built() {
+        let qs: Vec<String> = (0..1000).map(|i| format!("\"q{i}\"")).collect();
+        let ms: Vec<String> = (0..1000).map(|i| format!("{{\"id\":\"m{i}\"}}")).collect();
+        let regions: Vec<String> = (0..10).map(|i| format!("\"r{i}\"")).collect();
+        let spec = format!(
+            r#"{{"questions":[{}],"models":[{}],"constraints":{{"regions":[{}]}}}}"#,
+            qs.join(","),
+            ms.join(","),
+            regions.join(",")
+        );
+        let m = ExpectedMatrix::from_spec(&spec, None);
+        assert_eq!(m.cell_count(), 10_000_000);
+        assert!(!m.listable());
+        assert!(m.contains(999, 999, 9) && !m.contains(1000, 0, 0));
     }
 
     #[test]
@@ -256,7 +330,7 @@ mod tests {
             return; // shared/ is beside the checkout in CI; tolerate running elsewhere
         };
         let m = ExpectedMatrix::from_spec(&spec, None);
-        assert_eq!(m.cells.len(), 36);
+        assert_eq!(m.cell_count(), 36);
         assert_eq!(m.declared, Some(36));
         let view = parse_job_view(
             fixture("runner_get_job_include_executions.json")

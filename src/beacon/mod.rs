@@ -6,6 +6,7 @@
 //!
 //! Wire formats: `../shared/beacon/API.md`.
 
+mod entity;
 mod exec;
 mod job;
 mod lenient;
@@ -13,8 +14,9 @@ mod region;
 mod router;
 mod time;
 
+pub use entity::{ExtraRow, ExtraWhy, JobRec, RouterRec, RowProblem};
 pub use exec::{ExecutionList, parse_exec_list, parse_exec_rows};
-pub use job::{ExecPath, ExpectedMatrix, JobView, parse_job_view};
+pub use job::{ExecPath, ExpectedMatrix, JobView, MATRIX_CAP, parse_job_view};
 pub use region::normalize_region;
 pub use router::{Provider, RouterHealth, parse_health, parse_providers};
 pub use time::{format_micros, parse_time_micros};

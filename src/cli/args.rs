@@ -71,11 +71,13 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
-/// An http(s) base URL.
+/// An http(s) base URL. An error names the URL without its secrets.
 pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
-    let u = reqwest::Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    let shown = || super::safe::term(&crate::redact::url_text(s)).into_owned();
+    let u =
+        reqwest::Url::parse(s.trim()).map_err(|e| format!("{:?} is not a URL: {e}", shown()))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-        return Err(format!("{s:?} is not an http:// or https:// URL"));
+        return Err(format!("{:?} is not an http:// or https:// URL", shown()));
     }
     Ok(u)
 }
@@ -97,5 +99,7 @@ mod tests {
         assert!(parse_count("0").is_err());
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("not a url").is_err());
+        let e = parse_base_url("http://bob:hunter2@ho st:1/?token=t0k").unwrap_err();
+        assert!(!e.contains("hunter2") && !e.contains("t0k"), "{e}");
     }
 }

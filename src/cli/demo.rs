@@ -1,11 +1,11 @@
 //! `blackbox demo`: the seed incident, end to end, on the built-in simulator.
 
-use super::record::Status;
+use super::record::{Status, say};
 use super::{CliError, CmdResult, open_recording};
-use crate::clock::SystemClock;
-use crate::record::{RecordOptions, Stop, record, shutdown_signal};
+use crate::clock::Clock;
+use crate::record::{RecordOptions, Stop, Targets, record, shutdown_signal};
 use crate::sim;
-use crate::source::HttpSourceConfig;
+use crate::source::{HttpConfig, HttpSource};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,11 +14,15 @@ use std::time::Duration;
 const DEMO_DB: &str = "blackbox-demo.redb";
 /// Scenario speed: the classic incident's 14 minutes play in about 15 s.
 const SPEED: f64 = 60.0;
+/// Polls every 30 incident seconds (half a second of real time at 60x).
+const INTERVAL: Duration = Duration::from_secs(30);
+/// Recording goes on this long after the scenario's end, to see that nothing changes.
+const MARGIN_SECS: f64 = 120.0;
 
 /// Record the classic incident on the built-in simulator and print the postmortem.
 ///
-/// Plays the scenario at 60x, records it for about 17 seconds, then prints the snapshots and
-/// the Markdown report.
+/// Plays the scenario at 60x and records it on the simulator's clock (so snapshot times and
+/// row times agree) for about 17 seconds, then prints the snapshots and the Markdown report.
 ///
 /// Without --db it writes blackbox-demo.redb, replacing an earlier demo file.
 #[derive(clap::Args, Debug)]
@@ -61,35 +65,50 @@ pub fn run(args: Args, explicit_db: Option<&Path>, out: &mut dyn Write) -> CmdRe
         .enable_all()
         .build()?;
     let summary = rt.block_on(async {
-        // Time runs 60x faster, so the runner's per-minute rate limit does too.
-        let running = sim::start(scenario, SPEED, Some((60.0 * SPEED) as u32), "127.0.0.1:0", "127.0.0.1:0").await?;
-        let wall = running.sim.wall_duration() + Duration::from_secs(2);
-        eprintln!(
-            "demo: simulating {:?} at {SPEED}x (runner http://{}, router http://{}); recording {:.0}s into {}",
+        let running = sim::start(scenario, SPEED, None, "127.0.0.1:0", "127.0.0.1:0").await?;
+        // One clock for the simulated services and the recorder: snapshot times and the rows'
+        // own timestamps agree, and `show --at +5m` means five incident minutes.
+        let clock: Arc<dyn Clock> = running.sim.clock();
+        let length = Duration::from_secs_f64(running.sim.scenario.end + MARGIN_SECS);
+        say(&format!(
+            "demo: simulating {:?} at {SPEED}x (runner http://{}, router http://{}); recording {} incident minutes (~{:.0}s) into {}",
             running.sim.scenario.name,
             running.runner,
             running.router,
-            wall.as_secs_f64(),
+            (length.as_secs_f64() / 60.0).round(),
+            length.as_secs_f64() / SPEED,
             path.display()
-        );
+        ));
+        let url = |a: std::net::SocketAddr| {
+            reqwest::Url::parse(&format!("http://{a}"))
+                .map_err(|e| CliError::failure(e.to_string()))
+        };
         let opts = RecordOptions {
-            source: HttpSourceConfig {
-                runner: Some(reqwest::Url::parse(&format!("http://{}", running.runner)).map_err(|e| CliError::failure(e.to_string()))?),
-                router: Some(reqwest::Url::parse(&format!("http://{}", running.router)).map_err(|e| CliError::failure(e.to_string()))?),
+            targets: Targets {
+                runner: Some(url(running.runner)?),
+                router: Some(url(running.router)?),
                 jobs: running.sim.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-                timeout: Duration::from_secs(5),
-                token: None,
-                max_runner_rpm: (50.0 * SPEED) as u32,
-                body_cap: 64 << 20,
-                max_budget_wait: Duration::from_secs(5),
+                admin: false,
             },
-            interval: Duration::from_millis(500),
-            stop: Stop::After(wall),
+            interval: INTERVAL,
+            timeout: Duration::from_secs(5),
+            max_runner_rpm: 50,
+            stop: Stop::After(length),
             label: Some(format!("demo: {} at {SPEED}x", running.sim.scenario.name)),
             durable: true,
+            disk_limit: None,
         };
+        let src = HttpSource::new(
+            HttpConfig {
+                timeout: Duration::from_secs(5),
+                body_cap: 64 << 20,
+                token: None,
+            },
+            clock.clone(),
+        )
+        .map_err(|e| CliError::failure(format!("cannot build the HTTP client: {e}")))?;
         let mut status = Status::new(true);
-        let s = record(&path, opts, Arc::new(SystemClock), &mut status, shutdown_signal()).await;
+        let s = record(&path, opts, &src, clock, &mut status, shutdown_signal()).await;
         status.finish();
         Ok::<_, CliError>(s?)
     })?;

@@ -1,5 +1,6 @@
 //! `blackbox diff`: what changed between two snapshots.
 
+use super::safe::{json_out, text_out};
 use super::{CmdResult, open_recording, render};
 use crate::analysis::{Selector, diff};
 use std::io::Write;
@@ -30,10 +31,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let to = rec.resolve(&args.to)?;
     let d = diff::diff(&rec, from, to, args.job.as_deref())?;
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &d)?;
+        let mut out = json_out(out);
+        serde_json::to_writer_pretty(&mut out, &d)?;
         writeln!(out)?;
     } else {
-        render::diff_text(&d, out)?;
+        render::diff_text(&d, &mut text_out(out))?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod record;
 mod render;
 mod replay;
 mod report;
+mod safe;
 mod show;
 mod simulate;
 mod snapshots;
@@ -111,6 +112,10 @@ fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                     "the file looks truncated or damaged; `blackbox verify` lists what it can read"
                         .into(),
                 ),
+                StoreError::Damaged { .. } => Some(
+                    "`blackbox verify` lists what is readable; to record now, give a new file with --db"
+                        .into(),
+                ),
                 _ => None,
             };
         }
@@ -153,7 +158,8 @@ pub fn render_error(e: &CliError) -> String {
     if let Some(h) = &e.hint {
         line.push_str(&format!(" (hint: {h})"));
     }
-    line.replace('\n', " ")
+    // One line whatever the messages held: causes can quote what a server sent.
+    safe::term(&line).into_owned()
 }
 
 pub type CmdResult = Result<(), CliError>;
@@ -187,10 +193,9 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
             }
             // One line: clap's first line names the flag and the problem.
             let text = e.render().to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid arguments")
-            );
+            record::say(&safe::term(
+                text.lines().next().unwrap_or("error: invalid arguments"),
+            ));
             return EXIT_USAGE;
         }
     };
@@ -213,14 +218,14 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
     match result {
         Ok(()) => match flushed {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                eprintln!("error: cannot write output: {e}");
+                record::say(&format!("error: cannot write output: {e}"));
                 EXIT_FAILURE
             }
             _ => EXIT_OK,
         },
         Err(e) if is_broken_pipe(e.error.as_ref()) => EXIT_OK,
         Err(e) => {
-            eprintln!("{}", render_error(&e));
+            record::say(&render_error(&e));
             e.code
         }
     }
@@ -248,10 +253,10 @@ pub fn open_recording(
 ) -> Result<(crate::store::ReadDb, crate::analysis::Recording), CliError> {
     let d = crate::store::open_reader(db)?;
     if d.recovered() {
-        eprintln!(
+        record::say(&format!(
             "note: {} was not closed cleanly (a recorder was killed?); reading a repaired copy, the file is untouched",
-            db.display()
-        );
+            safe::term(&db.display().to_string())
+        ));
     }
     let rec = crate::analysis::Recording::open(&d)?;
     Ok((d, rec))

@@ -1,10 +1,13 @@
 //! `blackbox record`: poll the runner and router into the database.
 
 use super::args::{parse_base_url, parse_count, parse_duration, parse_size};
+use super::safe::term;
 use super::{CliError, CmdResult};
-use crate::clock::SystemClock;
-use crate::record::{Observer, RecordOptions, Stop, record, shutdown_signal};
-use crate::source::HttpSourceConfig;
+use crate::clock::{Clock, SystemClock};
+use crate::record::{
+    Observer, RecordOptions, RecordSummary, Stop, Targets, record, shutdown_signal,
+};
+use crate::source::{HttpConfig, HttpSource};
 use crate::store::writer::Poll;
 use crate::store::{IngestStats, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,7 +67,7 @@ pub struct Args {
 
 impl Args {
     /// Validates the combination of flags into options, before any I/O.
-    pub fn options(&self) -> Result<RecordOptions, CliError> {
+    pub fn options(&self) -> Result<(RecordOptions, HttpConfig), CliError> {
         if self.runner.is_none() && self.router.is_none() {
             return Err(CliError::usage(
                 "nothing to record: give --runner URL --job ID, --router URL, or both",
@@ -77,7 +80,7 @@ impl Args {
             return Err(CliError::usage("--job needs --runner URL"));
         }
         if let Some(j) = self.jobs.iter().find(|j| j.trim().is_empty()) {
-            return Err(CliError::usage(format!("--job {j:?} is empty")));
+            return Err(CliError::usage(format!("--job {:?} is empty", term(j))));
         }
         if self
             .runner_token
@@ -86,29 +89,44 @@ impl Args {
         {
             return Err(CliError::usage("--runner-token is empty"));
         }
-        let mut jobs = self.jobs.clone();
-        jobs.dedup();
-        Ok(RecordOptions {
-            source: HttpSourceConfig {
-                runner: self.runner.clone(),
-                router: self.router.clone(),
-                jobs,
+        let mut jobs: Vec<String> = Vec::new();
+        for j in &self.jobs {
+            if !jobs.contains(j) {
+                jobs.push(j.clone());
+            }
+        }
+        Ok((
+            RecordOptions {
+                targets: Targets {
+                    runner: self.runner.clone(),
+                    router: self.router.clone(),
+                    jobs,
+                    admin: self.runner_token.is_some(),
+                },
+                interval: self.interval,
                 timeout: self.timeout,
-                token: self.runner_token.clone(),
                 max_runner_rpm: self.max_runner_rpm,
+                stop: match (self.count, self.duration) {
+                    (Some(n), _) => Stop::Count(n),
+                    (_, Some(d)) => Stop::After(d),
+                    _ => Stop::Never,
+                },
+                label: self.label.clone(),
+                durable: true,
+                disk_limit: None,
+            },
+            HttpConfig {
+                timeout: self.timeout,
                 body_cap: self.max_body,
-                max_budget_wait: self.interval.max(self.timeout),
+                token: self.runner_token.clone(),
             },
-            interval: self.interval,
-            stop: match (self.count, self.duration) {
-                (Some(n), _) => Stop::Count(n),
-                (_, Some(d)) => Stop::After(d),
-                _ => Stop::Never,
-            },
-            label: self.label.clone(),
-            durable: true,
-        })
+        ))
     }
+}
+
+/// Writes a line to stderr; a closed or full stderr never stops the recorder.
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The live status: one line on a terminal (indicatif), plain lines otherwise.
@@ -116,7 +134,8 @@ pub struct Status {
     bar: Option<ProgressBar>,
     start: Instant,
     count: u64,
-    errors: usize,
+    failed: usize,
+    gaps: usize,
     last_rows: BTreeMap<String, usize>,
     quiet: bool,
 }
@@ -136,7 +155,8 @@ impl Status {
             bar,
             start: Instant::now(),
             count: 0,
-            errors: 0,
+            failed: 0,
+            gaps: 0,
             last_rows: BTreeMap::new(),
             quiet,
         }
@@ -149,115 +169,141 @@ impl Status {
     }
 }
 
-impl Observer for Status {
-    fn warn(&mut self, msg: &str) {
+impl Status {
+    fn show(&self, line: String) {
         match &self.bar {
-            Some(b) => b.println(format!("warning: {msg}")),
-            None => eprintln!("warning: {msg}"),
+            Some(b) => b.println(line),
+            None => say(&line),
         }
     }
+}
 
-    fn committed(&mut self, stats: &IngestStats, poll: &Poll) {
+impl Observer for Status {
+    fn warn(&mut self, msg: &str) {
+        self.show(format!("note: {}", term(msg)));
+    }
+
+    fn committed(&mut self, stats: &IngestStats, _poll: &Poll) {
         self.count += 1;
-        self.errors += stats.fetch_errors;
+        self.failed += stats.failed;
+        self.gaps += stats.gaps;
         let mut parts = vec![format!(
-            "snapshot {} committed, {} polls in {:.0?}",
+            "snapshot {} committed, {} poll{} in {:.0?}",
             stats.seq,
             self.count,
+            if self.count == 1 { "" } else { "s" },
             self.start.elapsed()
         )];
         for (job, by) in &stats.job_rows {
-            if let Some(by) = by {
-                let total: usize = by.values().sum();
-                let prev = self.last_rows.insert(job.clone(), total);
-                let delta = prev.map_or(String::new(), |p| {
-                    format!(" ({:+})", total as i64 - p as i64)
-                });
-                let statuses: Vec<String> = by.iter().map(|(s, n)| format!("{s} {n}")).collect();
-                parts.push(format!(
-                    "{job}: {total} rows{delta} [{}]",
-                    statuses.join(", ")
-                ));
-            }
+            let total: usize = by.values().sum();
+            let prev = self.last_rows.insert(job.clone(), total);
+            let delta = prev.map_or(String::new(), |p| {
+                format!(" ({:+})", total as i64 - p as i64)
+            });
+            let statuses: Vec<String> =
+                by.iter().map(|(s, n)| format!("{} {n}", term(s))).collect();
+            parts.push(format!(
+                "{}: {total} row{}{delta} [{}]",
+                term(job),
+                if total == 1 { "" } else { "s" },
+                statuses.join(", ")
+            ));
         }
-        let failed: Vec<String> = poll
-            .fetches
-            .iter()
-            .filter_map(|f| {
-                f.error
-                    .as_ref()
-                    .map(|(k, _)| format!("{} {}", f.kind.name(), k))
-                    .or_else(|| {
-                        f.status
-                            .filter(|s| !(200..300).contains(s))
-                            .map(|s| format!("{} HTTP {s}", f.kind.name()))
-                    })
-            })
-            .collect();
-        parts.push(format!("fetch errors {}", self.errors));
-        if !failed.is_empty() {
-            parts.push(format!("now: {}", failed.join(", ")));
+        parts.push(format!(
+            "failed fetches {}, not sent {}",
+            self.failed, self.gaps
+        ));
+        if !stats.problems.is_empty() {
+            let now: Vec<String> = stats
+                .problems
+                .iter()
+                .map(|(k, w)| format!("{} {}", k.name(), term(w)))
+                .collect();
+            parts.push(format!("now: {}", now.join(", ")));
         }
         let line = parts.join("; ");
         match &self.bar {
             Some(b) => b.set_message(line),
-            None if !self.quiet => eprintln!("{line}"),
+            None if !self.quiet => say(&line),
             None => {}
         }
     }
 
     fn write_failed(&mut self, err: &StoreError) {
-        let e = format!("error: snapshot not written: {err}");
-        match &self.bar {
-            Some(b) => b.println(format!("{e}; recording goes on")),
-            None => eprintln!("{e}; recording goes on"),
-        }
+        self.show(format!(
+            "error: snapshot not written: {}",
+            term(&crate::record::error_chain(err))
+        ));
     }
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    let opts = args.options()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let mut status = Status::new(false);
-    let summary = rt.block_on(record(
-        db,
-        opts,
-        Arc::new(SystemClock),
-        &mut status,
-        shutdown_signal(),
-    ));
-    status.finish();
-    let s = summary?;
-    writeln!(
-        out,
-        "recorded {} snapshot{}{} in {:.1}s into {}; {} failed fetches{}{}",
+/// The one summary line of a recording.
+pub fn summary_line(s: &RecordSummary, db: &Path) -> String {
+    let secs = s.elapsed_us as f64 / 1e6;
+    let mut line = format!(
+        "recorded {} snapshot{}{} in {secs:.1}s into {}; {} request{}, {} failed, {} not sent",
         s.snapshots,
         if s.snapshots == 1 { "" } else { "s" },
         match (s.first_seq, s.last_seq) {
             (Some(a), Some(b)) => format!(" (seq {a}-{b})"),
             _ => String::new(),
         },
-        s.elapsed.as_secs_f64(),
-        db.display(),
-        s.fetch_errors,
-        if s.write_errors > 0 {
-            format!("; {} snapshots NOT written", s.write_errors)
-        } else {
-            String::new()
-        },
-        if s.interrupted {
-            "; stopped by signal"
-        } else {
-            ""
-        }
-    )?;
+        term(&db.display().to_string()),
+        s.requests,
+        if s.requests == 1 { "" } else { "s" },
+        s.failed,
+        s.gaps,
+    );
+    if s.write_errors > 0 {
+        line.push_str(&format!("; {} NOT written", s.write_errors));
+    }
+    if s.interrupted {
+        line.push_str("; stopped by signal");
+    }
+    if s.dropped_at_deadline {
+        line.push_str("; the poll in flight at the end was dropped");
+    }
+    line
+}
+
+pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+    let (opts, http) = args.options()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let src = HttpSource::new(http, clock.clone()).map_err(|e| {
+        CliError::failure(format!(
+            "cannot build the HTTP client: {}",
+            term(&e.to_string())
+        ))
+    })?;
+    let mut status = Status::new(false);
+    let summary = rt.block_on(record(
+        db,
+        opts,
+        &src,
+        clock,
+        &mut status,
+        shutdown_signal(),
+    ));
+    status.finish();
+    let s = summary?;
+    writeln!(out, "{}", summary_line(&s, db))?;
+    if let Some(cause) = &s.gave_up {
+        return Err(CliError::failure(format!(
+            "stopped: {} snapshots in a row could not be written ({}); the file holds every snapshot committed before, {} from this run",
+            crate::record::MAX_WRITE_FAILURES,
+            term(cause),
+            s.snapshots
+        )));
+    }
     if s.write_errors > 0 {
         return Err(CliError::failure(format!(
-            "{} snapshots could not be written",
-            s.write_errors
+            "{} snapshot{} could not be written",
+            s.write_errors,
+            if s.write_errors == 1 { "" } else { "s" }
         )));
     }
     Ok(())

@@ -1,6 +1,11 @@
 //! Text, Markdown and HTML renderings of the analysis (JSON is the serde form of the same
 //! structures).
 
+//!
+//! Every value that came from a recording goes through `term` (text) or `md` (Markdown) on its
+//! way into a line: field values are hostile input.
+
+use super::safe::{md, term};
 use crate::analysis::diff::Diff;
 use crate::analysis::matrix::Cell;
 use crate::analysis::report::{JobReport, JobSummary, Report, RouterSummary, ShowOut, human_secs};
@@ -12,17 +17,30 @@ fn by_status(m: &BTreeMap<String, usize>) -> String {
         return "none".into();
     }
     m.iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{} {v}", term(k)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An execution id, or `(no id)` for a row without a usable one.
+fn id_text(id: Option<i64>) -> String {
+    id.map_or_else(|| "(no id)".to_string(), |i| i.to_string())
+}
+
+fn opt<'a>(s: Option<&'a str>, none: &'a str) -> std::borrow::Cow<'a, str> {
+    term(s.unwrap_or(none))
+}
+
+fn mdo(s: Option<&str>, none: &str) -> String {
+    md(s.unwrap_or(none))
 }
 
 fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "job {}: status {}{}",
-        j.job_id,
-        j.status.as_deref().unwrap_or("?"),
+        term(&j.job_id),
+        opt(j.status.as_deref(), "?"),
         if j.found {
             ""
         } else {
@@ -35,7 +53,8 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
     {
         writeln!(
             out,
-            "  complete list fetch at this snapshot: {f} (rows are the last known)"
+            "  complete list fetch at this snapshot: {} (rows are the last known)",
+            term(f)
         )?;
     }
     let e = &j.expected;
@@ -54,26 +73,27 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
         } else {
             format!(
                 "; not planned (no provider): {}",
-                e.unplanned_regions.join(", ")
+                term(&e.unplanned_regions.join(", "))
             )
         }
     )?;
     let c = &j.cells;
     writeln!(
         out,
-        "  cells: {} covered, {} missing, {} duplicated; {} unexpected rows, {} rows with no cell",
+        "  cells: {} covered, {} missing, {} duplicated; {} unexpected rows, {} rows with no cell{}",
         c.covered,
-        c.missing.len(),
+        c.missing_count,
         c.duplicated.len(),
         c.unexpected.len(),
-        c.no_cell.len()
+        c.no_cell.len(),
+        if c.listed {
+            ""
+        } else {
+            " (too many cells to list)"
+        }
     )?;
     for m in &c.missing {
-        writeln!(
-            out,
-            "    missing    {}/{}/{}",
-            m.question_id, m.model_id, m.region
-        )?;
+        writeln!(out, "    missing    {}", cell_str(m))?;
     }
     for d in &c.duplicated {
         let rows: Vec<String> = d
@@ -82,8 +102,8 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
             .map(|r| {
                 format!(
                     "{} {} {}",
-                    r.id,
-                    r.status,
+                    id_text(r.id),
+                    term(&r.status),
                     r.created_at
                         .as_deref()
                         .or(r.started_at.as_deref())
@@ -94,14 +114,19 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "    duplicated {}/{}/{}: {}",
-            d.question_id,
-            d.model_id,
-            d.region,
+            term(&d.question_id),
+            term(&d.model_id),
+            term(&d.region),
             rows.join("; ")
         )?;
     }
     for u in c.unexpected.iter().chain(&c.no_cell) {
-        writeln!(out, "    unexpected row {}: {}", u.execution_id, u.reason)?;
+        writeln!(
+            out,
+            "    unexpected row {}: {}",
+            id_text(u.execution_id),
+            term(&u.reason)
+        )?;
     }
     let v = &j.default_view;
     match v.rows {
@@ -129,20 +154,21 @@ fn router_text(r: &Option<RouterSummary>, out: &mut dyn Write) -> io::Result<()>
         "router: {} of {} providers healthy, regions [{}]{}",
         r.providers_healthy.map_or("?".into(), |v| v.to_string()),
         r.providers_total.map_or("?".into(), |v| v.to_string()),
-        r.regions.join(", "),
+        term(&r.regions.join(", ")),
         r.fetch
             .as_deref()
             .filter(|f| *f != "ok")
             .map_or(String::new(), |f| format!(
-                " (health fetch here: {f}; last known shown)"
+                " (health fetch here: {}; last known shown)",
+                term(f)
             ))
     )?;
     for p in &r.providers {
         writeln!(
             out,
             "  {} ({}): {}, last checked {}",
-            p.name,
-            p.region.as_deref().unwrap_or("?"),
+            term(&p.name),
+            opt(p.region.as_deref(), "?"),
             match p.healthy {
                 Some(true) => "healthy",
                 Some(false) => "UNHEALTHY",
@@ -167,7 +193,12 @@ pub fn show_text(s: &ShowOut, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn cell_str(c: &Cell) -> String {
-    format!("{}/{}/{}", c.question_id, c.model_id, c.region)
+    format!(
+        "{}/{}/{}",
+        term(&c.question_id),
+        term(&c.model_id),
+        term(&c.region)
+    )
 }
 
 pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
@@ -180,13 +211,19 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         return writeln!(out, "no changes");
     }
     for j in d.jobs.iter().filter(|j| !j.is_empty()) {
-        writeln!(out, "job {}", j.job_id)?;
+        writeln!(out, "job {}", term(&j.job_id))?;
         if let Some((a, b)) = &j.status {
             writeln!(
                 out,
                 "  status: {} -> {}",
-                a.as_deref().unwrap_or("?"),
-                b.as_deref().unwrap_or("?")
+                opt(a.as_deref(), "?"),
+                opt(b.as_deref(), "?")
+            )?;
+        }
+        if let Some((a, b)) = j.extra_rows {
+            writeln!(
+                out,
+                "  rows kept beside the by-id list (repeated or no id): {a} -> {b}"
             )?;
         }
         let e = &j.executions;
@@ -200,7 +237,9 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
             let f: Vec<String> = c
                 .fields
                 .iter()
-                .map(|(k, (a, b))| format!("{k} {a} -> {b}"))
+                .map(|(k, (a, b))| {
+                    format!("{k} {} -> {}", term(&a.to_string()), term(&b.to_string()))
+                })
                 .collect();
             writeln!(out, "  changed {}: {}", c.id, f.join(", "))?;
         }
@@ -215,21 +254,33 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     for (k, (a, b)) in &d.router.changes {
-        writeln!(out, "router {k}: {a} -> {b}")?;
+        writeln!(
+            out,
+            "router {k}: {} -> {}",
+            term(&a.to_string()),
+            term(&b.to_string())
+        )?;
     }
     for p in &d.providers.added {
-        writeln!(out, "provider added: {p}")?;
+        writeln!(out, "provider added: {}", term(p))?;
     }
     for p in &d.providers.removed {
-        writeln!(out, "provider removed: {p}")?;
+        writeln!(out, "provider removed: {}", term(p))?;
     }
     for c in &d.providers.changed {
         let f: Vec<String> = c
             .fields
             .iter()
-            .map(|(k, (a, b))| format!("{k} {a} -> {b}"))
+            .map(|(k, (a, b))| {
+                format!(
+                    "{} {} -> {}",
+                    term(k),
+                    term(&a.to_string()),
+                    term(&b.to_string())
+                )
+            })
             .collect();
-        writeln!(out, "provider {}: {}", c.name, f.join(", "))?;
+        writeln!(out, "provider {}: {}", term(&c.name), f.join(", "))?;
     }
     Ok(())
 }
@@ -242,10 +293,9 @@ fn ids(v: &[i64]) -> String {
     s.join(", ")
 }
 
-/// Escapes `|` so table cells stay cells.
-fn md(s: &str) -> String {
-    s.replace('|', "\\|")
-}
+/// Above this many cells the Markdown matrix is summarised: a table of thousands of columns
+/// helps nobody.
+const MATRIX_TABLE_MAX: u64 = 2_000;
 
 /// The matrix table: rows = questions, columns = model x region.
 fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
@@ -253,6 +303,13 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
     let e = &s.expected;
     if e.cells == 0 {
         return writeln!(out, "_No job spec recorded: no expected matrix._\n");
+    }
+    if !s.cells.listed || e.cells > MATRIX_TABLE_MAX {
+        return writeln!(
+            out,
+            "_{} cells: too many to draw as a table ({} covered, {} missing)._\n",
+            e.cells, s.cells.covered, s.cells.missing_count
+        );
     }
     let mut cols = Vec::new();
     for mi in 0..e.models.len() {
@@ -281,10 +338,10 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
             let text = match s.cells.rows_of((qi as u32, *m, *r)) {
                 None => "n/a".to_string(),
                 Some([]) => "**missing**".to_string(),
-                Some(ids) => {
-                    let sts: Vec<String> = ids.iter().map(|id| j.row_status(*id)).collect();
-                    if ids.len() > 1 {
-                        format!("{} **x{}**", sts.join(", "), ids.len())
+                Some(sts) => {
+                    let sts: Vec<String> = sts.iter().map(|x| md(x)).collect();
+                    if sts.len() > 1 {
+                        format!("{} **x{}**", sts.join(", "), sts.len())
                     } else {
                         sts.join(", ")
                     }
@@ -301,18 +358,18 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Beacon incident report\n")?;
     writeln!(out, "## Findings\n")?;
     for (i, f) in r.findings.iter().enumerate() {
-        writeln!(out, "{}. {}", i + 1, f)?;
+        writeln!(out, "{}. {}", i + 1, md(f))?;
     }
     writeln!(out)?;
     for j in &r.jobs {
         let s = &j.summary;
-        writeln!(out, "## Job `{}`\n", s.job_id)?;
+        writeln!(out, "## Job {}\n", md(&s.job_id))?;
         writeln!(
             out,
             "Status **{}**; {} rows ({}); path {}; expected {} cells{}.\n",
-            s.status.as_deref().unwrap_or("?"),
+            mdo(s.status.as_deref(), "?"),
             s.rows,
-            by_status(&s.by_status),
+            md(&by_status(&s.by_status)),
             s.expected.path.unwrap_or("unknown"),
             s.expected.cells,
             s.expected
@@ -331,8 +388,8 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                     .map(|r| {
                         format!(
                             "{} ({}, created {})",
-                            r.id,
-                            r.status,
+                            id_text(r.id),
+                            md(&r.status),
                             r.created_at
                                 .as_deref()
                                 .or(r.started_at.as_deref())
@@ -343,9 +400,9 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(
                     out,
                     "- {}/{}/{}: {}",
-                    d.question_id,
-                    d.model_id,
-                    d.region,
+                    md(&d.question_id),
+                    md(&d.model_id),
+                    md(&d.region),
                     rows.join("; ")
                 )?;
             }
@@ -357,11 +414,11 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(
                     out,
                     "- {}: {} (question {}, model {}, region {})",
-                    u.execution_id,
-                    u.reason,
-                    u.question_id.as_deref().unwrap_or("-"),
-                    u.model_id.as_deref().unwrap_or("-"),
-                    u.region.as_deref().unwrap_or("-")
+                    id_text(u.execution_id),
+                    md(&u.reason),
+                    mdo(u.question_id.as_deref(), "-"),
+                    mdo(u.model_id.as_deref(), "-"),
+                    mdo(u.region.as_deref(), "-")
                 )?;
             }
             writeln!(out)?;
@@ -404,7 +461,7 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .map(|c| {
                     format!(
                         "{} (seq {}, {})",
-                        c.status.as_deref().unwrap_or("?"),
+                        mdo(c.status.as_deref(), "?"),
                         c.seq,
                         c.at
                     )
@@ -426,9 +483,9 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                     out,
                     "| {} | {} | {} | {} | {} | {} | {} |",
                     sig.count,
-                    sig.key.status,
-                    sig.key.error_code.as_deref().unwrap_or("-"),
-                    sig.key.failure_stage.as_deref().unwrap_or("-"),
+                    md(&sig.key.status),
+                    mdo(sig.key.error_code.as_deref(), "-"),
+                    mdo(sig.key.failure_stage.as_deref(), "-"),
                     if sig.key.provider_empty { "yes" } else { "no" },
                     sig.key
                         .output_null
@@ -494,20 +551,20 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 p.taken_at,
                 p.providers_healthy.map_or("?".into(), |v| v.to_string()),
                 p.providers_total.map_or("?".into(), |v| v.to_string()),
-                p.regions.join(", ")
+                md(&p.regions.join(", "))
             )?;
         }
         writeln!(out)?;
         for t in &r.router.transitions {
-            writeln!(out, "- {} (seq {}): {}", t.at, t.seq, t.what)?;
+            writeln!(out, "- {} (seq {}): {}", t.at, t.seq, md(&t.what))?;
         }
         for p in &r.router.stale_providers {
             writeln!(
                 out,
                 "- Stale: {} ({}): {}",
-                p.name,
-                p.region.as_deref().unwrap_or("?"),
-                p.reason
+                md(&p.name),
+                mdo(p.region.as_deref(), "?"),
+                md(&p.reason)
             )?;
         }
         writeln!(out)?;
@@ -516,7 +573,8 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if r.fetch.outages.is_empty() {
         writeln!(
             out,
-            "None: every request of every snapshot got a usable answer ({} requests).\n",
+            "None: every request that was sent got a usable answer ({} of {} requests sent).\n",
+            r.fetch.requests - r.fetch.unsent_requests,
             r.fetch.requests
         )?;
     } else {
@@ -529,12 +587,36 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 o.source,
-                o.job.as_deref().unwrap_or("-"),
+                mdo(o.job.as_deref(), "-"),
                 o.from,
                 o.to,
                 o.snapshots,
-                o.kinds.join(", "),
+                md(&o.kinds.join(", ")),
                 o.recovered_at.as_deref().unwrap_or("no")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !r.fetch.gaps.is_empty() {
+        writeln!(out, "## Gaps of the recorder\n")?;
+        writeln!(
+            out,
+            "Requests the recorder did not send (its own rate budget, or waiting out a 429): gaps in what was recorded, not failures of the source.\n"
+        )?;
+        writeln!(
+            out,
+            "| source | job | from | to | snapshots | why |\n|---|---|---|---|---|---|"
+        )?;
+        for g in &r.fetch.gaps {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                g.source,
+                mdo(g.job.as_deref(), "-"),
+                g.from,
+                g.to,
+                g.snapshots,
+                md(&g.kinds.join(", "))
             )?;
         }
         writeln!(out)?;
@@ -543,13 +625,14 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rc = &r.recording;
     writeln!(
         out,
-        "{} snapshots from {} to {} ({}); {} of {} requests failed. Report by {}.\n",
+        "{} snapshots from {} to {} ({}); {} of {} requests failed, {} not sent by the recorder. Report by {}.\n",
         rc.snapshots,
         rc.first.as_ref().map_or("-".into(), |s| s.taken_at.clone()),
         rc.last.as_ref().map_or("-".into(), |s| s.taken_at.clone()),
         human_secs(rc.span_seconds),
         r.fetch.failed_requests,
         r.fetch.requests,
+        r.fetch.unsent_requests,
         rc.reported_by
     )?;
     for s in &rc.sessions {
@@ -558,18 +641,18 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "- Session from seq {} at {}: runner {}, router {}, jobs {}, interval {} ms, blackbox {}{}",
             s.first_seq,
             s.started_at,
-            s.runner.as_deref().unwrap_or("-"),
-            s.router.as_deref().unwrap_or("-"),
+            mdo(s.runner.as_deref(), "-"),
+            mdo(s.router.as_deref(), "-"),
             if s.jobs.is_empty() {
                 "-".into()
             } else {
-                s.jobs.join(", ")
+                md(&s.jobs.join(", "))
             },
             s.interval_ms,
-            s.tool_version,
+            md(&s.tool_version),
             s.label
                 .as_deref()
-                .map_or(String::new(), |l| format!(", label {l:?}"))
+                .map_or(String::new(), |l| format!(", label \"{}\"", md(l)))
         )?;
     }
     Ok(())

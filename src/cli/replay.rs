@@ -1,6 +1,7 @@
 //! `blackbox replay`: the timeline, or the time-travel server.
 
 use super::args::parse_speed;
+use super::safe::{json_out, term, text_out};
 use super::{CliError, CmdResult, open_recording};
 use crate::analysis::{Selector, timeline};
 use crate::replay::{Server, Timing};
@@ -70,6 +71,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         .select_jobs(args.job.as_deref())
         .map_err(CliError::failure)?;
     let events = timeline::timeline(&rec, from, to, &jobs)?;
+    let mut out: Box<dyn Write + '_> = if args.json {
+        Box::new(json_out(out))
+    } else {
+        Box::new(text_out(out))
+    };
     let mut prev_at: Option<i64> = None;
     for e in &events {
         if let (Some(speed), Some(p)) = (args.speed, prev_at) {
@@ -81,10 +87,10 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         }
         prev_at = Some(e.at_us);
         if args.json {
-            serde_json::to_writer(&mut *out, e)?;
+            serde_json::to_writer(&mut out, e)?;
             writeln!(out)?;
         } else {
-            writeln!(out, "{}  #{:<5} {}", e.at, e.seq, e.message)?;
+            writeln!(out, "{}  #{:<5} {}", e.at, e.seq, term(&e.message))?;
         }
     }
     if events.is_empty() && !args.json {
@@ -112,13 +118,13 @@ fn serve(args: Args, rec: crate::analysis::Recording, out: &mut dyn Write) -> Cm
         writeln!(out, "runner: http://{runner}")?;
         writeln!(out, "router: http://{router}")?;
         out.flush()?;
-        eprintln!(
+        super::record::say(&format!(
             "serving the recording ({}); Ctrl-C stops",
             match timing {
                 Timing::At(s) => format!("snapshot {s}"),
                 Timing::Clock { speed } => format!("clock at {speed}x from the first snapshot"),
             }
-        );
+        ));
         crate::record::shutdown_signal().await;
         Ok::<(), CliError>(())
     })

@@ -1,5 +1,6 @@
 //! `blackbox show`: the state at one snapshot.
 
+use super::safe::{json_out, text_out};
 use super::{CmdResult, open_recording, render};
 use crate::analysis::{Selector, report};
 use std::io::Write;
@@ -31,10 +32,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let seq = rec.resolve(&args.at)?;
     let s = report::show(&rec, seq, args.job.as_deref())?;
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &s)?;
+        let mut out = json_out(out);
+        serde_json::to_writer_pretty(&mut out, &s)?;
         writeln!(out)?;
     } else {
-        render::show_text(&s, out)?;
+        render::show_text(&s, &mut text_out(out))?;
     }
     Ok(())
 }

@@ -52,12 +52,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         writeln!(out, "runner: http://{}", running.runner)?;
         writeln!(out, "router: http://{}", running.router)?;
         out.flush()?;
-        eprintln!(
+        super::record::say(&format!(
             "simulating {:?} at {}x: plays out in {:.1}s, then holds its final state; Ctrl-C stops",
             running.sim.scenario.name,
             args.speed,
             running.sim.wall_duration().as_secs_f64()
-        );
+        ));
         crate::record::shutdown_signal().await;
         Ok::<(), CliError>(())
     })

@@ -1,10 +1,11 @@
 //! `blackbox snapshots`: one line per snapshot.
 
+use super::safe::{json_out, term, text_out};
 use super::{CmdResult, open_recording};
+use crate::analysis::Recording;
 use crate::analysis::report::status_series;
-use crate::analysis::{Recording, fetch_outcome};
 use crate::beacon::format_micros;
-use crate::source::{FetchErrorKind, SourceKind};
+use crate::fetch::{FetchErrorKind, SourceKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,7 +28,8 @@ pub fn job_series(rec: &Recording) -> Result<JobSeries, crate::store::StoreError
     let mut out = Vec::new();
     for (name, idx) in &rec.jobs {
         let versions = rec.reader.exec_versions(*idx)?;
-        out.push((name.clone(), status_series(rec, &versions)));
+        let extras = rec.reader.extras_versions(*idx)?;
+        out.push((name.clone(), status_series(rec, &versions, &extras)));
     }
     Ok(out)
 }
@@ -40,15 +42,23 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
             .fetches
             .iter()
             .map(|f| {
+                let o = f.outcome();
                 json!({
-                    "source": SourceKind::from_u8(f.source).map_or("?", |s| s.name()),
+                    "source": SourceKind::name_of(f.source),
                     "url": rec.string(f.url),
                     "http_status": f.status,
                     "latency_ms": f.latency_us as f64 / 1000.0,
                     "body_bytes": f.body_len,
-                    "outcome": fetch_outcome(f),
+                    "outcome": f.outcome_word(),
+                    "failed": o.is_failure(),
+                    "not_sent": o.is_gap(),
                     "error": f.error.as_ref().map(|e| json!({"kind": FetchErrorKind::from_u8(e.kind).name(), "message": e.message})),
                     "parse_error": f.parse_error,
+                    "location": f.location.map(|l| rec.string(l)),
+                    "rows": f.rows.map(|[in_body, kept, repeated, unusable]| json!({
+                        "in_body": in_body, "kept": kept, "repeated": repeated, "unusable": unusable})),
+                    "problems": f.problems,
+                    "problems_total": f.problems_total,
                 })
             })
             .collect();
@@ -78,16 +88,27 @@ pub fn write_text(rec: &Recording, out: &mut dyn Write) -> CmdResult {
             .fetches
             .iter()
             .map(|f| {
-                let name = SourceKind::from_u8(f.source).map_or("?", |s| s.name());
-                format!("{name} {}", fetch_outcome(f))
+                let mut w = format!(
+                    "{} {}",
+                    SourceKind::name_of(f.source),
+                    term(&f.outcome_word())
+                );
+                if f.problems_total > 0 {
+                    w.push_str(&format!(" ({} row problems)", f.problems_total));
+                }
+                w
             })
             .collect();
         let jobs: Vec<String> = series
             .iter()
             .map(|(name, s)| {
-                let by: Vec<String> = s[k].iter().map(|(st, n)| format!("{st} {n}")).collect();
+                let by: Vec<String> = s[k]
+                    .iter()
+                    .map(|(st, n)| format!("{} {n}", term(st)))
+                    .collect();
                 format!(
-                    "{name}: {} rows [{}]",
+                    "{}: {} rows [{}]",
+                    term(name),
                     s[k].values().sum::<usize>(),
                     by.join(", ")
                 )
@@ -108,9 +129,10 @@ pub fn write_text(rec: &Recording, out: &mut dyn Write) -> CmdResult {
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let (_db, rec) = open_recording(db)?;
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &snapshots_json(&rec)?)?;
+        let mut out = json_out(out);
+        serde_json::to_writer_pretty(&mut out, &snapshots_json(&rec)?)?;
         writeln!(out)?;
         return Ok(());
     }
-    write_text(&rec, out)
+    write_text(&rec, &mut text_out(out))
 }

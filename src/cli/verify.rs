@@ -1,24 +1,29 @@
-//! `blackbox verify`: check a database, read-only.
+//! `blackbox verify`: check a database without changing it.
 
+use super::safe::{term, text_out};
 use super::{CliError, CmdResult};
-use crate::store::{Reader, open_reader};
+use crate::store::verify_file;
 use std::io::Write;
 use std::path::Path;
 
-/// Check a database's integrity, read-only.
+/// Check a database's integrity without changing it.
 ///
-/// Schema version, every snapshot complete and decodable, sequence numbers contiguous, every
-/// referenced body present and matching its hash, every entity version pointing at an existing
-/// snapshot. Prints what is wrong; exits 0 only when all holds.
+/// redb's own page checksums (in a dry run: every write held in memory), the schema version,
+/// every snapshot complete and decodable, sequence numbers contiguous, every referenced body
+/// present and matching its hash, every entity version pointing at an existing snapshot, every
+/// body's rows accounted for. Prints what is wrong; exits 0 only when all holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
 pub fn run(_args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    let d = open_reader(db)?;
-    let r = Reader::new(&d)?.verify()?;
+    let r = verify_file(db)?;
+    let mut out = text_out(out);
     const SHOWN: usize = 50;
+    for n in &r.notes {
+        writeln!(out, "note: {}", term(n))?;
+    }
     for p in r.problems.iter().take(SHOWN) {
-        writeln!(out, "problem: {p}")?;
+        writeln!(out, "problem: {}", term(p))?;
     }
     if r.problems.len() > SHOWN {
         writeln!(out, "... and {} more problems", r.problems.len() - SHOWN)?;
@@ -35,7 +40,7 @@ pub fn run(_args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             "{} problem{} found in {}",
             r.problems.len(),
             if r.problems.len() == 1 { "" } else { "s" },
-            db.display()
+            term(&db.display().to_string())
         )))
     }
 }

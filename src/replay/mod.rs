@@ -6,10 +6,15 @@
 //! Built on hyper directly rather than axum: re-enacting a refused connection or a timeout
 //! means closing a connection without a response, which a hyper service does by returning an
 //! error, and routing is a single map lookup.
+//!
+//! Its clients are untrusted too: a request head must arrive within `HEADER_TIMEOUT`, at most
+//! `MAX_CONNECTIONS` are served at once (more are closed at once), and the near-miss answer for
+//! an unknown path compares at most `NEAR_MISS_CHARS` of it with an index of the recorded paths
+//! built once.
 
 use crate::analysis::Recording;
 use crate::beacon::format_micros;
-use crate::source::{FetchErrorKind, SourceKind};
+use crate::fetch::{FetchErrorKind, SourceKind};
 use crate::store::StoreError;
 use crate::store::schema::FetchRec;
 use bytes::Bytes;
@@ -65,6 +70,8 @@ pub struct Server {
     rec: Mutex<Recording>,
     /// (side, path+query) -> answers in seq order.
     index: HashMap<(Side, String), Vec<Answer>>,
+    /// The recorded paths of each side, cut for the near-miss search.
+    known: HashMap<Side, Vec<String>>,
     /// (seq, started_at) in order.
     times: Vec<(u64, i64)>,
     bodies: Mutex<HashMap<u64, Bytes>>,
@@ -105,6 +112,20 @@ fn distance(a: &str, b: &str) -> usize {
 
 type Resp = Response<Full<Bytes>>;
 
+/// A client has this long to send a request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once, per listener.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Characters of an unknown path compared with the recorded ones.
+pub const NEAR_MISS_CHARS: usize = 256;
+
+fn cut(s: &str) -> &str {
+    match s.char_indices().nth(NEAR_MISS_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 impl Server {
     pub fn new(rec: Recording, timing: Timing) -> Result<Arc<Self>, ReplayError> {
         if rec.infos.is_empty() {
@@ -113,11 +134,8 @@ impl Server {
         let mut index: HashMap<(Side, String), Vec<Answer>> = HashMap::new();
         for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
             for f in &snap.fetches {
-                // A request the rate budget never sent has no answer to replay.
-                if f.error
-                    .as_ref()
-                    .is_some_and(|e| e.kind == FetchErrorKind::RateBudget as u8)
-                {
+                // A request the recorder never sent has no answer to replay.
+                if f.outcome().is_gap() {
                     continue;
                 }
                 let Some(pq) = path_query(rec.string(f.url)) else {
@@ -134,9 +152,18 @@ impl Server {
             }
         }
         let times = rec.infos.iter().map(|i| (i.seq, i.started_at)).collect();
+        let mut known: HashMap<Side, Vec<String>> = HashMap::new();
+        for (side, pq) in index.keys() {
+            known.entry(*side).or_default().push(cut(pq).to_string());
+        }
+        for v in known.values_mut() {
+            v.sort();
+            v.dedup();
+        }
         Ok(Arc::new(Server {
             rec: Mutex::new(rec),
             index,
+            known,
             times,
             bodies: Mutex::new(HashMap::new()),
             timing,
@@ -268,11 +295,13 @@ impl Server {
     }
 
     fn near_miss(&self, side: Side, pq: &str, seq: u64) -> Resp {
+        let asked = cut(pq);
         let mut known: Vec<(usize, &String)> = self
-            .index
-            .keys()
-            .filter(|(s, _)| *s == side)
-            .map(|(_, p)| (distance(pq, p), p))
+            .known
+            .get(&side)
+            .into_iter()
+            .flatten()
+            .map(|p| (distance(asked, p), p))
             .collect();
         known.sort();
         let closest: Vec<&String> = known.iter().take(3).map(|(_, p)| *p).collect();
@@ -280,7 +309,7 @@ impl Server {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": "not recorded",
-                "path": pq,
+                "path": asked,
                 "closest": closest,
                 "hint": "beacon-blackbox replay serves only what was recorded",
             }),
@@ -357,10 +386,16 @@ async fn bind(addr: &str) -> Result<TcpListener, ReplayError> {
 }
 
 fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            // Over the cap: closed at once, so a flood cannot starve the clients being served.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                drop(stream);
                 continue;
             };
             let _ = stream.set_nodelay(true);
@@ -368,8 +403,11 @@ fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
             tokio::spawn(async move {
                 let svc = service_fn(move |req| s.clone().answer(side, req));
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
+                drop(slot);
             });
         }
     });

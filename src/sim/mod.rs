@@ -2,29 +2,38 @@
 //!
 //! Two real HTTP servers (axum) on loopback behave as API.md describes: the 20-row default
 //! page with `exec_limit`/`exec_offset` ordered by `created_at` DESC with ties, the complete
-//! `/executions/all`, `null` for empty lists, 404 for unknown jobs, a 60-per-minute rate limit
-//! answering 429, float timestamps on the router, and outage windows (5xx, hanging requests,
-//! or a closed port that refuses connections).
+//! `/executions/all`, `null` for empty lists, 404 for unknown jobs, the runner's rate limits as
+//! its code has them (a token bucket of 60 per client IP refilled at one a second, answering
+//! 429 with `X-RateLimit-Reset` and no `Retry-After`; admin routes one request per 10 s,
+//! answering 429 with `retry_after` in the body), float timestamps on the router, and outage
+//! windows (5xx, hanging requests, or a closed port that refuses connections).
+//!
+//! The simulator runs on a `ScaledClock`: its scenario seconds, the rows' timestamps and its
+//! rate limits all run `speed` times faster than real time, on one clock that a recorder can
+//! share (the demo does).
 
+mod answer;
 pub mod scenario;
+mod source;
 mod state;
 
+pub use answer::{Asked, SimAnswer};
 pub use scenario::{BUILTIN, Scenario, builtin};
+pub use source::SimSource;
 pub use state::{World, world_at};
 
 use crate::beacon::format_micros;
+use crate::clock::{Clock, ScaledClock};
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Map, Value, json};
-use state::{Outage, Row};
-use std::collections::{HashMap, VecDeque};
+use state::Outage;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,35 +82,70 @@ pub fn load_scenario(name_or_path: &str) -> Result<Scenario, SimError> {
     })
 }
 
+/// One client's token bucket (the runner's `RateLimiting` middleware).
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at_us: i64,
+}
+
 /// The simulator's clock and configuration, shared by both servers.
 pub struct Sim {
     pub scenario: Scenario,
     pub speed: f64,
-    start: Instant,
-    /// Unix microseconds of scenario second 0.
+    clock: Arc<dyn Clock>,
+    /// Unix µs of scenario second 0.
     epoch_us: i64,
     rate_limit_rpm: u32,
-    hits: Mutex<HashMap<std::net::IpAddr, VecDeque<Instant>>>,
+    buckets: Mutex<HashMap<std::net::IpAddr, Bucket>>,
+    admin_last: Mutex<HashMap<std::net::IpAddr, i64>>,
     request_ids: AtomicU64,
 }
 
+/// The runner's admin routes allow one request per this long per client.
+const ADMIN_GAP_US: i64 = 10_000_000;
+
 impl Sim {
+    /// A simulator whose scenario starts now and plays `speed` times faster than real time.
     pub fn new(scenario: Scenario, speed: f64, rate_limit_rpm: Option<u32>) -> Arc<Self> {
+        let clock = ScaledClock::new(speed);
+        let epoch = clock.epoch_us();
+        Self::with_clock(scenario, Arc::new(clock), epoch, speed, rate_limit_rpm)
+    }
+
+    /// A simulator on any clock (a manual one in tests), scenario second 0 at `epoch_us`.
+    pub fn with_clock(
+        scenario: Scenario,
+        clock: Arc<dyn Clock>,
+        epoch_us: i64,
+        speed: f64,
+        rate_limit_rpm: Option<u32>,
+    ) -> Arc<Self> {
         let rpm = rate_limit_rpm.unwrap_or(scenario.runner.rate_limit_rpm);
         Arc::new(Sim {
             scenario,
             speed,
-            start: Instant::now(),
-            epoch_us: chrono::Utc::now().timestamp_micros(),
+            clock,
+            epoch_us,
             rate_limit_rpm: rpm,
-            hits: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            admin_last: Mutex::new(HashMap::new()),
             request_ids: AtomicU64::new(1),
         })
     }
 
+    /// The simulator's clock: scenario second 0 is its epoch.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn epoch_us(&self) -> i64 {
+        self.epoch_us
+    }
+
     /// Scenario seconds elapsed.
     pub fn now(&self) -> f64 {
-        self.start.elapsed().as_secs_f64() * self.speed
+        (self.clock.now_us() - self.epoch_us) as f64 / 1e6
     }
 
     pub fn world(&self) -> World {
@@ -133,26 +177,39 @@ impl Sim {
             .unwrap_or_default()
     }
 
-    /// The sliding-window rate limit; `Some(retry_after_secs)` when over.
-    fn limited(&self, ip: std::net::IpAddr) -> Option<u64> {
+    /// The runner's token bucket: `rate_limit_rpm` tokens, refilled evenly over a minute.
+    /// `Some(reset_at_us)` (when the next token is there) when the request is refused.
+    fn limited(&self, ip: std::net::IpAddr) -> Option<i64> {
         if self.rate_limit_rpm == 0 {
             return None;
         }
-        let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        let q = hits.entry(ip).or_default();
-        while q
-            .front()
-            .is_some_and(|&t| now.duration_since(t) >= Duration::from_secs(60))
+        let now = self.clock.now_us();
+        let max = self.rate_limit_rpm as f64;
+        let per_us = max / 60e6;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = buckets.entry(ip).or_insert(Bucket {
+            tokens: max,
+            at_us: now,
+        });
+        b.tokens = (b.tokens + (now - b.at_us).max(0) as f64 * per_us).min(max);
+        b.at_us = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            return None;
+        }
+        Some(now + ((1.0 - b.tokens) / per_us).ceil() as i64)
+    }
+
+    /// The admin limiter: `Some(seconds)` to wait when a request comes too soon.
+    fn admin_limited(&self, ip: std::net::IpAddr) -> Option<u64> {
+        let now = self.clock.now_us();
+        let mut last = self.admin_last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&t) = last.get(&ip)
+            && now - t < ADMIN_GAP_US
         {
-            q.pop_front();
+            return Some(ADMIN_GAP_US as u64 / 1_000_000);
         }
-        if q.len() >= self.rate_limit_rpm as usize {
-            let oldest = *q.front()?;
-            let wait = Duration::from_secs(60).saturating_sub(now.duration_since(oldest));
-            return Some(wait.as_secs().max(1));
-        }
-        q.push_back(now);
+        last.insert(ip, now);
         None
     }
 
@@ -164,335 +221,89 @@ impl Sim {
     }
 }
 
-fn json_response(sim: &Sim, status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
-    let h = r.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&sim.request_id()) {
-        h.insert("x-request-id", v);
-    }
-    r
+/// Which service a listener plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Runner,
+    Router,
 }
 
-/// Rows in the runner's order: `created_at` DESC; ties in id order, as Postgres happened to
-/// return them (it promises nothing, which is the point).
-fn ordered_rows<'a>(w: &'a World, job: &str) -> Vec<&'a Row> {
-    let mut rows: Vec<&Row> = w.rows.values().filter(|r| r.job == job).collect();
-    rows.sort_by(|a, b| {
-        b.created
-            .floor()
-            .total_cmp(&a.created.floor())
-            .then(a.id.cmp(&b.id))
-    });
-    rows
-}
-
-fn all_row(sim: &Sim, r: &Row) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(r.id));
-    m.insert("job_id".into(), json!(r.job));
-    m.insert("status".into(), json!(r.status));
-    m.insert("region".into(), json!(r.region));
-    m.insert("provider_id".into(), json!(r.provider_id));
-    m.insert("started_at".into(), json!(sim.secs(r.started)));
-    m.insert(
-        "completed_at".into(),
-        json!(r.completed.map(|c| sim.secs(c)).unwrap_or_default()),
-    );
-    m.insert("created_at".into(), json!(sim.secs(r.created)));
-    m.insert("has_receipt".into(), json!(r.status == "completed"));
-    if let Some(o) = &r.output {
-        m.insert("output".into(), o.clone());
-    }
-    m.insert("model_id".into(), json!(r.model));
-    if !r.question.is_empty() {
-        m.insert("question_id".into(), json!(r.question));
-    }
-    m.insert("is_substantive".into(), json!(false));
-    m.insert("is_content_refusal".into(), json!(false));
-    m.insert("response_classification".into(), json!("unknown"));
-    m.insert("retry_count".into(), json!(r.retry_count));
-    m.insert("max_retries".into(), json!(3));
-    if let Some(&last) = r.retry_history.last() {
-        m.insert("last_retry_at".into(), json!(sim.secs(last)));
-    }
-    m.insert(
-        "retry_history".into(),
-        Value::Array(
-            r.retry_history
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| json!({"attempt": i + 1, "timestamp": sim.secs(t), "status": "retrying"}))
-                .collect(),
-        ),
-    );
-    Value::Object(m)
-}
-
-fn view_row(sim: &Sim, r: &Row, format: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(r.id));
-    if format == "current" {
-        m.insert("region".into(), json!(r.region));
-        m.insert("provider_id".into(), json!(r.provider_id));
-        m.insert("status".into(), json!(r.status));
-        m.insert("model_id".into(), json!(r.model));
-        m.insert("question_id".into(), json!(r.question));
-        m.insert("response_classification".into(), Value::Null);
-        m.insert("is_substantive".into(), json!(false));
-        m.insert("is_content_refusal".into(), Value::Null);
-        m.insert("started_at".into(), json!(sim.micros(r.started)));
-        if let Some(c) = r.completed {
-            m.insert("completed_at".into(), json!(sim.micros(c)));
-        }
-    } else {
-        m.insert("status".into(), json!(r.status));
-        m.insert("region".into(), json!(r.region));
-        m.insert("provider_id".into(), json!(r.provider_id));
-        m.insert("started_at".into(), json!(sim.secs(r.started)));
-        m.insert(
-            "completed_at".into(),
-            json!(r.completed.map(|c| sim.secs(c)).unwrap_or_default()),
-        );
-        m.insert("created_at".into(), json!(sim.secs(r.created)));
-        m.insert("model_id".into(), json!(r.model));
-        if format != "legacy" && !r.question.is_empty() {
-            m.insert("question_id".into(), json!(r.question));
-        }
-    }
-    Value::Object(m)
-}
-
-async fn runner_gate(sim: &Sim, addr: SocketAddr) -> Option<Response> {
-    if let Some(wait) = sim.limited(addr.ip()) {
-        let mut r = json_response(
-            sim,
-            StatusCode::TOO_MANY_REQUESTS,
-            &json!({"error": {"type": "rate_limited", "message": "Too many requests. Please slow down.",
-                    "code": "RATE_LIMIT_EXCEEDED"}, "request_id": sim.request_id()}),
-        );
-        let h = r.headers_mut();
-        h.insert("retry-after", HeaderValue::from(wait));
-        h.insert("x-ratelimit-limit", HeaderValue::from(sim.rate_limit_rpm));
-        h.insert("x-ratelimit-remaining", HeaderValue::from(0));
-        return Some(r);
-    }
-    match sim.world().runner_outage {
-        Some(Outage::Status(code)) => Some(json_response(
-            sim,
-            StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            &json!({"error": "persistence unavailable"}),
-        )),
-        Some(Outage::Hang) => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            None
-        }
-        _ => None,
+/// Answers one request of `side` the way the HTTP servers do.
+pub fn answer(sim: &Sim, side: Side, asked: &Asked) -> SimAnswer {
+    match side {
+        Side::Runner => answer::runner(sim, asked),
+        Side::Router => answer::router(sim, asked),
     }
 }
 
-async fn get_job(
-    State(sim): State<Arc<Sim>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(r) = runner_gate(&sim, addr).await {
-        return r;
-    }
-    let w = sim.world();
-    let Some(job) = sim.scenario.jobs.iter().find(|j| j.id == id) else {
-        return json_response(
-            &sim,
-            StatusCode::NOT_FOUND,
-            &json!({"error": "job not found"}),
-        );
-    };
-    let status = w.job_status.get(&id).cloned().unwrap_or_default();
-    let mut body = json!({"job": job.spec, "status": status});
-    let include = q.get("include").map(String::as_str);
-    if matches!(include, Some("executions" | "all")) {
-        // Any value outside 1..=200 silently becomes 20, as the runner does.
-        let limit = q
-            .get("exec_limit")
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|v| (1..=200).contains(v))
-            .unwrap_or(20);
-        let offset = q
-            .get("exec_offset")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        let rows: Vec<Value> = ordered_rows(&w, &id)
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|r| view_row(&sim, r, &sim.scenario.runner.row_format))
-            .collect();
-        body["executions"] = if rows.is_empty() {
-            Value::Null
-        } else {
-            Value::Array(rows)
-        };
-    }
-    json_response(&sim, StatusCode::OK, &body)
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query()
+        .and_then(|q| reqwest::Url::parse(&format!("http://q/?{q}")).ok())
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-async fn get_all(
-    State(sim): State<Arc<Sim>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = runner_gate(&sim, addr).await {
-        return r;
-    }
-    if !sim.scenario.runner.executions_all {
-        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
-    }
-    let w = sim.world();
-    if !sim.scenario.jobs.iter().any(|j| j.id == id) {
-        return json_response(
-            &sim,
-            StatusCode::NOT_FOUND,
-            &json!({"error": "job not found"}),
-        );
-    }
-    let rows: Vec<Value> = ordered_rows(&w, &id)
-        .into_iter()
-        .map(|r| all_row(&sim, r))
-        .collect();
-    let list = if rows.is_empty() {
-        Value::Null
-    } else {
-        Value::Array(rows)
-    };
-    json_response(&sim, StatusCode::OK, &json!({"executions": list}))
-}
-
-async fn runner_health(State(sim): State<Arc<Sim>>) -> Response {
-    json_response(
-        &sim,
-        StatusCode::OK,
-        &json!({"status": "healthy", "services": [{"name": "database", "status": "healthy"}]}),
-    )
-}
-
-async fn queue_stats(
-    State(sim): State<Arc<Sim>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+async fn handle(
+    sim: Arc<Sim>,
+    side: Side,
+    addr: SocketAddr,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = runner_gate(&sim, addr).await {
-        return r;
-    }
-    let authed = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7);
-    if !authed {
-        return json_response(
-            &sim,
-            StatusCode::UNAUTHORIZED,
-            &json!({"error": "unauthorized"}),
-        );
-    }
-    let w = sim.world();
-    let processing = w.rows.values().filter(|r| r.status == "running").count();
-    json_response(
-        &sim,
-        StatusCode::OK,
-        &json!({"queue": "jobs", "main": 0, "retry": 0, "dead": 0, "processing": processing}),
-    )
-}
-
-async fn router_gate(sim: &Sim) -> Option<Response> {
-    match sim.world().router_outage {
-        Some(Outage::Status(code)) => Some(json_response(
-            sim,
-            StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            &json!({"detail": "Service Unavailable"}),
-        )),
-        Some(Outage::Hang) => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            None
+    let asked = Asked {
+        client: addr.ip(),
+        path: uri.path(),
+        query: query_pairs(&uri),
+        bearer: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7),
+    };
+    match answer(&sim, side, &asked) {
+        SimAnswer::Reply {
+            status,
+            body,
+            headers: hs,
+        } => {
+            let mut r = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                body,
+            )
+                .into_response();
+            let h = r.headers_mut();
+            for (k, v) in hs {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(k, v);
+                }
+            }
+            if side == Side::Runner
+                && let Ok(v) = HeaderValue::from_str(&sim.request_id())
+            {
+                h.insert("x-request-id", v);
+            }
+            r
         }
-        _ => None,
+        SimAnswer::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        // The listener is closed while refusing; a request that slipped in meanwhile fails.
+        SimAnswer::Refused => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
 
-async fn router_health(State(sim): State<Arc<Sim>>) -> Response {
-    if let Some(r) = router_gate(&sim).await {
-        return r;
-    }
-    let w = sim.world();
-    let healthy: Vec<&state::ProviderState> = w.providers.iter().filter(|p| p.healthy).collect();
-    let mut regions: Vec<&str> = healthy.iter().map(|p| p.region.as_str()).collect();
-    regions.dedup();
-    json_response(
-        &sim,
-        StatusCode::OK,
-        &json!({"status": "healthy", "timestamp": sim.unix(sim.now()), "version": "sim",
-                "providers_total": w.providers.len(), "providers_healthy": healthy.len(),
-                "regions": regions}),
-    )
-}
-
-async fn router_providers(
-    State(sim): State<Arc<Sim>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(r) = router_gate(&sim).await {
-        return r;
-    }
-    let w = sim.world();
-    let list: Vec<Value> = w
-        .providers
-        .iter()
-        .filter(|p| q.get("region").is_none_or(|r| *r == p.region))
-        .map(|p| {
-            json!({"name": p.name, "type": "modal", "region": p.region, "healthy": p.healthy,
-                   "cost_per_second": 5e-05, "avg_latency": 0.0, "success_rate": 1.0,
-                   "last_health_check": p.checked_at.map(|t| sim.unix(t)).unwrap_or(0.0)})
-        })
-        .collect();
-    json_response(&sim, StatusCode::OK, &json!({"providers": list}))
-}
-
-async fn router_metrics(State(sim): State<Arc<Sim>>) -> Response {
-    let w = sim.world();
-    json_response(
-        &sim,
-        StatusCode::OK,
-        &json!({"total_providers": w.providers.len(),
-                "healthy_providers": w.providers.iter().filter(|p| p.healthy).count(),
-                "avg_latency": 0.0, "avg_success_rate": 1.0,
-                "cost_range": {"min": 5e-05, "max": 5e-05}, "models_supported": 3}),
-    )
-}
-
-fn runner_app(sim: Arc<Sim>) -> Router {
-    let s = sim.clone();
+fn app(sim: Arc<Sim>, side: Side) -> Router {
     Router::new()
-        .route("/api/v1/jobs/{id}", get(get_job))
-        .route("/api/v1/jobs/{id}/executions/all", get(get_all))
-        .route("/health", get(runner_health))
-        .route("/admin/queue-stats", get(queue_stats))
-        .fallback(move || {
-            let s = s.clone();
-            async move { json_response(&s, StatusCode::NOT_FOUND, &json!({"error": "not found"})) }
-        })
-        .with_state(sim)
-}
-
-fn router_app(sim: Arc<Sim>) -> Router {
-    let s = sim.clone();
-    Router::new()
-        .route("/health", get(router_health))
-        .route("/providers", get(router_providers))
-        .route("/metrics", get(router_metrics))
-        .fallback(move || {
-            let s = s.clone();
-            async move { json_response(&s, StatusCode::NOT_FOUND, &json!({"detail": "Not Found"})) }
-        })
+        .fallback(
+            move |State(sim): State<Arc<Sim>>,
+                  ConnectInfo(addr): ConnectInfo<SocketAddr>,
+                  uri: Uri,
+                  headers: HeaderMap| handle(sim, side, addr, uri, headers),
+        )
         .with_state(sim)
 }
 
@@ -578,8 +389,8 @@ pub async fn start(
     let sim = Sim::new(scenario, speed, rate_limit_rpm);
     let rl = bind(runner_listen).await?;
     let ol = bind(router_listen).await?;
-    let runner = serve_with_outages(sim.clone(), rl, runner_app(sim.clone()), true);
-    let router = serve_with_outages(sim.clone(), ol, router_app(sim.clone()), false);
+    let runner = serve_with_outages(sim.clone(), rl, app(sim.clone(), Side::Runner), true);
+    let router = serve_with_outages(sim.clone(), ol, app(sim.clone(), Side::Router), false);
     Ok(Running {
         runner,
         router,

@@ -1,36 +1,31 @@
 //! The HTTP source: one reqwest client with connect and total timeouts (reqwest has none by
-//! default), a body cap, the runner rate budget, and the request plan of one poll.
+//! default), a body cap, no redirects (a 3xx is recorded as the answer: it is evidence, and
+//! following it could carry the token off `/admin/*`), and the bearer token on admin requests
+//! only.
 
-use super::{FetchErrorKind, Fetched, RateBudget, SourceKind, strip_credentials};
+use super::Source;
+use crate::clock::Clock;
+use crate::fetch::{FetchErrorKind, Fetched, Request, SourceKind};
+use crate::redact;
 use futures_util::StreamExt;
-use reqwest::Url;
 use std::error::Error as _;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Rows per page when paging the job endpoint: the runner's maximum `exec_limit`.
-pub const PAGE_LIMIT: usize = 200;
-/// A job of more than 50 full pages (10,000 rows) is cut off: paging is the fallback for old
-/// runners, whose jobs are far smaller.
-const MAX_PAGES: usize = 50;
-
 #[derive(Debug, Clone)]
-pub struct HttpSourceConfig {
-    pub runner: Option<Url>,
-    pub router: Option<Url>,
-    pub jobs: Vec<String>,
+pub struct HttpConfig {
+    /// Total time allowed for one request, body included.
     pub timeout: Duration,
-    pub token: Option<String>,
-    pub max_runner_rpm: u32,
+    /// Bodies larger than this are cut off and recorded as a failed fetch.
     pub body_cap: u64,
-    /// The longest a request may wait for the rate budget before it is recorded as not sent.
-    pub max_budget_wait: Duration,
+    /// Bearer token for the runner's admin routes.
+    pub token: Option<String>,
 }
 
 pub struct HttpSource {
-    cfg: HttpSourceConfig,
+    cfg: HttpConfig,
     client: reqwest::Client,
-    budget: Mutex<RateBudget>,
+    clock: Arc<dyn Clock>,
 }
 
 fn classify(e: &reqwest::Error) -> FetchErrorKind {
@@ -70,31 +65,50 @@ fn classify(e: &reqwest::Error) -> FetchErrorKind {
 
 /// `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110); a date in the past means
 /// "now".
-fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+fn parse_retry_after(v: &str, now_us: i64) -> Option<u64> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(secs);
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    Some((at.with_timezone(&chrono::Utc) - now).num_seconds().max(0) as u64)
+    Some(((at.timestamp_micros() - now_us) / 1_000_000).max(0) as u64)
+}
+
+/// How long a 429 asks to wait, from what the answer carries: `Retry-After`; else the runner's
+/// `X-RateLimit-Reset` (an RFC 3339 time: its rate limiter sends no `Retry-After`); else the
+/// `retry_after` seconds of the JSON body (its admin limiter's way).
+pub(crate) fn wait_hint<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    body: &[u8],
+    now_us: i64,
+) -> Option<u64> {
+    if let Some(s) = header("retry-after").and_then(|v| parse_retry_after(v, now_us)) {
+        return Some(s);
+    }
+    if let Some(reset) = header("x-ratelimit-reset")
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(v.trim()).ok())
+    {
+        return Some(((reset.timestamp_micros() - now_us) / 1_000_000).max(0) as u64);
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("retry_after")?
+        .as_u64()
 }
 
 fn describe(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
-    if let Some(u) = e.url() {
-        msg = msg.replace(u.as_str(), &strip_credentials(u.as_str()));
-    }
     let mut src: Option<&dyn std::error::Error> = e.source();
     while let Some(s) = src {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    msg
+    redact::in_text(&msg).into_owned()
 }
 
 impl HttpSource {
-    pub fn new(cfg: HttpSourceConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(cfg: HttpConfig, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(
                 cfg.timeout
@@ -102,101 +116,53 @@ impl HttpSource {
                     .max(Duration::from_millis(100)),
             )
             .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("beacon-blackbox/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let budget = Mutex::new(RateBudget::new(cfg.max_runner_rpm.max(1)));
-        Ok(HttpSource {
-            cfg,
-            client,
-            budget,
-        })
+        Ok(HttpSource { cfg, client, clock })
     }
 
-    pub fn config(&self) -> &HttpSourceConfig {
-        &self.cfg
-    }
-
-    /// Runner requests one poll needs at best (without fallback paging).
-    pub fn runner_requests_per_poll(&self) -> u32 {
-        if self.cfg.runner.is_none() {
-            return 0;
-        }
-        self.cfg.jobs.len() as u32 * 2 + u32::from(self.cfg.token.is_some())
-    }
-
-    /// Waits for the rate budget; `Err` when the wait would be longer than allowed.
-    async fn acquire_runner_slot(&self) -> Result<(), String> {
-        let now = Instant::now();
-        let slot = {
-            let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = b.next_slot(now);
-            if slot.duration_since(now) > self.cfg.max_budget_wait {
-                return Err(format!(
-                    "not sent: runner rate budget ({} requests/min) allows the next request in {:.1}s",
-                    self.cfg.max_runner_rpm,
-                    slot.duration_since(now).as_secs_f64()
-                ));
-            }
-            // Reserve the slot now, so concurrent requests queue behind it.
-            b.take(slot);
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
-        Ok(())
-    }
-
-    /// One GET. Never fails: every outcome is a `Fetched`.
-    pub async fn get(&self, kind: SourceKind, job: Option<&str>, url: Url) -> Fetched {
-        let shown = strip_credentials(url.as_str());
-        let job = job.map(str::to_string);
-        if kind.is_runner()
-            && let Err(msg) = self.acquire_runner_slot().await
-        {
-            return Fetched::failed(kind, job, shown, FetchErrorKind::RateBudget, msg);
-        }
-        let mut req = self.client.get(url.clone());
-        // The token goes to admin paths only, and never into a Fetched.
+    async fn get(&self, req: Request) -> Fetched {
+        let shown = redact::url(&req.url);
+        let mut r = self.client.get(req.url.clone());
+        // The token goes to admin requests only, and never into a Fetched. Redirects are not
+        // followed, so it cannot travel on from there.
         if let Some(token) = &self.cfg.token
-            && url.path().starts_with("/admin/")
+            && req.kind == SourceKind::RunnerAdminQueue
         {
-            req = req.bearer_auth(token);
+            r = r.bearer_auth(token);
         }
         let start = Instant::now();
-        let resp = match req.send().await {
+        let resp = match r.send().await {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!(url = %shown, error = %describe(&e), "request failed");
-                let mut f = Fetched::failed(kind, job, shown, classify(&e), describe(&e));
+                let msg = describe(&e);
+                tracing::debug!(url = %shown, error = %msg, "request failed");
+                let mut f = Fetched::failed(&req, classify(&e), msg);
                 f.latency_us = start.elapsed().as_micros() as u64;
                 return f;
             }
         };
         let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
+        let headers = resp.headers().clone();
+        let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-        if status == 429 && kind.is_runner() {
-            let wait = Duration::from_secs(retry_after.unwrap_or(60).min(3600));
-            let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-            b.pause(Instant::now(), wait);
-        }
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|v| redact::url_text(&String::from_utf8_lossy(v.as_bytes())));
         let mut f = Fetched {
-            kind,
-            job,
+            kind: req.kind,
+            job: req.job.clone(),
             url: shown,
             status: Some(status),
             latency_us: 0,
             content_type,
             body: None,
             error: None,
-            retry_after,
+            retry_after: None,
+            location,
         };
         if resp.content_length().is_some_and(|n| n > self.cfg.body_cap) {
             f.error = Some((
@@ -240,140 +206,22 @@ impl HttpSource {
             }
         }
         f.latency_us = start.elapsed().as_micros() as u64;
+        if status == 429 {
+            f.retry_after = wait_hint(
+                |name| headers.get(name).and_then(|v| v.to_str().ok()),
+                &body,
+                self.clock.now_us(),
+            );
+        }
         tracing::debug!(url = %f.url, status, bytes = body.len(), latency_us = f.latency_us, "fetched");
         f.body = Some(body);
         f
     }
+}
 
-    fn join(base: &Url, path: &str) -> Url {
-        // Keep any path prefix of the base (a runner behind `/beacon/`), then the API path.
-        let mut u = base.clone();
-        let prefix = base.path().trim_end_matches('/');
-        let (p, q) = path.split_once('?').unwrap_or((path, ""));
-        u.set_path(&format!("{prefix}{p}"));
-        u.set_query(if q.is_empty() { None } else { Some(q) });
-        u
-    }
-
-    fn job_path(job: &str) -> String {
-        // Job ids are plain (`bias-detection-1759330371966`); encode anything else.
-        let enc: String = job
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        format!("/api/v1/jobs/{enc}")
-    }
-
-    async fn poll_job(&self, runner: &Url, job: &str) -> Vec<Fetched> {
-        let base = Self::job_path(job);
-        let mut out = Vec::new();
-        let all = self
-            .get(
-                SourceKind::RunnerExecAll,
-                Some(job),
-                Self::join(runner, &format!("{base}/executions/all")),
-            )
-            .await;
-        // A 404 means "older runner without this route" (Go's plain-text "404 page not found"),
-        // unless the runner says in JSON that the job does not exist: then paging is useless.
-        let job_missing = all
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-            .is_some_and(|v| v.get("error").and_then(|e| e.as_str()) == Some("job not found"));
-        let fallback = all.status == Some(404) && !job_missing;
-        out.push(all);
-        if fallback {
-            // Older runners lack `/executions/all`: page the job endpoint at the maximum page
-            // size until a short page. Rows sharing `created_at` can repeat or be skipped
-            // across pages; the store de-duplicates by id.
-            for page in 0..MAX_PAGES {
-                let offset = page * PAGE_LIMIT;
-                let f = self
-                    .get(
-                        SourceKind::RunnerJobPage,
-                        Some(job),
-                        Self::join(
-                            runner,
-                            &format!(
-                                "{base}?include=executions&exec_limit={PAGE_LIMIT}&exec_offset={offset}"
-                            ),
-                        ),
-                    )
-                    .await;
-                let rows = f
-                    .ok_body()
-                    .and_then(|b| crate::beacon::parse_job_view(b).ok())
-                    .and_then(|v| v.executions)
-                    .map(|l| l.rows.len() + l.bad_rows);
-                out.push(f);
-                match rows {
-                    Some(n) if n >= PAGE_LIMIT => continue,
-                    _ => break,
-                }
-            }
-        }
-        out.push(
-            self.get(
-                SourceKind::RunnerJobDefault,
-                Some(job),
-                Self::join(runner, &format!("{base}?include=executions")),
-            )
-            .await,
-        );
-        out
-    }
-
-    /// Every request of one poll, in a stable order: runner jobs (in the order given), admin
-    /// stats, router health, router providers.
-    pub async fn poll(&self) -> Vec<Fetched> {
-        let runner_part = async {
-            let mut out = Vec::new();
-            if let Some(runner) = &self.cfg.runner {
-                for job in &self.cfg.jobs {
-                    out.extend(self.poll_job(runner, job).await);
-                }
-                if self.cfg.token.is_some() {
-                    out.push(
-                        self.get(
-                            SourceKind::RunnerAdminQueue,
-                            None,
-                            Self::join(runner, "/admin/queue-stats"),
-                        )
-                        .await,
-                    );
-                }
-            }
-            out
-        };
-        let router_part = async {
-            match &self.cfg.router {
-                Some(router) => {
-                    let (h, p) = tokio::join!(
-                        self.get(
-                            SourceKind::RouterHealth,
-                            None,
-                            Self::join(router, "/health")
-                        ),
-                        self.get(
-                            SourceKind::RouterProviders,
-                            None,
-                            Self::join(router, "/providers")
-                        )
-                    );
-                    vec![h, p]
-                }
-                None => Vec::new(),
-            }
-        };
-        let (mut a, b) = tokio::join!(runner_part, router_part);
-        a.extend(b);
-        a
+impl Source for HttpSource {
+    fn fetch(&self, req: Request) -> impl std::future::Future<Output = Fetched> + Send {
+        self.get(req)
     }
 }
 
@@ -385,7 +233,7 @@ mod tests {
     fn retry_after_seconds_or_date() {
         let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
             .unwrap()
-            .with_timezone(&chrono::Utc);
+            .timestamp_micros();
         assert_eq!(parse_retry_after(" 120 ", now), Some(120));
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
@@ -398,13 +246,16 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
+    /// The runner's own limiter sends `X-RateLimit-Reset`, its admin limiter a body field.
     #[test]
-    fn join_keeps_prefix_and_query() {
-        let base = Url::parse("http://h:1/beacon/").unwrap();
-        assert_eq!(
-            HttpSource::join(&base, "/api/v1/jobs/x?include=executions").as_str(),
-            "http://h:1/beacon/api/v1/jobs/x?include=executions"
-        );
-        assert_eq!(HttpSource::job_path("a b/c"), "/api/v1/jobs/a%20b%2Fc");
+    fn wait_hints_of_the_real_runner() {
+        let now = chrono::DateTime::parse_from_rfc3339("2025-10-01T10:00:00Z")
+            .unwrap()
+            .timestamp_micros();
+        let reset = |n: &str| (n == "x-ratelimit-reset").then_some("2025-10-01T10:00:07Z");
+        assert_eq!(wait_hint(reset, b"", now), Some(7));
+        let body = br#"{"error":"rate_limit_exceeded","retry_after":10}"#;
+        assert_eq!(wait_hint(|_| None, body, now), Some(10));
+        assert_eq!(wait_hint(|_| None, b"{}", now), None);
     }
 }

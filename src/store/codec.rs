@@ -3,6 +3,7 @@
 //! declaration order, so stored records never use `skip_serializing_if`, `flatten`,
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
+use super::schema::{ExtraRow, SnapshotRec, format, v1};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,8 @@ pub enum CodecError {
     Decode(#[source] bincode::error::DecodeError),
     #[error("{trailing} trailing bytes after value")]
     Trailing { trailing: usize },
+    #[error("zstd failed")]
+    Zstd(#[source] std::io::Error),
 }
 
 fn config() -> bincode::config::Configuration {
@@ -54,20 +57,67 @@ pub fn decode<'a, T: Deserialize<'a>>(format: u8, bytes: &'a [u8]) -> Result<T, 
     Ok(v)
 }
 
+/// A snapshot header of either version, as the current struct.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<SnapshotRec, CodecError> {
+    if format_of(bytes) == Some(format::SNAPSHOT_V1) {
+        return decode::<v1::SnapshotRec>(format::SNAPSHOT_V1, bytes).map(Into::into);
+    }
+    decode(format::SNAPSHOT_V2, bytes)
+}
+
+/// A job's extra rows: format byte, raw length (u64 LE), zstd of their bincode. They can be
+/// many (a body of 10,000 rows sharing one id) and compress like checkpoints do.
+pub fn encode_extras(rows: &[ExtraRow]) -> Vec<u8> {
+    let raw = encode(format::EXTRAS_V1, &rows);
+    let packed = zstd::bulk::compress(&raw[1..], 1).unwrap_or_default();
+    let mut out = Vec::with_capacity(packed.len() + 9);
+    out.push(format::EXTRAS_V1);
+    out.extend_from_slice(&((raw.len() - 1) as u64).to_le_bytes());
+    out.extend_from_slice(&packed);
+    out
+}
+
+pub fn decode_extras(bytes: &[u8]) -> Result<Vec<ExtraRow>, CodecError> {
+    let (&f, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if f != format::EXTRAS_V1 {
+        return Err(CodecError::Format {
+            found: f,
+            expected: format::EXTRAS_V1,
+        });
+    }
+    if rest.len() < 8 {
+        return Err(CodecError::Trailing { trailing: 0 });
+    }
+    let len = u64::from_le_bytes(rest[..8].try_into().unwrap_or_default()) as usize;
+    // A corrupt length must not allocate the world.
+    if len > (4usize << 30) {
+        return Err(CodecError::Trailing { trailing: 0 });
+    }
+    let raw = zstd::bulk::decompress(&rest[8..], len).map_err(CodecError::Zstd)?;
+    let (v, used) =
+        bincode::serde::decode_from_slice(&raw, config()).map_err(CodecError::Decode)?;
+    if used != raw.len() {
+        return Err(CodecError::Trailing {
+            trailing: raw.len() - used,
+        });
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::beacon::Execution;
-    use crate::store::schema::{FetchErrorRec, FetchRec, SnapshotRec, format};
+    use crate::store::schema::{FetchErrorRec, SnapshotRec, format, v1};
     use proptest::prelude::*;
 
-    fn sample_snapshot() -> SnapshotRec {
-        SnapshotRec {
+    fn sample_v1() -> v1::SnapshotRec {
+        v1::SnapshotRec {
             session: 1,
             started_at: 1_759_330_371_000_000,
             duration_us: 250_000,
             fetches: vec![
-                FetchRec {
+                v1::FetchRec1 {
                     source: 0,
                     job: Some(0),
                     url: 3,
@@ -79,7 +129,7 @@ mod tests {
                     error: None,
                     parse_error: None,
                 },
-                FetchRec {
+                v1::FetchRec1 {
                     source: 3,
                     job: None,
                     url: 4,
@@ -98,28 +148,71 @@ mod tests {
         }
     }
 
-    /// Golden bytes: if this changes, old files no longer decode. Bump SCHEMA_VERSION and
-    /// add a migration instead of editing the expectation.
+    fn sample_v2() -> SnapshotRec {
+        let mut s: SnapshotRec = sample_v1().into();
+        s.fetches[0].rows = Some([4, 3, 0, 1]);
+        s.fetches[0].problems = vec![crate::beacon::RowProblem {
+            index: 3,
+            id: None,
+            reason: "not a row".into(),
+        }];
+        s.fetches[0].problems_total = 1;
+        s.fetches[1].location = Some(5);
+        s
+    }
+
+    /// Golden bytes of version 1: files written by it must still read. Never edit this
+    /// expectation; add a format instead.
     #[test]
-    fn golden_snapshot_bytes() {
-        let bytes = encode(format::SNAPSHOT_V1, &sample_snapshot());
+    fn golden_snapshot_v1_bytes_still_read() {
+        let bytes = encode(format::SNAPSHOT_V1, &sample_v1());
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
             "2001fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb000201010000030004000a0000000101077265667573656400"
         );
-        let back: SnapshotRec = decode(format::SNAPSHOT_V1, &bytes).unwrap();
-        assert_eq!(back, sample_snapshot());
+        let back = decode_snapshot(&bytes).unwrap();
+        assert_eq!(back.fetches.len(), 2);
+        assert_eq!(back.fetches[0].outcome(), crate::fetch::Outcome::Ok);
+        assert_eq!(back.fetches[1].outcome(), crate::fetch::Outcome::Transport);
     }
+
+    /// Golden bytes of version 2. If this changes, files written by it no longer decode: add a
+    /// format instead of editing the expectation.
+    #[test]
+    fn golden_snapshot_v2_bytes() {
+        let bytes = encode(format::SNAPSHOT_V2, &sample_v2());
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_V2);
+        assert_eq!(decode_snapshot(&bytes).unwrap(), sample_v2());
+    }
+
+    const GOLDEN_V2: &str = "2101fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb00020101000000000104030001010300096e6f74206120726f7701030004000a0000000101077265667573656400050105000000";
 
     #[test]
     fn wrong_format_byte_is_refused() {
-        let bytes = encode(format::SNAPSHOT_V1, &sample_snapshot());
+        let bytes = encode(format::SNAPSHOT_V2, &sample_v2());
         assert!(matches!(
             decode::<SnapshotRec>(format::JOB_V1, &bytes),
             Err(CodecError::Format { .. })
         ));
-        assert!(decode::<SnapshotRec>(format::SNAPSHOT_V1, &bytes[..bytes.len() - 3]).is_err());
+        assert!(decode_snapshot(&bytes[..bytes.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn extras_round_trip() {
+        let rows = vec![crate::beacon::ExtraRow {
+            why: crate::beacon::ExtraWhy::DuplicateId,
+            exec: Execution {
+                id: 7,
+                status: "failed".into(),
+                ..Default::default()
+            },
+        }];
+        let b = encode_extras(&rows);
+        assert_eq!(decode_extras(&b).unwrap(), rows);
+        assert!(decode_extras(&b[..b.len() - 2]).is_err());
+        assert_eq!(decode_extras(&encode_extras(&[])).unwrap(), vec![]);
     }
 
     proptest! {
@@ -133,7 +226,8 @@ mod tests {
 
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = decode::<SnapshotRec>(format::SNAPSHOT_V1, &bytes);
+            let _ = decode_snapshot(&bytes);
+            let _ = decode_extras(&bytes);
             let _ = decode::<Execution>(format::EXEC_V1, &bytes);
         }
     }

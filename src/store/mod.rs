@@ -8,19 +8,17 @@
 pub mod blobs;
 pub mod checkpoint;
 pub mod codec;
+mod guard;
 mod reader;
 pub mod schema;
 mod verify;
 pub mod writer;
 
 pub use reader::{Reader, SnapshotInfo};
-pub use verify::VerifyReport;
-pub use writer::{IngestStats, Poll, Preparsed, Writer};
-// Sharing is defined below.
+pub use verify::{VerifyReport, verify_file};
+pub use writer::{IngestStats, Poll, Writer};
 
-use redb::{
-    ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableHandle,
-};
+use redb::{ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase};
 
 use schema::{META, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
@@ -55,6 +53,10 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("database {path} is damaged ({cause}); it was left as it was")]
+    Damaged { path: PathBuf, cause: String },
+    #[error("database {path} was closed after a failed write")]
+    Closed { path: PathBuf },
     #[error("cannot create database file {path}")]
     Create {
         path: PathBuf,
@@ -133,61 +135,19 @@ fn check_schema(path: &Path, stored: Option<&[u8]>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Opens (creating if needed) the database for writing. A new file is created with mode 0600:
-/// it holds everything the runner answered.
-pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError> {
-    let existed = path.exists();
-    // Check what the file is before opening it writable: redb may write to a file it opens
-    // for writing, and a file that is not ours (or is newer) must stay byte-for-byte as it was.
-    // A file that only needs redb's crash repair fails this read-only check; it goes on to
-    // the writable open below, which repairs it.
-    if existed
-        && std::fs::metadata(path)
-            .map(|m| m.len() > 0)
-            .unwrap_or(false)
-        && let Err(
-            e @ (StoreError::NotBlackbox { .. }
-            | StoreError::NewerSchema { .. }
-            | StoreError::Locked { .. }),
-        ) = open_reader(path)
-    {
-        return Err(e);
-    }
-    if !existed {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        o.open(path).map_err(|source| StoreError::Create {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    let mut b = builder();
-    if sharing == Sharing::Exclusive {
-        b.set_concurrency_mode(ConcurrencyMode::ExclusiveWriter);
-    }
-    let db = b.create(path).map_err(|e| open_error(path, e))?;
-    let txn = db.begin_write().db()?;
-    {
-        let mut meta = txn.open_table(META).db()?;
-        let stored = meta.get("schema_version").db()?.map(|v| v.value().to_vec());
-        match stored {
-            Some(v) => check_schema(path, Some(&v))?,
-            None => {
-                // A file with tables but no schema entry is someone else's redb database.
-                let has_tables = txn.list_tables().db()?.any(|t| t.name() != "meta");
-                if existed && has_tables {
-                    return Err(StoreError::NotBlackbox {
-                        path: path.to_path_buf(),
-                    });
-                }
-                meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-                    .db()?;
-            }
-        }
-    }
-    // Every table exists from the start, so readers never meet a missing one.
+/// Runs `f`, turning a panic inside redb (it may panic on a file damaged outside it) into an
+/// error message.
+pub(crate) fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown".into())
+    })
+}
+
+/// Every table exists from the start, so readers never meet a missing one.
+fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(schema::SESSIONS).db()?;
     txn.open_table(schema::SNAPSHOTS).db()?;
     txn.open_table(schema::STRINGS).db()?;
@@ -199,8 +159,188 @@ pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError
     txn.open_table(schema::ROUTER_VERSIONS).db()?;
     txn.open_table(schema::EXEC_CHANGES).db()?;
     txn.open_table(schema::EXEC_CHECKPOINTS).db()?;
+    txn.open_table(schema::EXEC_EXTRAS).db()?;
+    Ok(())
+}
+
+/// Creates a new database file whole or not at all: it is made under a temporary name beside
+/// the target, with its tables and schema version committed, then linked into place. A failure
+/// (a full disk, say) leaves no file behind.
+fn create_whole(path: &Path) -> Result<(), StoreError> {
+    let create_err = |source: std::io::Error| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "blackbox.redb".into());
+    let tmp = dir.join(format!(
+        ".{name}.creating-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    ));
+    let made = (|| -> Result<(), StoreError> {
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(&tmp).map_err(create_err)?;
+        let db = Database::builder()
+            .create(&tmp)
+            .map_err(|e| open_error(path, e))?;
+        let txn = db.begin_write().db()?;
+        txn.open_table(META)
+            .db()?
+            .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+            .db()?;
+        create_tables(&txn)?;
+        txn.commit().db()?;
+        drop(db);
+        // Linking fails if a file appeared under the name meanwhile: never replace one.
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(_) if !path.exists() => std::fs::rename(&tmp, path).map_err(create_err),
+            Err(e) => Err(create_err(e)),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    made
+}
+
+/// Opens (creating if needed) the database for writing, without ever harming the file: an
+/// existing file is opened, repaired if its recorder was killed, and checked page by page by
+/// redb with every write held in memory (`guard`); only a file that passes is written to. A
+/// damaged one is refused with its bytes unchanged.
+pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError> {
+    open_writer_limited(path, sharing, None)
+}
+
+/// `open_writer`, with a length the file may not grow past (a full disk, simulated).
+pub fn open_writer_limited(
+    path: &Path,
+    sharing: Sharing,
+    limit: Option<u64>,
+) -> Result<Database, StoreError> {
+    let empty = std::fs::metadata(path).map(|m| m.len() == 0);
+    match empty {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_whole(path)?,
+        // An empty file (made by hand, say) is someone's; but nothing in it can be harmed.
+        Ok(true) => {
+            std::fs::remove_file(path).map_err(|source| StoreError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            create_whole(path)?
+        }
+        _ => {}
+    }
+    let (db, arm, replay) = dry_open(path, sharing, limit)?;
+    arm.arm(&replay).map_err(|source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let txn = db.begin_write().db()?;
+    txn.open_table(META)
+        .db()?
+        .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+        .db()?;
+    create_tables(&txn)?;
     txn.commit().db()?;
     Ok(db)
+}
+
+/// Opens an existing file writable with every write held in memory, runs redb's integrity
+/// check and checks that it is a recording this version can write. The file is unchanged
+/// until the caller arms the backend (or forever, if it does not).
+fn dry_open(
+    path: &Path,
+    sharing: Sharing,
+    limit: Option<u64>,
+) -> Result<(Database, guard::Arm, std::fs::File), StoreError> {
+    if !looks_like_redb(path) {
+        return Err(StoreError::NotBlackbox {
+            path: path.to_path_buf(),
+        });
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let replay = file.try_clone().map_err(|source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (backend, arm) =
+        guard::GuardedBackend::dry(file, true, limit).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let damaged = |cause: String| StoreError::Damaged {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut b = builder();
+    if sharing == Sharing::Exclusive {
+        b.set_concurrency_mode(ConcurrencyMode::ExclusiveWriter);
+    }
+    let mut db = match no_panic(|| b.create_with_backend(backend)) {
+        Ok(Ok(db)) => db,
+        Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => {
+            return Err(StoreError::Locked {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Err(e)) => return Err(damaged(format!("redb cannot open it: {e}"))),
+        Err(p) => return Err(damaged(format!("redb failed reading it: {p}"))),
+    };
+    match no_panic(|| db.check_integrity()) {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
+            return Err(damaged(
+                "redb's integrity check had to repair it (a page did not match its checksum)"
+                    .into(),
+            ));
+        }
+        Ok(Err(e)) => return Err(damaged(format!("redb's integrity check failed: {e}"))),
+        Err(p) => return Err(damaged(format!("redb's integrity check failed: {p}"))),
+    }
+    check_contents(path, &db)?;
+    Ok((db, arm, replay))
+}
+
+/// Checks a file page by page, as `record` does before writing to it, without changing it.
+/// `Ok(None)` when it is sound; `Ok(Some(why))` when it is damaged; `Err(Locked)` when a
+/// recorder holds it (its pages are then not checked).
+pub fn check_pages(path: &Path) -> Result<Option<String>, StoreError> {
+    match dry_open(path, Sharing::Shared, None) {
+        Ok(_) => Ok(None),
+        Err(StoreError::Damaged { cause, .. }) => Ok(Some(cause)),
+        Err(e) => Err(e),
+    }
+}
+
+/// That the file is a blackbox recording this version can write: its schema entry, and no
+/// foreign tables.
+fn check_contents(path: &Path, db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_read().db()?;
+    let stored = match txn.open_table(META) {
+        Ok(meta) => meta.get("schema_version").db()?.map(|v| v.value().to_vec()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(StoreError::Db(e.into())),
+    };
+    check_schema(path, stored.as_deref())
 }
 
 /// A database opened for reading: the file itself, or, when the file needs redb's crash
@@ -224,21 +364,36 @@ impl ReadDb {
     }
 }
 
-/// Repairs a copy of the file in memory; the file is not touched.
+/// Repairs the file as redb would, with every write held in memory: the file is not touched.
 fn recover_in_memory(path: &Path) -> Result<Database, StoreError> {
-    use redb::StorageBackend;
-    let bytes = std::fs::read(path).map_err(|source| StoreError::Create {
+    let file = std::fs::File::open(path).map_err(|source| StoreError::Create {
         path: path.to_path_buf(),
         source,
     })?;
-    let backend = redb::backends::InMemoryBackend::new();
-    backend
-        .set_len(bytes.len() as u64)
-        .and_then(|()| backend.write(0, &bytes))
-        .map_err(|e| StoreError::corrupt("in-memory copy", std::io::Error::other(e.to_string())))?;
-    Database::builder()
-        .create_with_backend(backend)
-        .map_err(|e| open_error(path, e))
+    let (backend, _never_armed) =
+        guard::GuardedBackend::dry(file, false, None).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    match no_panic(|| Database::builder().create_with_backend(backend)) {
+        Ok(r) => r.map_err(|e| open_error(path, e)),
+        Err(p) => Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            cause: format!("redb failed repairing a copy of it: {p}"),
+        }),
+    }
+}
+
+/// The first bytes of every redb file.
+const REDB_MAGIC: &[u8] = b"redb\x1a\n";
+
+/// Whether the file starts as a redb file does (anything else is not a recording at all).
+fn looks_like_redb(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 6];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == REDB_MAGIC)
 }
 
 /// Opens an existing database read-only; it may be written by a running recorder meanwhile.

@@ -16,6 +16,8 @@ pub struct SnapshotInfo {
     pub session: u64,
 }
 
+type ExtrasTable = redb::ReadOnlyTable<(u32, u64), &'static [u8]>;
+
 pub struct Reader {
     pub(super) txn: ReadTransaction,
 }
@@ -34,7 +36,7 @@ impl Reader {
         for e in t.iter().db()? {
             let (k, v) = e.db()?;
             let seq = k.value();
-            let rec: SnapshotRec = codec::decode(format::SNAPSHOT_V1, v.value())
+            let rec = codec::decode_snapshot(v.value())
                 .map_err(|e| StoreError::corrupt(format!("snapshot {seq}"), e))?;
             out.push((
                 SnapshotInfo {
@@ -196,6 +198,49 @@ impl Reader {
         Ok(out)
     }
 
+    /// The job's extra rows in force at `seq` (rows kept beside the by-id list).
+    pub fn extras_at(&self, job: u32, seq: u64) -> Result<Vec<ExtraRow>, StoreError> {
+        let Some(t) = self.extras_table()? else {
+            return Ok(Vec::new());
+        };
+        let mut r = t.range((job, 0)..=(job, seq)).db()?;
+        match r.next_back() {
+            Some(e) => {
+                let (k, v) = e.db()?;
+                codec::decode_extras(v.value())
+                    .map_err(|e| StoreError::corrupt(format!("extra rows at {}", k.value().1), e))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every version of a job's extra rows, in seq order.
+    pub fn extras_versions(&self, job: u32) -> Result<Vec<(u64, Vec<ExtraRow>)>, StoreError> {
+        let Some(t) = self.extras_table()? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for e in t.range((job, 0)..=(job, u64::MAX)).db()? {
+            let (k, v) = e.db()?;
+            let seq = k.value().1;
+            out.push((
+                seq,
+                codec::decode_extras(v.value())
+                    .map_err(|e| StoreError::corrupt(format!("extra rows at {seq}"), e))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The extras table; `None` in a version 1 file, which has none.
+    pub(super) fn extras_table(&self) -> Result<Option<ExtrasTable>, StoreError> {
+        match self.txn.open_table(EXEC_EXTRAS) {
+            Ok(t) => Ok(Some(t)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(StoreError::Db(e.into())),
+        }
+    }
+
     pub fn router_at(&self, seq: u64) -> Result<Option<(u64, RouterRec)>, StoreError> {
         let t = self.txn.open_table(ROUTER_VERSIONS).db()?;
         let mut r = t.range(0..=seq).db()?;
@@ -293,6 +338,13 @@ impl Reader {
             (
                 "exec_checkpoints",
                 self.txn.open_table(EXEC_CHECKPOINTS).db()?.len().db()?,
+            ),
+            (
+                "exec_extras",
+                match self.extras_table()? {
+                    Some(t) => t.len().db()?,
+                    None => 0,
+                },
             ),
         ])
     }

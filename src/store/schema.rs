@@ -19,6 +19,8 @@
 //! | `exec_changes`   | (u32 job, u64 seq, i64 exec id)   | `()`: the same versions, by seq     |
 //! | `exec_checkpoints`| (u32 job, u64 seq)               | every live execution after seq      |
 //! | `router_versions`| u64 seq                           | `RouterRec`                         |
+//! | `exec_extras`    | (u32 job, u64 seq)                | zstd of `Vec<ExtraRow>`: every row  |
+//! |                  |                                   | kept beside the by-id list, when it changed |
 //!
 //! The state of an entity at snapshot S is its version with the greatest seq <= S. For the
 //! executions of a job that is the last checkpoint at or before S plus the changes after it
@@ -27,13 +29,23 @@
 //! eighth of the job's size. Checkpoints are zstd-compressed, and executions compress well
 //! against each other, so they cost far less than the versions they summarise.
 //! Checkpoint value: format byte, then zstd of repeated `[i64 LE id][u32 LE len][EXEC_V1 value]`.
+//!
+//! Rows that have no place in the by-id tables (a second row with the same id in one body, a
+//! row without a usable id) are kept whole in `exec_extras`: the job's extras at snapshot S are
+//! its version with the greatest seq <= S (an empty list once they are gone).
+//!
+//! Versions: 1 had no `exec_extras` and `SNAPSHOT_V1` headers; 2 adds them and `SNAPSHOT_V2`
+//! (each request's outcome, row accounting and row problems, a redirect's location). A version
+//! 2 reader reads version 1 files (an absent table is empty; V1 headers are converted); a
+//! recorder that appends to a version 1 file marks it version 2.
 
-use crate::beacon::{Provider, RouterHealth};
+pub use crate::beacon::{ExtraRow, JobRec, RouterRec, RowProblem};
+use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a table or record layout changes. A file with a larger number is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
@@ -49,11 +61,13 @@ pub const ROUTER_VERSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("r
 pub const EXEC_CHANGES: TableDefinition<(u32, u64, i64), ()> = TableDefinition::new("exec_changes");
 pub const EXEC_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
     TableDefinition::new("exec_checkpoints");
+pub const EXEC_EXTRAS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("exec_extras");
 
 /// Format bytes: the first byte of every encoded value.
 pub mod format {
     pub const SESSION_V1: u8 = 0x10;
     pub const SNAPSHOT_V1: u8 = 0x20;
+    pub const SNAPSHOT_V2: u8 = 0x21;
     pub const BODY_V1: u8 = 0x30;
     pub const JOB_V1: u8 = 0x40;
     pub const EXEC_V1: u8 = 0x50;
@@ -61,6 +75,8 @@ pub mod format {
     pub const EXEC_TOMBSTONE: u8 = 0x5F;
     pub const ROUTER_V1: u8 = 0x60;
     pub const CHECKPOINT_V1: u8 = 0x70;
+    /// Format byte, then zstd of the bincode of `Vec<ExtraRow>`.
+    pub const EXTRAS_V1: u8 = 0x80;
 }
 
 /// One run of `record` against one set of sources.
@@ -92,11 +108,11 @@ pub struct SnapshotRec {
 /// One request of a poll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FetchRec {
-    /// A `source::SourceKind` as u8.
+    /// A `fetch::SourceKind` as u8.
     pub source: u8,
     /// Job index (`jobs` table) for runner job requests.
     pub job: Option<u32>,
-    /// `strings` id of the URL, credentials stripped.
+    /// `strings` id of the URL, secrets removed.
     pub url: u32,
     pub status: Option<u16>,
     pub latency_us: u64,
@@ -108,6 +124,116 @@ pub struct FetchRec {
     pub error: Option<FetchErrorRec>,
     /// The body arrived but did not parse as what this endpoint returns.
     pub parse_error: Option<String>,
+    /// A `fetch::Outcome` as u8: how the request went, decided once when it was recorded.
+    pub outcome: u8,
+    /// `strings` id of a redirect's `Location` (secrets removed).
+    pub location: Option<u32>,
+    /// For bodies with execution rows: `[in body, kept, repeated across pages, unusable]`.
+    pub rows: Option<[u32; 4]>,
+    /// The first row problems of the body (`normalise::PROBLEMS_KEPT`).
+    pub problems: Vec<RowProblem>,
+    pub problems_total: u32,
+}
+
+impl FetchRec {
+    pub fn outcome(&self) -> Outcome {
+        Outcome::from_u8(self.outcome).unwrap_or(Outcome::HttpError)
+    }
+
+    pub fn error_kind(&self) -> Option<FetchErrorKind> {
+        self.error.as_ref().map(|e| FetchErrorKind::from_u8(e.kind))
+    }
+
+    /// `ok`, `http 503`, `timeout`, `skipped_by_budget`, ...
+    pub fn outcome_word(&self) -> String {
+        crate::fetch::outcome_word(self.outcome(), self.status, self.error_kind())
+    }
+}
+
+/// Snapshot and request headers as schema version 1 wrote them.
+pub mod v1 {
+    use super::{FetchErrorRec, FetchRec, Outcome, SourceKind};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct SnapshotRec {
+        pub session: u64,
+        pub started_at: i64,
+        pub duration_us: u64,
+        pub fetches: Vec<FetchRec1>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct FetchRec1 {
+        pub source: u8,
+        pub job: Option<u32>,
+        pub url: u32,
+        pub status: Option<u16>,
+        pub latency_us: u64,
+        pub body: Option<u64>,
+        pub body_len: u64,
+        pub content_type: Option<u32>,
+        pub error: Option<FetchErrorRec>,
+        pub parse_error: Option<String>,
+    }
+
+    /// Version 1 did not store outcomes; this is the rule it reported by. Its one kind of
+    /// unsent request (7, "rate_budget") covered both the budget and a 429's wait.
+    fn outcome(f: &FetchRec1) -> Outcome {
+        if let Some(e) = &f.error {
+            return if e.kind == 7 {
+                Outcome::SkippedByBudget
+            } else {
+                Outcome::Transport
+            };
+        }
+        match f.status {
+            Some(200..=299) if f.parse_error.is_some() => Outcome::Unparsable,
+            Some(200..=299) => Outcome::Ok,
+            Some(404) if f.source == SourceKind::RunnerExecAll as u8 => Outcome::OlderRunner,
+            Some(404)
+                if (f.source == SourceKind::RunnerJobDefault as u8
+                    || f.source == SourceKind::RunnerJobPage as u8)
+                    && f.body_len > 0 =>
+            {
+                Outcome::JobNotFound
+            }
+            _ => Outcome::HttpError,
+        }
+    }
+
+    impl From<FetchRec1> for FetchRec {
+        fn from(f: FetchRec1) -> Self {
+            FetchRec {
+                outcome: outcome(&f) as u8,
+                source: f.source,
+                job: f.job,
+                url: f.url,
+                status: f.status,
+                latency_us: f.latency_us,
+                body: f.body,
+                body_len: f.body_len,
+                content_type: f.content_type,
+                error: f.error,
+                parse_error: f.parse_error,
+                location: None,
+                rows: None,
+                problems: Vec::new(),
+                problems_total: 0,
+            }
+        }
+    }
+
+    impl From<SnapshotRec> for super::SnapshotRec {
+        fn from(s: SnapshotRec) -> Self {
+            super::SnapshotRec {
+                session: s.session,
+                started_at: s.started_at,
+                duration_us: s.duration_us,
+                fetches: s.fetches.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,25 +260,4 @@ pub struct BodyRec {
     /// Delta-chain depth: 0 for a full body.
     pub depth: u32,
     pub data: Vec<u8>,
-}
-
-/// A job as its default view showed it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct JobRec {
-    /// `false` when the runner answered 404 "job not found".
-    pub found: bool,
-    pub status: Option<String>,
-    /// The job spec as received (JSON text).
-    pub spec_json: Option<String>,
-    /// Rows in the default view (`include=executions`, no limit): the page a person sees.
-    pub default_rows: Option<u32>,
-    /// The execution ids that page showed.
-    pub default_ids: Vec<i64>,
-}
-
-/// The router's state: the last good `/health` and `/providers`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RouterRec {
-    pub health: Option<RouterHealth>,
-    pub providers: Option<Vec<Provider>>,
 }

@@ -1,10 +1,13 @@
-//! `verify`: every invariant of the on-disk format, checked read-only.
+//! `verify`: every invariant of the on-disk format, checked without changing the file: redb's
+//! own page checksums (in a dry run, as `record` does before writing), then every record.
+//! Damage is a problem in the report, never a crash of the check.
 
 use super::schema::*;
-use super::{DbResult, Reader, StoreError, checkpoint, codec};
-use crate::source::SourceKind;
+use super::{DbResult, Reader, StoreError, check_pages, checkpoint, codec, no_panic, open_reader};
+use crate::fetch::SourceKind;
 use redb::{ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct VerifyReport {
@@ -12,6 +15,69 @@ pub struct VerifyReport {
     pub bodies: u64,
     pub versions: u64,
     pub problems: Vec<String>,
+    /// What could not be checked, and why (not problems).
+    pub notes: Vec<String>,
+}
+
+/// Verifies a file. `Err` only when it is not a recording this version reads at all.
+pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    match check_pages(path) {
+        Ok(None) => {}
+        Ok(Some(why)) => problems.push(format!("pages: {why}")),
+        Err(StoreError::Locked { .. }) => notes.push(
+            "a recorder holds the file: redb's page checks were not run (the records were checked)"
+                .to_string(),
+        ),
+        Err(
+            e @ (StoreError::Missing { .. }
+            | StoreError::NotBlackbox { .. }
+            | StoreError::NewerSchema { .. }),
+        ) => return Err(e),
+        // Not writable by this user, say: the records are still checked.
+        Err(e) => notes.push(format!(
+            "redb's page checks were not run: {}",
+            crate::record::error_chain(&e)
+        )),
+    }
+    let d = match open_reader(path) {
+        Ok(d) => d,
+        Err(
+            e @ (StoreError::Missing { .. }
+            | StoreError::NotBlackbox { .. }
+            | StoreError::NewerSchema { .. }),
+        ) => return Err(e),
+        Err(e) => {
+            problems.push(format!(
+                "cannot read the records: {}",
+                crate::record::error_chain(&e)
+            ));
+            return Ok(VerifyReport {
+                problems,
+                notes,
+                ..Default::default()
+            });
+        }
+    };
+    let mut r = match no_panic(|| Reader::new(&d).and_then(|r| r.verify())) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => VerifyReport {
+            problems: vec![format!(
+                "reading the records stopped: {}",
+                crate::record::error_chain(&e)
+            )],
+            ..Default::default()
+        },
+        Err(p) => VerifyReport {
+            problems: vec![format!("redb failed reading the records: {p}")],
+            ..Default::default()
+        },
+    };
+    problems.append(&mut r.problems);
+    r.problems = problems;
+    r.notes = notes;
+    Ok(r)
 }
 
 impl Reader {
@@ -64,7 +130,7 @@ impl Reader {
                 ));
             }
             expected = seq + 1;
-            let snap: SnapshotRec = match codec::decode(format::SNAPSHOT_V1, v.value()) {
+            let snap: SnapshotRec = match codec::decode_snapshot(v.value()) {
                 Ok(s) => s,
                 Err(e) => {
                     p(format!("snapshot {seq}: undecodable: {e}"));
@@ -102,6 +168,24 @@ impl Reader {
                 if f.status.is_none() && f.error.is_none() {
                     p(format!(
                         "snapshot {seq} request {i}: neither a status nor an error"
+                    ));
+                }
+                if crate::fetch::Outcome::from_u8(f.outcome).is_none() {
+                    p(format!(
+                        "snapshot {seq} request {i}: unknown outcome {}",
+                        f.outcome
+                    ));
+                }
+                if let Some([in_body, kept, repeated, unusable]) = f.rows
+                    && in_body as u64 != kept as u64 + repeated as u64 + unusable as u64
+                {
+                    p(format!(
+                        "snapshot {seq} request {i}: {in_body} rows in the body but {kept} kept + {repeated} repeated + {unusable} unusable"
+                    ));
+                }
+                if (f.problems.len() as u64) > f.problems_total as u64 {
+                    p(format!(
+                        "snapshot {seq} request {i}: more row problems kept than counted"
                     ));
                 }
                 if let Some(b) = f.body
@@ -195,6 +279,21 @@ impl Reader {
                     }
                 }
                 Err(e) => p(format!("checkpoint ({job}, {seq}): {e}")),
+            }
+        }
+        if let Some(t) = self.extras_table()? {
+            for e in t.iter().db()? {
+                let (k, v) = e.db()?;
+                let (job, seq) = k.value();
+                r.versions += 1;
+                if !seqs.contains(&seq) || !jobs.contains(&job) {
+                    p(format!(
+                        "extra rows ({job}, {seq}): no such snapshot or job"
+                    ));
+                }
+                if let Err(e) = codec::decode_extras(v.value()) {
+                    p(format!("extra rows ({job}, {seq}): undecodable: {e}"));
+                }
             }
         }
         for e in txn.open_table(ROUTER_VERSIONS).db()?.iter().db()? {

@@ -4,11 +4,11 @@
 
 use super::schema::*;
 use super::{DbResult, StoreError, blobs, checkpoint, codec};
-use crate::beacon::{self, Execution};
-use crate::source::{Fetched, SourceKind};
+use crate::fetch::{Fetched, SourceKind};
+use crate::normalise::{ListObs, Observations};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One poll as the recorder hands it over.
 #[derive(Debug, Clone)]
@@ -18,33 +18,34 @@ pub struct Poll {
     pub fetches: Vec<Fetched>,
 }
 
-/// Entities handed over already parsed, by job id: for synthetic recordings (`synth`) and
-/// benchmarks of everything after parsing. They are merged with what the fetches' bodies say.
-#[derive(Debug, Clone, Default)]
-pub struct Preparsed {
-    /// Complete execution lists.
-    pub lists: Vec<(String, Vec<Execution>)>,
-    pub views: Vec<(String, JobRec)>,
-    pub router: Option<RouterRec>,
-}
-
-/// What one ingest wrote.
+/// What one ingest wrote, and how the poll's requests went.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestStats {
     pub seq: u64,
     pub exec_versions: usize,
     pub tombstones: usize,
+    pub extras_versions: usize,
     pub job_versions: usize,
     pub router_versions: usize,
     pub new_bodies: usize,
     pub new_body_bytes: usize,
-    /// Per job: rows by status in the complete list (when it was fetched this poll).
-    pub job_rows: Vec<(String, Option<BTreeMap<String, usize>>)>,
-    pub fetch_errors: usize,
+    /// Per job whose complete list came in whole this poll: its rows by status.
+    pub job_rows: Vec<(String, BTreeMap<String, usize>)>,
+    pub requests: usize,
+    /// Requests the source failed (`Outcome::is_failure`).
+    pub failed: usize,
+    /// Requests not sent (`Outcome::is_gap`).
+    pub gaps: usize,
+    /// This poll's failed or unsent requests: (endpoint, outcome word).
+    pub problems: Vec<(SourceKind, String)>,
 }
 
 pub struct Writer {
-    db: Database,
+    /// `None` only while it is being reopened after a failed commit.
+    db: Option<Database>,
+    path: PathBuf,
+    sharing: super::Sharing,
+    limit: Option<u64>,
     durable: bool,
     next_seq: u64,
     next_body: u64,
@@ -58,11 +59,14 @@ pub struct Writer {
     /// Encoded current version of each live execution, per job.
     execs: HashMap<u32, HashMap<i64, Vec<u8>>>,
     job_state: HashMap<u32, Vec<u8>>,
+    /// Encoded current extras of each job (absent = none).
+    extras_state: HashMap<u32, Vec<u8>>,
     router_state: RouterRec,
     /// Execution versions written per job since its last checkpoint.
     since_checkpoint: HashMap<u32, usize>,
-    /// Set when a commit failed: in-memory caches are reloaded before the next ingest.
-    stale: bool,
+    /// Set when a commit failed: redb then refuses every write until the database is opened
+    /// again, so the next ingest reopens it (checked, as any open) and reloads the caches.
+    broken: bool,
 }
 
 impl Writer {
@@ -72,9 +76,21 @@ impl Writer {
     }
 
     pub fn open_with(path: &Path, sharing: super::Sharing) -> Result<Self, StoreError> {
-        let db = super::open_writer(path, sharing)?;
+        Self::open_limited(path, sharing, None)
+    }
+
+    /// `open_with`, on a file that may not grow past `limit` bytes (a full disk, simulated).
+    pub fn open_limited(
+        path: &Path,
+        sharing: super::Sharing,
+        limit: Option<u64>,
+    ) -> Result<Self, StoreError> {
+        let db = super::open_writer_limited(path, sharing, limit)?;
         let mut w = Writer {
-            db,
+            db: Some(db),
+            path: path.to_path_buf(),
+            sharing,
+            limit,
             durable: true,
             next_seq: 1,
             next_body: 1,
@@ -86,12 +102,19 @@ impl Writer {
             last_body: HashMap::new(),
             execs: HashMap::new(),
             job_state: HashMap::new(),
+            extras_state: HashMap::new(),
             router_state: RouterRec::default(),
             since_checkpoint: HashMap::new(),
-            stale: false,
+            broken: false,
         };
         w.reload()?;
         Ok(w)
+    }
+
+    fn db(&self) -> Result<&Database, StoreError> {
+        self.db.as_ref().ok_or_else(|| StoreError::Closed {
+            path: self.path.clone(),
+        })
     }
 
     /// Durable commits (the default) or not (benchmarks of the rest of the path; only on a
@@ -107,8 +130,11 @@ impl Writer {
     pub fn compact(&mut self) -> bool {
         let mut any = false;
         // Each pass moves pages toward the start; a few passes reach a fixed point.
+        let Some(db) = self.db.as_mut() else {
+            return false;
+        };
         for _ in 0..8 {
-            match self.db.compact() {
+            match db.compact() {
                 Ok(true) => any = true,
                 _ => break,
             }
@@ -118,7 +144,7 @@ impl Writer {
 
     /// Rebuilds the in-memory caches from what is committed.
     fn reload(&mut self) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().db()?;
+        let txn = self.db()?.begin_read().db()?;
         let snaps = txn.open_table(SNAPSHOTS).db()?;
         self.next_seq = snaps.last().db()?.map_or(1, |(k, _)| k.value() + 1);
         let bodies = txn.open_table(BODIES).db()?;
@@ -169,13 +195,17 @@ impl Writer {
             let (k, v) = e.db()?;
             self.job_state.insert(k.value().0, v.value().to_vec());
         }
+        self.extras_state.clear();
+        for e in txn.open_table(EXEC_EXTRAS).db()?.iter().db()? {
+            let (k, v) = e.db()?;
+            self.extras_state.insert(k.value().0, v.value().to_vec());
+        }
         self.router_state = match txn.open_table(ROUTER_VERSIONS).db()?.last().db()? {
             Some((_, v)) => codec::decode(format::ROUTER_V1, v.value())
                 .map_err(|e| StoreError::corrupt("router version", e))?,
             None => RouterRec::default(),
         };
         self.last_body.clear();
-        self.stale = false;
         Ok(())
     }
 
@@ -249,22 +279,23 @@ impl Writer {
         Ok(id)
     }
 
-    /// Writes one poll as one transaction and returns what was written.
-    pub fn ingest(&mut self, poll: &Poll) -> Result<IngestStats, StoreError> {
-        self.ingest_with(poll, Preparsed::default())
-    }
-
-    /// `ingest` with entities that were parsed elsewhere.
-    pub fn ingest_with(&mut self, poll: &Poll, pre: Preparsed) -> Result<IngestStats, StoreError> {
-        if self.stale {
+    /// Writes one poll, read into `obs` (`normalise`), as one transaction and returns what
+    /// was written.
+    pub fn ingest(&mut self, poll: &Poll, obs: &Observations) -> Result<IngestStats, StoreError> {
+        if self.broken {
+            // Close before opening again: the old handle holds the file's writer lock.
+            self.db = None;
+            let db = super::open_writer_limited(&self.path, self.sharing, self.limit)?;
+            self.db = Some(db);
             self.reload()?;
+            self.broken = false;
         }
         let seq = self.next_seq;
-        let mut txn = self.db.begin_write().db()?;
+        let mut txn = self.db()?.begin_write().db()?;
         if !self.durable {
             txn.set_durability(Durability::None).db()?;
         }
-        let result = self.write_poll(&txn, seq, poll, pre);
+        let result = self.write_poll(&txn, seq, poll, obs);
         match result {
             Ok((stats, pending)) => match txn.commit() {
                 Ok(()) => {
@@ -281,12 +312,12 @@ impl Writer {
                     Ok(stats)
                 }
                 Err(e) => {
-                    self.stale = true;
+                    self.broken = true;
                     Err(StoreError::Db(e.into()))
                 }
             },
             Err(e) => {
-                self.stale = true;
+                self.broken = true;
                 let _ = txn.abort();
                 Err(e)
             }
@@ -311,6 +342,9 @@ impl Writer {
         for (job, bytes) in p.jobs {
             self.job_state.insert(job, bytes);
         }
+        for (job, bytes) in p.extras {
+            self.extras_state.insert(job, bytes);
+        }
         if let Some(r) = p.router {
             self.router_state = r;
         }
@@ -321,7 +355,7 @@ impl Writer {
         txn: &WriteTransaction,
         seq: u64,
         poll: &Poll,
-        pre: Preparsed,
+        obs: &Observations,
     ) -> Result<(IngestStats, Pending), StoreError> {
         let mut stats = IngestStats {
             seq,
@@ -348,28 +382,16 @@ impl Writer {
             self.session = seq;
         }
         let mut fetch_recs = Vec::with_capacity(poll.fetches.len());
-        // Per job: the complete list (from /executions/all, or every page) and the view.
-        let mut lists: BTreeMap<u32, ListAcc> = BTreeMap::new();
-        let mut views: BTreeMap<u32, JobRec> = BTreeMap::new();
-        let mut router = self.router_state.clone();
-        // A job whose list was handed over parsed takes it from there, not from the bodies.
-        let mut preparsed_lists = std::collections::BTreeSet::new();
-        for (job, rows) in pre.lists {
-            let j = self.job_index(txn, &job)?;
-            lists.entry(j).or_default().add(rows);
-            preparsed_lists.insert(j);
-        }
-        for (job, rec) in pre.views {
-            let j = self.job_index(txn, &job)?;
-            views.insert(j, rec);
-        }
-        if let Some(r) = pre.router {
-            router = r;
-        }
-        for f in &poll.fetches {
+        for (i, f) in poll.fetches.iter().enumerate() {
+            let notes = obs.notes.get(i);
+            let outcome = notes.map_or_else(|| f.transport_outcome(), |n| n.outcome);
             let url = self.intern(txn, &f.url)?;
             let content_type = match &f.content_type {
                 Some(ct) => Some(self.intern(txn, ct)?),
+                None => None,
+            };
+            let location = match &f.location {
+                Some(l) => Some(self.intern(txn, l)?),
                 None => None,
             };
             let job = match &f.job {
@@ -380,84 +402,17 @@ impl Writer {
                 Some(b) => Some(self.store_body(txn, url, b, &mut stats)?),
                 None => None,
             };
-            if f.error.is_some() {
-                stats.fetch_errors += 1;
-            }
-            let mut parse_error = None;
-            let ok = f.ok_body();
-            match (f.kind, job) {
-                (SourceKind::RunnerExecAll | SourceKind::RunnerJobPage, Some(j))
-                    if preparsed_lists.contains(&j) => {}
-                (SourceKind::RunnerExecAll, Some(j)) => {
-                    let acc = lists.entry(j).or_default();
-                    match ok {
-                        Some(b) => match beacon::parse_exec_list(b) {
-                            Ok(l) => acc.add(l.rows),
-                            Err(e) => {
-                                parse_error = Some(e);
-                                acc.failed = true;
-                            }
-                        },
-                        // 404 here means "use the pages that follow" (older runner).
-                        None if f.status == Some(404) && f.error.is_none() => {}
-                        None => acc.failed = true,
-                    }
+            stats.requests += 1;
+            if outcome.is_failure() || outcome.is_gap() {
+                if outcome.is_failure() {
+                    stats.failed += 1;
+                } else {
+                    stats.gaps += 1;
                 }
-                (SourceKind::RunnerJobPage, Some(j)) => {
-                    let acc = lists.entry(j).or_default();
-                    acc.paged = true;
-                    match ok.map(beacon::parse_job_view) {
-                        Some(Ok(v)) => acc.add(v.executions.map(|l| l.rows).unwrap_or_default()),
-                        Some(Err(e)) => {
-                            parse_error = Some(e);
-                            acc.failed = true;
-                        }
-                        None => acc.failed = true,
-                    }
-                }
-                (SourceKind::RunnerJobDefault, Some(j)) => match ok.map(beacon::parse_job_view) {
-                    Some(Ok(v)) => {
-                        let (rows, ids) = match &v.executions {
-                            Some(l) => (
-                                Some((l.rows.len() + l.bad_rows) as u32),
-                                l.rows.iter().map(|r| r.id).collect(),
-                            ),
-                            None => (None, vec![]),
-                        };
-                        views.insert(
-                            j,
-                            JobRec {
-                                found: true,
-                                status: v.status,
-                                spec_json: v.spec_json,
-                                default_rows: rows,
-                                default_ids: ids,
-                            },
-                        );
-                    }
-                    Some(Err(e)) => parse_error = Some(e),
-                    None if f.status == Some(404) && f.error.is_none() => {
-                        views.insert(j, JobRec::default());
-                    }
-                    None => {}
-                },
-                (SourceKind::RouterHealth, _) => {
-                    if let Some(b) = ok {
-                        match beacon::parse_health(b) {
-                            Ok(h) => router.health = Some(h),
-                            Err(e) => parse_error = Some(e),
-                        }
-                    }
-                }
-                (SourceKind::RouterProviders, _) => {
-                    if let Some(b) = ok {
-                        match beacon::parse_providers(b) {
-                            Ok(p) => router.providers = Some(p),
-                            Err(e) => parse_error = Some(e),
-                        }
-                    }
-                }
-                _ => {}
+                stats.problems.push((
+                    f.kind,
+                    crate::fetch::outcome_word(outcome, f.status, f.error.as_ref().map(|e| e.0)),
+                ));
             }
             fetch_recs.push(FetchRec {
                 source: f.kind as u8,
@@ -472,7 +427,14 @@ impl Writer {
                     kind: *k as u8,
                     message: m.clone(),
                 }),
-                parse_error,
+                parse_error: notes.and_then(|n| n.parse_error.clone()),
+                outcome: outcome as u8,
+                location,
+                rows: notes
+                    .and_then(|n| n.rows)
+                    .map(|r| [r.in_body, r.kept, r.repeated, r.unusable]),
+                problems: notes.map(|n| n.problems.clone()).unwrap_or_default(),
+                problems_total: notes.map_or(0, |n| n.problems_total),
             });
         }
 
@@ -481,39 +443,41 @@ impl Writer {
             let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
             let mut ch = txn.open_table(EXEC_CHANGES).db()?;
             let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
-            for (&job, acc) in &lists {
-                if acc.failed || (!acc.got_any && !acc.paged) {
+            let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
+            for (name, list) in &obs.lists {
+                let ListObs::Complete(rows) = list else {
                     continue;
-                }
+                };
+                let job = self.job_index(txn, name)?;
                 let current = self.execs.get(&job);
-                let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-                for e in acc.rows.values() {
-                    *by_status.entry(e.status.to_string()).or_default() += 1;
+                let mut written = 0;
+                for e in rows.by_id.values() {
                     let bytes = codec::encode(format::EXEC_V1, e);
                     if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
                         ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
                         ch.insert((job, seq, e.id), ()).db()?;
                         pending.execs.push((job, e.id, Some(bytes)));
                         stats.exec_versions += 1;
+                        written += 1;
                     }
                 }
                 if let Some(cur) = current {
                     for &id in cur.keys() {
-                        if !acc.rows.contains_key(&id) {
+                        if !rows.by_id.contains_key(&id) {
                             ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
                                 .db()?;
                             ch.insert((job, seq, id), ()).db()?;
                             pending.execs.push((job, id, None));
                             stats.tombstones += 1;
+                            written += 1;
                         }
                     }
                 }
-                let written = pending.execs.iter().filter(|(j, _, _)| *j == job).count();
                 let since = self.since_checkpoint.get(&job).copied().unwrap_or(0) + written;
-                if written > 0 && checkpoint::due(since, acc.rows.len()) {
-                    // The state after this poll is exactly the complete list just parsed.
-                    let encoded: Vec<(i64, Vec<u8>)> = acc
-                        .rows
+                if written > 0 && checkpoint::due(since, rows.by_id.len()) {
+                    // The state after this poll is exactly the complete list just read.
+                    let encoded: Vec<(i64, Vec<u8>)> = rows
+                        .by_id
                         .values()
                         .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
                         .collect();
@@ -523,25 +487,37 @@ impl Writer {
                 } else {
                     pending.checkpoints.push((job, since));
                 }
-                let name = self
-                    .jobs
-                    .iter()
-                    .find(|(_, v)| **v == job)
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_default();
-                stats.job_rows.push((name, Some(by_status)));
+                // Extras: a version whenever they change, an empty one when they go.
+                let had = self.extras_state.get(&job);
+                if !(rows.extras.is_empty() && had.is_none()) {
+                    let bytes = codec::encode_extras(&rows.extras);
+                    if had != Some(&bytes) {
+                        xt.insert((job, seq), bytes.as_slice()).db()?;
+                        pending.extras.push((job, bytes));
+                        stats.extras_versions += 1;
+                    }
+                }
+                stats.job_rows.push((name.clone(), rows.by_status()));
             }
         }
         {
             let mut jv = txn.open_table(JOB_VERSIONS).db()?;
-            for (job, rec) in views {
-                let bytes = codec::encode(format::JOB_V1, &rec);
+            for (name, rec) in &obs.views {
+                let job = self.job_index(txn, name)?;
+                let bytes = codec::encode(format::JOB_V1, rec);
                 if self.job_state.get(&job) != Some(&bytes) {
                     jv.insert((job, seq), bytes.as_slice()).db()?;
                     pending.jobs.push((job, bytes));
                     stats.job_versions += 1;
                 }
             }
+        }
+        let mut router = self.router_state.clone();
+        if let Some(h) = &obs.health {
+            router.health = Some(h.clone());
+        }
+        if let Some(p) = &obs.providers {
+            router.providers = Some(p.clone());
         }
         if router != self.router_state {
             txn.open_table(ROUTER_VERSIONS)
@@ -559,7 +535,7 @@ impl Writer {
         };
         txn.open_table(SNAPSHOTS)
             .db()?
-            .insert(seq, codec::encode(format::SNAPSHOT_V1, &snap).as_slice())
+            .insert(seq, codec::encode(format::SNAPSHOT_V2, &snap).as_slice())
             .db()?;
         Ok((stats, pending))
     }
@@ -571,24 +547,6 @@ struct Pending {
     checkpoints: Vec<(u32, usize)>,
     execs: Vec<(u32, i64, Option<Vec<u8>>)>,
     jobs: Vec<(u32, Vec<u8>)>,
+    extras: Vec<(u32, Vec<u8>)>,
     router: Option<RouterRec>,
-}
-
-/// The complete list of one job, assembled from one or several bodies.
-#[derive(Default)]
-struct ListAcc {
-    rows: BTreeMap<i64, Execution>,
-    got_any: bool,
-    paged: bool,
-    failed: bool,
-}
-
-impl ListAcc {
-    fn add(&mut self, rows: Vec<Execution>) {
-        self.got_any = true;
-        for r in rows {
-            // Pages can repeat a row (ties on created_at); the first copy wins.
-            self.rows.entry(r.id).or_insert(r);
-        }
-    }
 }

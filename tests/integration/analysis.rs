@@ -152,10 +152,8 @@ fn cutoff_finds_missing_cells_unplanned_region_and_unexpected_model() {
 
 #[test]
 fn diff_between_points_and_selectors() {
-    let s = start_sim("classic", 150.0);
-    let (_d, db) = tmp();
-    s.record_all(&db, "250ms", &[]).ok();
-    for sel in ["first", "last", "3", "-2", "+1s"] {
+    let (_d, db, _) = record_scenario("classic", 30.0);
+    for sel in ["first", "last", "3", "-2", "+1m"] {
         let d = bb(&db, &["diff", sel, sel, "--json"]).ok().json();
         let j = &d["jobs"][0];
         assert!(j["status"].is_null());
@@ -169,8 +167,10 @@ fn diff_between_points_and_selectors() {
             .stdout
             .contains("no changes")
     );
-    let first = bb(&db, &["show", "--at", "first", "--json"]).ok().json();
-    let d = bb(&db, &["diff", "first", "last", "--json"]).ok().json();
+    // A minute in, six rows are running; by the end all 44 have failed.
+    let first = bb(&db, &["show", "--at", "+1m", "--json"]).ok().json();
+    assert_eq!(first["jobs"][0]["rows"], 6);
+    let d = bb(&db, &["diff", "+1m", "last", "--json"]).ok().json();
     let j = &d["jobs"][0];
     let added = j["executions"]["added"].as_array().unwrap().len() as u64;
     assert_eq!(first["jobs"][0]["rows"].as_u64().unwrap() + added, 44);

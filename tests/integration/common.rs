@@ -153,3 +153,97 @@ pub fn tmp() -> (tempfile::TempDir, PathBuf) {
     let p = d.path().join("rec.redb");
     (d, p)
 }
+
+/// What a recording run on the library said, besides the file.
+#[derive(Default)]
+pub struct Heard {
+    pub warnings: Vec<String>,
+    pub committed: Vec<beacon_blackbox::store::IngestStats>,
+    pub write_errors: Vec<String>,
+}
+
+impl beacon_blackbox::record::Observer for Heard {
+    fn warn(&mut self, msg: &str) {
+        self.warnings.push(msg.to_string());
+    }
+    fn committed(
+        &mut self,
+        stats: &beacon_blackbox::store::IngestStats,
+        _: &beacon_blackbox::store::Poll,
+    ) {
+        self.committed.push(stats.clone());
+    }
+    fn write_failed(&mut self, err: &beacon_blackbox::store::StoreError) {
+        self.write_errors
+            .push(beacon_blackbox::record::error_chain(err));
+    }
+}
+
+/// Scenario second 0 of recordings on a manual clock: 2025-10-09T08:53:20Z.
+pub const T0: i64 = 1_760_000_000_000_000;
+
+pub fn base(s: &str) -> reqwest::Url {
+    reqwest::Url::parse(s).unwrap()
+}
+
+/// Options for a library recording: both sides, no stop (set one), fast commits.
+pub fn options(jobs: &[&str], interval_secs: f64) -> beacon_blackbox::record::RecordOptions {
+    beacon_blackbox::record::RecordOptions {
+        targets: beacon_blackbox::record::Targets {
+            runner: Some(base("http://runner.test/")),
+            router: Some(base("http://router.test/")),
+            jobs: jobs.iter().map(|j| j.to_string()).collect(),
+            admin: false,
+        },
+        interval: std::time::Duration::from_secs_f64(interval_secs),
+        timeout: std::time::Duration::from_secs(10),
+        max_runner_rpm: 50,
+        stop: beacon_blackbox::record::Stop::Never,
+        label: None,
+        durable: false,
+        disk_limit: None,
+    }
+}
+
+/// Runs `record` on the library with `src` and a manual `clock`, to its stop condition.
+pub fn record_lib<S: beacon_blackbox::source::Source>(
+    db: &Path,
+    opts: beacon_blackbox::record::RecordOptions,
+    src: &S,
+    clock: Arc<beacon_blackbox::clock::ManualClock>,
+) -> (beacon_blackbox::record::RecordSummary, Heard) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut heard = Heard::default();
+    let s = rt
+        .block_on(beacon_blackbox::record::record(
+            db,
+            opts,
+            src,
+            clock,
+            &mut heard,
+            std::future::pending(),
+        ))
+        .unwrap();
+    (s, heard)
+}
+
+/// Records a whole built-in scenario on a manual clock through the simulator's own answers
+/// (no sockets): deterministic, and as long as the scenario plus a minute, in milliseconds.
+pub fn record_scenario(name: &str, interval_secs: f64) -> (tempfile::TempDir, PathBuf, Heard) {
+    let scenario = sim::builtin(name).unwrap();
+    let end = scenario.end;
+    let jobs: Vec<String> = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+    let clock = Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
+    let s = sim::Sim::with_clock(scenario, clock.clone(), T0, 1.0, Some(0));
+    let src = sim::SimSource::new(s, 10_000_000, false);
+    let refs: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    let mut opts = options(&refs, interval_secs);
+    opts.stop =
+        beacon_blackbox::record::Stop::After(std::time::Duration::from_secs_f64(end + 60.0));
+    let (d, db) = tmp();
+    let (_, heard) = record_lib(&db, opts, &src, clock);
+    (d, db, heard)
+}

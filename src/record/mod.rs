@@ -1,0 +1,292 @@
+//! The poll loop: the plan (`plan::Scheduler`) decides each poll's requests and spacing, a
+//! `Source` carries them out, and one writer thread owns the database: it reads each poll's
+//! answers (`normalise`) and commits them as one durable transaction. Time comes from the
+//! `Clock` it is given, so the same loop runs on the wall clock, on the simulator's scaled
+//! clock (the demo) and on a manual clock (tests).
+//!
+//! Stopping: `--count N` means N committed snapshots; `--duration D` starts no poll at or after
+//! D, and a poll still in flight at D is finished if it ends within one `--timeout` after D,
+//! else dropped whole. Ctrl-C / SIGTERM drop a poll still fetching; a commit in progress is
+//! finished. Either way no snapshot is ever half-written. A commit that fails is reported with
+//! its cause and recording goes on; after `MAX_WRITE_FAILURES` in a row (a full disk) it stops,
+//! leaving every committed snapshot in a valid file.
+
+mod budget;
+pub mod plan;
+
+pub use plan::{Cadence, Scheduler, Targets};
+
+use crate::clock::Clock;
+use crate::normalise::normalise;
+use crate::source::Source;
+use crate::store::schema::SessionRec;
+use crate::store::{IngestStats, Sharing, StoreError, Writer, writer::Poll};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Commits that may fail in a row before recording stops.
+pub const MAX_WRITE_FAILURES: u32 = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    Count(u64),
+    After(Duration),
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub targets: Targets,
+    /// Time between the starts of two polls, as asked (the plan may lengthen it).
+    pub interval: Duration,
+    /// Bound of one request; also the grace for a poll in flight at `--duration`'s end.
+    pub timeout: Duration,
+    pub max_runner_rpm: u32,
+    pub stop: Stop,
+    pub label: Option<String>,
+    /// Commit durably (the default); off only for tests, benchmarks and synthetic data.
+    pub durable: bool,
+    /// A length the file may not grow past: a full disk, simulated (tests).
+    pub disk_limit: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the database writer stopped unexpectedly")]
+    WriterGone,
+}
+
+/// What the caller hears while recording (the CLI renders it).
+pub trait Observer: Send {
+    fn warn(&mut self, msg: &str);
+    fn committed(&mut self, stats: &IngestStats, poll: &Poll);
+    /// A snapshot could not be written.
+    fn write_failed(&mut self, err: &StoreError);
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecordSummary {
+    /// Snapshots committed.
+    pub snapshots: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    /// Requests in committed snapshots, and how many of them the source failed
+    /// (`Outcome::is_failure`) or were not sent (`Outcome::is_gap`).
+    pub requests: usize,
+    pub failed: usize,
+    pub gaps: usize,
+    pub write_errors: usize,
+    /// Set when recording stopped because commits kept failing: the last cause.
+    pub gave_up: Option<String>,
+    pub interrupted: bool,
+    /// A poll in flight at the end of `--duration` that did not finish within `--timeout`.
+    pub dropped_at_deadline: bool,
+    /// Recording time on the recorder's clock, µs.
+    pub elapsed_us: i64,
+}
+
+/// An error and its causes on one line: `a: b: c`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// A poll for the writer, and where it sends the outcome (with the poll back: bodies can be
+/// megabytes, so they are moved, not copied).
+type Job = (
+    Poll,
+    oneshot::Sender<(Result<IngestStats, StoreError>, Poll)>,
+);
+
+/// Opens the writer on its own thread. Returns the channel to it.
+fn spawn_writer(
+    path: &Path,
+    session: SessionRec,
+    opts: &RecordOptions,
+) -> Result<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
+    let sharing = if opts.durable {
+        Sharing::Shared
+    } else {
+        Sharing::Exclusive
+    };
+    let mut w = Writer::open_limited(path, sharing, opts.disk_limit)?;
+    w.set_durable(opts.durable);
+    w.begin_session(session);
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let h = std::thread::Builder::new()
+        .name("blackbox-writer".into())
+        .spawn(move || {
+            for (poll, reply) in rx {
+                let obs = normalise(&poll.fetches);
+                let r = w.ingest(&poll, &obs);
+                let _ = reply.send((r, poll));
+            }
+            // Recording is over (the channel closed): hand back the file's free space.
+            w.compact();
+        })
+        .map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok((tx, h))
+}
+
+fn session(opts: &RecordOptions, clock: &dyn Clock) -> SessionRec {
+    SessionRec {
+        started_at: clock.now_us(),
+        first_seq: 0,
+        runner: opts.targets.runner.as_ref().map(crate::redact::url),
+        router: opts.targets.router.as_ref().map(crate::redact::url),
+        jobs: opts.targets.jobs.clone(),
+        interval_ms: opts.interval.as_millis() as u64,
+        timeout_ms: opts.timeout.as_millis() as u64,
+        max_runner_rpm: opts.max_runner_rpm,
+        label: opts.label.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Records until the stop condition or `shutdown` resolves.
+pub async fn record<S: Source>(
+    db: &Path,
+    opts: RecordOptions,
+    src: &S,
+    clock: Arc<dyn Clock>,
+    observer: &mut dyn Observer,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RecordSummary, RecordError> {
+    let (tx, handle) = spawn_writer(db, session(&opts, &*clock), &opts)?;
+    let mut plan = Scheduler::new(
+        opts.targets.clone(),
+        opts.interval.as_micros() as i64,
+        opts.max_runner_rpm,
+    );
+    if let Some(n) = plan.take_notice() {
+        observer.warn(&n);
+    }
+    let start = clock.now_us();
+    let timeout_us = opts.timeout.as_micros() as i64;
+    let deadline = match opts.stop {
+        Stop::After(d) => Some(start + d.as_micros() as i64),
+        _ => None,
+    };
+    let mut summary = RecordSummary::default();
+    let mut failures_in_a_row = 0;
+    tokio::pin!(shutdown);
+    let mut next = start;
+    loop {
+        if let Stop::Count(n) = opts.stop
+            && summary.snapshots >= n
+        {
+            break;
+        }
+        if deadline.is_some_and(|d| next >= d) {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => { summary.interrupted = true; break; }
+            _ = clock.sleep_until_us(next) => {}
+        }
+        let started_at = clock.now_us();
+        let fetched = {
+            let poll = plan.poll(src, &*clock);
+            match deadline {
+                Some(d) => tokio::select! {
+                    biased;
+                    _ = &mut shutdown => { summary.interrupted = true; break; }
+                    f = poll => f,
+                    _ = clock.sleep_until_us(d + timeout_us) => {
+                        summary.dropped_at_deadline = true;
+                        break;
+                    }
+                },
+                None => tokio::select! {
+                    biased;
+                    _ = &mut shutdown => { summary.interrupted = true; break; }
+                    f = poll => f,
+                },
+            }
+        };
+        let ended_at = clock.now_us().max(started_at);
+        // A poll that ran past the deadline's grace is dropped whole, on any clock.
+        if deadline.is_some_and(|d| ended_at > d + timeout_us) {
+            summary.dropped_at_deadline = true;
+            break;
+        }
+        next = plan.next_poll_at(started_at);
+        if let Some(n) = plan.take_notice() {
+            observer.warn(&n);
+        }
+        let poll = Poll {
+            started_at,
+            ended_at,
+            fetches: fetched,
+        };
+        let (rtx, rrx) = oneshot::channel();
+        tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
+        // A commit in progress is always awaited, even when shutdown arrives meanwhile.
+        let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        match outcome {
+            Ok(stats) => {
+                failures_in_a_row = 0;
+                summary.snapshots += 1;
+                summary.requests += stats.requests;
+                summary.failed += stats.failed;
+                summary.gaps += stats.gaps;
+                summary.first_seq.get_or_insert(stats.seq);
+                summary.last_seq = Some(stats.seq);
+                observer.committed(&stats, &poll);
+            }
+            Err(e) => {
+                summary.write_errors += 1;
+                failures_in_a_row += 1;
+                observer.write_failed(&e);
+                if failures_in_a_row >= MAX_WRITE_FAILURES {
+                    summary.gave_up = Some(error_chain(&e));
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+    summary.elapsed_us = clock.now_us() - start;
+    Ok(summary)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

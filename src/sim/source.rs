@@ -1,0 +1,91 @@
+//! The simulator as a `Source`: the recorder's requests answered straight from the scenario
+//! (`answer`), without sockets, on the simulator's clock. With a manual clock a whole scenario
+//! is recorded deterministically in milliseconds; what the HTTP servers would send is what it
+//! gets, refused connections and hanging requests included.
+
+use super::{Asked, Side, Sim, SimAnswer, answer};
+use crate::fetch::{FetchErrorKind, Fetched, Request};
+use crate::source::{Source, wait_hint};
+use std::sync::Arc;
+
+pub struct SimSource {
+    sim: Arc<Sim>,
+    /// How long a hanging request waits before it is a timeout (the recorder's `--timeout`).
+    timeout_us: i64,
+    /// Whether a runner token is sent (to admin requests only, as the HTTP source does).
+    token: bool,
+}
+
+impl SimSource {
+    pub fn new(sim: Arc<Sim>, timeout_us: i64, token: bool) -> Self {
+        SimSource {
+            sim,
+            timeout_us,
+            token,
+        }
+    }
+
+    async fn answer(&self, req: Request) -> Fetched {
+        let side = if req.kind.is_runner() {
+            Side::Runner
+        } else {
+            Side::Router
+        };
+        let asked = Asked {
+            client: std::net::Ipv4Addr::LOCALHOST.into(),
+            path: req.url.path(),
+            query: req
+                .url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            bearer: self.token && req.kind == crate::fetch::SourceKind::RunnerAdminQueue,
+        };
+        let clock = self.sim.clock();
+        match answer(&self.sim, side, &asked) {
+            SimAnswer::Hang => {
+                clock.sleep_us(self.timeout_us).await;
+                let mut f = Fetched::failed(&req, FetchErrorKind::Timeout, "timed out".into());
+                f.latency_us = self.timeout_us.max(0) as u64;
+                f
+            }
+            SimAnswer::Refused => Fetched::failed(
+                &req,
+                FetchErrorKind::ConnectRefused,
+                "connection refused".into(),
+            ),
+            SimAnswer::Reply {
+                status,
+                body,
+                headers,
+            } => {
+                let header = |name: &str| {
+                    headers
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.as_str())
+                };
+                Fetched {
+                    kind: req.kind,
+                    job: req.job.clone(),
+                    url: crate::redact::url(&req.url),
+                    status: Some(status),
+                    latency_us: 1_000,
+                    content_type: header("content-type").map(str::to_string),
+                    retry_after: (status == 429)
+                        .then(|| wait_hint(header, &body, clock.now_us()))
+                        .flatten(),
+                    body: Some(body),
+                    error: None,
+                    location: None,
+                }
+            }
+        }
+    }
+}
+
+impl Source for SimSource {
+    fn fetch(&self, req: Request) -> impl std::future::Future<Output = Fetched> + Send {
+        self.answer(req)
+    }
+}
