@@ -99,7 +99,13 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
 fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     use crate::store::StoreError;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
+    while let Some(mut err) = cur {
+        // A transparent wrapper hands on its inner error's causes, not the inner error.
+        if let Some(crate::record::RecordError::Store(s)) =
+            err.downcast_ref::<crate::record::RecordError>()
+        {
+            err = s;
+        }
         if let Some(s) = err.downcast_ref::<StoreError>() {
             return match s {
                 StoreError::Locked { .. } => Some(
@@ -193,9 +199,9 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
             }
             // One line: clap's first line names the flag and the problem.
             let text = e.render().to_string();
-            record::say(&safe::term(
-                text.lines().next().unwrap_or("error: invalid arguments"),
-            ));
+            // clap quotes the value it refused: a URL's password must not be echoed.
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            record::say(&safe::term(&crate::redact::in_text(first)));
             return EXIT_USAGE;
         }
     };

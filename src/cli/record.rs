@@ -293,8 +293,8 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     writeln!(out, "{}", summary_line(&s, db))?;
     if let Some(cause) = &s.gave_up {
         return Err(CliError::failure(format!(
-            "stopped: {} snapshots in a row could not be written ({}); the file holds every snapshot committed before, {} from this run",
-            crate::record::MAX_WRITE_FAILURES,
+            "stopped: snapshots kept failing to be written ({} of them: {}); the file holds every snapshot committed before, {} from this run",
+            s.write_errors,
             term(cause),
             s.snapshots
         )));

@@ -659,7 +659,8 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    term(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -8,8 +8,8 @@
 //! D, and a poll still in flight at D is finished if it ends within one `--timeout` after D,
 //! else dropped whole. Ctrl-C / SIGTERM drop a poll still fetching; a commit in progress is
 //! finished. Either way no snapshot is ever half-written. A commit that fails is reported with
-//! its cause and recording goes on; after `MAX_WRITE_FAILURES` in a row (a full disk) it stops,
-//! leaving every committed snapshot in a valid file.
+//! its cause and recording goes on; after `MAX_WRITE_FAILURES` in a row, or most of the last
+//! `WRITE_WINDOW` (a full disk), it stops, leaving every committed snapshot in a valid file.
 
 mod budget;
 pub mod plan;
@@ -29,6 +29,9 @@ use tokio::sync::oneshot;
 
 /// Commits that may fail in a row before recording stops.
 pub const MAX_WRITE_FAILURES: u32 = 3;
+/// Recording also stops when more than half of the last `WRITE_WINDOW` commits failed: a disk
+/// that is nearly full lets some commits through (freed pages are reused) and fails most.
+pub const WRITE_WINDOW: usize = 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stop {
@@ -186,6 +189,7 @@ pub async fn record<S: Source>(
     };
     let mut summary = RecordSummary::default();
     let mut failures_in_a_row = 0;
+    let mut recent: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
     tokio::pin!(shutdown);
     let mut next = start;
     loop {
@@ -241,6 +245,10 @@ pub async fn record<S: Source>(
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
         let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        recent.push_back(outcome.is_err());
+        if recent.len() > WRITE_WINDOW {
+            recent.pop_front();
+        }
         match outcome {
             Ok(stats) => {
                 failures_in_a_row = 0;
@@ -256,7 +264,8 @@ pub async fn record<S: Source>(
                 summary.write_errors += 1;
                 failures_in_a_row += 1;
                 observer.write_failed(&e);
-                if failures_in_a_row >= MAX_WRITE_FAILURES {
+                let failing = recent.iter().filter(|f| **f).count();
+                if failures_in_a_row >= MAX_WRITE_FAILURES || failing * 2 > WRITE_WINDOW {
                     summary.gave_up = Some(error_chain(&e));
                     break;
                 }

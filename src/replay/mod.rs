@@ -77,6 +77,23 @@ pub struct Server {
     bodies: Mutex<HashMap<u64, Bytes>>,
     timing: Timing,
     start: Instant,
+    limits: Limits,
+}
+
+/// What the server allows its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: HEADER_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
 }
 
 fn path_query(url: &str) -> Option<String> {
@@ -128,6 +145,14 @@ fn cut(s: &str) -> &str {
 
 impl Server {
     pub fn new(rec: Recording, timing: Timing) -> Result<Arc<Self>, ReplayError> {
+        Self::with_limits(rec, timing, Limits::default())
+    }
+
+    pub fn with_limits(
+        rec: Recording,
+        timing: Timing,
+        limits: Limits,
+    ) -> Result<Arc<Self>, ReplayError> {
         if rec.infos.is_empty() {
             return Err(ReplayError::Empty);
         }
@@ -168,6 +193,7 @@ impl Server {
             bodies: Mutex::new(HashMap::new()),
             timing,
             start: Instant::now(),
+            limits,
         }))
     }
 
@@ -386,7 +412,8 @@ async fn bind(addr: &str) -> Result<TcpListener, ReplayError> {
 }
 
 fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(tokio::sync::Semaphore::new(server.limits.max_connections));
+    let header_timeout = server.limits.header_timeout;
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -404,7 +431,7 @@ fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
                 let svc = service_fn(move |req| s.clone().answer(side, req));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
                 drop(slot);

@@ -212,7 +212,15 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
         }
     })();
     let _ = std::fs::remove_file(&tmp);
-    made
+    // Whatever failed, it failed making a new file (not reading a damaged one): say so, with
+    // the cause (a full disk names itself).
+    made.map_err(|e| match e {
+        e @ StoreError::Create { .. } => e,
+        e => StoreError::Create {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(crate::record::error_chain(&e)),
+        },
+    })
 }
 
 /// Opens (creating if needed) the database for writing, without ever harming the file: an
@@ -242,7 +250,12 @@ pub fn open_writer_limited(
         }
         _ => {}
     }
-    let (db, arm, replay) = dry_open(path, sharing, limit)?;
+    // Dropping a handle on a damaged file can panic too.
+    let (db, arm, replay) =
+        no_panic(|| dry_open(path, sharing, limit)).map_err(|p| StoreError::Damaged {
+            path: path.to_path_buf(),
+            cause: format!("redb failed reading it: {p}"),
+        })??;
     arm.arm(&replay).map_err(|source| StoreError::Create {
         path: path.to_path_buf(),
         source,
@@ -316,7 +329,8 @@ fn dry_open(
         Ok(Err(e)) => return Err(damaged(format!("redb's integrity check failed: {e}"))),
         Err(p) => return Err(damaged(format!("redb's integrity check failed: {p}"))),
     }
-    check_contents(path, &db)?;
+    no_panic(|| check_contents(path, &db))
+        .map_err(|p| damaged(format!("redb failed reading its tables: {p}")))??;
     Ok((db, arm, replay))
 }
 
@@ -324,10 +338,12 @@ fn dry_open(
 /// `Ok(None)` when it is sound; `Ok(Some(why))` when it is damaged; `Err(Locked)` when a
 /// recorder holds it (its pages are then not checked).
 pub fn check_pages(path: &Path) -> Result<Option<String>, StoreError> {
-    match dry_open(path, Sharing::Shared, None) {
-        Ok(_) => Ok(None),
-        Err(StoreError::Damaged { cause, .. }) => Ok(Some(cause)),
-        Err(e) => Err(e),
+    // Dropping a handle on a damaged file can panic too.
+    match no_panic(|| dry_open(path, Sharing::Shared, None).map(drop)) {
+        Ok(Ok(())) => Ok(None),
+        Ok(Err(StoreError::Damaged { cause, .. })) => Ok(Some(cause)),
+        Ok(Err(e)) => Err(e),
+        Err(p) => Ok(Some(format!("redb failed closing it: {p}"))),
     }
 }
 

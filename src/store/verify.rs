@@ -41,7 +41,13 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
             crate::record::error_chain(&e)
         )),
     }
-    let d = match open_reader(path) {
+    let opened = no_panic(|| open_reader(path)).unwrap_or_else(|p| {
+        Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            cause: format!("redb failed opening it: {p}"),
+        })
+    });
+    let d = match opened {
         Ok(d) => d,
         Err(
             e @ (StoreError::Missing { .. }

@@ -13,9 +13,7 @@ fn strs(v: &Value) -> Vec<String> {
 
 #[test]
 fn classic_report_answers_why_20_instead_of_36() {
-    let s = start_sim("classic", 150.0);
-    let (_d, db) = tmp();
-    s.record_all(&db, "200ms", &[]).ok();
+    let (_d, db, _) = record_scenario("classic", 30.0);
     let rep = bb(&db, &["report", "--format", "json"]).ok().json();
     let j = &rep["jobs"][0];
     assert_eq!(j["expected"]["cells"], 36);

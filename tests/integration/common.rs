@@ -15,6 +15,11 @@ impl Run {
         self
     }
 
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "command failed: stderr={}", self.stderr);
+        self
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
@@ -140,7 +145,7 @@ impl SimHandle {
 
     /// Records until the scenario is over (plus a margin), at `interval`.
     pub fn record_all(&self, db: &Path, interval: &str, extra: &[&str]) -> Run {
-        let secs = self.sim.wall_duration().as_secs_f64() + 1.5;
+        let secs = self.sim.wall_duration().as_secs_f64() + 1.0;
         let dur = format!("{secs:.1}s");
         let mut more = vec!["--duration", &dur, "--timeout", "2s"];
         more.extend_from_slice(extra);

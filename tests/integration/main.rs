@@ -5,6 +5,7 @@ mod analysis;
 mod bad_input;
 mod common;
 mod faults;
+mod hostile;
 mod record;
 mod recorder;
 mod replay;

@@ -17,9 +17,9 @@ fn table(db: &std::path::Path, name: &str) -> u64 {
 
 #[test]
 fn classic_records_every_row_the_simulator_wrote() {
-    let s = start_sim("classic", 150.0);
+    let s = start_sim("classic", 300.0);
     let (_d, db) = tmp();
-    let out = s.record_all(&db, "200ms", &[]).ok();
+    let out = s.record_all(&db, "100ms", &[]).ok();
     assert!(out.stdout.contains("recorded "), "{}", out.stdout);
     let truth = world_at(&s.sim.scenario, f64::INFINITY);
     let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
@@ -58,6 +58,16 @@ fn classic_records_every_row_the_simulator_wrote() {
         assert_eq!(e.model_id.as_deref(), Some(row.model.as_str()));
         assert_eq!(e.error_code.as_deref(), Some("ROUTER_TIMEOUT"));
     }
+    // The simulator dates rows in its scenario time (150x faster) and this recorder stamps
+    // wall time: the report says the clocks disagree instead of mixing them silently.
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    let skew = &rep["jobs"][0]["clock_skew"];
+    assert!(skew["ahead_seconds"].as_f64().unwrap() > 60.0, "{skew}");
+    assert!(
+        rep["findings"].to_string().contains("dated up to"),
+        "{}",
+        rep["findings"]
+    );
 }
 
 #[test]
@@ -111,9 +121,7 @@ fn a_poll_with_no_change_adds_no_entity_version() {
 
 #[test]
 fn outage_windows_are_failed_fetches_and_recording_goes_on() {
-    let s = start_sim("outage", 120.0);
-    let (_d, db) = tmp();
-    s.record_all(&db, "150ms", &[]).ok();
+    let (_d, db, _) = record_scenario("outage", 15.0);
     let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
     let outcomes: Vec<(u64, String, String)> = snaps
         .as_array()
@@ -359,4 +367,148 @@ fn sigterm_stops_cleanly_with_a_summary() {
         "{}",
         v.stdout
     );
+}
+
+/// Issue 8: secrets in `--runner` / `--router` (userinfo, a token in the query, a fragment)
+/// are sent where needed but appear in no byte of the file and no output; a bad URL's error
+/// does not echo its password.
+#[test]
+fn secrets_in_urls_stay_out_of_the_file_and_every_output() {
+    let s = start_sim("classic", 100_000.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (_d, db) = tmp();
+    let job = s.job();
+    let with_secrets = |u: &str| {
+        u.replace("http://", "http://bob:Pa55w0rd@")
+            + "/?token=T0k3nSecret&api_key=K3ySecret&region=ok#frag-S3cret"
+    };
+    let (runner, router) = (with_secrets(&s.runner), with_secrets(&s.router));
+    let rec = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &runner,
+            "--job",
+            &job,
+            "--router",
+            &router,
+            "--count",
+            "2",
+            "--interval",
+            "50ms",
+            "--max-runner-rpm",
+            "100000",
+            "--label",
+            "INC-1",
+        ],
+    )
+    .ok();
+    let secrets = ["Pa55w0rd", "T0k3nSecret", "K3ySecret", "S3cret", "bob:"];
+    let bytes = std::fs::read(&db).unwrap();
+    for secret in secrets {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the file"
+        );
+    }
+    let mut outputs = vec![rec];
+    for cmd in [
+        &["snapshots", "--json"][..],
+        &["snapshots"],
+        &["show"],
+        &["report"],
+        &["report", "--format", "json"],
+        &["replay"],
+        &["diff", "first", "last"],
+        &["verify"],
+    ] {
+        outputs.push(bb(&db, cmd).ok());
+    }
+    for o in &outputs {
+        for secret in secrets {
+            assert!(
+                !o.stdout.contains(secret) && !o.stderr.contains(secret),
+                "{secret} in output: {} {}",
+                o.stdout,
+                o.stderr
+            );
+        }
+    }
+    // The requests were made (the query's other parameters kept), and the report names the
+    // parameter without its value.
+    let snaps = outputs[1].json();
+    assert_eq!(snaps[0]["sources"][0]["http_status"], 200);
+    let url = snaps[0]["sources"][0]["url"].as_str().unwrap();
+    assert!(
+        url.contains("token=REDACTED") && url.contains("region=ok"),
+        "{url}"
+    );
+    // A URL that does not parse still does not echo its password.
+    let bad = bb(
+        &db,
+        &["record", "--router", "http://bob:Pa55w0rd@bad host:1/x"],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(!bad.stderr.contains("Pa55w0rd"), "{}", bad.stderr);
+}
+
+/// Issue 8: `report --out` writes with the recording's own mode (0600), whatever the umask.
+#[cfg(unix)]
+#[test]
+fn report_files_are_private_like_the_recording() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_d, db, _) = record_scenario("classic", 60.0);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.md");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    bb(&db, &["report", "--out", out.to_str().unwrap()]).ok();
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("# Beacon incident report")
+    );
+}
+
+/// Issue 8: one definition of a failed fetch: the live status line, the summary line and the
+/// report count the same failures.
+#[test]
+fn the_status_line_the_summary_and_the_report_agree_on_failures() {
+    let s = start_sim("outage", 400.0);
+    let (_d, db) = tmp();
+    let out = s.record_all(&db, "150ms", &[]).ok();
+    let last_status = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("snapshot "))
+        .last()
+        .unwrap()
+        .to_string();
+    let live: usize = last_status
+        .split("failed fetches ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let summary: usize = out
+        .stdout
+        .split(" failed")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    assert!(live > 0, "{last_status}");
+    assert_eq!(live, summary, "{last_status} / {}", out.stdout);
+    assert_eq!(rep["fetch"]["failed_requests"], summary, "{}", out.stdout);
 }

@@ -319,3 +319,54 @@ fn a_scenario_recorded_on_one_clock_agrees_with_the_simulator() {
         rep.findings
     );
 }
+
+/// Issue 8: a full disk (here a file that may not grow past 2 MiB) names its cause, stops the
+/// recorder once commits keep failing, and leaves a valid file with every snapshot
+/// that was committed.
+#[test]
+fn a_full_disk_stops_recording_and_keeps_what_was_committed() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), |t, req| {
+        // Every poll changes every row: the file grows fast.
+        let status = ["running", "failed", "completed"][((t - T0) / 5_000_000 % 3) as usize];
+        let rows: Vec<String> = (0..500)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{i},"status":"{status}","model_id":"m","question_id":"q{i}","region":"US","output":{{"error":"{}"}}}}"#,
+                    "x".repeat(200)
+                )
+            })
+            .collect();
+        match req.kind {
+            SourceKind::RunnerExecAll => {
+                Reply::json(200, format!(r#"{{"executions":[{}]}}"#, rows.join(",")))
+            }
+            _ => Reply::json(200, r#"{"status":"healthy","providers_total":0}"#),
+        }
+    });
+    let mut opts = options(&["job-0"], 5.0);
+    opts.stop = Stop::Count(200);
+    opts.disk_limit = Some(2 << 20);
+    // Durable commits: a non-durable one stays in memory and would not meet the full disk.
+    opts.durable = true;
+    let (_d, db) = tmp();
+    let (s, heard) = record_lib(&db, opts, &src, clock);
+    let cause = s.gave_up.expect("stopped on the full disk");
+    assert!(cause.contains("No space left on device"), "{cause}");
+    assert!(s.snapshots > 0 && s.snapshots < 200, "{}", s.snapshots);
+    assert!(heard.write_errors.len() >= 3);
+    assert!(
+        heard
+            .write_errors
+            .iter()
+            .all(|e| e.contains("No space left on device")),
+        "{:?}",
+        heard.write_errors
+    );
+    let v = bb(&db, &["verify"]).ok();
+    assert!(
+        v.stdout.contains(&format!("ok: {} snapshots", s.snapshots)),
+        "{}",
+        v.stdout
+    );
+}

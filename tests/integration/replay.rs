@@ -60,15 +60,15 @@ fn get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest:
 
 #[test]
 fn round_trip_through_the_clock_server_agrees() {
-    let s = start_sim("classic", 150.0);
-    let (_d, a) = tmp();
-    s.record_all(&a, "200ms", &[]).ok();
-    let job = s.job();
-    let srv = serve(&a, &["--clock", "--speed", "1"]);
+    // A: the incident recorded on a manual clock (15 minutes of scenario time in no time);
+    // served at 300x, B records it over HTTP in about 3 s.
+    let (_d, a, _) = record_scenario("classic", 30.0);
+    let job = "bias-detection-1759330371966".to_string();
+    let srv = serve(&a, &["--clock", "--speed", "300"]);
     let b = a.with_file_name("b.redb");
     let rec_a = Recording::open(&open_reader(&a).unwrap()).unwrap();
     let span = (rec_a.infos.last().unwrap().started_at - rec_a.infos[0].started_at) as f64 / 1e6;
-    let dur = format!("{:.1}s", span + 1.5);
+    let dur = format!("{:.1}s", span / 300.0 + 1.0);
     bb(
         &b,
         &[
@@ -80,7 +80,7 @@ fn round_trip_through_the_clock_server_agrees() {
             "--router",
             &srv.router,
             "--interval",
-            "200ms",
+            "100ms",
             "--duration",
             &dur,
             "--max-runner-rpm",
@@ -126,7 +126,7 @@ fn round_trip_through_the_clock_server_agrees() {
     // Mid-way points agree too: B at +Xs shows a row count that A had.
     let mid = bb(
         &b,
-        &["show", "--at", &format!("+{:.1}s", span / 2.0), "--json"],
+        &["show", "--at", &format!("+{:.1}s", span / 600.0), "--json"],
     )
     .ok()
     .json();
@@ -135,9 +135,7 @@ fn round_trip_through_the_clock_server_agrees() {
 
 #[test]
 fn at_serves_recorded_bytes_and_reenacts_failures() {
-    let s = start_sim("outage", 120.0);
-    let (_d, db) = tmp();
-    s.record_all(&db, "150ms", &[]).ok();
+    let (_d, db, _) = record_scenario("outage", 15.0);
     let rec = Recording::open(&open_reader(&db).unwrap()).unwrap();
     // Find a snapshot with a 503, one with a refused connection, and a good one.
     let find = |pred: &dyn Fn(&beacon_blackbox::store::schema::FetchRec) -> bool| {
@@ -197,9 +195,7 @@ fn at_serves_recorded_bytes_and_reenacts_failures() {
 
 #[test]
 fn timeline_lists_duplicates_and_failures() {
-    let s = start_sim("classic", 150.0);
-    let (_d, db) = tmp();
-    s.record_all(&db, "200ms", &[]).ok();
+    let (_d, db, _) = record_scenario("classic", 30.0);
     let out = bb(&db, &["replay", "--json"]).ok().stdout;
     let events: Vec<serde_json::Value> = out
         .lines()
@@ -226,4 +222,72 @@ fn timeline_lists_duplicates_and_failures() {
         .ok()
         .stdout;
     assert!(text.lines().count() < events.len());
+}
+
+/// Issue 8: clients of the replay server are hostile too: half-sent request heads are cut off
+/// after the header timeout, connections over the cap are closed at once, and the near-miss
+/// answer to a 65 KB path compares only its first 256 characters.
+#[test]
+fn the_replay_server_bounds_what_a_client_can_cost() {
+    use beacon_blackbox::replay::{Limits, Server, Timing};
+    use std::io::{Read, Write};
+    let (_d, db, _) = record_scenario("classic", 60.0);
+    let d = open_reader(&db).unwrap();
+    let rec = Recording::open(&d).unwrap();
+    let limits = Limits {
+        header_timeout: std::time::Duration::from_millis(300),
+        max_connections: 16,
+    };
+    let server = Server::with_limits(rec, Timing::At(3), limits).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (runner, _) = rt
+        .block_on(beacon_blackbox::replay::start(
+            server,
+            "127.0.0.1:0",
+            "127.0.0.1:0",
+        ))
+        .unwrap();
+    // Forty clients that send half a head and stop.
+    let slow: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(runner).unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    // The cap closed the ones beyond it at once; the header timeout closes the rest.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    for mut s in slow {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = Vec::new();
+        // Closed (with at most a 408), never left open: the read ends instead of timing out.
+        let closed = s.read_to_end(&mut buf);
+        assert!(
+            closed.is_ok()
+                || closed
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "left open: {closed:?}"
+        );
+        assert!(
+            buf.is_empty() || buf.starts_with(b"HTTP/1.1 408"),
+            "{buf:?}"
+        );
+    }
+    // And the server still answers.
+    let job = "bias-detection-1759330371966";
+    let (status, _, _) = get(&format!("http://{runner}/api/v1/jobs/{job}/executions/all")).unwrap();
+    assert_eq!(status, 200);
+    // A 65 KB path: the answer names only the first 256 characters of it.
+    let long = format!("/api/v1/jobs/{}", "x".repeat(65_000));
+    let (status, _, body) = get(&format!("http://{runner}{long}")).unwrap();
+    assert_eq!(status, 404);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["path"].as_str().unwrap().chars().count(), 256);
+    assert!(!v["closest"].as_array().unwrap().is_empty());
 }

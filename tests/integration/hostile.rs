@@ -1,0 +1,217 @@
+//! Hostile input, issue 8: rows with out-of-range numbers and shared ids, terminal escapes and
+//! forged lines in field values, secrets in URLs, redirects, a spec that declares millions of
+//! cells. Nothing is dropped silently, nothing leaks, nothing reaches a terminal raw.
+
+use crate::common::*;
+use beacon_blackbox::clock::ManualClock;
+use beacon_blackbox::fetch::SourceKind;
+use beacon_blackbox::record::Stop;
+use beacon_blackbox::source::{FakeSource, Reply};
+use std::sync::Arc;
+
+/// Records `polls` polls of a runner whose complete list is `all` and whose job view carries
+/// `spec`, with a router that says `providers`.
+fn record_bodies(
+    all: String,
+    spec: String,
+    providers: String,
+    polls: u64,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |_, req| match req.kind {
+        SourceKind::RunnerExecAll => Reply::json(200, all.clone()),
+        SourceKind::RunnerJobDefault => Reply::json(
+            200,
+            format!(r#"{{"job":{spec},"status":"processing","executions":null}}"#),
+        ),
+        SourceKind::RouterHealth => Reply::json(
+            200,
+            r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":["us-east"]}"#,
+        ),
+        SourceKind::RouterProviders => Reply::json(200, providers.clone()),
+        _ => Reply::json(404, "{}"),
+    });
+    let mut opts = options(&["job-x"], 5.0);
+    opts.stop = Stop::Count(polls);
+    let (d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    (d, db)
+}
+
+const SPEC: &str = r#"{"questions":["q1","q2","q3"],"constraints":{"regions":["US"]},"models":[{"id":"m","regions":["US"]}]}"#;
+const PROVIDERS: &str = r#"{"providers":[{"name":"modal-us-east","region":"us-east","healthy":true,"last_health_check":1760000000.0}]}"#;
+
+/// Issue 8: 4 rows in the body, one with an id of 1e400, one with retry_count 1e400: all four
+/// are counted, each unreadable value is a problem with its row's index.
+#[test]
+fn rows_with_out_of_range_numbers_are_kept_or_named() {
+    let body = r#"{"executions":[
+        {"id":1e400,"status":"failed","model_id":"m","question_id":"q1","region":"US"},
+        {"id":7,"status":"failed","retry_count":1e400,"model_id":"m","question_id":"q2","region":"US"},
+        {"id":8,"status":"failed","model_id":"m","question_id":"q3","region":"US"},
+        {"id":9,"status":"failed","max_retries":99999999999,"model_id":"m","question_id":"q3","region":"US"}]}"#;
+    let (_d, db) = record_bodies(body.into(), SPEC.into(), PROVIDERS.into(), 2);
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let j = &show["jobs"][0];
+    assert_eq!(j["rows"], 4, "{j}");
+    assert_eq!(j["cells"]["covered"], 3);
+    assert_eq!(j["cells"]["missing"].as_array().unwrap().len(), 0);
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let all = &snaps[0]["sources"][0];
+    assert_eq!(all["source"], "runner.executions_all");
+    assert_eq!(
+        all["rows"],
+        serde_json::json!({"in_body": 4, "kept": 4, "repeated": 0, "unusable": 0})
+    );
+    let problems = all["problems"].as_array().unwrap();
+    let idx: Vec<u64> = problems
+        .iter()
+        .map(|p| p["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, vec![0, 1, 3]);
+    assert!(problems[0]["reason"].as_str().unwrap().contains("1e400"));
+    assert_eq!(problems[1]["id"], 7);
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    let f: Vec<&str> = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        f.iter().any(|s| s.contains("could not be read whole")),
+        "{f:?}"
+    );
+    assert!(
+        f.iter().any(|s| s.contains("1 row had no usable id")),
+        "{f:?}"
+    );
+    bb(&db, &["verify"]).ok();
+}
+
+/// Issue 8: 10,000 rows that share one id are 10,000 rows, and no cell they fill is called
+/// missing.
+#[test]
+fn ten_thousand_rows_sharing_one_id_are_all_kept() {
+    let rows: Vec<String> = (0..10_000)
+        .map(|i| {
+            format!(
+                r#"{{"id":42,"status":"failed","model_id":"m","question_id":"q{}","region":"US"}}"#,
+                i % 3 + 1
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"executions":[{}]}}"#, rows.join(","));
+    let (_d, db) = record_bodies(body, SPEC.into(), PROVIDERS.into(), 2);
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let j = &show["jobs"][0];
+    assert_eq!(j["rows"], 10_000);
+    assert_eq!(j["by_status"]["failed"], 10_000);
+    assert_eq!(j["cells"]["covered"], 3);
+    assert!(j["cells"]["missing"].as_array().unwrap().is_empty());
+    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
+    assert_eq!(
+        rep["jobs"][0]["extra_rows"]["repeated_ids"],
+        serde_json::json!([{"id": 42, "rows": 10_000}])
+    );
+    let f = rep["findings"].to_string();
+    assert!(f.contains("10000 rows with id 42 in one body"), "{f}");
+    assert!(!f.contains("never got a row"), "{f}");
+    // The second poll saw the same body: no new version of anything.
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    assert_eq!(snaps[1]["jobs"][0]["rows"], 10_000);
+}
+
+/// Issue 8: escapes, CR and LF in field values never reach a terminal raw, and never forge a
+/// line or a Markdown table cell.
+#[test]
+fn control_characters_in_field_values_are_shown_escaped() {
+    let evil = r#"fail\u001b[2J\u001b]0;pwned\u0007\r\nforged line|x\u009b31m\u202e"#;
+    let body = format!(
+        r#"{{"executions":[{{"id":1,"status":"{evil}","model_id":"m","question_id":"q1","region":"US","output":{{"error_code":"{evil}","error":"{evil}"}}}},
+            {{"id":2,"status":"failed","model_id":"{evil}","question_id":"q2","region":"US"}}]}}"#
+    );
+    let providers = format!(
+        r#"{{"providers":[{{"name":"{evil}","region":"{evil}","healthy":false,"last_health_check":0}}]}}"#
+    );
+    let (_d, db) = record_bodies(body, SPEC.into(), providers, 2);
+    let outputs = [
+        bb(&db, &["show"]),
+        bb(&db, &["snapshots"]),
+        bb(&db, &["report"]),
+        bb(&db, &["report", "--format", "html"]),
+        bb(&db, &["replay"]),
+        bb(&db, &["diff", "first", "last"]),
+        bb(&db, &["show", "--json"]),
+        bb(&db, &["report", "--format", "json"]),
+        bb(&db, &["replay", "--json"]),
+    ];
+    for o in &outputs {
+        o.assert_ok();
+        for bad in ['\u{1b}', '\r', '\u{7}', '\u{9b}', '\u{202e}'] {
+            assert!(
+                !o.stdout.contains(bad),
+                "raw {bad:?} in output: {}",
+                o.stdout
+            );
+        }
+        assert!(
+            !o.stdout.lines().any(|l| l.starts_with("forged line")),
+            "a forged line: {}",
+            o.stdout
+        );
+    }
+    // The value is shown, escaped.
+    assert!(
+        outputs[0].stdout.contains(r"\x1b[2J"),
+        "{}",
+        outputs[0].stdout
+    );
+    // In Markdown, the pipe cannot open a table cell.
+    assert!(
+        outputs[2].stdout.contains(r"forged line\|x"),
+        "{}",
+        outputs[2].stdout
+    );
+    // JSON keeps the exact value (escaped as JSON does).
+    let v = outputs[6].json();
+    assert!(
+        v["jobs"][0]["by_status"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("\u{1b}[2J") && k.contains('\u{9b}'))
+    );
+}
+
+/// Issue 8: a spec that declares 1000 questions x 1000 models x 10 regions is counted, not
+/// built: `show` and `report` answer with the count.
+#[test]
+fn a_spec_declaring_ten_million_cells_is_summarised() {
+    let qs: Vec<String> = (0..1000).map(|i| format!("\"q{i}\"")).collect();
+    let ms: Vec<String> = (0..1000)
+        .map(|i| {
+            format!(
+                r#"{{"id":"m{i}","regions":["r0","r1","r2","r3","r4","r5","r6","r7","r8","r9"]}}"#
+            )
+        })
+        .collect();
+    let spec = format!(
+        r#"{{"questions":[{}],"constraints":{{"regions":["r0","r1","r2","r3","r4","r5","r6","r7","r8","r9"]}},"models":[{}]}}"#,
+        qs.join(","),
+        ms.join(",")
+    );
+    let body = r#"{"executions":[{"id":1,"status":"failed","model_id":"m1","question_id":"q1","region":"r1"}]}"#;
+    let (_d, db) = record_bodies(body.into(), spec, PROVIDERS.into(), 2);
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let c = &show["jobs"][0]["cells"];
+    assert_eq!(show["jobs"][0]["expected"]["cells"], 10_000_000u64);
+    assert_eq!(c["expected"], 10_000_000u64);
+    assert_eq!(c["covered"], 1);
+    assert_eq!(c["missing_count"], 9_999_999u64);
+    assert_eq!(c["listed"], false);
+    assert!(c["missing"].as_array().unwrap().is_empty());
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(md.contains("the matrix is counted, not listed"), "{md}");
+    bb(&db, &["diff", "first", "last"]).ok();
+}
