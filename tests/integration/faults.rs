@@ -503,8 +503,9 @@ fn a_damaged_page_is_refused_and_the_file_left_as_it_was() {
     );
 }
 
-/// A small tmpfs mounted for a test, unmounted when dropped. Mounting needs root.
-struct SmallDisk(std::path::PathBuf, tempfile::TempDir);
+/// A small tmpfs mounted for a test, unmounted when dropped (then its temporary folder goes).
+/// Mounting needs root.
+struct SmallDisk(std::path::PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl SmallDisk {
     fn mount(kib: u32) -> Option<Self> {

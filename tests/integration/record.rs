@@ -484,8 +484,7 @@ fn the_status_line_the_summary_and_the_report_agree_on_failures() {
     let last_status = out
         .stderr
         .lines()
-        .filter(|l| l.starts_with("snapshot "))
-        .last()
+        .rfind(|l| l.starts_with("snapshot "))
         .unwrap()
         .to_string();
     let live: usize = last_status
