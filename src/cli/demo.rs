@@ -121,6 +121,8 @@ pub fn run(args: Args, explicit_db: Option<&Path>, out: &mut dyn Write) -> CmdRe
         size
     )?;
     let (_db, rec) = open_recording(&path)?;
+    let mut out = super::safe::text_out(out);
+    let out: &mut dyn Write = &mut out;
     writeln!(out, "## Snapshots\n")?;
     super::snapshots::write_text(&rec, out)?;
     writeln!(out)?;

@@ -45,17 +45,23 @@ pub fn term(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A value for a Markdown table cell or list item: `term`, plus `|`, backticks and HTML.
+/// A value for a Markdown table cell or list item: `term`, plus `|`, backticks and what could
+/// start HTML (`<`, and `&` before an entity name); a lone `>` (our own `->`) opens nothing.
 pub fn md(s: &str) -> String {
     let t = term(s);
     let mut out = String::with_capacity(t.len());
-    for c in t.chars() {
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '|' => out.push_str("\\|"),
             '`' => out.push_str("\\`"),
             '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
+            '&' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#') =>
+            {
+                out.push_str("&amp;")
+            }
             c => out.push(c),
         }
     }
@@ -181,7 +187,10 @@ mod tests {
         assert_eq!(term("plain"), "plain");
         assert_eq!(term("a\x1b[31mred\r\nforged"), "a\\x1b[31mred\\r\\nforged");
         assert_eq!(term("x\u{202e}y\u{9b}z"), "x\\u{202e}y\\u{9b}z");
-        assert_eq!(md("a|b <i>&`x`"), "a\\|b &lt;i&gt;&amp;\\`x\\`");
+        assert_eq!(
+            md("a|b <i>&amp;`x` -> y & z"),
+            "a\\|b &lt;i>&amp;amp;\\`x\\` -> y & z"
+        );
     }
 
     #[test]
