@@ -26,7 +26,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Which snapshot answers.
@@ -76,7 +76,8 @@ pub struct Server {
     times: Vec<(u64, i64)>,
     bodies: Mutex<HashMap<u64, Bytes>>,
     timing: Timing,
-    start: Instant,
+    /// For `Timing::Clock`: recorded time runs on it from the first snapshot.
+    clock: crate::clock::ScaledClock,
     limits: Limits,
 }
 
@@ -191,8 +192,11 @@ impl Server {
             known,
             times,
             bodies: Mutex::new(HashMap::new()),
+            clock: crate::clock::ScaledClock::new(match timing {
+                Timing::Clock { speed } => speed,
+                Timing::At(_) => 1.0,
+            }),
             timing,
-            start: Instant::now(),
             limits,
         }))
     }
@@ -201,9 +205,10 @@ impl Server {
     pub fn current_seq(&self) -> u64 {
         match self.timing {
             Timing::At(s) => s,
-            Timing::Clock { speed } => {
+            Timing::Clock { .. } => {
+                use crate::clock::Clock;
                 let t0 = self.times[0].1;
-                let t = t0 + (self.start.elapsed().as_secs_f64() * speed * 1e6) as i64;
+                let t = t0 + (self.clock.now_us() - self.clock.epoch_us());
                 let i = self.times.partition_point(|(_, at)| *at <= t);
                 self.times[i.saturating_sub(1)].0
             }
