@@ -6,7 +6,7 @@
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
 
-use beacon_blackbox::analysis::{Recording, diff, report};
+use beacon_blackbox::analysis::{Recording, diff, summary};
 use beacon_blackbox::fetch::{Fetched, SourceKind};
 use beacon_blackbox::normalise::normalise;
 use beacon_blackbox::store::{Poll, Sharing, Writer, open_reader};
@@ -64,6 +64,7 @@ fn poll(body: Vec<u8>, t: i64) -> Poll {
             error: None,
             retry_after: None,
             location: None,
+            date_us: None,
         }],
     }
 }
@@ -140,10 +141,10 @@ fn query(c: &mut Criterion) {
     let mut g = c.benchmark_group("query");
     g.sample_size(30);
     g.bench_function("show_at_mid", |b| {
-        b.iter(|| report::show(&rec, 500, None).unwrap())
+        b.iter(|| summary::show(&rec, 500, None).unwrap())
     });
     g.bench_function("show_at_last", |b| {
-        b.iter(|| report::show(&rec, 1000, None).unwrap())
+        b.iter(|| summary::show(&rec, 1000, None).unwrap())
     });
     g.bench_function("diff_first_last", |b| {
         b.iter(|| diff::diff(&rec, 1, 1000, None).unwrap())
@@ -152,7 +153,7 @@ fn query(c: &mut Criterion) {
         b.iter(|| {
             let db = open_reader(&path).unwrap();
             let rec = Recording::open(&db).unwrap();
-            report::show(&rec, 500, None).unwrap()
+            summary::show(&rec, 500, None).unwrap()
         })
     });
     g.finish();

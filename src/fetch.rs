@@ -169,6 +169,20 @@ impl Outcome {
         })
     }
 
+    /// Its name in JSON: `ok`, `older_runner`, `http_error`, `transport`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::OlderRunner => "older_runner",
+            Self::JobNotFound => "job_not_found",
+            Self::HttpError => "http_error",
+            Self::Unparsable => "unparsable",
+            Self::Transport => "transport",
+            Self::SkippedByBudget => "skipped_by_budget",
+            Self::Waiting => "waiting_retry_after",
+        }
+    }
+
     /// The source failed to give what was asked.
     pub fn is_failure(self) -> bool {
         matches!(self, Self::HttpError | Self::Unparsable | Self::Transport)
@@ -243,6 +257,8 @@ pub struct Fetched {
     pub retry_after: Option<u64>,
     /// A redirect's `Location`, secrets removed. Redirects are never followed.
     pub location: Option<String>,
+    /// The server's clock: its `Date` header, µs since the epoch.
+    pub date_us: Option<i64>,
 }
 
 impl Fetched {
@@ -259,6 +275,7 @@ impl Fetched {
             error: Some((err, msg)),
             retry_after: None,
             location: None,
+            date_us: None,
         }
     }
 

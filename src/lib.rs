@@ -14,8 +14,8 @@
 pub mod analysis;
 pub mod beacon;
 pub mod cli;
-pub mod cli_support;
 pub mod clock;
+pub mod duration;
 pub mod fetch;
 pub mod normalise;
 pub mod record;

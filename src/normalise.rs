@@ -42,6 +42,8 @@ pub struct FetchNotes {
     /// The first `PROBLEMS_KEPT` row problems.
     pub problems: Vec<RowProblem>,
     pub problems_total: u32,
+    /// The server's clock: the router's `/health` `timestamp`, else the `Date` header.
+    pub server_time: Option<i64>,
 }
 
 impl FetchNotes {
@@ -52,6 +54,7 @@ impl FetchNotes {
             rows: None,
             problems: Vec::new(),
             problems_total: 0,
+            server_time: None,
         }
     }
 }
@@ -210,6 +213,7 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
     let mut lists: Vec<(String, ListAcc)> = Vec::new();
     for f in fetches {
         let mut notes = FetchNotes::new(answer_outcome(f));
+        notes.server_time = f.date_us;
         match (f.kind, f.job.as_deref()) {
             (SourceKind::RunnerExecAll | SourceKind::RunnerJobPage, Some(job)) => {
                 let acc = entry(&mut lists, job);
@@ -226,7 +230,10 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
             (SourceKind::RouterHealth, _) => {
                 if let Some(b) = ok_body(f, &notes) {
                     match beacon::parse_health(b) {
-                        Ok(h) => obs.health = Some(h),
+                        Ok(h) => {
+                            obs.health = Some(h);
+                            notes.server_time = beacon::health_timestamp(b).or(f.date_us);
+                        }
                         Err(e) => unparsable(&mut notes, e),
                     }
                 }
@@ -358,6 +365,7 @@ mod tests {
             error: None,
             retry_after: None,
             location: None,
+            date_us: None,
         }
     }
 
@@ -397,6 +405,12 @@ mod tests {
         assert_eq!(rows.by_id.len(), 1);
         assert_eq!(rows.extras.len(), 3);
         assert_eq!(rows.len(), 4);
+        assert!(!rows.is_empty() && JobRows::default().is_empty());
+        // Counts by status include the rows kept beside the by-id list.
+        assert_eq!(
+            rows.by_status(),
+            BTreeMap::from([("failed".to_string(), 4)])
+        );
         let n = obs.notes[0].rows.unwrap();
         assert_eq!((n.in_body, n.kept, n.unusable), (5, 4, 1));
         assert_eq!(

@@ -125,6 +125,7 @@ fn headers(seq: usize) -> Vec<Fetched> {
         error: None,
         retry_after: None,
         location: None,
+        date_us: None,
     };
     vec![
         f(

@@ -1,7 +1,7 @@
 //! What changed between two snapshots. `diff(a, a)` is empty.
 
 use super::matrix::{Cell, coverage};
-use super::report::{SnapshotRef, matrix_for, snapshot_ref};
+use super::summary::{SnapshotRef, matrix_for, snapshot_ref};
 use super::{Recording, State};
 use crate::beacon::RouterRec;
 use crate::beacon::{Execution, Provider, format_micros};
@@ -343,10 +343,10 @@ pub fn diff(
     from: u64,
     to: u64,
     job: Option<&str>,
-) -> Result<Diff, super::report::ShowError> {
+) -> Result<Diff, super::summary::ShowError> {
     let jobs = rec
         .select_jobs(job)
-        .map_err(super::report::ShowError::Job)?;
+        .map_err(super::summary::ShowError::Job)?;
     let (a, b) = if from == to {
         let a = rec.state_at(from, &jobs)?;
         (a.clone(), a)

@@ -1,6 +1,7 @@
 //! Failure signatures and timing: what failed alike, when, and for how long.
 
-use crate::beacon::{Execution, format_micros};
+use super::Stamp;
+use crate::beacon::Execution;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,12 +25,14 @@ pub struct Signature {
     pub key: SigKey,
     pub count: usize,
     pub example_ids: Vec<i64>,
+    /// The error text most of its rows carry (`output.error`, else `failure.message`).
+    pub error_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Cluster {
-    pub start: String,
-    pub end: String,
+    pub start: Stamp,
+    pub end: Stamp,
     pub count: usize,
 }
 
@@ -45,26 +48,26 @@ pub struct ObservedFailure {
     pub id: i64,
     /// The last snapshot whose complete list showed the row not failed (or not yet there).
     pub not_failed_seq: Option<u64>,
-    pub not_failed_at: Option<String>,
+    pub not_failed_at: Option<Stamp>,
     /// The first snapshot whose complete list showed it failed.
     pub failed_seq: u64,
-    pub failed_at: String,
+    pub failed_at: Stamp,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Failures {
     pub total: usize,
     pub signatures: Vec<Signature>,
-    pub first_failed_at: Option<String>,
-    pub last_failed_at: Option<String>,
+    pub first_failed_at: Option<Stamp>,
+    pub last_failed_at: Option<Stamp>,
     pub spread_seconds: Option<f64>,
     pub clusters: Vec<Cluster>,
     pub duration_modes: Vec<DurationMode>,
     pub near_instant: Vec<i64>,
     pub observed: Vec<ObservedFailure>,
     /// Earliest and latest snapshot time at which polling first saw a row failed.
-    pub first_seen_failed_at: Option<String>,
-    pub last_seen_failed_at: Option<String>,
+    pub first_seen_failed_at: Option<Stamp>,
+    pub last_seen_failed_at: Option<Stamp>,
 }
 
 /// The instant a row's failure is dated by: completion, else start, else creation.
@@ -73,7 +76,7 @@ pub fn failure_time(e: &Execution) -> Option<i64> {
 }
 
 pub fn signatures(failed: &[&Execution]) -> Vec<Signature> {
-    let mut groups: BTreeMap<SigKey, Vec<i64>> = BTreeMap::new();
+    let mut groups: BTreeMap<SigKey, (Vec<i64>, BTreeMap<&str, usize>)> = BTreeMap::new();
     for e in failed {
         let key = SigKey {
             status: e.status.to_string(),
@@ -82,14 +85,22 @@ pub fn signatures(failed: &[&Execution]) -> Vec<Signature> {
             provider_empty: e.provider_id.as_deref().unwrap_or("").is_empty(),
             output_null: e.output_null,
         };
-        groups.entry(key).or_default().push(e.id);
+        let g = groups.entry(key).or_default();
+        g.0.push(e.id);
+        if let Some(m) = e.error_message.as_deref() {
+            *g.1.entry(m).or_default() += 1;
+        }
     }
     let mut out: Vec<Signature> = groups
         .into_iter()
-        .map(|(key, ids)| Signature {
+        .map(|(key, (ids, texts))| Signature {
             key,
             count: ids.len(),
             example_ids: ids.into_iter().take(5).collect(),
+            error_text: texts
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .map(|(t, _)| t.to_string()),
         })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
@@ -108,8 +119,8 @@ pub fn clusters(times: &[i64], gap_secs: f64) -> Vec<Cluster> {
         match start {
             Some(s) if (t - prev) as f64 / 1e6 > gap_secs => {
                 out.push(Cluster {
-                    start: format_micros(s),
-                    end: format_micros(prev),
+                    start: Stamp(s),
+                    end: Stamp(prev),
                     count,
                 });
                 start = Some(t);
@@ -123,8 +134,8 @@ pub fn clusters(times: &[i64], gap_secs: f64) -> Vec<Cluster> {
     }
     if let Some(s) = start {
         out.push(Cluster {
-            start: format_micros(s),
-            end: format_micros(prev),
+            start: Stamp(s),
+            end: Stamp(prev),
             count,
         });
     }
@@ -159,13 +170,13 @@ pub fn analyse<'a>(
     let seen_last = observed.iter().map(|o| o.failed_seq).max();
     let at = |seq: Option<u64>| {
         seq.and_then(|s| observed.iter().find(|o| o.failed_seq == s))
-            .map(|o| o.failed_at.clone())
+            .map(|o| o.failed_at)
     };
     Failures {
         total: failed.len(),
         signatures: signatures(&failed),
-        first_failed_at: first.map(format_micros),
-        last_failed_at: last.map(format_micros),
+        first_failed_at: first.map(Stamp),
+        last_failed_at: last.map(Stamp),
         spread_seconds: first.zip(last).map(|(a, b)| (b - a) as f64 / 1e6),
         clusters: clusters(&times, CLUSTER_GAP_SECS),
         duration_modes: duration_modes(&durations),

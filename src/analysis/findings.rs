@@ -1,393 +1,584 @@
-//! Findings: plain sentences from the data, most important first, for the top of a
-//! postmortem. Nothing here is specific to a scenario; every number comes from the analysis.
+//! Findings: what the data shows, most important first, for the top of a postmortem. Each is a
+//! value of a closed set with typed fields; the CLI turns it into a sentence (and JSON keeps
+//! that sentence as `message` beside the fields). Nothing here is specific to a scenario, and
+//! no list is cut: a renderer that shortens one says how many more there are.
 
-use super::Recording;
-use super::report::{FetchReport, JobReport, RouterReport, human_secs};
+use super::fetches::{FetchReport, Outage};
+use super::history::{ClockSkew, RepeatedId};
+use super::matrix::Cell;
+use super::router::{
+    ClockUsed, Disagreement, HealthyWithNone, ProviderRate, ProviderState, Restart, RouterReport,
+    Transition,
+};
+use super::{FetchKind, Recording, Stamp};
+use crate::analysis::failures::SigKey;
+use serde::Serialize;
 use std::collections::BTreeSet;
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// The first row problem of a recording, as an example.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProblemExample {
+    pub seq: u64,
+    pub source: &'static str,
+    pub index: u32,
+    pub reason: String,
 }
 
-pub(super) fn findings(
-    jobs: &[JobReport],
-    router: &RouterReport,
-    fetch: &FetchReport,
-    rec: &Recording,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    if rec.infos.is_empty() {
-        out.push("The recording holds no snapshots.".into());
-        return out;
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    EmptyRecording,
+    JobNotFound {
+        job: String,
+    },
+    DefaultViewTruncated {
+        job: String,
+        shown: u32,
+        complete: usize,
+        page_size: u32,
+        seq: u64,
+        at: Stamp,
+    },
+    Coverage {
+        job: String,
+        expected: u64,
+        declared: Option<u64>,
+        covered: usize,
+        missing: u64,
+        duplicated_cells: usize,
+        extra_rows: usize,
+        rows: usize,
+    },
+    NoSpec {
+        job: String,
+        rows: usize,
+    },
+    MatrixCounted {
+        job: String,
+        cells: u64,
+        cap: u64,
+    },
+    UnplannedRegions {
+        job: String,
+        regions: Vec<String>,
+    },
+    MissingCells {
+        job: String,
+        count: u64,
+        /// Every missing cell when the matrix is listed (else empty).
+        cells: Vec<Cell>,
+        rows_stopped_seq: Option<u64>,
+        rows_stopped_at: Option<Stamp>,
+    },
+    UnexpectedRows {
+        job: String,
+        count: usize,
+        reasons: Vec<String>,
+    },
+    RowsWithoutCell {
+        job: String,
+        count: usize,
+        reasons: Vec<String>,
+    },
+    RepeatedIds {
+        job: String,
+        ids: Vec<RepeatedId>,
+    },
+    RowsWithoutId {
+        job: String,
+        count: usize,
+    },
+    ClockSkew {
+        job: String,
+        #[serde(flatten)]
+        skew: ClockSkew,
+    },
+    FailureSignature {
+        job: String,
+        failed: usize,
+        rows: usize,
+        count: usize,
+        key: SigKey,
+        error_text: Option<String>,
+        signatures: usize,
+    },
+    ExactDuration {
+        job: String,
+        seconds: i64,
+        count: usize,
+        failed: usize,
+        /// The rows themselves name a timeout (error code or stage).
+        timeout_named: bool,
+    },
+    NearInstantFailures {
+        job: String,
+        ids: Vec<i64>,
+    },
+    FailureSpan {
+        job: String,
+        first: Stamp,
+        last: Stamp,
+        spread_seconds: f64,
+        clusters: usize,
+        seen_first: Option<Stamp>,
+        seen_last: Option<Stamp>,
+    },
+    VanishedRows {
+        job: String,
+        ids: Vec<i64>,
+    },
+    StatusChanged {
+        job: String,
+        chain: Vec<Option<String>>,
+    },
+    StatusStayed {
+        job: String,
+        status: Option<String>,
+    },
+    RouterAllHealthy {
+        healthy: i64,
+        failed_rows: usize,
+    },
+    FailedWhileAllHealthy {
+        rows: usize,
+    },
+    RouterChanges {
+        changes: Vec<Transition>,
+    },
+    HealthyWithNone {
+        #[serde(flatten)]
+        window: HealthyWithNone,
+        throughout: bool,
+    },
+    HealthDisagrees {
+        first: Disagreement,
+        polls: usize,
+    },
+    /// Providers in a risky state over the same snapshots.
+    ProviderState {
+        /// (name, region) of each provider, in name order.
+        providers: Vec<(String, Option<String>)>,
+        state: ProviderState,
+        from: Stamp,
+        to: Stamp,
+        from_seq: u64,
+        to_seq: u64,
+        snapshots: usize,
+        throughout: bool,
+        age_seconds: Option<f64>,
+        clock: ClockUsed,
+    },
+    ProviderRate {
+        #[serde(flatten)]
+        rate: ProviderRate,
+    },
+    RouterRestart {
+        #[serde(flatten)]
+        restart: Restart,
+    },
+    RowProblems {
+        rows: u64,
+        bodies: usize,
+        first: ProblemExample,
+    },
+    FetchOutage {
+        sources: Vec<&'static str>,
+        job: Option<String>,
+        from: Stamp,
+        to: Stamp,
+        from_seq: u64,
+        to_seq: u64,
+        snapshots: usize,
+        kinds: Vec<FetchKind>,
+        recovered_at: Option<Stamp>,
+    },
+    RecorderGap {
+        source: &'static str,
+        job: Option<String>,
+        from: Stamp,
+        to: Stamp,
+        from_seq: u64,
+        to_seq: u64,
+        snapshots: usize,
+        kinds: Vec<FetchKind>,
+    },
+}
+
+impl Finding {
+    /// The job a finding is about, if one.
+    pub fn job(&self) -> Option<&str> {
+        use Finding::*;
+        match self {
+            JobNotFound { job }
+            | DefaultViewTruncated { job, .. }
+            | Coverage { job, .. }
+            | NoSpec { job, .. }
+            | MatrixCounted { job, .. }
+            | UnplannedRegions { job, .. }
+            | MissingCells { job, .. }
+            | UnexpectedRows { job, .. }
+            | RowsWithoutCell { job, .. }
+            | RepeatedIds { job, .. }
+            | RowsWithoutId { job, .. }
+            | ClockSkew { job, .. }
+            | FailureSignature { job, .. }
+            | ExactDuration { job, .. }
+            | NearInstantFailures { job, .. }
+            | FailureSpan { job, .. }
+            | VanishedRows { job, .. }
+            | StatusChanged { job, .. }
+            | StatusStayed { job, .. } => Some(job),
+            FetchOutage { job, .. } | RecorderGap { job, .. } => job.as_deref(),
+            _ => None,
+        }
     }
-    for j in jobs {
-        let s = &j.summary;
-        let name = &s.job_id;
-        if !s.found {
-            out.push(format!("The runner answered 404 \"job not found\" for job {name} at the end of the recording."));
-        }
-        if let Some((shown, complete)) = j.max_truncation {
-            out.push(format!(
-                "The default job view of {name} showed {shown} of {complete} rows (the runner returns 20 unless asked for more); the complete list had {complete}."
-            ));
-        }
-        let e = &s.expected;
-        if e.cells > 0 {
-            let declared = match e.declared {
-                Some(d) if d != e.cells => format!(" (the spec declared {d})"),
-                Some(_) => " (as the spec declared)".into(),
-                None => String::new(),
-            };
-            let mut sentence = format!(
-                "Job {name}: {} expected{declared}; {} covered, {} missing",
-                plural(e.cells as usize, "cell", "cells"),
-                s.cells.covered,
-                s.cells.missing_count
-            );
-            if !s.cells.duplicated.is_empty() {
-                let extra: usize = s.cells.duplicated.iter().map(|d| d.rows.len() - 1).sum();
-                sentence.push_str(&format!(
-                    "; {} ran more than once ({} extra {})",
-                    plural(s.cells.duplicated.len(), "cell", "cells"),
-                    extra,
-                    if extra == 1 { "row" } else { "rows" }
-                ));
-            }
-            sentence.push_str(&format!("; {} in all.", plural(s.rows, "row", "rows")));
-            out.push(sentence);
-            if !s.cells.listed {
-                out.push(format!(
-                    "Job {name}'s spec declares {} cells, more than {}: the matrix is counted, not listed (no table, no list of missing cells).",
-                    e.cells,
-                    crate::beacon::MATRIX_CAP
-                ));
-            }
-        } else if s.found {
-            out.push(format!(
-                "Job {name}: no job spec was recorded, so no expected matrix; {} seen.",
-                plural(s.rows, "row", "rows")
-            ));
-        }
-        if !e.unplanned_regions.is_empty() {
-            out.push(format!(
-                "Region{} {} of job {name} had no provider at the router, so the cross-region path planned no rows there.",
-                if e.unplanned_regions.len() == 1 { "" } else { "s" },
-                e.unplanned_regions.join(", ")
-            ));
-        }
-        if s.cells.missing_count > 0 {
-            let list: Vec<String> = s
-                .cells
-                .missing
-                .iter()
-                .take(6)
-                .map(|c| format!("{}/{}/{}", c.question_id, c.model_id, c.region))
-                .collect();
-            let more = s.cells.missing_count.saturating_sub(list.len() as u64);
-            let stopped = j
-                .growth
-                .last_new_row_at
-                .as_deref()
-                .map_or(String::new(), |t| {
-                    format!(
-                        "; rows stopped appearing at {t} (seq {})",
-                        j.growth.last_new_row_seq.unwrap_or(0)
-                    )
-                });
-            let named = if list.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", list.join(", "))
-            };
-            out.push(format!(
-                "{} of job {name} never got a row{named}{}{stopped}.",
-                plural(s.cells.missing_count as usize, "cell", "cells"),
-                if more > 0 && !list.is_empty() {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            ));
-        }
-        if !s.cells.unexpected.is_empty() {
-            let reasons: BTreeSet<&str> = s
-                .cells
-                .unexpected
-                .iter()
-                .map(|u| u.reason.as_str())
-                .collect();
-            out.push(format!(
-                "{} of job {name} fall outside the spec: {}.",
-                plural(s.cells.unexpected.len(), "row", "rows"),
-                reasons.into_iter().collect::<Vec<_>>().join("; ")
-            ));
-        }
-        if !s.cells.no_cell.is_empty() {
-            let reasons: BTreeSet<&str> =
-                s.cells.no_cell.iter().map(|u| u.reason.as_str()).collect();
-            out.push(format!(
-                "{} of job {name} {} to no cell ({}): early failures, typically.",
-                plural(s.cells.no_cell.len(), "row", "rows"),
-                if s.cells.no_cell.len() == 1 {
-                    "belongs"
-                } else {
-                    "belong"
-                },
-                reasons.into_iter().collect::<Vec<_>>().join("; ")
-            ));
-        }
-        extra_rows(j, &mut out);
-        if let Some(k) = &j.clock_skew {
-            out.push(format!(
-                "Rows of job {name} are dated up to {} after the recorder saw them (execution {}, seen at seq {}): the runner's clock and the recorder's disagree, so times by the rows' own timestamps and times by polling are on different clocks.",
-                human_secs(k.ahead_seconds),
-                k.execution_id,
-                k.seq
-            ));
-        }
-        let f = &j.failures;
-        if f.total > 0 {
-            let top = &f.signatures[0];
-            let mut sig = vec![top.key.status.clone()];
-            if let Some(c) = &top.key.error_code {
-                sig.push(c.clone());
-            }
-            if let Some(st) = &top.key.failure_stage {
-                sig.push(format!("at {st}"));
-            }
-            sig.push(if top.key.provider_empty {
-                "provider_id empty".into()
-            } else {
-                "provider_id set".into()
+}
+
+/// Per-job findings, in order of importance.
+fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
+    let s = &j.summary;
+    let h = &j.history;
+    let job = s.job_id.clone();
+    if !s.found {
+        out.push(Finding::JobNotFound { job: job.clone() });
+    }
+    if let Some(t) = h.max_truncation {
+        out.push(Finding::DefaultViewTruncated {
+            job: job.clone(),
+            shown: t.shown,
+            complete: t.complete,
+            page_size: super::answer::DEFAULT_PAGE,
+            seq: t.seq,
+            at: t.at,
+        });
+    }
+    let e = &s.expected;
+    let c = &s.cells;
+    if e.cells > 0 {
+        out.push(Finding::Coverage {
+            job: job.clone(),
+            expected: e.cells,
+            declared: e.declared,
+            covered: c.covered,
+            missing: c.missing_count,
+            duplicated_cells: c.duplicated.len(),
+            extra_rows: c.duplicated.iter().map(|d| d.rows.len() - 1).sum(),
+            rows: s.rows,
+        });
+        if !c.listed {
+            out.push(Finding::MatrixCounted {
+                job: job.clone(),
+                cells: e.cells,
+                cap: crate::beacon::MATRIX_CAP,
             });
-            if top.key.output_null == Some(true) {
-                sig.push("output null".into());
-            }
-            out.push(format!(
-                "{} of {} rows of job {name} failed; {} share one signature: {}{}.",
-                f.total,
-                s.rows,
-                top.count,
-                sig.join(", "),
-                if f.signatures.len() > 1 {
-                    format!(" ({} signatures in all)", f.signatures.len())
-                } else {
-                    String::new()
-                }
-            ));
-            if let Some(m) = f.duration_modes.first()
-                && m.count * 2 >= f.total.max(2)
-            {
-                // Call it a timeout only when the rows say so; a shared duration alone is a hint.
-                let timeout_said = f.signatures.iter().any(|sig| {
-                    sig.key
-                        .error_code
+        }
+    } else if s.found {
+        out.push(Finding::NoSpec {
+            job: job.clone(),
+            rows: s.rows,
+        });
+    }
+    if !e.unplanned_regions.is_empty() {
+        out.push(Finding::UnplannedRegions {
+            job: job.clone(),
+            regions: e.unplanned_regions.clone(),
+        });
+    }
+    if c.missing_count > 0 {
+        out.push(Finding::MissingCells {
+            job: job.clone(),
+            count: c.missing_count,
+            cells: c.missing.clone(),
+            rows_stopped_seq: h.growth.last_new_row_seq,
+            rows_stopped_at: h.growth.last_new_row_at,
+        });
+    }
+    let reasons = |v: &[super::matrix::Unexpected]| -> Vec<String> {
+        v.iter()
+            .map(|u| u.reason.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    if !c.unexpected.is_empty() {
+        out.push(Finding::UnexpectedRows {
+            job: job.clone(),
+            count: c.unexpected.len(),
+            reasons: reasons(&c.unexpected),
+        });
+    }
+    if !c.no_cell.is_empty() {
+        out.push(Finding::RowsWithoutCell {
+            job: job.clone(),
+            count: c.no_cell.len(),
+            reasons: reasons(&c.no_cell),
+        });
+    }
+    if !h.extra_rows.repeated_ids.is_empty() {
+        out.push(Finding::RepeatedIds {
+            job: job.clone(),
+            ids: h.extra_rows.repeated_ids.clone(),
+        });
+    }
+    if h.extra_rows.without_id > 0 {
+        out.push(Finding::RowsWithoutId {
+            job: job.clone(),
+            count: h.extra_rows.without_id,
+        });
+    }
+    if let Some(k) = &h.clock_skew {
+        out.push(Finding::ClockSkew {
+            job: job.clone(),
+            skew: k.clone(),
+        });
+    }
+    let f = &h.failures;
+    if let Some(top) = f.signatures.first() {
+        out.push(Finding::FailureSignature {
+            job: job.clone(),
+            failed: f.total,
+            rows: s.rows,
+            count: top.count,
+            key: top.key.clone(),
+            error_text: top.error_text.clone(),
+            signatures: f.signatures.len(),
+        });
+        if let Some(m) = f.duration_modes.first()
+            && m.count * 2 >= f.total.max(2)
+        {
+            // Call it a timeout only when the rows say so; a shared duration alone is a hint.
+            let timeout_named = f.signatures.iter().any(|sig| {
+                sig.key
+                    .error_code
+                    .as_deref()
+                    .is_some_and(|c| c.contains("TIMEOUT"))
+                    || sig
+                        .key
+                        .failure_stage
                         .as_deref()
-                        .is_some_and(|c| c.contains("TIMEOUT"))
-                        || sig
-                            .key
-                            .failure_stage
-                            .as_deref()
-                            .is_some_and(|s| s.contains("timeout"))
-                });
-                out.push(format!(
-                    "{} of the failed rows ran exactly {} s (completed_at - started_at): {}.",
-                    m.count,
-                    m.seconds,
-                    if timeout_said {
-                        "the mark of a client timeout"
-                    } else {
-                        "a duration this exact usually means a timeout somewhere on the path"
-                    }
-                ));
-            }
-            if !f.near_instant.is_empty() {
-                out.push(format!(
-                    "{} failed within a second of starting: {} never reached a provider.",
-                    plural(f.near_instant.len(), "row", "rows"),
-                    if f.near_instant.len() == 1 {
-                        "it"
-                    } else {
-                        "they"
-                    }
-                ));
-            }
-            if let (Some(a), Some(b), Some(sp)) =
-                (&f.first_failed_at, &f.last_failed_at, f.spread_seconds)
-            {
-                let seen = match (&f.first_seen_failed_at, &f.last_seen_failed_at) {
-                    (Some(x), Some(y)) => {
-                        format!("; polling first saw a failure at {x} and the last new one at {y}")
-                    }
-                    _ => String::new(),
-                };
-                out.push(format!(
-                    "By the rows' own timestamps, failures ran from {a} to {b} ({}, {}){seen}.",
-                    human_secs(sp),
-                    plural(f.clusters.len(), "cluster", "clusters")
-                ));
-            }
+                        .is_some_and(|s| s.contains("timeout"))
+            });
+            out.push(Finding::ExactDuration {
+                job: job.clone(),
+                seconds: m.seconds,
+                count: m.count,
+                failed: f.total,
+                timeout_named,
+            });
         }
-        if !j.growth.vanished.is_empty() {
-            out.push(format!(
-                "{} of job {name} vanished from the complete list during the recording (ids {}).",
-                plural(j.growth.vanished.len(), "row", "rows"),
-                j.growth
-                    .vanished
-                    .iter()
-                    .take(8)
-                    .map(|v| v.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+        if !f.near_instant.is_empty() {
+            out.push(Finding::NearInstantFailures {
+                job: job.clone(),
+                ids: f.near_instant.clone(),
+            });
         }
-        if j.status_history.len() > 1 {
-            let chain: Vec<String> = j
-                .status_history
-                .iter()
-                .map(|c| c.status.clone().unwrap_or("?".into()))
-                .collect();
-            out.push(format!("Job {name} status went {}.", chain.join(" -> ")));
-        } else if let Some(c) = j.status_history.first() {
-            out.push(format!(
-                "Job {name} status stayed {} throughout the recording.",
-                c.status.clone().unwrap_or("?".into())
-            ));
+        if let (Some(first), Some(last), Some(spread)) =
+            (f.first_failed_at, f.last_failed_at, f.spread_seconds)
+        {
+            out.push(Finding::FailureSpan {
+                job: job.clone(),
+                first,
+                last,
+                spread_seconds: spread,
+                clusters: f.clusters.len(),
+                seen_first: f.first_seen_failed_at,
+                seen_last: f.last_seen_failed_at,
+            });
         }
     }
-    if router.recorded {
-        if router.all_healthy_throughout {
-            let h = router
-                .series
-                .last()
-                .and_then(|p| p.providers_healthy)
-                .unwrap_or(0);
-            let extra = if router.failed_while_all_healthy > 0 {
-                format!(
-                    ", while {} failed with router or provider errors (its health is checked only at start-up and after inference requests, so it can be stale)",
-                    plural(router.failed_while_all_healthy, "row", "rows")
-                )
+    if !h.growth.vanished.is_empty() {
+        out.push(Finding::VanishedRows {
+            job: job.clone(),
+            ids: h.growth.vanished.iter().map(|v| v.id).collect(),
+        });
+    }
+    let chain: Vec<Option<String>> = h
+        .status_history
+        .iter()
+        .map(|c| {
+            if c.found {
+                c.status.clone()
             } else {
-                String::new()
-            };
-            out.push(format!(
-                "The router reported {h} of {h} providers healthy throughout{extra}."
-            ));
-        } else if !router.transitions.is_empty() {
-            let t: Vec<String> = router
-                .transitions
-                .iter()
-                .take(6)
-                .map(|t| format!("{} at {}", t.what, t.at))
-                .collect();
-            out.push(format!("Router changes: {}.", t.join("; ")));
-            if router.failed_while_all_healthy > 0 {
-                out.push(format!("{} failed with router or provider errors while the router reported every provider healthy.", plural(router.failed_while_all_healthy, "row", "rows")));
+                Some("not found".into())
             }
-        }
-        if !router.stale_providers.is_empty() {
-            let s: Vec<String> = router
-                .stale_providers
-                .iter()
-                .map(|p| format!("{}: {}", p.name, p.reason))
-                .collect();
-            out.push(format!("Stale provider health: {}.", s.join("; ")));
-        }
+        })
+        .collect();
+    if chain.len() > 1 {
+        out.push(Finding::StatusChanged { job, chain });
+    } else if let Some(st) = chain.into_iter().next() {
+        out.push(Finding::StatusStayed { job, status: st });
     }
-    row_problems(rec, &mut out);
-    // Sources that failed over the same window in the same way make one sentence.
-    let mut groups: Vec<(Vec<&str>, &super::report::Outage)> = Vec::new();
-    for o in &fetch.outages {
-        match groups.iter_mut().find(|(_, g)| {
-            g.job == o.job && g.from_seq == o.from_seq && g.to_seq == o.to_seq && g.kinds == o.kinds
-        }) {
-            Some((names, _)) => names.push(&o.source),
-            None => groups.push((vec![&o.source], o)),
-        }
-    }
-    for (names, o) in groups {
-        out.push(format!(
-            "{}{} failed from {} to {} ({}; {}){}.",
-            names.join(" and "),
-            o.job
-                .as_deref()
-                .map_or(String::new(), |j| format!(" ({j})")),
-            o.from,
-            o.to,
-            plural(o.snapshots, "snapshot", "snapshots"),
-            o.kinds.join(", "),
-            o.recovered_at
-                .as_deref()
-                .map_or(" and had not recovered at the end".into(), |r| format!(
-                    ", recovered at {r}"
-                ))
-        ));
-    }
-    for g in &fetch.gaps {
-        out.push(format!(
-            "The recorder did not send {}{} from {} to {} ({}; {}): a gap of the recording, not a failure of the source.",
-            g.source,
-            g.job
-                .as_deref()
-                .map_or(String::new(), |j| format!(" ({j})")),
-            g.from,
-            g.to,
-            plural(g.snapshots, "snapshot", "snapshots"),
-            g.kinds.join(", ")
-        ));
-    }
-    out
 }
 
-/// Rows the runner sent that have no place in the by-id list.
-fn extra_rows(j: &JobReport, out: &mut Vec<String>) {
-    let name = &j.summary.job_id;
-    let x = &j.extra_rows;
-    for d in x.repeated_ids.iter().take(5) {
-        out.push(format!(
-            "Job {name}: the complete list had {} rows with id {} in one body (ids should be unique); all are kept and counted.",
-            d.rows, d.id
-        ));
+fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding>) {
+    if !router.recorded {
+        return;
     }
-    if x.repeated_ids.len() > 5 {
-        out.push(format!(
-            "Job {name}: {} more ids appeared more than once in one body.",
-            x.repeated_ids.len() - 5
-        ));
+    let (first, last) = (
+        rec.infos.first().map_or(0, |i| i.seq),
+        rec.infos.last().map_or(0, |i| i.seq),
+    );
+    for w in &router.healthy_with_none {
+        out.push(Finding::HealthyWithNone {
+            window: w.clone(),
+            throughout: w.from_seq == first && w.to_seq == last,
+        });
     }
-    if x.without_id > 0 {
-        out.push(format!(
-            "Job {name}: {} had no usable id (missing, not a number, or out of range); kept and counted, with their cells.",
-            plural(x.without_id, "row", "rows")
-        ));
+    if router.all_healthy_throughout {
+        let h = router
+            .series
+            .last()
+            .and_then(|p| p.providers_healthy)
+            .unwrap_or(0);
+        out.push(Finding::RouterAllHealthy {
+            healthy: h,
+            failed_rows: router.failed_while_all_healthy,
+        });
+    } else {
+        if !router.transitions.is_empty() {
+            out.push(Finding::RouterChanges {
+                changes: router.transitions.clone(),
+            });
+        }
+        if router.failed_while_all_healthy > 0 {
+            out.push(Finding::FailedWhileAllHealthy {
+                rows: router.failed_while_all_healthy,
+            });
+        }
+    }
+    if let Some(d) = router.disagreements.first() {
+        out.push(Finding::HealthDisagrees {
+            first: d.clone(),
+            polls: router.disagreements.len(),
+        });
+    }
+    for r in &router.restarts {
+        out.push(Finding::RouterRestart { restart: r.clone() });
+    }
+    // Providers in the same risky state over the same snapshots make one finding.
+    let mut states: Vec<Finding> = Vec::new();
+    for s in router.provider_spans.iter().filter(|s| s.state.is_risky()) {
+        let same = states.iter_mut().find_map(|f| match f {
+            Finding::ProviderState {
+                providers,
+                state,
+                from_seq,
+                to_seq,
+                ..
+            } if *state == s.state && *from_seq == s.from_seq && *to_seq == s.to_seq => {
+                Some(providers)
+            }
+            _ => None,
+        });
+        match same {
+            Some(providers) => providers.push((s.provider.clone(), s.region.clone())),
+            None => states.push(Finding::ProviderState {
+                providers: vec![(s.provider.clone(), s.region.clone())],
+                state: s.state,
+                from: s.from,
+                to: s.to,
+                from_seq: s.from_seq,
+                to_seq: s.to_seq,
+                snapshots: s.snapshots,
+                throughout: s.from_seq == first && s.to_seq == last,
+                age_seconds: s.age_seconds,
+                clock: s.clock,
+            }),
+        }
+    }
+    out.extend(states);
+    for r in &router.rates {
+        out.push(Finding::ProviderRate { rate: r.clone() });
     }
 }
 
 /// Rows of bodies that could not be read whole, over the recording.
-fn row_problems(rec: &Recording, out: &mut Vec<String>) {
+fn row_problems(rec: &Recording, out: &mut Vec<Finding>) {
     let mut total = 0u64;
     let mut bodies = 0usize;
-    let mut first: Option<(u64, &str, &crate::beacon::RowProblem)> = None;
+    let mut first: Option<ProblemExample> = None;
     for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
         for f in &snap.fetches {
-            if f.problems_total > 0 {
-                total += f.problems_total as u64;
-                bodies += 1;
-                if first.is_none()
-                    && let Some(p) = f.problems.first()
-                {
-                    first = Some((info.seq, crate::fetch::SourceKind::name_of(f.source), p));
-                }
+            if f.problems_total == 0 {
+                continue;
+            }
+            total += f.problems_total as u64;
+            bodies += 1;
+            if first.is_none()
+                && let Some(p) = f.problems.first()
+            {
+                first = Some(ProblemExample {
+                    seq: info.seq,
+                    source: crate::fetch::SourceKind::name_of(f.source),
+                    index: p.index,
+                    reason: p.reason.clone(),
+                });
             }
         }
     }
-    if let Some((seq, source, p)) = first {
-        out.push(format!(
-            "{} in {} could not be read whole (every one is listed by `snapshots --json`); the first: {source} at seq {seq}, row {}: {}.",
-            plural(total as usize, "row", "rows"),
-            plural(bodies, "body", "bodies"),
-            p.index,
-            p.reason
-        ));
+    if let Some(first) = first {
+        out.push(Finding::RowProblems {
+            rows: total,
+            bodies,
+            first,
+        });
     }
+}
+
+fn fetch_findings(fetch: &FetchReport, out: &mut Vec<Finding>) {
+    // Sources that failed over the same window in the same way make one finding.
+    let mut groups: Vec<(Vec<&'static str>, &Outage)> = Vec::new();
+    for o in &fetch.outages {
+        match groups.iter_mut().find(|(_, g)| {
+            g.job == o.job && g.from_seq == o.from_seq && g.to_seq == o.to_seq && g.kinds == o.kinds
+        }) {
+            Some((names, _)) => names.push(o.source),
+            None => groups.push((vec![o.source], o)),
+        }
+    }
+    for (sources, o) in groups {
+        out.push(Finding::FetchOutage {
+            sources,
+            job: o.job.clone(),
+            from: o.from,
+            to: o.to,
+            from_seq: o.from_seq,
+            to_seq: o.to_seq,
+            snapshots: o.snapshots,
+            kinds: o.kinds.clone(),
+            recovered_at: o.recovered_at,
+        });
+    }
+    for g in &fetch.gaps {
+        out.push(Finding::RecorderGap {
+            source: g.source,
+            job: g.job.clone(),
+            from: g.from,
+            to: g.to,
+            from_seq: g.from_seq,
+            to_seq: g.to_seq,
+            snapshots: g.snapshots,
+            kinds: g.kinds.clone(),
+        });
+    }
+}
+
+pub(super) fn findings(
+    jobs: &[super::job::JobReport],
+    router: &RouterReport,
+    fetch: &FetchReport,
+    rec: &Recording,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if rec.infos.is_empty() {
+        out.push(Finding::EmptyRecording);
+        return out;
+    }
+    for j in jobs {
+        job_findings(j, &mut out);
+    }
+    router_findings(router, rec, &mut out);
+    row_problems(rec, &mut out);
+    fetch_findings(fetch, &mut out);
+    out
 }

@@ -1,7 +1,8 @@
 //! Expected matrix vs actual rows: covered, missing, duplicated and unexpected cells.
 
+use super::Stamp;
 use crate::beacon::RouterRec;
-use crate::beacon::{Execution, ExpectedMatrix, format_micros};
+use crate::beacon::{Execution, ExpectedMatrix};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,8 +18,8 @@ pub struct RowRef {
     /// `None` for a row without a usable id.
     pub id: Option<i64>,
     pub status: String,
-    pub created_at: Option<String>,
-    pub started_at: Option<String>,
+    pub created_at: Option<Stamp>,
+    pub started_at: Option<Stamp>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -98,8 +99,8 @@ fn row_ref(r: &Row) -> RowRef {
     RowRef {
         id: r.id,
         status: r.exec.status.to_string(),
-        created_at: r.exec.created_at.map(format_micros),
-        started_at: r.exec.started_at.map(format_micros),
+        created_at: r.exec.created_at.map(Stamp),
+        started_at: r.exec.started_at.map(Stamp),
     }
 }
 

@@ -1,4 +1,9 @@
-//! Selecting a point in time: `17`, `first`, `last`, `-3`, an RFC 3339 time, or `+90s`.
+//! Selecting a point in time: `17`, `first`, `last`, `-3`, an RFC 3339 time, or `+90s` /
+//! `+1h30m` from the first snapshot.
+//!
+//! One rule for times: a time is answered with the last snapshot taken at or before it, and it
+//! must fall within the recording (from the first snapshot's start to the last one's end); a
+//! time before or after that is refused, naming the recording's span.
 
 use crate::store::SnapshotInfo;
 
@@ -18,15 +23,15 @@ pub enum Selector {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SelectError {
     #[error(
-        "{0:?} is not a selector (use a seq like 17, first, last, -3, an RFC 3339 time, or +90s)"
+        "{0:?} is not a selector (use a seq like 17, first, last, -3, an RFC 3339 time, or +90s / +1h30m)"
     )]
     Invalid(String),
     #[error("the recording has no snapshots")]
     Empty,
     #[error("no snapshot {0}: the recording has seq {1} to {2}")]
     NoSeq(u64, u64, u64),
-    #[error("{0} is before the first snapshot ({1})")]
-    TooEarly(String, String),
+    #[error("{0} is outside the recording, which runs from {1} to {2}")]
+    Outside(String, String, String),
     #[error("-{0} goes before the first snapshot (the recording has {1})")]
     TooFarBack(u64, usize),
 }
@@ -43,7 +48,7 @@ impl std::str::FromStr for Selector {
             _ => {}
         }
         if let Some(rest) = t.strip_prefix('+') {
-            let d = crate::cli_support::parse_offset(rest).ok_or_else(bad)?;
+            let d = crate::duration::parse_us(rest).map_err(|_| bad())?;
             return Ok(Selector::Offset(d));
         }
         if let Some(rest) = t.strip_prefix('-') {
@@ -52,9 +57,9 @@ impl std::str::FromStr for Selector {
         if let Ok(n) = t.parse::<u64>() {
             return Ok(Selector::Seq(n));
         }
-        crate::beacon::parse_time_micros(t)
-            .map(Selector::At)
-            .ok_or_else(bad)
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| Selector::At(d.timestamp_micros()))
+            .map_err(|_| bad())
     }
 }
 
@@ -83,21 +88,33 @@ impl Selector {
                     Err(SelectError::TooFarBack(n, len))
                 }
             }
-            Selector::At(t) => at_or_before(snaps, t),
-            Selector::Offset(d) => at_or_before(snaps, first.started_at + d),
+            Selector::At(t) => at_or_before(snaps, t, || crate::beacon::format_micros(t)),
+            Selector::Offset(d) => at_or_before(snaps, first.started_at.saturating_add(d), || {
+                format!("+{}", crate::duration::human(d))
+            }),
         }
     }
 }
 
-fn at_or_before(snaps: &[SnapshotInfo], t: i64) -> Result<u64, SelectError> {
-    let idx = snaps.partition_point(|s| s.started_at <= t);
-    if idx == 0 {
-        return Err(SelectError::TooEarly(
-            crate::beacon::format_micros(t),
-            crate::beacon::format_micros(snaps[0].started_at),
+fn at_or_before(
+    snaps: &[SnapshotInfo],
+    t: i64,
+    name: impl Fn() -> String,
+) -> Result<u64, SelectError> {
+    let (first, last) = (&snaps[0], &snaps[snaps.len() - 1]);
+    if t < first.started_at || t > last.ended_at.max(last.started_at) {
+        let span = crate::duration::human(last.ended_at.max(last.started_at) - first.started_at);
+        return Err(SelectError::Outside(
+            name(),
+            crate::beacon::format_micros(first.started_at),
+            format!(
+                "{} (+{span})",
+                crate::beacon::format_micros(last.ended_at.max(last.started_at))
+            ),
         ));
     }
-    Ok(snaps[idx - 1].seq)
+    let idx = snaps.partition_point(|s| s.started_at <= t);
+    Ok(snaps[idx.max(1) - 1].seq)
 }
 
 #[cfg(test)]
@@ -109,7 +126,7 @@ mod tests {
             .map(|i| SnapshotInfo {
                 seq: i,
                 started_at: 1_000_000_000 + i as i64 * 5_000_000,
-                ended_at: 0,
+                ended_at: 1_000_000_000 + i as i64 * 5_000_000 + 100_000,
                 session: 1,
             })
             .collect()
@@ -127,13 +144,23 @@ mod tests {
         assert_eq!(r("+0s"), Ok(1));
         assert_eq!(r("+5s"), Ok(2));
         assert_eq!(r("+7s"), Ok(2));
+        assert_eq!(r("+20.1s"), Ok(5), "up to the last snapshot's end");
         assert!(matches!(r("9"), Err(SelectError::NoSeq(9, 1, 5))));
         assert!(matches!(r("-5"), Err(SelectError::TooFarBack(5, 5))));
+        // Before the start and past the end: one rule.
         assert!(matches!(
-            r("1970-01-01T00:00:01Z"),
-            Err(SelectError::TooEarly(..))
+            r("1970-01-01T00:00:00Z"),
+            Err(SelectError::Outside(..))
         ));
+        assert!(matches!(r("+5m"), Err(SelectError::Outside(..))));
+        assert!(matches!(r("+1h30m"), Err(SelectError::Outside(..))));
+        let e = r("+5m").unwrap_err().to_string();
+        assert!(e.starts_with("+5m00s is outside the recording"), "{e}");
         assert!("yesterday".parse::<Selector>().is_err());
+        assert_eq!(
+            "1970-01-01T00:00:00Z".parse::<Selector>(),
+            Ok(Selector::At(0))
+        );
         assert_eq!(Selector::Last.resolve(&[]), Err(SelectError::Empty));
     }
 }

@@ -18,7 +18,7 @@ pub use entity::{ExtraRow, ExtraWhy, JobRec, RouterRec, RowProblem};
 pub use exec::{ExecutionList, parse_exec_list, parse_exec_rows};
 pub use job::{ExecPath, ExpectedMatrix, JobView, MATRIX_CAP, parse_job_view};
 pub use region::normalize_region;
-pub use router::{Provider, RouterHealth, parse_health, parse_providers};
+pub use router::{Provider, RouterHealth, health_timestamp, parse_health, parse_providers};
 pub use time::{format_micros, parse_time_micros};
 
 use serde::{Deserialize, Serialize};

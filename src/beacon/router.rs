@@ -1,12 +1,15 @@
 //! The hybrid router's `/health` and `/providers` bodies. All its timestamps are float unix
-//! seconds; `last_health_check: 0` means "never checked".
+//! seconds; `last_health_check: 0` means no check has completed (see API.md: for a provider
+//! called healthy that is health assumed, for one called unhealthy, checks failing).
 
 use super::lenient::{LBool, LFloat, LInt, LStr};
 use super::time::float_secs_to_micros;
 use serde::{Deserialize, Serialize};
 
-/// `/health`, minus the hard-coded `status` and the per-response `timestamp`, which carry no
-/// information (API.md) and would otherwise make every poll look like a change.
+/// `/health`, minus the per-response `timestamp`, which would make every poll look like a
+/// change (it is kept with the request, as the router's clock: `health_timestamp`). `regions`
+/// is sorted: the router builds it as `list(set(...))`, so its order means nothing and changes
+/// on every restart.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RouterHealth {
     pub status: Option<String>,
@@ -53,13 +56,32 @@ pub fn parse_health(body: &[u8]) -> Result<RouterHealth, String> {
         version: r.version.0.map(Into::into),
         providers_total: r.providers_total.0,
         providers_healthy: r.providers_healthy.0,
-        regions: r
-            .regions
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|s| s.0.map(Into::into))
-            .collect(),
+        regions: {
+            let mut v: Vec<String> = r
+                .regions
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| s.0.map(Into::into))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        },
     })
+}
+
+/// The router's own clock in a `/health` body: its `timestamp`, µs since the epoch.
+pub fn health_timestamp(body: &[u8]) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        timestamp: LFloat,
+    }
+    serde_json::from_slice::<Raw>(body)
+        .ok()?
+        .timestamp
+        .0
+        .and_then(float_secs_to_micros)
 }
 
 pub fn parse_providers(body: &[u8]) -> Result<Vec<Provider>, String> {
@@ -115,5 +137,13 @@ mod tests {
         assert_eq!(p[0].last_health_check, None);
         assert_eq!(p[0].healthy, Some(true));
         assert!(parse_health(br#"{"detail":"Not Found"}"#).is_err());
+        // The order of `regions` is the order of a Python set: it means nothing.
+        let a = parse_health(br#"{"status":"healthy","regions":["us-east","eu-west"]}"#).unwrap();
+        let b = parse_health(br#"{"status":"healthy","regions":["eu-west","us-east"]}"#).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            health_timestamp(br#"{"timestamp":1795886663.2662687}"#),
+            Some(1_795_886_663_266_269)
+        );
     }
 }

@@ -35,7 +35,7 @@ pub struct Args {
     pub scenario: String,
 }
 
-pub fn run(args: Args, explicit_db: Option<&Path>, out: &mut dyn Write) -> CmdResult {
+pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Write) -> CmdResult {
     let path: PathBuf = explicit_db.map_or_else(|| PathBuf::from(DEMO_DB), Path::to_path_buf);
     if path.exists() {
         if explicit_db.is_some() && !args.force {
@@ -115,21 +115,22 @@ pub fn run(args: Args, explicit_db: Option<&Path>, out: &mut dyn Write) -> CmdRe
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     writeln!(
         out,
-        "recorded {} snapshots into {} ({} bytes)\n",
-        summary.snapshots,
+        "recorded {} into {} ({})\n",
+        super::text::plural(summary.snapshots, "snapshot", "snapshots"),
         path.display(),
-        size
+        super::text::size(size)
     )?;
     let (_db, rec) = open_recording(&path)?;
     let mut out = super::safe::text_out(out);
     let out: &mut dyn Write = &mut out;
     writeln!(out, "## Snapshots\n")?;
-    super::snapshots::write_text(&rec, out)?;
+    let ctx = super::text::Ctx::new(rec.start_us(), color);
+    super::snapshots::write_text(&rec, false, ctx, out)?;
     writeln!(out)?;
-    super::report::render_report(&rec, None, super::report::Format::Markdown, out)?;
+    super::report::render_report(&rec, None, super::report::Format::Markdown, color, out)?;
     writeln!(
         out,
-        "\nExplore it: blackbox --db {0} show --at +5m | diff first last | report --format json | replay",
+        "\nExplore it: blackbox --db {0} show --at +5m | show --rows --status failed | diff first last | report --json | replay",
         path.display()
     )?;
     Ok(())

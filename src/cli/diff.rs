@@ -1,6 +1,7 @@
 //! `blackbox diff`: what changed between two snapshots.
 
 use super::safe::{json_out, text_out};
+use super::text::Ctx;
 use super::{CmdResult, open_recording, render};
 use crate::analysis::{Selector, diff};
 use std::io::Write;
@@ -8,24 +9,28 @@ use std::path::Path;
 
 /// Show what changed between two snapshots.
 ///
-/// Job status, executions added / removed / changed (field by field), cells newly missing or
-/// duplicated, router and provider changes.
+/// Job status, executions added / removed / changed (field by field; alike changes on one
+/// line), cells newly missing, filled or duplicated, router and provider changes.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// From this snapshot (seq, first, last, -3, RFC 3339 time, +90s).
-    #[arg(allow_hyphen_values = true)]
+    /// From this snapshot: a seq, first, last, -3, an RFC 3339 time, or +90s from the first.
+    #[arg(allow_hyphen_values = true, value_name = "FROM")]
     pub from: Selector,
-    /// To this snapshot.
-    #[arg(allow_hyphen_values = true)]
+    /// To this snapshot (same forms as FROM).
+    #[arg(allow_hyphen_values = true, value_name = "TO")]
     pub to: Selector,
     /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
+    /// List every change and cell instead of summarising alike ones.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Print JSON instead of text (shapes in docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
     let (_db, rec) = open_recording(db)?;
     let from = rec.resolve(&args.from)?;
     let to = rec.resolve(&args.to)?;
@@ -35,7 +40,8 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         serde_json::to_writer_pretty(&mut out, &d)?;
         writeln!(out)?;
     } else {
-        render::diff_text(&d, &mut text_out(out))?;
+        let ctx = Ctx::new(rec.start_us(), color);
+        render::diff_text(&d, args.verbose, ctx, &mut text_out(out))?;
     }
     Ok(())
 }

@@ -6,8 +6,11 @@
 //! (unknown flag, invalid value).
 
 mod args;
+mod completions;
 mod demo;
 mod diff;
+mod json;
+mod page;
 mod record;
 mod render;
 mod replay;
@@ -16,7 +19,9 @@ mod safe;
 mod show;
 mod simulate;
 mod snapshots;
+mod text;
 mod verify;
+mod words;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -34,6 +39,16 @@ pub struct Cli {
     /// The recording database (a redb file).
     #[arg(long, global = true, env = "BLACKBOX_DB", value_name = "PATH")]
     db: Option<PathBuf>,
+    /// Colour states (failed, missing, truncated) in text output: auto (on a terminal, unless
+    /// NO_COLOR is set), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: text::ColorChoice,
     #[command(subcommand)]
     cmd: Command,
 }
@@ -49,6 +64,8 @@ enum Command {
     Report(report::Args),
     Replay(replay::Args),
     Verify(verify::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
 }
 
 const DEFAULT_DB: &str = "blackbox.redb";
@@ -103,6 +120,11 @@ fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         // A transparent wrapper hands on its inner error's causes, not the inner error.
         if let Some(crate::record::RecordError::Store(s)) =
             err.downcast_ref::<crate::record::RecordError>()
+        {
+            err = s;
+        }
+        if let Some(crate::analysis::summary::ShowError::Store(s)) =
+            err.downcast_ref::<crate::analysis::summary::ShowError>()
         {
             err = s;
         }
@@ -171,18 +193,22 @@ pub fn render_error(e: &CliError) -> String {
 pub type CmdResult = Result<(), CliError>;
 
 fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
+    use std::io::IsTerminal;
     let db = cli.db();
     let explicit_db = cli.db.is_some();
+    let color = cli.color.enabled(std::io::stdout().is_terminal());
     match cli.cmd {
         Command::Record(a) => record::run(*a, &db, out),
-        Command::Snapshots(a) => snapshots::run(a, &db, out),
+        Command::Snapshots(a) => snapshots::run(a, &db, color, out),
         Command::Simulate(a) => simulate::run(a, out),
-        Command::Demo(a) => demo::run(a, explicit_db.then_some(db.as_path()), out),
-        Command::Show(a) => show::run(a, &db, out),
-        Command::Diff(a) => diff::run(a, &db, out),
-        Command::Report(a) => report::run(a, &db, out),
-        Command::Replay(a) => replay::run(a, &db, out),
+        Command::Demo(a) => demo::run(a, explicit_db.then_some(db.as_path()), color, out),
+        Command::Show(a) => show::run(a, &db, color, out),
+        Command::Diff(a) => diff::run(a, &db, color, out),
+        Command::Report(a) => report::run(a, &db, color, out),
+        Command::Replay(a) => replay::run(a, &db, color, out),
         Command::Verify(a) => verify::run(a, &db, out),
+        Command::Completions(a) => completions::run(a, out),
+        Command::Man(a) => completions::man(a, out),
     }
 }
 
@@ -199,9 +225,11 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
             }
             // One line: clap's first line names the flag and the problem.
             let text = e.render().to_string();
-            // clap quotes the value it refused: a URL's password must not be echoed.
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            record::say(&safe::term(&crate::redact::in_text(first)));
+            // The whole message, usage line included; clap quotes the value it refused, and a
+            // URL's password must not be echoed.
+            let text = crate::redact::in_text(text.trim_end());
+            let lines: Vec<String> = text.lines().map(|l| safe::term(l).into_owned()).collect();
+            record::say(&lines.join("\n"));
             return EXIT_USAGE;
         }
     };

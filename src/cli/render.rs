@@ -1,23 +1,47 @@
-//! Text, Markdown and HTML renderings of the analysis (JSON is the serde form of the same
-//! structures).
-
+//! Text and Markdown renderings of the analysis (JSON is the serde form of the same values,
+//! with each sentence added as `message`; the HTML page is `cli::page`).
 //!
 //! Every value that came from a recording goes through `term` (text) or `md` (Markdown) on its
 //! way into a line: field values are hostile input.
 
 use super::safe::{md, term};
+use super::text::{Ctx, list, plural};
+use super::words::{self, NAMED, Style};
 use crate::analysis::diff::Diff;
-use crate::analysis::matrix::Cell;
-use crate::analysis::report::{JobReport, JobSummary, Report, RouterSummary, ShowOut, human_secs};
+use crate::analysis::matrix::{Cell, Coverage};
+use crate::analysis::report::Report;
+use crate::analysis::rows::RowsOut;
+use crate::analysis::summary::{JobSummary, RouterSummary, ShowOut};
+use crate::analysis::{FetchKind, job::JobReport};
+use crate::duration::human;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-fn by_status(m: &BTreeMap<String, usize>) -> String {
+fn esc_text(s: &str) -> String {
+    term(s).into_owned()
+}
+
+fn esc_md(s: &str) -> String {
+    md(s)
+}
+
+pub fn text_style(ctx: Ctx) -> Style<'static> {
+    Style {
+        ctx,
+        esc: &esc_text,
+    }
+}
+
+pub fn md_style(ctx: Ctx) -> Style<'static> {
+    Style { ctx, esc: &esc_md }
+}
+
+fn by_status(m: &BTreeMap<String, usize>, st: &Style) -> String {
     if m.is_empty() {
         return "none".into();
     }
     m.iter()
-        .map(|(k, v)| format!("{} {v}", term(k)))
+        .map(|(k, v)| format!("{} {v}", st.ctx.status(&(st.esc)(k))))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -27,46 +51,86 @@ fn id_text(id: Option<i64>) -> String {
     id.map_or_else(|| "(no id)".to_string(), |i| i.to_string())
 }
 
-fn opt<'a>(s: Option<&'a str>, none: &'a str) -> std::borrow::Cow<'a, str> {
-    term(s.unwrap_or(none))
+fn cell_text(c: &Cell, st: &Style) -> String {
+    format!(
+        "{}/{}/{}",
+        (st.esc)(&c.question_id),
+        (st.esc)(&c.model_id),
+        (st.esc)(&c.region)
+    )
 }
 
-fn mdo(s: Option<&str>, none: &str) -> String {
-    md(s.unwrap_or(none))
+fn fetch_word(k: &Option<FetchKind>) -> Option<String> {
+    k.as_ref()
+        .filter(|k| k.outcome != "ok")
+        .map(words::fetch_kind)
 }
 
-fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
+/// Missing cells: listed when few (or asked), else counted by question, model and region.
+fn missing_text(c: &Coverage, verbose: bool, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    const LIST_UP_TO: usize = 10;
+    if c.missing.len() <= LIST_UP_TO || verbose {
+        for m in &c.missing {
+            writeln!(
+                out,
+                "    {}    {}",
+                st.ctx.warn("missing"),
+                cell_text(m, st)
+            )?;
+        }
+        return Ok(());
+    }
+    let mut by: [BTreeMap<&str, usize>; 3] = Default::default();
+    for m in &c.missing {
+        *by[0].entry(&m.question_id).or_default() += 1;
+        *by[1].entry(&m.model_id).or_default() += 1;
+        *by[2].entry(&m.region).or_default() += 1;
+    }
+    for (name, counts) in ["question", "model", "region"].iter().zip(&by) {
+        writeln!(
+            out,
+            "    {} by {name}: {}",
+            st.ctx.warn("missing"),
+            list(
+                counts.iter().map(|(k, n)| format!("{} {n}", (st.esc)(k))),
+                12
+            )
+        )?;
+    }
+    writeln!(out, "    (--verbose lists every missing cell)")
+}
+
+fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let ctx = &st.ctx;
     writeln!(
         out,
         "job {}: status {}{}",
-        term(&j.job_id),
-        opt(j.status.as_deref(), "?"),
+        ctx.bold(&term(&j.job_id)),
+        ctx.status(&term(j.status.as_deref().unwrap_or("?"))),
         if j.found {
-            ""
+            String::new()
         } else {
-            " (runner says: job not found)"
+            ctx.bad(" (runner says: job not found)")
         }
     )?;
-    writeln!(out, "  rows: {} ({})", j.rows, by_status(&j.by_status))?;
-    if let Some(f) = &j.list_fetch
-        && f != "ok"
-    {
+    writeln!(out, "  rows: {} ({})", j.rows, by_status(&j.by_status, st))?;
+    if let Some(f) = fetch_word(&j.list_fetch) {
         writeln!(
             out,
             "  complete list fetch at this snapshot: {} (rows are the last known)",
-            term(f)
+            ctx.bad(&f)
         )?;
     }
     let e = &j.expected;
     writeln!(
         out,
-        "  expected: {} cells{} = {} questions x {} models x {} regions [{}]{}",
-        e.cells,
+        "  expected: {}{} = {} x {} x {} [{}]{}",
+        plural(e.cells, "cell", "cells"),
         e.declared
             .map_or(String::new(), |d| format!(" (declared {d})")),
-        e.questions.len(),
-        e.models.len(),
-        e.regions.len(),
+        plural(e.questions.len() as u64, "question", "questions"),
+        plural(e.models.len() as u64, "model", "models"),
+        plural(e.regions.len() as u64, "region", "regions"),
         e.path.unwrap_or("no spec"),
         if e.unplanned_regions.is_empty() {
             String::new()
@@ -78,23 +142,25 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
         }
     )?;
     let c = &j.cells;
+    let missing = if c.missing_count > 0 {
+        ctx.warn(&format!("{} missing", c.missing_count))
+    } else {
+        "0 missing".into()
+    };
     writeln!(
         out,
-        "  cells: {} covered, {} missing, {} duplicated; {} unexpected rows, {} rows with no cell{}",
+        "  cells: {} covered, {missing}, {} duplicated; {} outside the spec, {} with no cell{}",
         c.covered,
-        c.missing_count,
         c.duplicated.len(),
-        c.unexpected.len(),
-        c.no_cell.len(),
+        plural(c.unexpected.len() as u64, "row", "rows"),
+        plural(c.no_cell.len() as u64, "row", "rows"),
         if c.listed {
             ""
         } else {
             " (too many cells to list)"
         }
     )?;
-    for m in &c.missing {
-        writeln!(out, "    missing    {}", cell_str(m))?;
-    }
+    missing_text(c, verbose, st, out)?;
     for d in &c.duplicated {
         let rows: Vec<String> = d
             .rows
@@ -103,11 +169,10 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
                 format!(
                     "{} {} {}",
                     id_text(r.id),
-                    term(&r.status),
+                    ctx.status(&term(&r.status)),
                     r.created_at
-                        .as_deref()
-                        .or(r.started_at.as_deref())
-                        .unwrap_or("")
+                        .or(r.started_at)
+                        .map_or(String::new(), |t| ctx.time(t.0))
                 )
             })
             .collect();
@@ -123,7 +188,7 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
     for u in c.unexpected.iter().chain(&c.no_cell) {
         writeln!(
             out,
-            "    unexpected row {}: {}",
+            "    outside    {}: {}",
             id_text(u.execution_id),
             term(&u.reason)
         )?;
@@ -132,10 +197,10 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
     match v.rows {
         Some(n) => writeln!(
             out,
-            "  default view: {n} rows of {}{}",
+            "  default view: {n} of {} rows{}",
             v.complete_rows,
             if v.truncated {
-                format!(" (TRUNCATED: {} rows hidden)", v.hidden)
+                ctx.warn(&format!(" (TRUNCATED: {} not shown)", v.hidden))
             } else {
                 String::new()
             }
@@ -145,79 +210,145 @@ fn job_text(j: &JobSummary, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn router_text(r: &Option<RouterSummary>, out: &mut dyn Write) -> io::Result<()> {
+fn router_text(r: &Option<RouterSummary>, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let ctx = &st.ctx;
     let Some(r) = r else {
         return writeln!(out, "router: not recorded");
     };
     writeln!(
         out,
-        "router: {} of {} providers healthy, regions [{}]{}",
+        "router: {} of {} providers healthy, regions [{}]{}{}",
         r.providers_healthy.map_or("?".into(), |v| v.to_string()),
         r.providers_total.map_or("?".into(), |v| v.to_string()),
         term(&r.regions.join(", ")),
-        r.fetch
+        r.version
             .as_deref()
-            .filter(|f| *f != "ok")
-            .map_or(String::new(), |f| format!(
-                " (health fetch here: {}; last known shown)",
-                term(f)
-            ))
+            .map_or(String::new(), |v| format!(", version {}", term(v))),
+        fetch_word(&r.fetch).map_or(String::new(), |f| format!(
+            " ({} at this snapshot; last known shown)",
+            ctx.bad(&format!("health fetch {f}"))
+        ))
     )?;
     for p in &r.providers {
+        let state = words::state(p.state);
+        let state = match p.state {
+            crate::analysis::router::ProviderState::CheckedHealthy => ctx.good(state),
+            s if s.is_risky() => ctx.warn(state),
+            _ => ctx.bad(state),
+        };
         writeln!(
             out,
-            "  {} ({}): {}, last checked {}",
+            "  {} ({}): {state}, last checked {}{}",
             term(&p.name),
-            opt(p.region.as_deref(), "?"),
-            match p.healthy {
-                Some(true) => "healthy",
-                Some(false) => "UNHEALTHY",
-                None => "?",
+            term(p.region.as_deref().unwrap_or("?")),
+            match (p.last_health_check, p.age_seconds) {
+                (Some(t), Some(a)) =>
+                    format!("{} ({} before)", ctx.time(t.0), human((a * 1e6) as i64)),
+                _ => "never".into(),
             },
-            p.last_health_check.as_deref().unwrap_or("never")
+            p.success_rate
+                .map_or(String::new(), |s| format!(", success rate {s:.2}"))
         )?;
     }
     Ok(())
 }
 
-pub fn show_text(s: &ShowOut, out: &mut dyn Write) -> io::Result<()> {
+pub fn show_text(s: &ShowOut, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let st = text_style(ctx);
     writeln!(
         out,
         "snapshot {} at {}",
-        s.snapshot.seq, s.snapshot.taken_at
+        s.snapshot.seq,
+        ctx.time(s.snapshot.taken_at.0)
     )?;
     for j in &s.jobs {
-        job_text(j, out)?;
+        job_text(j, verbose, &st, out)?;
     }
-    router_text(&s.router, out)
+    router_text(&s.router, &st, out)
 }
 
-fn cell_str(c: &Cell) -> String {
-    format!(
-        "{}/{}/{}",
-        term(&c.question_id),
-        term(&c.model_id),
-        term(&c.region)
+pub fn rows_text(r: &RowsOut, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "snapshot {} at {}",
+        r.snapshot.seq,
+        ctx.time(r.snapshot.taken_at.0)
+    )?;
+    for j in &r.jobs {
+        writeln!(
+            out,
+            "job {}: {} listed of {}; the default view showed {} (marked *)",
+            ctx.bold(&term(&j.job_id)),
+            j.listed,
+            plural(j.total as u64, "row", "rows"),
+            j.default_view_rows
+                .map_or("nothing recorded".into(), |n| n.to_string())
+        )?;
+        writeln!(
+            out,
+            "    {:>8}  {:<40} {:<10} {:<9} {:<19} {:>8}  error",
+            "id", "cell", "status", "provider", "started", "took"
+        )?;
+        for row in &j.rows {
+            let cell = format!(
+                "{}/{}/{}",
+                term(row.question_id.as_deref().unwrap_or("-")),
+                term(row.model_id.as_deref().unwrap_or("-")),
+                term(row.region.as_deref().unwrap_or("-"))
+            );
+            let provider = match row.provider_id.as_deref() {
+                Some("") | None => "\"\"".to_string(),
+                Some(p) => term(p).into_owned(),
+            };
+            let mark = if row.in_default_view { "*" } else { " " };
+            let id = match (row.id, row.kept_beside) {
+                (Some(i), None) => i.to_string(),
+                (Some(i), Some(_)) => format!("{i}+"),
+                (None, _) => "(no id)".into(),
+            };
+            let error = match (&row.error_code, &row.error) {
+                (Some(c), Some(e)) => format!("{} {}", term(c), term(e)),
+                (Some(c), None) => term(c).into_owned(),
+                (None, Some(e)) => term(e).into_owned(),
+                (None, None) => String::new(),
+            };
+            writeln!(
+                out,
+                "  {mark} {id:>8}  {cell:<40} {} {provider:<9} {:<19} {:>8}  {error}",
+                ctx.status(&format!("{:<10}", term(&row.status))),
+                row.started_at.map_or("-".into(), |t| ctx.time(t.0)),
+                row.duration_seconds
+                    .map_or("-".into(), |d| human((d * 1e6) as i64))
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "(* shown by the default view; + a second row with the same id in one body)"
     )
 }
 
-pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
+pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "from snapshot {} ({}) to {} ({})",
-        d.from.seq, d.from.taken_at, d.to.seq, d.to.taken_at
+        d.from.seq,
+        ctx.time(d.from.taken_at.0),
+        d.to.seq,
+        ctx.time(d.to.taken_at.0)
     )?;
     if d.is_empty() {
         return writeln!(out, "no changes");
     }
+    let st = text_style(ctx);
     for j in d.jobs.iter().filter(|j| !j.is_empty()) {
-        writeln!(out, "job {}", term(&j.job_id))?;
+        writeln!(out, "job {}", ctx.bold(&term(&j.job_id)))?;
         if let Some((a, b)) = &j.status {
             writeln!(
                 out,
                 "  status: {} -> {}",
-                opt(a.as_deref(), "?"),
-                opt(b.as_deref(), "?")
+                ctx.status(&term(a.as_deref().unwrap_or("?"))),
+                ctx.status(&term(b.as_deref().unwrap_or("?")))
             )?;
         }
         if let Some((a, b)) = j.extra_rows {
@@ -228,11 +359,23 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         }
         let e = &j.executions;
         if !e.added.is_empty() {
-            writeln!(out, "  added {}: {}", e.added.len(), ids(&e.added))?;
+            writeln!(
+                out,
+                "  added {}: {}",
+                e.added.len(),
+                list(e.added.iter().map(|i| i.to_string()), 30)
+            )?;
         }
         if !e.removed.is_empty() {
-            writeln!(out, "  removed {}: {}", e.removed.len(), ids(&e.removed))?;
+            writeln!(
+                out,
+                "  removed {}: {}",
+                e.removed.len(),
+                list(e.removed.iter().map(|i| i.to_string()), 30)
+            )?;
         }
+        // Changes that are alike are one line: "12 executions status running -> failed".
+        let mut alike: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for c in &e.changed {
             let f: Vec<String> = c
                 .fields
@@ -241,16 +384,43 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
                     format!("{k} {} -> {}", term(&a.to_string()), term(&b.to_string()))
                 })
                 .collect();
-            writeln!(out, "  changed {}: {}", c.id, f.join(", "))?;
+            alike.entry(f.join(", ")).or_default().push(c.id);
         }
-        for c in &j.cells.newly_missing {
-            writeln!(out, "  cell now missing: {}", cell_str(c))?;
+        for (what, ids) in &alike {
+            if ids.len() == 1 || verbose {
+                for id in ids {
+                    writeln!(out, "  changed {id}: {what}")?;
+                }
+            } else {
+                writeln!(
+                    out,
+                    "  changed {} executions: {what} ({})",
+                    ids.len(),
+                    list(ids.iter().map(|i| i.to_string()), 12)
+                )?;
+            }
         }
-        for c in &j.cells.no_longer_missing {
-            writeln!(out, "  cell filled: {}", cell_str(c))?;
-        }
-        for c in &j.cells.newly_duplicated {
-            writeln!(out, "  cell now duplicated: {}", cell_str(c))?;
+        let cells = [
+            ("cells now missing", &j.cells.newly_missing),
+            ("cells filled", &j.cells.no_longer_missing),
+            ("cells now duplicated", &j.cells.newly_duplicated),
+        ];
+        for (what, v) in cells {
+            if v.is_empty() {
+                continue;
+            }
+            if verbose {
+                for c in v {
+                    writeln!(out, "  {what}: {}", cell_text(c, &st))?;
+                }
+            } else {
+                writeln!(
+                    out,
+                    "  {} {what}: {}",
+                    v.len(),
+                    list(v.iter().map(|c| cell_text(c, &st)), NAMED)
+                )?;
+            }
         }
     }
     for (k, (a, b)) in &d.router.changes {
@@ -282,15 +452,10 @@ pub fn diff_text(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
             .collect();
         writeln!(out, "provider {}: {}", term(&c.name), f.join(", "))?;
     }
-    Ok(())
-}
-
-fn ids(v: &[i64]) -> String {
-    let mut s: Vec<String> = v.iter().take(30).map(|i| i.to_string()).collect();
-    if v.len() > 30 {
-        s.push(format!("... ({} more)", v.len() - 30));
+    if !verbose {
+        writeln!(out, "(--verbose lists every change)")?;
     }
-    s.join(", ")
+    Ok(())
 }
 
 /// Above this many cells the Markdown matrix is summarised: a table of thousands of columns
@@ -354,221 +519,256 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# Beacon incident report\n")?;
-    writeln!(out, "## Findings\n")?;
-    for (i, f) in r.findings.iter().enumerate() {
-        writeln!(out, "{}. {}", i + 1, md(f))?;
-    }
-    writeln!(out)?;
-    for j in &r.jobs {
-        let s = &j.summary;
-        writeln!(out, "## Job {}\n", md(&s.job_id))?;
-        writeln!(
-            out,
-            "Status **{}**; {} rows ({}); path {}; expected {} cells{}.\n",
-            mdo(s.status.as_deref(), "?"),
-            s.rows,
-            md(&by_status(&s.by_status)),
-            s.expected.path.unwrap_or("unknown"),
-            s.expected.cells,
-            s.expected
-                .declared
-                .map_or(String::new(), |d| format!(", declared {d}"))
-        )?;
-        writeln!(out, "### Matrix (at the last snapshot)\n")?;
-        matrix_markdown(j, out)?;
-        let c = &s.cells;
-        if !c.duplicated.is_empty() {
-            writeln!(out, "Duplicated cells:\n")?;
-            for d in &c.duplicated {
-                let rows: Vec<String> = d
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{} ({}, created {})",
-                            id_text(r.id),
-                            md(&r.status),
-                            r.created_at
-                                .as_deref()
-                                .or(r.started_at.as_deref())
-                                .unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "- {}/{}/{}: {}",
-                    md(&d.question_id),
-                    md(&d.model_id),
-                    md(&d.region),
-                    rows.join("; ")
-                )?;
-            }
-            writeln!(out)?;
-        }
-        if !c.unexpected.is_empty() || !c.no_cell.is_empty() {
-            writeln!(out, "Rows outside the matrix:\n")?;
-            for u in c.unexpected.iter().chain(&c.no_cell) {
-                writeln!(
-                    out,
-                    "- {}: {} (question {}, model {}, region {})",
-                    id_text(u.execution_id),
-                    md(&u.reason),
-                    mdo(u.question_id.as_deref(), "-"),
-                    mdo(u.model_id.as_deref(), "-"),
-                    mdo(u.region.as_deref(), "-")
-                )?;
-            }
-            writeln!(out)?;
-        }
-        writeln!(out, "### Growth\n")?;
-        let g = &j.growth;
-        writeln!(
-            out,
-            "First row seen at {} (seq {}); last new row at {} (seq {}); at most {} rows.{}",
-            g.first_row_at.as_deref().unwrap_or("-"),
-            g.first_row_seq.map_or("-".into(), |v| v.to_string()),
-            g.last_new_row_at.as_deref().unwrap_or("-"),
-            g.last_new_row_seq.map_or("-".into(), |v| v.to_string()),
-            g.max_rows,
-            if g.vanished.is_empty() {
-                String::new()
-            } else {
-                format!(" {} rows vanished.", g.vanished.len())
-            }
-        )?;
-        if let Some((shown, complete)) = j.max_truncation {
-            writeln!(
-                out,
-                "\nThe default view showed at most {shown} of {complete} rows."
-            )?;
-        }
-        writeln!(out, "\n| seq | time | rows |\n|---|---|---|")?;
-        let mut last = None;
-        for p in &j.rows_over_time {
-            if last != Some(p.rows) {
-                writeln!(out, "| {} | {} | {} |", p.seq, p.taken_at, p.rows)?;
-                last = Some(p.rows);
-            }
-        }
-        writeln!(out, "\n(rows listed when the count changed)\n")?;
-        if !j.status_history.is_empty() {
-            let h: Vec<String> = j
-                .status_history
+fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let st = md_style(ctx);
+    let s = &j.summary;
+    let h = &j.history;
+    writeln!(out, "## Job {}\n", md(&s.job_id))?;
+    writeln!(
+        out,
+        "Status **{}**; {} ({}); path {}; expected {}.\n",
+        md(s.status.as_deref().unwrap_or("?")),
+        plural(s.rows as u64, "row", "rows"),
+        by_status(&s.by_status, &st),
+        s.expected.path.unwrap_or("unknown"),
+        plural(s.expected.cells, "cell", "cells")
+    )?;
+    writeln!(out, "### Matrix (at the last snapshot)\n")?;
+    matrix_markdown(j, out)?;
+    let c = &s.cells;
+    if !c.duplicated.is_empty() {
+        writeln!(out, "Duplicated cells:\n")?;
+        for d in &c.duplicated {
+            let rows: Vec<String> = d
+                .rows
                 .iter()
-                .map(|c| {
+                .map(|r| {
                     format!(
-                        "{} (seq {}, {})",
-                        mdo(c.status.as_deref(), "?"),
-                        c.seq,
-                        c.at
+                        "{} ({}, created {})",
+                        id_text(r.id),
+                        md(&r.status),
+                        r.created_at
+                            .or(r.started_at)
+                            .map_or("?".into(), |t| ctx.time(t.0))
                     )
                 })
                 .collect();
-            writeln!(out, "Job status: {}.\n", h.join(" -> "))?;
+            writeln!(
+                out,
+                "- {}/{}/{}: {}",
+                md(&d.question_id),
+                md(&d.model_id),
+                md(&d.region),
+                rows.join("; ")
+            )?;
         }
-        let f = &j.failures;
-        writeln!(out, "### Failures\n")?;
-        if f.total == 0 {
-            writeln!(out, "No failed rows.\n")?;
+        writeln!(out)?;
+    }
+    if !c.unexpected.is_empty() || !c.no_cell.is_empty() {
+        writeln!(out, "Rows outside the matrix:\n")?;
+        for u in c.unexpected.iter().chain(&c.no_cell) {
+            writeln!(
+                out,
+                "- {}: {} (question {}, model {}, region {})",
+                id_text(u.execution_id),
+                md(&u.reason),
+                md(u.question_id.as_deref().unwrap_or("-")),
+                md(u.model_id.as_deref().unwrap_or("-")),
+                md(u.region.as_deref().unwrap_or("-"))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "### Growth\n")?;
+    let g = &h.growth;
+    writeln!(
+        out,
+        "First row seen at {}; last new row at {}; at most {}.{}",
+        g.first_row_at.map_or("-".into(), |t| ctx.time(t.0)),
+        g.last_new_row_at.map_or("-".into(), |t| ctx.time(t.0)),
+        plural(g.max_rows as u64, "row", "rows"),
+        if g.vanished.is_empty() {
+            String::new()
         } else {
+            format!(
+                " {} vanished.",
+                plural(g.vanished.len() as u64, "row", "rows")
+            )
+        }
+    )?;
+    writeln!(
+        out,
+        "\n| seq | time | rows | default view |\n|---|---|---|---|"
+    )?;
+    let mut last = None;
+    for p in &h.rows_over_time {
+        let key = (p.rows, p.default_rows);
+        if last != Some(key) {
             writeln!(
                 out,
-                "| count | status | error code | stage | provider empty | output null | examples |\n|---|---|---|---|---|---|---|"
+                "| {} | {} | {} | {} |",
+                p.seq,
+                ctx.time(p.taken_at.0),
+                p.rows,
+                p.default_rows.map_or("-".into(), |d| d.to_string())
             )?;
-            for sig in &f.signatures {
-                writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    sig.count,
-                    md(&sig.key.status),
-                    mdo(sig.key.error_code.as_deref(), "-"),
-                    mdo(sig.key.failure_stage.as_deref(), "-"),
-                    if sig.key.provider_empty { "yes" } else { "no" },
-                    sig.key
-                        .output_null
-                        .map_or("n/a", |b| if b { "yes" } else { "no" }),
-                    sig.example_ids
-                        .iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )?;
-            }
-            writeln!(out)?;
-            writeln!(
-                out,
-                "- By the rows' timestamps: first failure {}, last {}, spread {}.",
-                f.first_failed_at.as_deref().unwrap_or("-"),
-                f.last_failed_at.as_deref().unwrap_or("-"),
-                f.spread_seconds.map_or("-".into(), human_secs)
-            )?;
-            if let (Some(a), Some(b)) = (&f.first_seen_failed_at, &f.last_seen_failed_at) {
-                writeln!(
-                    out,
-                    "- By polling: first seen failed at {a}, last newly failed at {b}."
-                )?;
-            }
-            for c in &f.clusters {
-                writeln!(
-                    out,
-                    "- Cluster: {} failures from {} to {}.",
-                    c.count, c.start, c.end
-                )?;
-            }
-            for m in &f.duration_modes {
-                writeln!(
-                    out,
-                    "- Duration mode: {} rows ran {} s.",
-                    m.count, m.seconds
-                )?;
-            }
-            if !f.near_instant.is_empty() {
-                writeln!(
-                    out,
-                    "- Near-instant failures (< 1 s): {}.",
-                    ids(&f.near_instant)
-                )?;
-            }
-            writeln!(out)?;
+            last = Some(key);
         }
     }
-    writeln!(out, "## Router\n")?;
-    if !r.router.recorded {
-        writeln!(out, "The router was not recorded.\n")?;
-    } else {
+    writeln!(out, "\n(a line where a count changed)\n")?;
+    if !h.status_history.is_empty() {
+        let chain: Vec<String> = h
+            .status_history
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} (seq {}, {})",
+                    if c.found {
+                        md(c.status.as_deref().unwrap_or("?"))
+                    } else {
+                        "not found".into()
+                    },
+                    c.seq,
+                    ctx.time(c.at.0)
+                )
+            })
+            .collect();
+        writeln!(out, "Job status: {}.\n", chain.join(" -> "))?;
+    }
+    let f = &h.failures;
+    writeln!(out, "### Failures\n")?;
+    if f.total == 0 {
+        return writeln!(out, "No failed rows.\n");
+    }
+    writeln!(
+        out,
+        "| count | status | error code | stage | provider empty | output | error | examples |\n|---|---|---|---|---|---|---|---|"
+    )?;
+    for sig in &f.signatures {
         writeln!(
             out,
-            "| seq | time | healthy / total | regions |\n|---|---|---|---|"
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            sig.count,
+            md(&sig.key.status),
+            md(sig.key.error_code.as_deref().unwrap_or("-")),
+            md(sig.key.failure_stage.as_deref().unwrap_or("-")),
+            if sig.key.provider_empty { "yes" } else { "no" },
+            match sig.key.output_null {
+                Some(true) => "null",
+                Some(false) => "with error",
+                None => "absent",
+            },
+            md(sig.error_text.as_deref().unwrap_or("-")),
+            sig.example_ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
-        for p in &r.router.series {
-            writeln!(
-                out,
-                "| {} | {} | {} / {} | {} |",
-                p.seq,
-                p.taken_at,
-                p.providers_healthy.map_or("?".into(), |v| v.to_string()),
-                p.providers_total.map_or("?".into(), |v| v.to_string()),
-                md(&p.regions.join(", "))
-            )?;
-        }
-        writeln!(out)?;
-        for t in &r.router.transitions {
-            writeln!(out, "- {} (seq {}): {}", t.at, t.seq, md(&t.what))?;
-        }
-        for p in &r.router.stale_providers {
-            writeln!(
-                out,
-                "- Stale: {} ({}): {}",
-                md(&p.name),
-                mdo(p.region.as_deref(), "?"),
-                md(&p.reason)
-            )?;
-        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "- By the rows' timestamps: first failure {}, last {}, spread {}.",
+        f.first_failed_at.map_or("-".into(), |t| ctx.time(t.0)),
+        f.last_failed_at.map_or("-".into(), |t| ctx.time(t.0)),
+        f.spread_seconds
+            .map_or("-".into(), |s| human((s * 1e6) as i64))
+    )?;
+    if let (Some(a), Some(b)) = (f.first_seen_failed_at, f.last_seen_failed_at) {
+        writeln!(
+            out,
+            "- By polling: first seen failed at {}, last newly failed at {}.",
+            ctx.time(a.0),
+            ctx.time(b.0)
+        )?;
+    }
+    for c in &f.clusters {
+        writeln!(
+            out,
+            "- Cluster: {} from {} to {}.",
+            plural(c.count as u64, "failure", "failures"),
+            ctx.time(c.start.0),
+            ctx.time(c.end.0)
+        )?;
+    }
+    for m in &f.duration_modes {
+        writeln!(
+            out,
+            "- Duration mode: {} ran {}.",
+            plural(m.count as u64, "row", "rows"),
+            human(m.seconds * 1_000_000)
+        )?;
+    }
+    if !f.near_instant.is_empty() {
+        writeln!(
+            out,
+            "- Near-instant failures (< 1 s): {}.",
+            list(f.near_instant.iter().map(|i| i.to_string()), 30)
+        )?;
+    }
+    writeln!(out)
+}
+
+fn router_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let st = md_style(ctx);
+    writeln!(out, "## Router\n")?;
+    if !r.router.recorded {
+        return writeln!(out, "The router was not recorded.\n");
+    }
+    writeln!(
+        out,
+        "| seq | time | healthy / total | regions |\n|---|---|---|---|"
+    )?;
+    for p in &r.router.series {
+        writeln!(
+            out,
+            "| {} | {} | {} / {} | {} |",
+            p.seq,
+            ctx.time(p.taken_at.0),
+            p.providers_healthy.map_or("?".into(), |v| v.to_string()),
+            p.providers_total.map_or("?".into(), |v| v.to_string()),
+            md(&p.regions.join(", "))
+        )?;
+    }
+    writeln!(out)?;
+    for t in &r.router.transitions {
+        writeln!(
+            out,
+            "- {} (seq {}): {}",
+            ctx.time(t.at.0),
+            t.seq,
+            words::change(&t.change, &st)
+        )?;
+    }
+    if !r.router.transitions.is_empty() {
         writeln!(out)?;
     }
+    writeln!(
+        out,
+        "Provider states (by the {}'s clock):\n",
+        match r.router.clock {
+            crate::analysis::router::ClockUsed::Router => "router",
+            crate::analysis::router::ClockUsed::Recorder => "recorder",
+        }
+    )?;
+    for s in &r.router.provider_spans {
+        writeln!(
+            out,
+            "- {} ({}): {} from {} to {} (seq {}-{})",
+            md(&s.provider),
+            md(s.region.as_deref().unwrap_or("?")),
+            words::state(s.state),
+            ctx.time(s.from.0),
+            ctx.time(s.to.0),
+            s.from_seq,
+            s.to_seq
+        )?;
+    }
+    writeln!(out)
+}
+
+fn outages_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## Fetch outages\n")?;
     if r.fetch.outages.is_empty() {
         writeln!(
@@ -587,12 +787,16 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 o.source,
-                mdo(o.job.as_deref(), "-"),
-                o.from,
-                o.to,
+                md(o.job.as_deref().unwrap_or("-")),
+                ctx.time(o.from.0),
+                ctx.time(o.to.0),
                 o.snapshots,
-                md(&o.kinds.join(", ")),
-                o.recovered_at.as_deref().unwrap_or("no")
+                o.kinds
+                    .iter()
+                    .map(words::fetch_kind)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                o.recovered_at.map_or("no".into(), |t| ctx.time(t.0))
             )?;
         }
         writeln!(out)?;
@@ -612,24 +816,61 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 g.source,
-                mdo(g.job.as_deref(), "-"),
-                g.from,
-                g.to,
+                md(g.job.as_deref().unwrap_or("-")),
+                ctx.time(g.from.0),
+                ctx.time(g.to.0),
                 g.snapshots,
-                md(&g.kinds.join(", "))
+                g.kinds
+                    .iter()
+                    .map(words::fetch_kind)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?;
         }
         writeln!(out)?;
     }
-    writeln!(out, "## How this was recorded\n")?;
+    Ok(())
+}
+
+pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let st = md_style(ctx);
+    writeln!(out, "# Beacon incident report\n")?;
     let rc = &r.recording;
+    if let (Some(a), Some(b)) = (&rc.first, &rc.last) {
+        writeln!(
+            out,
+            "Recorded from {} to {} ({}, {}); times below are UTC with the offset from the start.\n",
+            super::text::date_time(a.taken_at.0),
+            super::text::date_time(b.taken_at.0),
+            human((rc.span_seconds * 1e6) as i64),
+            plural(rc.snapshots as u64, "snapshot", "snapshots")
+        )?;
+    }
+    for j in &r.jobs {
+        writeln!(out, "{}\n", words::answer(&j.answer, &st))?;
+    }
+    writeln!(out, "## Findings\n")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        writeln!(out, "{}. {}", i + 1, words::finding(f, &st))?;
+    }
+    writeln!(out)?;
+    for j in &r.jobs {
+        job_markdown(j, ctx, out)?;
+    }
+    router_markdown(r, ctx, out)?;
+    outages_markdown(r, ctx, out)?;
+    writeln!(out, "## How this was recorded\n")?;
     writeln!(
         out,
-        "{} snapshots from {} to {} ({}); {} of {} requests failed, {} not sent by the recorder. Report by {}.\n",
-        rc.snapshots,
-        rc.first.as_ref().map_or("-".into(), |s| s.taken_at.clone()),
-        rc.last.as_ref().map_or("-".into(), |s| s.taken_at.clone()),
-        human_secs(rc.span_seconds),
+        "{} from {} to {} ({}); {} of {} requests failed, {} not sent by the recorder. Report by {}.\n",
+        plural(rc.snapshots as u64, "snapshot", "snapshots"),
+        rc.first
+            .as_ref()
+            .map_or("-".into(), |s| ctx.time(s.taken_at.0)),
+        rc.last
+            .as_ref()
+            .map_or("-".into(), |s| ctx.time(s.taken_at.0)),
+        human((rc.span_seconds * 1e6) as i64),
         r.fetch.failed_requests,
         r.fetch.requests,
         r.fetch.unsent_requests,
@@ -638,17 +879,19 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for s in &rc.sessions {
         writeln!(
             out,
-            "- Session from seq {} at {}: runner {}, router {}, jobs {}, interval {} ms, blackbox {}{}",
+            "- Session from seq {} at {}: runner {}, router {}, jobs {}, every {}, budget {}/min, timeout {}, blackbox {}{}",
             s.first_seq,
-            s.started_at,
-            mdo(s.runner.as_deref(), "-"),
-            mdo(s.router.as_deref(), "-"),
+            ctx.time(s.started_at.0),
+            md(s.runner.as_deref().unwrap_or("-")),
+            md(s.router.as_deref().unwrap_or("-")),
             if s.jobs.is_empty() {
                 "-".into()
             } else {
                 md(&s.jobs.join(", "))
             },
-            s.interval_ms,
+            human(s.interval_ms as i64 * 1000),
+            s.max_runner_rpm,
+            human(s.timeout_ms as i64 * 1000),
             md(&s.tool_version),
             s.label
                 .as_deref()
@@ -656,60 +899,4 @@ pub fn report_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn esc(s: &str) -> String {
-    term(s)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A self-contained HTML page: findings, a rows-over-time chart per job (SVG), and the
-/// Markdown report below it.
-pub fn report_html(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Beacon incident report</title>"
-    )?;
-    writeln!(
-        out,
-        "<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}pre{{white-space:pre-wrap}}</style></head><body>"
-    )?;
-    writeln!(out, "<h1>Beacon incident report</h1><h2>Findings</h2><ol>")?;
-    for f in &r.findings {
-        writeln!(out, "<li>{}</li>", esc(f))?;
-    }
-    writeln!(out, "</ol>")?;
-    for j in &r.jobs {
-        writeln!(out, "<h2>Rows over time: {}</h2>", esc(&j.summary.job_id))?;
-        let pts = &j.rows_over_time;
-        let max = pts.iter().map(|p| p.rows).max().unwrap_or(0).max(1) as f64;
-        let n = pts.len().max(2) as f64 - 1.0;
-        let poly: Vec<String> = pts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                format!(
-                    "{:.1},{:.1}",
-                    40.0 + i as f64 / n * 640.0,
-                    190.0 - p.rows as f64 / max * 170.0
-                )
-            })
-            .collect();
-        writeln!(
-            out,
-            "<svg width=\"700\" height=\"210\" role=\"img\"><line x1=\"40\" y1=\"190\" x2=\"680\" y2=\"190\" stroke=\"#999\"/><line x1=\"40\" y1=\"20\" x2=\"40\" y2=\"190\" stroke=\"#999\"/><text x=\"4\" y=\"24\" font-size=\"11\">{}</text><text x=\"4\" y=\"190\" font-size=\"11\">0</text><polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"2\" points=\"{}\"/></svg>",
-            max as usize,
-            poly.join(" ")
-        )?;
-    }
-    let mut md = Vec::new();
-    report_markdown(r, &mut md)?;
-    writeln!(
-        out,
-        "<h2>Full report (Markdown)</h2><pre>{}</pre></body></html>",
-        esc(&String::from_utf8_lossy(&md))
-    )
 }

@@ -2,7 +2,9 @@
 
 use super::args::parse_speed;
 use super::safe::{json_out, term, text_out};
-use super::{CliError, CmdResult, open_recording};
+use super::text::{Ctx, list};
+use super::{CliError, CmdResult, open_recording, render, words};
+use crate::analysis::timeline::{Event, EventKind};
 use crate::analysis::{Selector, timeline};
 use crate::replay::{Server, Timing};
 use std::io::Write;
@@ -11,9 +13,10 @@ use std::time::Duration;
 
 /// Walk the incident's timeline, or serve the recorded API as it was at a moment.
 ///
-/// The timeline: fetch failures and recoveries, status changes, new rows, duplicates, rows
-/// that stop growing, router changes. With --serve: answer HTTP requests with the responses
-/// recorded at the selected snapshot, re-enacting recorded failures.
+/// The timeline: fetch failures, gaps and recoveries, status changes, new rows, duplicates,
+/// rows that stop growing, router changes; one block per snapshot, alike events on one line.
+/// With --serve: answer HTTP requests with the responses recorded at the selected snapshot,
+/// re-enacting recorded failures.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Start at this snapshot (seq, first, last, -3, RFC 3339 time, +90s).
@@ -25,12 +28,15 @@ pub struct Args {
     /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
-    /// One JSON object per line.
+    /// One JSON object per line: {at, seq, job?, kind, ...its fields, message}.
     #[arg(long)]
     pub json: bool,
+    /// One line per event instead of alike events of a snapshot on one line.
+    #[arg(long)]
+    pub verbose: bool,
     /// Pace the timeline (or the --clock server) in scaled real time: 60 plays a recorded
     /// minute per second.
-    #[arg(long, value_parser = parse_speed)]
+    #[arg(long, value_parser = parse_speed, value_name = "X")]
     pub speed: Option<f64>,
     /// Serve the recorded runner and router API instead of printing the timeline.
     #[arg(long)]
@@ -46,15 +52,116 @@ pub struct Args {
     /// With --serve: advance through the snapshots with (scaled) wall time.
     #[arg(long)]
     pub clock: bool,
-    /// With --serve: the runner listener (binds loopback unless told otherwise).
-    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
-    pub listen: String,
-    /// With --serve: the router listener.
+    /// With --serve: where the runner listens (loopback unless told otherwise).
+    #[arg(
+        long,
+        visible_alias = "listen",
+        default_value = "127.0.0.1:0",
+        value_name = "ADDR"
+    )]
+    pub runner_listen: String,
+    /// With --serve: where the router listens.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub router_listen: String,
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+/// A key under which events of one snapshot are alike and share a line.
+fn alike(k: &EventKind) -> Option<String> {
+    match k {
+        EventKind::ExecutionAppeared { status, .. } => Some(format!("appeared {status}")),
+        EventKind::ExecutionChanged {
+            field,
+            from,
+            to,
+            error_code,
+            ..
+        } => Some(format!("changed {field} {from:?} {to:?} {error_code:?}")),
+        EventKind::CellDuplicated { .. } => Some("duplicated".into()),
+        EventKind::ExecutionVanished { .. } => Some("vanished".into()),
+        _ => None,
+    }
+}
+
+/// One line for a group of alike events.
+fn group_line(events: &[&Event], st: &words::Style) -> String {
+    let first = &events[0].kind;
+    if events.len() == 1 {
+        return words::event(first, events[0].job.as_deref(), st);
+    }
+    let cell = |c: &Option<crate::analysis::matrix::Cell>| {
+        c.as_ref().map_or("(no cell)".into(), |c| {
+            format!(
+                "{}/{}/{}",
+                term(&c.question_id),
+                term(&c.model_id),
+                term(&c.region)
+            )
+        })
+    };
+    let items =
+        |f: &dyn Fn(&EventKind) -> String| -> String { list(events.iter().map(|e| f(&e.kind)), 6) };
+    let n = events.len();
+    match first {
+        EventKind::ExecutionAppeared { status, .. } => format!(
+            "{n} executions appeared, {}: {}",
+            st.ctx.status(&term(status)),
+            items(&|k| match k {
+                EventKind::ExecutionAppeared {
+                    execution_id,
+                    cell: c,
+                    ..
+                } => format!("{execution_id} {}", cell(c)),
+                _ => String::new(),
+            })
+        ),
+        EventKind::ExecutionChanged {
+            field,
+            from,
+            to,
+            error_code,
+            ..
+        } => format!(
+            "{n} executions {field} {} -> {}{}: {}",
+            term(from.as_deref().unwrap_or("-")),
+            st.ctx.status(&term(to.as_deref().unwrap_or("-"))),
+            error_code
+                .as_deref()
+                .map_or(String::new(), |c| format!(" ({})", term(c))),
+            items(&|k| match k {
+                EventKind::ExecutionChanged { execution_id, .. } => execution_id.to_string(),
+                _ => String::new(),
+            })
+        ),
+        EventKind::CellDuplicated { .. } => format!(
+            "{n} cells got a second row: {}",
+            items(&|k| match k {
+                EventKind::CellDuplicated {
+                    cell: c,
+                    execution_ids,
+                } => format!(
+                    "{} ({})",
+                    cell(&Some(c.clone())),
+                    execution_ids
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => String::new(),
+            })
+        ),
+        EventKind::ExecutionVanished { .. } => format!(
+            "{n} executions vanished from the complete list: {}",
+            items(&|k| match k {
+                EventKind::ExecutionVanished { execution_id, .. } => execution_id.to_string(),
+                _ => String::new(),
+            })
+        ),
+        other => words::event(other, events[0].job.as_deref(), st),
+    }
+}
+
+pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
     let (_db, rec) = open_recording(db)?;
     if args.serve {
         return serve(args, rec, out);
@@ -71,27 +178,55 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         .select_jobs(args.job.as_deref())
         .map_err(CliError::failure)?;
     let events = timeline::timeline(&rec, from, to, &jobs)?;
+    let ctx = Ctx::new(rec.start_us(), color && !args.json);
+    let st = render::text_style(ctx);
     let mut out: Box<dyn Write + '_> = if args.json {
         Box::new(json_out(out))
     } else {
         Box::new(text_out(out))
     };
     let mut prev_at: Option<i64> = None;
-    for e in &events {
+    let mut k = 0;
+    while k < events.len() {
+        let seq = events[k].seq;
+        let mut end = k;
+        while end < events.len() && events[end].seq == seq {
+            end += 1;
+        }
+        let block = &events[k..end];
+        let at = block[0].at.0;
         if let (Some(speed), Some(p)) = (args.speed, prev_at) {
-            let gap = (e.at_us - p).max(0) as f64 / 1e6 / speed;
+            let gap = (at - p).max(0) as f64 / 1e6 / speed;
             if gap > 0.0 {
                 out.flush()?;
                 std::thread::sleep(Duration::from_secs_f64(gap.min(3600.0)));
             }
         }
-        prev_at = Some(e.at_us);
+        prev_at = Some(at);
         if args.json {
-            serde_json::to_writer(&mut out, e)?;
-            writeln!(out)?;
+            for e in block {
+                serde_json::to_writer(&mut out, &super::json::event(e, ctx)?)?;
+                writeln!(out)?;
+            }
         } else {
-            writeln!(out, "{}  #{:<5} {}", e.at, e.seq, term(&e.message))?;
+            writeln!(out, "#{seq:<5} {}", ctx.time(at))?;
+            // Alike events share a line, in the order the first of each came.
+            let mut groups: Vec<(Option<String>, Vec<&Event>)> = Vec::new();
+            for e in block {
+                let key = if args.verbose { None } else { alike(&e.kind) };
+                match groups
+                    .iter_mut()
+                    .find(|(g, v)| key.is_some() && *g == key && v[0].job == e.job)
+                {
+                    Some((_, v)) => v.push(e),
+                    None => groups.push((key, vec![e])),
+                }
+            }
+            for (_, g) in &groups {
+                writeln!(out, "       {}", group_line(g, &st))?;
+            }
         }
+        k = end;
     }
     if events.is_empty() && !args.json {
         writeln!(out, "no events between snapshots {from} and {to}")?;
@@ -114,7 +249,7 @@ fn serve(args: Args, rec: crate::analysis::Recording, out: &mut dyn Write) -> Cm
         .build()?;
     rt.block_on(async {
         let (runner, router) =
-            crate::replay::start(server, &args.listen, &args.router_listen).await?;
+            crate::replay::start(server, &args.runner_listen, &args.router_listen).await?;
         writeln!(out, "runner: http://{runner}")?;
         writeln!(out, "router: http://{router}")?;
         out.flush()?;

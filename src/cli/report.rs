@@ -1,60 +1,105 @@
 //! `blackbox report`: the postmortem over the whole recording.
 
 use super::safe::{json_out, term, text_out};
-use super::{CliError, CmdResult, open_recording, render};
+use super::text::Ctx;
+use super::{CliError, CmdResult, open_recording, page, render};
 use crate::analysis::report;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
 pub enum Format {
+    /// Markdown (also `md`).
+    #[value(alias = "md")]
     Markdown,
     Json,
+    /// One self-contained HTML page.
     Html,
+}
+
+impl Format {
+    /// The format a file name asks for: `.md`, `.markdown`, `.json`, `.html`, `.htm`.
+    fn of_path(p: &Path) -> Option<Format> {
+        match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Some(Format::Markdown),
+            "json" => Some(Format::Json),
+            "html" | "htm" => Some(Format::Html),
+            _ => None,
+        }
+    }
 }
 
 /// Write the postmortem over the whole recording.
 ///
-/// Findings first, then per job the matrix, growth, failure signatures and timing; the router
-/// across the incident; fetch outages; how it was recorded.
+/// Per job an opening paragraph that answers "why N rows instead of M", then the findings,
+/// then per job the matrix, growth, failure signatures and timing; the router across the
+/// incident; fetch outages and gaps; how it was recorded.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
-    #[arg(long, value_enum, default_value = "markdown")]
-    pub format: Format,
-    /// Write to this file instead of stdout.
+    /// Output format: markdown (md), json or html. Without it: from --out's extension, else
+    /// markdown.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+    pub format: Option<Format>,
+    /// Print JSON: the same as --format json (shapes in docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Write to this file instead of stdout (created with the recording's permissions).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+impl Args {
+    fn format(&self) -> Result<Format, CliError> {
+        if self.json {
+            return Ok(Format::Json);
+        }
+        if let Some(f) = self.format {
+            return Ok(f);
+        }
+        match &self.out {
+            None => Ok(Format::Markdown),
+            Some(p) => Format::of_path(p).ok_or_else(|| {
+                CliError::usage(format!(
+                    "cannot tell the format of {} from its name: give --format markdown|json|html",
+                    term(&p.display().to_string())
+                ))
+            }),
+        }
+    }
 }
 
 pub fn render_report(
     rec: &crate::analysis::Recording,
     job: Option<&str>,
     format: Format,
+    color: bool,
     out: &mut dyn Write,
 ) -> CmdResult {
     let r = report::report(rec, job)?;
+    let ctx = Ctx::new(rec.start_us(), false);
     match format {
         Format::Json => {
             let mut out = json_out(out);
-            serde_json::to_writer_pretty(&mut out, &r)?;
+            serde_json::to_writer_pretty(&mut out, &super::json::report(&r, ctx)?)?;
             writeln!(out)?;
         }
-        Format::Markdown => render::report_markdown(&r, &mut text_out(out))?,
-        // Every value is HTML-escaped by the renderer; the filter then only sees markup.
-        Format::Html => render::report_html(&r, &mut text_out(out))?,
+        Format::Markdown => render::report_markdown(&r, Ctx { color, ..ctx }, &mut text_out(out))?,
+        // Every value is HTML-escaped by the page; the filter then only sees markup.
+        Format::Html => page::report_html(&r, ctx, &mut text_out(out))?,
     }
     Ok(())
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
+    let format = args.format()?;
     let (_db, rec) = open_recording(db)?;
     match &args.out {
         Some(path) => {
             let mut buf = Vec::new();
-            render_report(&rec, args.job.as_deref(), args.format, &mut buf)?;
+            render_report(&rec, args.job.as_deref(), format, false, &mut buf)?;
             write_private(path, &buf, db).map_err(|e| {
                 CliError::failure(format!(
                     "cannot write {}: {e}",
@@ -64,7 +109,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             writeln!(out, "wrote {}", term(&path.display().to_string()))?;
             Ok(())
         }
-        None => render_report(&rec, args.job.as_deref(), args.format, out),
+        None => render_report(&rec, args.job.as_deref(), format, color, out),
     }
 }
 

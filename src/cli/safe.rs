@@ -9,13 +9,21 @@
 //!   `TextOut` escapes control characters other than the newline and tab the renderers write
 //!   themselves; `JsonOut` writes DEL, C1 controls and bidi controls (which JSON allows raw in
 //!   strings) as `\u` escapes, which keeps the JSON value the same.
+//!
+//! Colour: renderers mark their own escapes with `PAINT` (a private-use character); `term`
+//! shows that character escaped when a value carries it, and `TextOut` turns only the
+//! renderer's marks into real escapes. A value can never colour, move or clear the screen.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+/// The renderers' mark for a colour escape (see the module doc).
+pub const PAINT: char = '\u{e000}';
+
 /// Characters that must not reach a terminal raw.
 fn is_hostile(c: char) -> bool {
     c.is_control()
+        || c == PAINT
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{200e}' | '\u{200f}')
 }
 
@@ -146,12 +154,17 @@ impl<F: Fn(char, &mut String) -> bool> Drop for Filter<'_, F> {
     }
 }
 
-/// Text output: control and bidi characters other than `\n` and `\t` are shown escaped.
+/// Text output: control and bidi characters other than `\n` and `\t` are shown escaped; the
+/// renderers' colour marks become escapes.
 pub fn text_out(inner: &mut dyn Write) -> impl Write + '_ {
     Filter {
         inner,
         held: Vec::new(),
         escape: |c: char, out: &mut String| {
+            if c == PAINT {
+                out.push('\x1b');
+                return true;
+            }
             if c == '\n' || c == '\t' || !is_hostile(c) {
                 return false;
             }
@@ -181,6 +194,18 @@ pub fn json_out(inner: &mut dyn Write) -> impl Write + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_renderers_marks_become_colour() {
+        let mut buf = Vec::new();
+        {
+            let mut w = text_out(&mut buf);
+            let value = format!("{PAINT}[31mforged");
+            write!(w, "{PAINT}[1mok{PAINT}[0m {}", term(&value)).unwrap();
+        }
+        let s = String::from_utf8(buf).unwrap();
+        assert_eq!(s, "\x1b[1mok\x1b[0m \\u{e000}[31mforged");
+    }
 
     #[test]
     fn values_are_escaped_for_one_line() {

@@ -11,14 +11,21 @@ use std::io::Write;
 /// stopped (Ctrl-C). Built-in scenarios: classic, cutoff, outage, legacy.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A built-in scenario name or a scenario JSON file.
-    #[arg(long, default_value = "classic")]
+    /// A built-in scenario name (classic, cutoff, outage, legacy) or a scenario JSON file.
+    #[arg(long, default_value = "classic", value_name = "NAME|FILE")]
     pub scenario: String,
     /// Scenario seconds per wall second (60 plays one minute per second).
-    #[arg(long, default_value = "1", value_parser = parse_speed)]
+    #[arg(long, default_value = "1", value_parser = parse_speed, value_name = "X")]
     pub speed: f64,
-    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    /// Where the simulated runner listens (loopback unless told otherwise).
+    #[arg(
+        long,
+        visible_alias = "listen",
+        default_value = "127.0.0.1:0",
+        value_name = "ADDR"
+    )]
     pub runner_listen: String,
+    /// Where the simulated router listens.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub router_listen: String,
     /// Override the runner's rate limit (requests per minute per client; 0 = off).

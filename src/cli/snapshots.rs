@@ -1,22 +1,26 @@
-//! `blackbox snapshots`: one line per snapshot.
+//! `blackbox snapshots`: the snapshots, runs of alike ones collapsed.
 
 use super::safe::{json_out, term, text_out};
+use super::text::{Ctx, plural};
 use super::{CmdResult, open_recording};
 use crate::analysis::Recording;
-use crate::analysis::report::status_series;
-use crate::beacon::format_micros;
+use crate::analysis::history::status_series;
 use crate::fetch::{FetchErrorKind, SourceKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-/// List every snapshot.
+/// List the snapshots.
 ///
-/// One line each: its time, the outcome of each request, and rows by status per job.
+/// One line per run of snapshots whose requests went alike (all ok, say), with each job's rows
+/// at its start and end; --all for one line per snapshot.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print a JSON array instead of text.
+    /// One line per snapshot instead of one per run of alike ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Print a JSON array instead of text, one entry per snapshot (shapes in docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -55,6 +59,7 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
                     "error": f.error.as_ref().map(|e| json!({"kind": FetchErrorKind::from_u8(e.kind).name(), "message": e.message})),
                     "parse_error": f.parse_error,
                     "location": f.location.map(|l| rec.string(l)),
+                    "server_time": f.server_time.map(crate::beacon::format_micros),
                     "rows": f.rows.map(|[in_body, kept, repeated, unusable]| json!({
                         "in_body": in_body, "kept": kept, "repeated": repeated, "unusable": unusable})),
                     "problems": f.problems,
@@ -68,8 +73,8 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
             .collect();
         arr.push(json!({
             "seq": info.seq,
-            "taken_at": format_micros(info.started_at),
-            "ended_at": format_micros(info.ended_at),
+            "taken_at": crate::beacon::format_micros(info.started_at),
+            "ended_at": crate::beacon::format_micros(info.ended_at),
             "session": info.session,
             "sources": sources,
             "jobs": jobs,
@@ -78,55 +83,102 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
     Ok(Value::Array(arr))
 }
 
-pub fn write_text(rec: &Recording, out: &mut dyn Write) -> CmdResult {
+fn by_status(m: &BTreeMap<String, usize>, ctx: &Ctx) -> String {
+    m.iter()
+        .map(|(st, n)| format!("{} {n}", ctx.status(&term(st))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> CmdResult {
     let series = job_series(rec)?;
     if rec.infos.is_empty() {
         writeln!(out, "no snapshots")?;
+        return Ok(());
     }
-    for (k, (info, snap)) in rec.infos.iter().zip(&rec.snaps).enumerate() {
-        let srcs: Vec<String> = snap
-            .fetches
-            .iter()
-            .map(|f| {
-                let mut w = format!(
-                    "{} {}",
-                    SourceKind::name_of(f.source),
-                    term(&f.outcome_word())
-                );
-                if f.problems_total > 0 {
-                    w.push_str(&format!(" ({} row problems)", f.problems_total));
-                }
-                w
-            })
-            .collect();
+    // What each snapshot's requests came to, in order: the key of a run.
+    let outcomes: Vec<Vec<(&'static str, String)>> = rec
+        .snaps
+        .iter()
+        .map(|s| {
+            s.fetches
+                .iter()
+                .map(|f| {
+                    let mut w = f.outcome_word();
+                    if f.problems_total > 0 {
+                        w.push_str(&format!(" ({} row problems)", f.problems_total));
+                    }
+                    (SourceKind::name_of(f.source), w)
+                })
+                .collect()
+        })
+        .collect();
+    let mut k = 0;
+    while k < rec.infos.len() {
+        let mut end = k;
+        if !all {
+            while end + 1 < rec.infos.len() && outcomes[end + 1] == outcomes[k] {
+                end += 1;
+            }
+        }
+        let (a, b) = (&rec.infos[k], &rec.infos[end]);
+        let all_ok = outcomes[k].iter().all(|(_, w)| w == "ok");
+        let srcs = if all_ok {
+            ctx.good("all ok")
+        } else {
+            outcomes[k]
+                .iter()
+                .map(|(s, w)| {
+                    if w == "ok" {
+                        format!("{s} ok")
+                    } else {
+                        format!("{s} {}", ctx.bad(&term(w)))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let jobs: Vec<String> = series
             .iter()
             .map(|(name, s)| {
-                let by: Vec<String> = s[k]
-                    .iter()
-                    .map(|(st, n)| format!("{} {n}", term(st)))
-                    .collect();
-                format!(
-                    "{}: {} rows [{}]",
-                    term(name),
-                    s[k].values().sum::<usize>(),
-                    by.join(", ")
-                )
+                let (r0, r1): (usize, usize) = (s[k].values().sum(), s[end].values().sum());
+                let rows = if r0 == r1 {
+                    plural(r1 as u64, "row", "rows")
+                } else {
+                    format!("rows {r0} -> {r1}")
+                };
+                format!("{}: {rows} [{}]", term(name), by_status(&s[end], &ctx))
             })
             .collect();
+        let seqs = if end == k {
+            format!("{:>5}", a.seq)
+        } else {
+            format!("{:>5}-{}", a.seq, b.seq)
+        };
+        let when = if end == k {
+            ctx.time(a.started_at)
+        } else {
+            format!("{} to {}", ctx.time(a.started_at), ctx.offset(b.started_at))
+        };
         writeln!(
             out,
-            "{:>5}  {}  {}  {}",
-            info.seq,
-            format_micros(info.started_at),
-            srcs.join(", "),
+            "{seqs}  {when}  {}{srcs}  {}",
+            if end > k {
+                format!(
+                    "{}: ",
+                    plural((end - k + 1) as u64, "snapshot", "snapshots")
+                )
+            } else {
+                String::new()
+            },
             jobs.join("; ")
         )?;
+        k = end + 1;
     }
     Ok(())
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
     let (_db, rec) = open_recording(db)?;
     if args.json {
         let mut out = json_out(out);
@@ -134,5 +186,6 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         writeln!(out)?;
         return Ok(());
     }
-    write_text(&rec, &mut text_out(out))
+    let ctx = Ctx::new(rec.start_us(), color);
+    write_text(&rec, args.all, ctx, &mut text_out(out))
 }

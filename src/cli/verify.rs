@@ -13,10 +13,23 @@ use std::path::Path;
 /// present and matching its hash, every entity version pointing at an existing snapshot, every
 /// body's rows accounted for. Prints what is wrong; exits 0 only when all holds.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Print JSON: {ok, snapshots, bodies, versions, problems: [...], notes: [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let r = verify_file(db)?;
+    if args.json {
+        let mut out = super::safe::json_out(out);
+        let mut v = serde_json::to_value(&r)?;
+        v["ok"] = serde_json::Value::Bool(r.problems.is_empty());
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+        drop(out);
+        return finish(&r, db);
+    }
     let mut out = text_out(out);
     const SHOWN: usize = 50;
     for n in &r.notes {
@@ -34,13 +47,18 @@ pub fn run(_args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             "ok: {} snapshots, {} bodies, {} entity versions verified",
             r.snapshots, r.bodies, r.versions
         )?;
-        Ok(())
-    } else {
-        Err(CliError::failure(format!(
-            "{} problem{} found in {}",
-            r.problems.len(),
-            if r.problems.len() == 1 { "" } else { "s" },
-            term(&db.display().to_string())
-        )))
     }
+    drop(out);
+    finish(&r, db)
+}
+
+fn finish(r: &crate::store::VerifyReport, db: &Path) -> CmdResult {
+    if r.problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::failure(format!(
+        "{} found in {}",
+        super::text::plural(r.problems.len() as u64, "problem", "problems"),
+        term(&db.display().to_string())
+    )))
 }

@@ -78,6 +78,7 @@ impl SimSource {
                     body: Some(body),
                     error: None,
                     location: None,
+                    date_us: None,
                 }
             }
         }

@@ -136,6 +136,7 @@ impl FakeSource {
             error: None,
             retry_after: reply.retry_after,
             location: None,
+            date_us: None,
         }
     }
 }

@@ -152,6 +152,11 @@ impl HttpSource {
         let location = headers
             .get(reqwest::header::LOCATION)
             .map(|v| redact::url_text(&String::from_utf8_lossy(v.as_bytes())));
+        let date_us = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v.trim()).ok())
+            .map(|d| d.timestamp_micros());
         let mut f = Fetched {
             kind: req.kind,
             job: req.job.clone(),
@@ -163,6 +168,7 @@ impl HttpSource {
             error: None,
             retry_after: None,
             location,
+            date_us,
         };
         if resp.content_length().is_some_and(|n| n > self.cfg.body_cap) {
             f.error = Some((

@@ -158,6 +158,7 @@ mod tests {
         }];
         s.fetches[0].problems_total = 1;
         s.fetches[1].location = Some(5);
+        s.fetches[1].server_time = Some(1_759_330_371_500_000);
         s
     }
 
@@ -187,7 +188,7 @@ mod tests {
         assert_eq!(decode_snapshot(&bytes).unwrap(), sample_v2());
     }
 
-    const GOLDEN_V2: &str = "2101fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb00020101000000000104030001010300096e6f74206120726f7701030004000a0000000101077265667573656400050105000000";
+    const GOLDEN_V2: &str = "2101fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb00020101000000000104030001010300096e6f74206120726f770100030004000a000000010107726566757365640005010500000001fdc0efab0b34800c00";
 
     #[test]
     fn wrong_format_byte_is_refused() {

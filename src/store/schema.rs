@@ -35,7 +35,8 @@
 //! its version with the greatest seq <= S (an empty list once they are gone).
 //!
 //! Versions: 1 had no `exec_extras` and `SNAPSHOT_V1` headers; 2 adds them and `SNAPSHOT_V2`
-//! (each request's outcome, row accounting and row problems, a redirect's location). A version
+//! (each request's outcome, row accounting and row problems, a redirect's location, the
+//! server's clock). A version
 //! 2 reader reads version 1 files (an absent table is empty; V1 headers are converted); a
 //! recorder that appends to a version 1 file marks it version 2.
 
@@ -133,6 +134,9 @@ pub struct FetchRec {
     /// The first row problems of the body (`normalise::PROBLEMS_KEPT`).
     pub problems: Vec<RowProblem>,
     pub problems_total: u32,
+    /// The server's clock when it answered, µs since the epoch: the router's `/health`
+    /// `timestamp`, else the `Date` header. Staleness is measured on it.
+    pub server_time: Option<i64>,
 }
 
 impl FetchRec {
@@ -220,6 +224,7 @@ pub mod v1 {
                 rows: None,
                 problems: Vec::new(),
                 problems_total: 0,
+                server_time: None,
             }
         }
     }

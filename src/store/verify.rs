@@ -9,7 +9,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
 pub struct VerifyReport {
     pub snapshots: u64,
     pub bodies: u64,

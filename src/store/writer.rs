@@ -435,6 +435,7 @@ impl Writer {
                     .map(|r| [r.in_body, r.kept, r.repeated, r.unusable]),
                 problems: notes.map(|n| n.problems.clone()).unwrap_or_default(),
                 problems_total: notes.map_or(0, |n| n.problems_total),
+                server_time: notes.and_then(|n| n.server_time).or(f.date_us),
             });
         }
 

@@ -50,25 +50,52 @@ fn classic_report_answers_why_20_instead_of_36() {
     assert_eq!(*rows.last().unwrap(), 44);
     assert_eq!(rep["router"]["all_healthy_throughout"], true);
     assert_eq!(rep["router"]["failed_while_all_healthy"], 44);
-    let findings = strs(&rep["findings"]);
-    assert!(findings[0].contains("showed 20 of 44 rows"), "{findings:?}");
-    assert!(
-        findings
-            .iter()
-            .any(|s| s.contains("36 cells expected") && s.contains("8 cells ran more than once")),
-        "{findings:?}"
+    // The findings are typed: the first says what the default view showed.
+    let f0 = &rep["findings"][0];
+    assert_eq!(f0["kind"], "default_view_truncated");
+    assert_eq!(
+        (f0["shown"].as_u64(), f0["complete"].as_u64()),
+        (Some(20), Some(44))
     );
-    assert!(
-        findings.iter().any(|s| s.contains("exactly 120 s")),
-        "{findings:?}"
+    assert!(f0["message"].as_str().unwrap().contains("showed 20 of 44"));
+    let cov = findings_of(&rep, "coverage");
+    assert_eq!(cov[0]["expected"], 36);
+    assert_eq!(cov[0]["duplicated_cells"], 8);
+    assert_eq!(cov[0]["extra_rows"], 8);
+    let exact = findings_of(&rep, "exact_duration");
+    assert_eq!(
+        (exact[0]["seconds"].as_u64(), exact[0]["count"].as_u64()),
+        (Some(120), Some(44))
     );
-    assert!(
-        findings
-            .iter()
-            .any(|s| s.contains("3 of 3 providers healthy throughout")
-                && s.contains("44 rows failed")),
-        "{findings:?}"
+    assert_eq!(exact[0]["timeout_named"], true);
+    let healthy = findings_of(&rep, "router_all_healthy");
+    assert_eq!(
+        (
+            healthy[0]["healthy"].as_u64(),
+            healthy[0]["failed_rows"].as_u64()
+        ),
+        (Some(3), Some(44))
     );
+    let sig = findings_of(&rep, "failure_signature");
+    assert_eq!(sig[0]["key"]["error_code"], "ROUTER_TIMEOUT");
+    assert_eq!(
+        sig[0]["error_text"],
+        "hybrid error: hybrid timeout: HTTP request timeout"
+    );
+    // The answer paragraph puts the numbers together, per job.
+    let a = &j["answer"];
+    assert_eq!(a["expected"]["cells"], 36);
+    assert_eq!(a["default_view"]["rows"], 20);
+    assert_eq!(
+        a["default_view"]["duplicates_shown"], 8,
+        "the newest 20 hold the redeliveries"
+    );
+    assert_eq!(a["complete"]["rows"], 44);
+    assert_eq!(a["complete"]["covered"], 36);
+    assert_eq!(a["complete"]["duplicate_rows"], 8);
+    assert_eq!(a["missing"], 0);
+    assert_eq!(a["output"]["error_in_list"], 44);
+    assert_eq!(a["output"]["null_in_list"], 0);
     // The Markdown report pastes the same findings first, then the matrix.
     let md = bb(&db, &["report"]).ok().stdout;
     let fpos = md.find("## Findings").unwrap();
@@ -79,12 +106,13 @@ fn classic_report_answers_why_20_instead_of_36() {
     // --out writes the file.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
-    bb(
-        &db,
-        &["report", "--format", "html", "--out", out.to_str().unwrap()],
-    )
-    .ok();
-    assert!(std::fs::read_to_string(&out).unwrap().contains("<svg"));
+    // The format follows the file's name.
+    bb(&db, &["report", "--out", out.to_str().unwrap()]).ok();
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("<!doctype html>")
+    );
 }
 
 #[test]
@@ -117,33 +145,27 @@ fn cutoff_finds_missing_cells_unplanned_region_and_unexpected_model() {
     let unexpected = j["cells"]["unexpected"].as_array().unwrap();
     assert_eq!(unexpected.len(), 1);
     assert_eq!(unexpected[0]["model_id"], "gpt-oss-20b");
-    let rep = bb(&db, &["report", "--format", "json"]).ok().json();
-    let findings = strs(&rep["findings"]);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let missing = findings_of(&rep, "missing_cells");
+    assert_eq!(missing[0]["count"], 2);
+    assert_eq!(missing[0]["cells"].as_array().unwrap().len(), 2);
+    let unexpected = findings_of(&rep, "unexpected_rows");
     assert!(
-        findings
-            .iter()
-            .any(|s| s.contains("2 cells of job") && s.contains("never got a row")),
-        "{findings:?}"
-    );
-    assert!(
-        findings
-            .iter()
-            .any(|s| s.contains("gpt-oss-20b not in spec")),
-        "{findings:?}"
-    );
-    assert!(
-        findings
-            .iter()
-            .any(|s| s.contains("asia-pacific") && s.contains("no provider")),
-        "{findings:?}"
-    );
-    assert!(
-        rep["router"]["stale_providers"]
-            .as_array()
+        unexpected[0]["reasons"][0]
+            .as_str()
             .unwrap()
-            .iter()
-            .any(|p| p["name"] == "modal-eu-west")
+            .contains("gpt-oss-20b not in spec")
     );
+    let unplanned = findings_of(&rep, "unplanned_regions");
+    assert_eq!(unplanned[0]["regions"], serde_json::json!(["asia-pacific"]));
+    // modal-eu-west was never checked while the router called it healthy: assumed, not
+    // measured, and said so.
+    let assumed: Vec<_> = findings_of(&rep, "provider_state")
+        .into_iter()
+        .filter(|f| f["state"] == "assumed_healthy")
+        .collect();
+    assert_eq!(assumed.len(), 1, "{}", rep["findings"]);
+    assert_eq!(assumed[0]["providers"][0][0], "modal-eu-west");
     // The router is recorded; `show` of an unknown job is a clear error.
     bb(&db, &["show", "--job", "nope"]).clean_failure();
 }

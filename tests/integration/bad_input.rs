@@ -13,16 +13,22 @@ fn recorded() -> (tempfile::TempDir, std::path::PathBuf) {
 fn bad_selectors_and_arguments_fail_cleanly_and_leave_the_file_alone() {
     let (_d, db) = recorded();
     let before = std::fs::read(&db).unwrap();
+    // Values that parse but select nothing: one line, exit 1.
     for args in [
-        &["show", "--at", "yesterday"][..],
-        &["show", "--at", "-50"],
+        &["show", "--at", "-50"][..],
         &["show", "--at", "1999-01-01T00:00:00Z"],
+        &["show", "--at", "+5m"],
         &["diff", "first", "77"],
         &["report", "--job", "unknown-job"],
     ] {
         let r = bb(&db, args);
         r.clean_failure();
     }
+    // Values that do not parse: clap's whole message, exit 2.
+    let l = bb(&db, &["show", "--at", "yesterday"])
+        .usage_failure()
+        .to_string();
+    assert!(l.contains("not a selector"), "{l}");
     for args in [
         &[
             "record",

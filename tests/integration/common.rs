@@ -25,6 +25,23 @@ impl Run {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 
+    /// A usage error: exit 2, clap's whole message (first line `error: ...`, then the usage),
+    /// no panic.
+    pub fn usage_failure(&self) -> &str {
+        assert_eq!(
+            self.code, 2,
+            "expected a usage error; stderr={}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr: {}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "stderr: {}", self.stderr);
+        self.stderr.lines().next().unwrap_or("")
+    }
+
     /// A failure as the standards demand: non-zero, one `error:` line, no panic.
     pub fn clean_failure(&self) -> &str {
         assert_ne!(self.code, 0, "expected failure; stdout={}", self.stdout);
@@ -251,4 +268,14 @@ pub fn record_scenario(name: &str, interval_secs: f64) -> (tempfile::TempDir, Pa
     let (d, db) = tmp();
     let (_, heard) = record_lib(&db, opts, &src, clock);
     (d, db, heard)
+}
+
+/// The findings of a `report --json` of one kind.
+pub fn findings_of<'a>(rep: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
 }

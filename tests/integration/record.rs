@@ -157,38 +157,33 @@ fn outage_windows_are_failed_fetches_and_recording_goes_on() {
         .any(|(seq, s, x)| *seq > refused && s == "runner.executions_all" && x == "ok");
     assert!(ok_after, "recording went on after the outage");
     let rep = bb(&db, &["report", "--format", "json"]).ok().json();
-    let kinds: Vec<String> = rep["fetch"]["outages"]
+    let kinds: Vec<serde_json::Value> = rep["fetch"]["outages"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|o| {
-            o["kinds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k.as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert!(kinds.contains(&"http 503".to_string()), "{kinds:?}");
-    assert!(kinds.contains(&"connect_refused".to_string()), "{kinds:?}");
-    let trans: Vec<String> = rep["router"]["transitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["what"].as_str().unwrap().to_string())
+        .flat_map(|o| o["kinds"].as_array().unwrap().clone())
         .collect();
     assert!(
-        trans
-            .iter()
-            .any(|t| t.contains("modal-eu-west turned unhealthy")),
-        "{trans:?}"
+        kinds.contains(&serde_json::json!({"outcome": "http_error", "http_status": 503})),
+        "{kinds:?}"
     );
     assert!(
-        trans
-            .iter()
-            .any(|t| t.contains("modal-eu-west turned healthy")),
-        "{trans:?}"
+        kinds.contains(&serde_json::json!({"outcome": "transport", "error": "connect_refused"})),
+        "{kinds:?}"
+    );
+    let health: Vec<(&str, &serde_json::Value)> = rep["router"]["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["change"] == "provider_health")
+        .map(|t| (t["provider"].as_str().unwrap(), &t["healthy"]))
+        .collect();
+    assert_eq!(
+        health,
+        vec![
+            ("modal-eu-west", &serde_json::json!(false)),
+            ("modal-eu-west", &serde_json::json!(true))
+        ]
     );
     let job = &rep["jobs"][0];
     assert_eq!(
@@ -197,12 +192,14 @@ fn outage_windows_are_failed_fetches_and_recording_goes_on() {
         "the early failure"
     );
     assert_eq!(job["cells"]["covered"], 8);
-    let f = rep["findings"].as_array().unwrap();
+    let outages = findings_of(&rep, "fetch_outage");
     assert!(
-        f.iter()
-            .any(|s| s.as_str().unwrap().contains("runner.executions_all")
-                && s.as_str().unwrap().contains("http 503")),
-        "{f:?}"
+        outages.iter().any(|o| o["sources"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("runner.executions_all"))
+            && o["kinds"][0]["http_status"] == 503),
+        "{outages:?}"
     );
 }
 

@@ -312,9 +312,12 @@ fn a_scenario_recorded_on_one_clock_agrees_with_the_simulator() {
         assert_eq!(execs[id].started_at, Some(T0 + (r.started * 1e6) as i64));
     }
     let rep = beacon_blackbox::analysis::report::report(&rec, None).unwrap();
-    assert!(rep.jobs[0].clock_skew.is_none());
+    assert!(rep.jobs[0].history.clock_skew.is_none());
     assert!(
-        !rep.findings.iter().any(|f| f.contains("dated up to")),
+        !rep.findings.iter().any(|f| matches!(
+            f,
+            beacon_blackbox::analysis::findings::Finding::ClockSkew { .. }
+        )),
         "{:?}",
         rep.findings
     );

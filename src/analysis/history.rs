@@ -1,0 +1,342 @@
+//! One job over the whole recording: its status history, rows over time, growth, the largest
+//! truncation of its default view, its failures, rows kept beside the by-id list, and whether
+//! its rows' clock agrees with the recorder's.
+
+use super::failures::{self, Failures, ObservedFailure};
+use super::{JobState, Recording, Stamp};
+use crate::beacon::{Execution, ExtraRow};
+use crate::fetch::SourceKind;
+use crate::store::StoreError;
+use crate::store::schema::SnapshotRec;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowsAt {
+    pub seq: u64,
+    pub taken_at: Stamp,
+    pub rows: usize,
+    pub by_status: BTreeMap<String, usize>,
+    /// Rows on the default view's page in force then (`None`: not recorded yet).
+    pub default_rows: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vanished {
+    pub id: i64,
+    pub seq: u64,
+    pub taken_at: Stamp,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Growth {
+    pub first_row_seq: Option<u64>,
+    pub first_row_at: Option<Stamp>,
+    /// The last snapshot at which the row count went up.
+    pub last_new_row_seq: Option<u64>,
+    pub last_new_row_at: Option<Stamp>,
+    pub max_rows: usize,
+    pub vanished: Vec<Vanished>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatusChange {
+    pub seq: u64,
+    pub at: Stamp,
+    /// `None` when the view had no status; "not found" is `found: false`.
+    pub status: Option<String>,
+    pub found: bool,
+}
+
+/// The default view at its most truncated.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Truncation {
+    pub shown: u32,
+    pub complete: usize,
+    pub seq: u64,
+    pub at: Stamp,
+}
+
+/// An id the runner sent more than once in one body.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RepeatedId {
+    pub id: i64,
+    /// Rows with this id at the last snapshot.
+    pub rows: usize,
+}
+
+/// Rows kept beside the by-id list at the last snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ExtraSummary {
+    pub repeated_ids: Vec<RepeatedId>,
+    pub without_id: usize,
+}
+
+/// Rows dated later than the recorder's clock said it was when it saw them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClockSkew {
+    /// How far the latest timestamp of the row ran ahead of the end of the poll that saw it.
+    pub ahead_seconds: f64,
+    pub execution_id: i64,
+    pub seq: u64,
+}
+
+/// Rows may be dated this far after the poll that saw them before it counts as clock skew
+/// (the runner's timestamps are truncated, never rounded up, so a few seconds is generous).
+pub const SKEW_TOLERANCE_SECS: i64 = 5;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobHistory {
+    pub status_history: Vec<StatusChange>,
+    pub rows_over_time: Vec<RowsAt>,
+    pub growth: Growth,
+    pub max_truncation: Option<Truncation>,
+    pub failures: Failures,
+    pub extra_rows: ExtraSummary,
+    pub clock_skew: Option<ClockSkew>,
+}
+
+/// Whether a snapshot got the job's complete list whole.
+fn list_ok(snap: &SnapshotRec, job: u32) -> bool {
+    let mut any = false;
+    for f in &snap.fetches {
+        if f.job == Some(job) && SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list) {
+            any = true;
+            let o = f.outcome();
+            if o.is_failure() || o.is_gap() {
+                return false;
+            }
+        }
+    }
+    any
+}
+
+/// Rows by status at every snapshot, from the version history (one sweep, no per-snapshot
+/// state rebuild).
+pub fn status_series(
+    rec: &Recording,
+    versions: &[(i64, u64, Option<Execution>)],
+    extras: &[(u64, Vec<ExtraRow>)],
+) -> Vec<BTreeMap<String, usize>> {
+    // (seq, status, +1/-1)
+    let mut deltas: Vec<(u64, &str, i64)> = Vec::new();
+    let mut before: &[ExtraRow] = &[];
+    for (seq, now) in extras {
+        deltas.extend(before.iter().map(|x| (*seq, x.exec.status.as_str(), -1)));
+        deltas.extend(now.iter().map(|x| (*seq, x.exec.status.as_str(), 1)));
+        before = now;
+    }
+    let mut prev: Option<(i64, Option<&str>)> = None;
+    for (id, seq, e) in versions {
+        let before = match prev {
+            Some((pid, st)) if pid == *id => st,
+            _ => None,
+        };
+        let now = e.as_ref().map(|e| e.status.as_str());
+        if before != now {
+            if let Some(b) = before {
+                deltas.push((*seq, b, -1));
+            }
+            if let Some(n) = now {
+                deltas.push((*seq, n, 1));
+            }
+        }
+        prev = Some((*id, now));
+    }
+    deltas.sort_by_key(|d| d.0);
+    let mut out = Vec::with_capacity(rec.infos.len());
+    let mut cur: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut last: Option<BTreeMap<String, usize>> = None;
+    let mut i = 0;
+    for info in &rec.infos {
+        let start = i;
+        while i < deltas.len() && deltas[i].0 <= info.seq {
+            *cur.entry(deltas[i].1).or_default() += deltas[i].2;
+            i += 1;
+        }
+        // Most snapshots change nothing: reuse the previous map.
+        let now = match (&last, i == start) {
+            (Some(l), true) => l.clone(),
+            _ => cur
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.to_string(), *n as usize))
+                .collect(),
+        };
+        last = Some(now.clone());
+        out.push(now);
+    }
+    out
+}
+
+fn observed_failures(
+    rec: &Recording,
+    versions: &[(i64, u64, Option<Execution>)],
+    ok_seqs: &[u64],
+) -> Vec<ObservedFailure> {
+    let mut out = Vec::new();
+    let at = |s: u64| Stamp(rec.info(s).map_or(0, |i| i.started_at));
+    let mut i = 0;
+    while i < versions.len() {
+        let id = versions[i].0;
+        let mut j = i;
+        while j < versions.len() && versions[j].0 == id {
+            j += 1;
+        }
+        // The first version of this row that is failed (after a non-failed one or none).
+        let vs = &versions[i..j];
+        if let Some(k) = vs
+            .iter()
+            .position(|(_, _, e)| e.as_ref().is_some_and(|e| e.is_failed()))
+        {
+            let failed_seq = vs[k].1;
+            let idx = ok_seqs.partition_point(|&s| s < failed_seq);
+            let not_failed_seq = idx.checked_sub(1).map(|p| ok_seqs[p]);
+            out.push(ObservedFailure {
+                id,
+                not_failed_seq,
+                not_failed_at: not_failed_seq.map(at),
+                failed_seq,
+                failed_at: at(failed_seq),
+            });
+        }
+        i = j;
+    }
+    out
+}
+
+/// The furthest any row's own timestamps ran ahead of the recorder's clock, over every stored
+/// version, when more than `SKEW_TOLERANCE_SECS`.
+fn clock_skew(rec: &Recording, versions: &[(i64, u64, Option<Execution>)]) -> Option<ClockSkew> {
+    let mut worst: Option<ClockSkew> = None;
+    for (id, seq, e) in versions {
+        let (Some(e), Some(info)) = (e, rec.info(*seq)) else {
+            continue;
+        };
+        let latest = [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
+            .into_iter()
+            .flatten()
+            .max();
+        let Some(t) = latest else { continue };
+        let ahead = t - info.ended_at;
+        if ahead > SKEW_TOLERANCE_SECS * 1_000_000
+            && worst
+                .as_ref()
+                .is_none_or(|w| ahead as f64 / 1e6 > w.ahead_seconds)
+        {
+            worst = Some(ClockSkew {
+                ahead_seconds: ahead as f64 / 1e6,
+                execution_id: *id,
+                seq: *seq,
+            });
+        }
+    }
+    worst
+}
+
+fn extra_summary(js: &JobState) -> ExtraSummary {
+    let mut x = ExtraSummary::default();
+    let mut repeated: BTreeMap<i64, usize> = BTreeMap::new();
+    for e in &js.extras {
+        match e.id() {
+            Some(id) => *repeated.entry(id).or_insert(1) += 1,
+            None => x.without_id += 1,
+        }
+    }
+    x.repeated_ids = repeated
+        .into_iter()
+        .map(|(id, rows)| RepeatedId { id, rows })
+        .collect();
+    x.repeated_ids
+        .sort_by(|a, b| b.rows.cmp(&a.rows).then(a.id.cmp(&b.id)));
+    x
+}
+
+pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreError> {
+    let versions = rec.reader.exec_versions(js.index)?;
+    let extras = rec.reader.extras_versions(js.index)?;
+    let series = status_series(rec, &versions, &extras);
+    let jv = rec.reader.job_versions(js.index)?;
+    let mut rows_over_time = Vec::with_capacity(rec.infos.len());
+    let mut v = 0;
+    for (i, by) in rec.infos.iter().zip(series) {
+        while v < jv.len() && jv[v].0 <= i.seq {
+            v += 1;
+        }
+        rows_over_time.push(RowsAt {
+            seq: i.seq,
+            taken_at: Stamp(i.started_at),
+            rows: by.values().sum(),
+            by_status: by,
+            default_rows: v.checked_sub(1).and_then(|k| jv[k].1.default_rows),
+        });
+    }
+    let mut growth = Growth::default();
+    let mut prev_rows = 0;
+    for r in &rows_over_time {
+        if r.rows > 0 && growth.first_row_seq.is_none() {
+            growth.first_row_seq = Some(r.seq);
+            growth.first_row_at = Some(r.taken_at);
+        }
+        if r.rows > prev_rows {
+            growth.last_new_row_seq = Some(r.seq);
+            growth.last_new_row_at = Some(r.taken_at);
+        }
+        growth.max_rows = growth.max_rows.max(r.rows);
+        prev_rows = r.rows;
+    }
+    growth.vanished = versions
+        .iter()
+        .filter(|(_, _, e)| e.is_none())
+        .map(|(id, seq, _)| Vanished {
+            id: *id,
+            seq: *seq,
+            taken_at: Stamp(rec.info(*seq).map_or(0, |i| i.started_at)),
+        })
+        .collect();
+    let ok_seqs: Vec<u64> = rec
+        .infos
+        .iter()
+        .zip(&rec.snaps)
+        .filter(|(_, s)| list_ok(s, js.index))
+        .map(|(i, _)| i.seq)
+        .collect();
+    let observed = observed_failures(rec, &versions, &ok_seqs);
+    let mut status_history: Vec<StatusChange> = Vec::new();
+    for (seq, r) in &jv {
+        if status_history
+            .last()
+            .is_none_or(|l| l.status != r.status || l.found != r.found)
+        {
+            status_history.push(StatusChange {
+                seq: *seq,
+                at: Stamp(rec.info(*seq).map_or(0, |i| i.started_at)),
+                status: r.status.clone(),
+                found: r.found,
+            });
+        }
+    }
+    let mut max_truncation: Option<Truncation> = None;
+    for r in &rows_over_time {
+        if let Some(d) = r.default_rows
+            && (d as usize) < r.rows
+            && max_truncation.is_none_or(|t| r.rows - d as usize > t.complete - t.shown as usize)
+        {
+            max_truncation = Some(Truncation {
+                shown: d,
+                complete: r.rows,
+                seq: r.seq,
+                at: r.taken_at,
+            });
+        }
+    }
+    Ok(JobHistory {
+        clock_skew: clock_skew(rec, &versions),
+        extra_rows: extra_summary(js),
+        failures: failures::analyse(js.rows().map(|r| r.exec), observed),
+        status_history,
+        rows_over_time,
+        growth,
+        max_truncation,
+    })
+}

@@ -1,0 +1,251 @@
+//! The state at one snapshot, per job and for the router: what `show` prints, and what every
+//! per-job part of the report starts from.
+
+use super::matrix::{Coverage, coverage, router_regions};
+use super::router::{ClockUsed, ProviderState, provider_state};
+use super::{FetchKind, JobState, Recording, Stamp, State};
+use crate::beacon::{ExpectedMatrix, RouterRec};
+use crate::fetch::SourceKind;
+use crate::store::StoreError;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct SnapshotRef {
+    pub seq: u64,
+    pub taken_at: Stamp,
+}
+
+pub fn snapshot_ref(rec: &Recording, seq: u64) -> SnapshotRef {
+    SnapshotRef {
+        seq,
+        taken_at: Stamp(rec.info(seq).map_or(0, |i| i.started_at)),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Expected {
+    pub path: Option<&'static str>,
+    pub cells: u64,
+    pub declared: Option<u64>,
+    pub questions: Vec<String>,
+    pub models: Vec<String>,
+    pub regions: Vec<String>,
+    pub unplanned_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DefaultView {
+    /// Rows on the page a person gets from `?include=executions`.
+    pub rows: Option<u32>,
+    /// Rows in the complete list at the same snapshot.
+    pub complete_rows: usize,
+    pub truncated: bool,
+    /// Rows of the complete list that the default page did not show.
+    pub hidden: usize,
+    /// The ids the page showed (newest first, as the runner orders it).
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobSummary {
+    pub job_id: String,
+    /// `false` when the runner said 404 "job not found".
+    pub found: bool,
+    pub status: Option<String>,
+    pub rows: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub expected: Expected,
+    pub cells: Coverage,
+    pub default_view: DefaultView,
+    /// How this snapshot's requests for the complete list went (the first that did not
+    /// succeed, else ok); `None` when the snapshot did not ask.
+    pub list_fetch: Option<FetchKind>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProviderOut {
+    pub name: String,
+    pub kind: Option<String>,
+    pub region: Option<String>,
+    pub healthy: Option<bool>,
+    pub state: ProviderState,
+    pub last_health_check: Option<Stamp>,
+    /// Age of the last check, on `RouterSummary::clock`.
+    pub age_seconds: Option<f64>,
+    pub success_rate: Option<f64>,
+    pub avg_latency: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouterSummary {
+    /// How this snapshot's `/health` request went.
+    pub fetch: Option<FetchKind>,
+    pub status: Option<String>,
+    pub version: Option<String>,
+    pub providers_total: Option<i64>,
+    pub providers_healthy: Option<i64>,
+    pub regions: Vec<String>,
+    pub providers: Vec<ProviderOut>,
+    pub clock: ClockUsed,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShowOut {
+    pub snapshot: SnapshotRef,
+    pub jobs: Vec<JobSummary>,
+    pub router: Option<RouterSummary>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("{0}")]
+    Job(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Select(#[from] super::SelectError),
+}
+
+/// How the requests of `kind` (one job's, or none) went in one snapshot: the first that did
+/// not succeed, else the first.
+fn outcome_of(
+    rec: &Recording,
+    seq: u64,
+    kinds: &[SourceKind],
+    job: Option<u32>,
+) -> Option<FetchKind> {
+    let snap = &rec.snaps[rec.index_of(seq)?];
+    let fs: Vec<_> = snap
+        .fetches
+        .iter()
+        .filter(|f| f.job == job && kinds.iter().any(|k| f.source == *k as u8))
+        .collect();
+    fs.iter()
+        .find(|f| f.outcome().is_failure() || f.outcome().is_gap())
+        .or(fs.first())
+        .map(|f| FetchKind::of(f))
+}
+
+pub fn matrix_for(js: &JobState, router: Option<&RouterRec>) -> ExpectedMatrix {
+    match js.rec.as_ref().and_then(|r| r.spec_json.as_deref()) {
+        Some(spec) => ExpectedMatrix::from_spec(spec, router_regions(router).as_ref()),
+        None => ExpectedMatrix::default(),
+    }
+}
+
+pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary {
+    let m = matrix_for(js, state.router.as_ref());
+    let mut by_status = BTreeMap::new();
+    for r in js.rows() {
+        *by_status.entry(r.exec.status.to_string()).or_default() += 1;
+    }
+    let total = js.row_count();
+    let default_rows = js.rec.as_ref().and_then(|r| r.default_rows);
+    let ids: Vec<i64> = js
+        .rec
+        .as_ref()
+        .map(|r| r.default_ids.clone())
+        .unwrap_or_default();
+    let shown: BTreeSet<i64> = ids.iter().copied().collect();
+    // Rows the page did not show: by id, plus every row kept beside the list.
+    let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count() + js.extras.len();
+    JobSummary {
+        job_id: js.job_id.clone(),
+        found: js.rec.as_ref().is_none_or(|r| r.found),
+        status: js.rec.as_ref().and_then(|r| r.status.clone()),
+        rows: total,
+        by_status,
+        expected: Expected {
+            path: m.path.map(|p| p.as_str()),
+            cells: m.cell_count(),
+            declared: m.declared,
+            questions: m.questions.clone(),
+            models: m.models.clone(),
+            regions: m.regions.clone(),
+            unplanned_regions: m.unplanned_regions.clone(),
+        },
+        cells: coverage(&m, js.rows()),
+        default_view: DefaultView {
+            rows: default_rows,
+            complete_rows: total,
+            truncated: default_rows.is_some_and(|d| (d as usize) < total),
+            hidden: if default_rows.is_some() { hidden } else { 0 },
+            ids,
+        },
+        list_fetch: outcome_of(
+            rec,
+            state.seq,
+            &[SourceKind::RunnerExecAll, SourceKind::RunnerJobPage],
+            Some(js.index),
+        ),
+    }
+}
+
+/// The router's clock at `seq`: the last `/health` timestamp at or before it, moved on by the
+/// recorder's time since.
+pub fn router_time_at(rec: &Recording, seq: u64) -> (i64, ClockUsed) {
+    let Some(k) = rec.index_of(seq) else {
+        return (0, ClockUsed::Recorder);
+    };
+    let now = rec.infos[k].started_at;
+    for j in (0..=k).rev() {
+        let t = rec.snaps[j]
+            .fetches
+            .iter()
+            .find(|f| {
+                f.source == SourceKind::RouterHealth as u8
+                    && f.outcome() == crate::fetch::Outcome::Ok
+            })
+            .and_then(|f| f.server_time);
+        if let Some(t) = t {
+            return (now + (t - rec.infos[j].started_at), ClockUsed::Router);
+        }
+    }
+    (now, ClockUsed::Recorder)
+}
+
+pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
+    let r = state.router.as_ref()?;
+    let h = r.health.clone().unwrap_or_default();
+    let (now, clock) = router_time_at(rec, state.seq);
+    Some(RouterSummary {
+        fetch: outcome_of(rec, state.seq, &[SourceKind::RouterHealth], None),
+        status: h.status,
+        version: h.version,
+        providers_total: h.providers_total,
+        providers_healthy: h.providers_healthy,
+        regions: h.regions,
+        providers: r
+            .providers
+            .iter()
+            .flatten()
+            .map(|p| ProviderOut {
+                name: p.name.clone(),
+                kind: p.kind.clone(),
+                region: p.region.clone(),
+                healthy: p.healthy,
+                state: provider_state(p, now),
+                last_health_check: p.last_health_check.map(Stamp),
+                age_seconds: p.last_health_check.map(|t| (now - t) as f64 / 1e6),
+                success_rate: p.success_rate,
+                avg_latency: p.avg_latency,
+            })
+            .collect(),
+        clock,
+    })
+}
+
+pub fn show(rec: &Recording, seq: u64, job: Option<&str>) -> Result<ShowOut, ShowError> {
+    let jobs = rec.select_jobs(job).map_err(ShowError::Job)?;
+    let state = rec.state_at(seq, &jobs)?;
+    Ok(ShowOut {
+        snapshot: snapshot_ref(rec, seq),
+        jobs: state
+            .jobs
+            .iter()
+            .map(|js| job_summary(rec, &state, js))
+            .collect(),
+        router: router_summary(rec, &state),
+    })
+}
