@@ -287,8 +287,6 @@ fn read_list(f: &Fetched, notes: &mut FetchNotes, acc: &mut ListAcc) {
     match notes.outcome {
         // The pages that follow carry the list.
         Outcome::OlderRunner => {}
-        // The job is gone: its rows stay as last known, without counting as a failure.
-        Outcome::JobNotFound => acc.incomplete = true,
         Outcome::Ok => {
             let Some(b) = f.ok_body() else {
                 acc.incomplete = true;
@@ -307,6 +305,8 @@ fn read_list(f: &Fetched, notes: &mut FetchNotes, acc: &mut ListAcc) {
                 }
             }
         }
+        // A failure, a request not sent, or the job gone (not a failure: its rows stay as
+        // last known).
         _ => acc.incomplete = true,
     }
 }
@@ -444,6 +444,55 @@ mod tests {
         assert!(rows.extras.is_empty());
         assert_eq!(obs.notes[2].rows.unwrap().repeated, 1);
         assert_eq!(obs.notes[0].outcome, Outcome::OlderRunner);
+    }
+
+    #[test]
+    fn views_admin_and_unanswered_lists() {
+        let view = |job: &str, status: &str| {
+            let mut f = fetched(
+                SourceKind::RunnerJobDefault,
+                200,
+                &format!(r#"{{"job":{{}},"status":"{status}","executions":null}}"#),
+            );
+            f.job = Some(job.into());
+            f
+        };
+        let mut gone = fetched(
+            SourceKind::RunnerJobDefault,
+            404,
+            r#"{"error":"job not found"}"#,
+        );
+        gone.job = Some("c".into());
+        let obs = normalise(&[view("a", "queued"), view("b", "failed"), gone]);
+        let st: Vec<(&str, Option<&str>, bool)> = obs
+            .views
+            .iter()
+            .map(|(j, r)| (j.as_str(), r.status.as_deref(), r.found))
+            .collect();
+        assert_eq!(
+            st,
+            vec![
+                ("a", Some("queued"), true),
+                ("b", Some("failed"), true),
+                ("c", None, false)
+            ]
+        );
+        assert_eq!(obs.notes[2].outcome, Outcome::JobNotFound);
+        // An admin body that is not JSON is unparsable; one that is, ok.
+        let mut admin = fetched(SourceKind::RunnerAdminQueue, 200, "<html>");
+        admin.job = None;
+        let mut good = admin.clone();
+        good.body = Some(br#"{"main":0}"#.to_vec());
+        let obs = normalise(&[admin, good]);
+        assert_eq!(obs.notes[0].outcome, Outcome::Unparsable);
+        assert_eq!(obs.notes[1].outcome, Outcome::Ok);
+        // An older runner's 404 with no page after it: no list this poll, not an empty one.
+        let obs = normalise(&[fetched(
+            SourceKind::RunnerExecAll,
+            404,
+            "404 page not found",
+        )]);
+        assert_eq!(obs.lists[0].1, ListObs::Incomplete);
     }
 
     #[test]

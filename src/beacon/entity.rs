@@ -27,8 +27,10 @@ pub struct RouterRec {
     pub providers: Option<Vec<Provider>>,
 }
 
-/// Why a row is kept beside the by-id list instead of in it.
+/// Why a row is kept beside the by-id list instead of in it. (Stored by variant index; the
+/// names are for JSON.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExtraWhy {
     /// Its id repeats the id of an earlier row of the same body.
     DuplicateId,

@@ -3,9 +3,11 @@
 
 mod analysis;
 mod bad_input;
+mod cli;
 mod common;
 mod faults;
 mod hostile;
 mod record;
 mod recorder;
 mod replay;
+mod router;
