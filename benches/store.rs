@@ -5,6 +5,10 @@
 //!   off and on.
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
+//! - `command/*`: the read commands as a user runs them (arguments parsed, file opened,
+//!   output rendered into a sink), in process: `report --format json`, `replay --json`,
+//!   `verify`, `show --at 500`, `diff first last`, `snapshots --json`. Whole-process figures
+//!   (`/usr/bin/time -v`) are in the CHANGELOG.
 
 use beacon_blackbox::analysis::{Recording, diff, summary};
 use beacon_blackbox::fetch::{Fetched, SourceKind};
@@ -159,5 +163,30 @@ fn query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest, query);
+fn command(c: &mut Criterion) {
+    let path = big_recording();
+    let mut g = c.benchmark_group("command");
+    g.sample_size(20);
+    for (name, args) in [
+        ("report_json", &["report", "--format", "json"][..]),
+        ("replay_json", &["replay", "--json"]),
+        ("verify", &["verify"]),
+        ("show_at_500", &["show", "--at", "500"]),
+        ("diff_first_last", &["diff", "first", "last"]),
+        ("snapshots_json", &["snapshots", "--json"]),
+    ] {
+        let mut argv: Vec<std::ffi::OsString> = vec!["blackbox".into()];
+        argv.extend(args.iter().map(Into::into));
+        argv.extend(["--db".into(), path.clone().into_os_string()]);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let code = beacon_blackbox::cli::run_with(argv.clone(), &mut std::io::sink());
+                assert_eq!(code, 0, "{name}");
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ingest, query, command);
 criterion_main!(benches);

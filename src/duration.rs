@@ -63,6 +63,8 @@ pub fn human(us: i64) -> String {
     let us = us.unsigned_abs();
     let s = if us < 1_000_000 && !us.is_multiple_of(1_000_000) {
         format!("{}ms", (us as f64 / 1e3).round() as u64)
+    } else if us < 10_000_000 && !(us % 1_000_000 < 50_000 || us % 1_000_000 >= 950_000) {
+        format!("{:.1}s", us as f64 / 1e6)
     } else {
         let secs = (us as f64 / 1e6).round() as u64;
         match secs {
@@ -103,8 +105,11 @@ mod tests {
         assert_eq!(human(5_400_000_000), "1h30m");
         assert_eq!(human(250_000), "250ms");
         assert_eq!(human(0), "0s");
+        assert_eq!(human(1_500_000), "1.5s");
+        assert_eq!(human(2_000_100), "2s");
+        assert_eq!(human(12_500_000), "13s");
         assert_eq!(human(97_200_000_000), "1d03h");
-        for s in ["3s", "2m05s", "1h30m", "250ms"] {
+        for s in ["3s", "2m05s", "1h30m", "250ms", "1.5s"] {
             assert_eq!(human(parse_us(s).unwrap()), s);
         }
     }

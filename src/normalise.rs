@@ -478,6 +478,18 @@ mod tests {
             ]
         );
         assert_eq!(obs.notes[2].outcome, Outcome::JobNotFound);
+        // A default view's rows: one with an id, one without, one that is not a row.
+        let mut shown = fetched(
+            SourceKind::RunnerJobDefault,
+            200,
+            r#"{"job":{},"status":"failed","executions":[{"id":7,"status":"failed"},{"status":"failed"},3]}"#,
+        );
+        shown.job = Some("d".into());
+        let obs = normalise(&[shown]);
+        assert_eq!(obs.views[0].1.default_rows, Some(3));
+        assert_eq!(obs.views[0].1.default_ids, vec![7]);
+        let n = obs.notes[0].rows.unwrap();
+        assert_eq!((n.in_body, n.kept, n.unusable), (3, 2, 1));
         // An admin body that is not JSON is unparsable; one that is, ok.
         let mut admin = fetched(SourceKind::RunnerAdminQueue, 200, "<html>");
         admin.job = None;

@@ -4,12 +4,13 @@
 
 use super::failures::{self, Failures, ObservedFailure};
 use super::{JobState, Recording, Stamp};
-use crate::beacon::{Execution, ExtraRow};
+use crate::beacon::{Execution, ExtraRow, Str};
 use crate::fetch::SourceKind;
 use crate::store::StoreError;
 use crate::store::schema::SnapshotRec;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RowsAt {
@@ -111,37 +112,124 @@ fn list_ok(snap: &SnapshotRec, job: u32) -> bool {
     any
 }
 
-/// Rows by status at every snapshot, from the version history (one sweep, no per-snapshot
-/// state rebuild).
-pub fn status_series(
-    rec: &Recording,
-    versions: &[(i64, u64, Option<Execution>)],
-    extras: &[(u64, Vec<ExtraRow>)],
-) -> Vec<BTreeMap<String, usize>> {
-    // (seq, status, +1/-1)
-    let mut deltas: Vec<(u64, &str, i64)> = Vec::new();
-    let mut before: &[ExtraRow] = &[];
-    for (seq, now) in extras {
-        deltas.extend(before.iter().map(|x| (*seq, x.exec.status.as_str(), -1)));
-        deltas.extend(now.iter().map(|x| (*seq, x.exec.status.as_str(), 1)));
-        before = now;
-    }
-    let mut prev: Option<(i64, Option<&str>)> = None;
-    for (id, seq, e) in versions {
-        let before = match prev {
-            Some((pid, st)) if pid == *id => st,
-            _ => None,
-        };
-        let now = e.as_ref().map(|e| e.status.as_str());
-        if before != now {
-            if let Some(b) = before {
-                deltas.push((*seq, b, -1));
+/// What one sweep over a range of a job's row versions learns. Versions come in (id, seq)
+/// order, so a row's previous version is always the one just seen.
+#[derive(Default)]
+struct Sweep {
+    /// (seq, status, +1 or -1): a row's status entering or leaving the count.
+    deltas: Vec<(u64, Str, i8)>,
+    /// (id, seq) of each row's first failed version.
+    first_failed: Vec<(i64, u64)>,
+    /// (id, seq) of each tombstone.
+    vanished: Vec<(i64, u64)>,
+    skew: Option<ClockSkew>,
+}
+
+impl Sweep {
+    fn run(rec: &Recording, job: u32, ids: RangeInclusive<i64>) -> Result<Sweep, StoreError> {
+        let mut w = Sweep::default();
+        let mut prev: Option<(i64, Option<Str>)> = None;
+        let mut failed_seen: Option<i64> = None;
+        rec.reader.each_exec_version(job, ids, |id, seq, e| {
+            let before = match &prev {
+                Some((pid, st)) if *pid == id => st.clone(),
+                _ => None,
+            };
+            let now = e.as_ref().map(|e| e.status.clone());
+            if before != now {
+                if let Some(b) = before {
+                    w.deltas.push((seq, b, -1));
+                }
+                if let Some(n) = &now {
+                    w.deltas.push((seq, n.clone(), 1));
+                }
             }
-            if let Some(n) = now {
-                deltas.push((*seq, n, 1));
+            prev = Some((id, now));
+            match &e {
+                None => w.vanished.push((id, seq)),
+                Some(e) => {
+                    if e.is_failed() && failed_seen != Some(id) {
+                        failed_seen = Some(id);
+                        w.first_failed.push((id, seq));
+                    }
+                    w.note_skew(rec, id, seq, e);
+                }
+            }
+        })?;
+        Ok(w)
+    }
+
+    /// Keeps the furthest any row's own timestamps ran ahead of the end of the poll that saw
+    /// it, when more than `SKEW_TOLERANCE_SECS`.
+    fn note_skew(&mut self, rec: &Recording, id: i64, seq: u64, e: &Execution) {
+        let latest = [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
+            .into_iter()
+            .flatten()
+            .max();
+        let (Some(t), Some(info)) = (latest, rec.info(seq)) else {
+            return;
+        };
+        let ahead = t - info.ended_at;
+        if ahead > SKEW_TOLERANCE_SECS * 1_000_000
+            && self
+                .skew
+                .as_ref()
+                .is_none_or(|w| ahead as f64 / 1e6 > w.ahead_seconds)
+        {
+            self.skew = Some(ClockSkew {
+                ahead_seconds: ahead as f64 / 1e6,
+                execution_id: id,
+                seq,
+            });
+        }
+    }
+
+    /// One sweep from the sweeps of consecutive id ranges.
+    fn join(parts: Vec<Sweep>) -> Sweep {
+        let mut w = Sweep::default();
+        for p in parts {
+            w.deltas.extend(p.deltas);
+            w.first_failed.extend(p.first_failed);
+            w.vanished.extend(p.vanished);
+            // The earlier range wins a tie, as one sweep in id order would have it.
+            if let Some(k) = p.skew
+                && w.skew
+                    .as_ref()
+                    .is_none_or(|s| k.ahead_seconds > s.ahead_seconds)
+            {
+                w.skew = Some(k);
             }
         }
-        prev = Some((*id, now));
+        w
+    }
+}
+
+/// Sweeps a job's row versions, split by id range over the machine's cores.
+fn sweep(rec: &Recording, job: u32) -> Result<Sweep, StoreError> {
+    super::by_id_ranges(rec, job, |ids| Sweep::run(rec, job, ids)).map(Sweep::join)
+}
+
+/// Rows by status at every snapshot (aligned with `rec.infos`), from the version history:
+/// one sweep, no per-snapshot state rebuild.
+pub fn status_series(
+    rec: &Recording,
+    job: u32,
+) -> Result<Vec<BTreeMap<String, usize>>, StoreError> {
+    let w = sweep(rec, job)?;
+    let extras = rec.reader.extras_versions(job)?;
+    Ok(series_of(rec, w.deltas, &extras))
+}
+
+fn series_of(
+    rec: &Recording,
+    mut deltas: Vec<(u64, Str, i8)>,
+    extras: &[(u64, Vec<ExtraRow>)],
+) -> Vec<BTreeMap<String, usize>> {
+    let mut before: &[ExtraRow] = &[];
+    for (seq, now) in extras {
+        deltas.extend(before.iter().map(|x| (*seq, x.exec.status.clone(), -1)));
+        deltas.extend(now.iter().map(|x| (*seq, x.exec.status.clone(), 1)));
+        before = now;
     }
     deltas.sort_by_key(|d| d.0);
     let mut out = Vec::with_capacity(rec.infos.len());
@@ -151,7 +239,7 @@ pub fn status_series(
     for info in &rec.infos {
         let start = i;
         while i < deltas.len() && deltas[i].0 <= info.seq {
-            *cur.entry(deltas[i].1).or_default() += deltas[i].2;
+            *cur.entry(deltas[i].1.as_str()).or_default() += deltas[i].2 as i64;
             i += 1;
         }
         // Most snapshots change nothing: reuse the previous map.
@@ -169,69 +257,28 @@ pub fn status_series(
     out
 }
 
+/// Each row's first failed version, with the last snapshot before it that had the complete
+/// list whole (when the row was last seen not failed, or not yet there).
 fn observed_failures(
     rec: &Recording,
-    versions: &[(i64, u64, Option<Execution>)],
+    first_failed: &[(i64, u64)],
     ok_seqs: &[u64],
 ) -> Vec<ObservedFailure> {
-    let mut out = Vec::new();
     let at = |s: u64| Stamp(rec.info(s).map_or(0, |i| i.started_at));
-    let mut i = 0;
-    while i < versions.len() {
-        let id = versions[i].0;
-        let mut j = i;
-        while j < versions.len() && versions[j].0 == id {
-            j += 1;
-        }
-        // The first version of this row that is failed (after a non-failed one or none).
-        let vs = &versions[i..j];
-        if let Some(k) = vs
-            .iter()
-            .position(|(_, _, e)| e.as_ref().is_some_and(|e| e.is_failed()))
-        {
-            let failed_seq = vs[k].1;
+    first_failed
+        .iter()
+        .map(|&(id, failed_seq)| {
             let idx = ok_seqs.partition_point(|&s| s < failed_seq);
             let not_failed_seq = idx.checked_sub(1).map(|p| ok_seqs[p]);
-            out.push(ObservedFailure {
+            ObservedFailure {
                 id,
                 not_failed_seq,
                 not_failed_at: not_failed_seq.map(at),
                 failed_seq,
                 failed_at: at(failed_seq),
-            });
-        }
-        i = j;
-    }
-    out
-}
-
-/// The furthest any row's own timestamps ran ahead of the recorder's clock, over every stored
-/// version, when more than `SKEW_TOLERANCE_SECS`.
-fn clock_skew(rec: &Recording, versions: &[(i64, u64, Option<Execution>)]) -> Option<ClockSkew> {
-    let mut worst: Option<ClockSkew> = None;
-    for (id, seq, e) in versions {
-        let (Some(e), Some(info)) = (e, rec.info(*seq)) else {
-            continue;
-        };
-        let latest = [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
-            .into_iter()
-            .flatten()
-            .max();
-        let Some(t) = latest else { continue };
-        let ahead = t - info.ended_at;
-        if ahead > SKEW_TOLERANCE_SECS * 1_000_000
-            && worst
-                .as_ref()
-                .is_none_or(|w| ahead as f64 / 1e6 > w.ahead_seconds)
-        {
-            worst = Some(ClockSkew {
-                ahead_seconds: ahead as f64 / 1e6,
-                execution_id: *id,
-                seq: *seq,
-            });
-        }
-    }
-    worst
+            }
+        })
+        .collect()
 }
 
 fn extra_summary(js: &JobState) -> ExtraSummary {
@@ -253,9 +300,9 @@ fn extra_summary(js: &JobState) -> ExtraSummary {
 }
 
 pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreError> {
-    let versions = rec.reader.exec_versions(js.index)?;
+    let w = sweep(rec, js.index)?;
     let extras = rec.reader.extras_versions(js.index)?;
-    let series = status_series(rec, &versions, &extras);
+    let series = series_of(rec, w.deltas, &extras);
     let jv = rec.reader.job_versions(js.index)?;
     let mut rows_over_time = Vec::with_capacity(rec.infos.len());
     let mut v = 0;
@@ -285,13 +332,13 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         growth.max_rows = growth.max_rows.max(r.rows);
         prev_rows = r.rows;
     }
-    growth.vanished = versions
+    growth.vanished = w
+        .vanished
         .iter()
-        .filter(|(_, _, e)| e.is_none())
-        .map(|(id, seq, _)| Vanished {
-            id: *id,
-            seq: *seq,
-            taken_at: Stamp(rec.info(*seq).map_or(0, |i| i.started_at)),
+        .map(|&(id, seq)| Vanished {
+            id,
+            seq,
+            taken_at: Stamp(rec.info(seq).map_or(0, |i| i.started_at)),
         })
         .collect();
     let ok_seqs: Vec<u64> = rec
@@ -301,7 +348,7 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         .filter(|(_, s)| list_ok(s, js.index))
         .map(|(i, _)| i.seq)
         .collect();
-    let observed = observed_failures(rec, &versions, &ok_seqs);
+    let observed = observed_failures(rec, &w.first_failed, &ok_seqs);
     let mut status_history: Vec<StatusChange> = Vec::new();
     for (seq, r) in &jv {
         if status_history
@@ -331,7 +378,7 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         }
     }
     Ok(JobHistory {
-        clock_skew: clock_skew(rec, &versions),
+        clock_skew: w.skew,
         extra_rows: extra_summary(js),
         failures: failures::analyse(js.rows().map(|r| r.exec), observed),
         status_history,

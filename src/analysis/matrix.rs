@@ -2,15 +2,15 @@
 
 use super::Stamp;
 use crate::beacon::RouterRec;
-use crate::beacon::{Execution, ExpectedMatrix};
+use crate::beacon::{Execution, ExpectedMatrix, Str};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Cell {
-    pub question_id: String,
-    pub model_id: String,
-    pub region: String,
+    pub question_id: Str,
+    pub model_id: Str,
+    pub region: Str,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,9 +24,9 @@ pub struct RowRef {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DupCell {
-    pub question_id: String,
-    pub model_id: String,
-    pub region: String,
+    pub question_id: Str,
+    pub model_id: Str,
+    pub region: Str,
     /// Ids of the cell's rows that have one (an id can repeat: the runner sent it twice).
     pub execution_ids: Vec<i64>,
     pub rows: Vec<RowRef>,
@@ -63,17 +63,36 @@ pub struct Coverage {
     /// Statuses of the rows of each expected cell, in cell order, for the matrix table (only
     /// when `listed`).
     #[serde(skip)]
-    pub cell_rows: Vec<((u32, u32, u32), Vec<String>)>,
+    pub cell_rows: CellRows,
+}
+
+/// Row statuses per expected cell, flat: a matrix of 100,000 cells is three vectors, not
+/// 100,000 small ones.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CellRows {
+    /// Cells by indexes, in order.
+    cells: Vec<(u32, u32, u32)>,
+    /// Where each cell's statuses end in `statuses`.
+    ends: Vec<u32>,
+    statuses: Vec<Str>,
+}
+
+impl CellRows {
+    fn push(&mut self, cell: (u32, u32, u32), statuses: impl IntoIterator<Item = Str>) {
+        self.cells.push(cell);
+        self.statuses.extend(statuses);
+        self.ends.push(self.statuses.len() as u32);
+    }
 }
 
 impl Coverage {
     /// Row statuses of an expected cell (by indexes); `None` when the cell is not expected or
     /// the matrix is not listed.
-    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[String]> {
-        self.cell_rows
-            .binary_search_by_key(&cell, |(c, _)| *c)
-            .ok()
-            .map(|i| self.cell_rows[i].1.as_slice())
+    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[Str]> {
+        let c = &self.cell_rows;
+        let i = c.cells.binary_search(&cell).ok()?;
+        let start = i.checked_sub(1).map_or(0, |p| c.ends[p] as usize);
+        Some(&c.statuses[start..c.ends[i] as usize])
     }
 }
 
@@ -120,6 +139,9 @@ fn cell_of(m: &ExpectedMatrix, c: (u32, u32, u32)) -> Cell {
     }
 }
 
+/// A cell by its indexes in the spec's lists (question, model, region).
+type CellIdx = (u32, u32, u32);
+
 /// Places each row in its cell. The cost follows the rows (and, when the matrix is listed,
 /// its cells), never the product of a spec's lists.
 pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>) -> Coverage {
@@ -129,7 +151,8 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
         ..Default::default()
     };
     let (qi, mi, ri) = (index(&m.questions), index(&m.models), index(&m.regions));
-    let mut groups: HashMap<(u32, u32, u32), Vec<Row<'a>>> = HashMap::new();
+    // Rows placed in a cell, then sorted by cell: no map, no vector per cell.
+    let mut placed: Vec<(CellIdx, Row<'a>)> = Vec::new();
     let single_default = m.questions.len() == 1 && m.questions[0] == "default";
     for row in rows {
         let e = row.exec;
@@ -166,7 +189,7 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
         if let (Some(&a), Some(&b), Some(&c)) = (qi.get(q), mi.get(model), ri.get(region))
             && m.contains(a, b, c)
         {
-            groups.entry((a, b, c)).or_default().push(row);
+            placed.push(((a, b, c), row));
             continue;
         }
         let mut why = Vec::new();
@@ -195,35 +218,34 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
             reason: why.join("; "),
         });
     }
+    // Stable: a cell's rows stay in the order they came.
+    placed.sort_by_key(|(c, _)| *c);
+    let groups: Vec<&[(CellIdx, Row<'a>)]> = placed.chunk_by(|a, b| a.0 == b.0).collect();
     cov.covered = groups.len();
     cov.missing_count = cov.expected.saturating_sub(groups.len() as u64);
-    let mut dups: Vec<(u32, u32, u32)> = groups
-        .iter()
-        .filter(|(_, rows)| rows.len() > 1)
-        .map(|(c, _)| *c)
-        .collect();
-    dups.sort_unstable();
-    for c in dups {
-        let rows = &groups[&c];
-        let cell = cell_of(m, c);
+    for g in groups.iter().filter(|g| g.len() > 1) {
+        let cell = cell_of(m, g[0].0);
         cov.duplicated.push(DupCell {
             question_id: cell.question_id,
             model_id: cell.model_id,
             region: cell.region,
-            execution_ids: rows.iter().filter_map(|r| r.id).collect(),
-            rows: rows.iter().map(row_ref).collect(),
+            execution_ids: g.iter().filter_map(|(_, r)| r.id).collect(),
+            rows: g.iter().map(|(_, r)| row_ref(r)).collect(),
         });
     }
     if cov.listed {
+        // Both in cell order: one walk.
+        let mut next = groups.iter().peekable();
         for c in m.cells() {
-            match groups.get(&c) {
+            while next.next_if(|g| g[0].0 < c).is_some() {}
+            match next.next_if(|g| g[0].0 == c) {
                 None => {
                     cov.missing.push(cell_of(m, c));
-                    cov.cell_rows.push((c, Vec::new()));
+                    cov.cell_rows.push(c, []);
                 }
-                Some(rows) => cov
+                Some(g) => cov
                     .cell_rows
-                    .push((c, rows.iter().map(|r| r.exec.status.to_string()).collect())),
+                    .push(c, g.iter().map(|(_, r)| r.exec.status.clone())),
             }
         }
     }

@@ -84,6 +84,7 @@ use crate::fetch::SourceKind;
 use crate::store::schema::{SessionRec, SnapshotRec};
 use crate::store::{Reader, SnapshotInfo, StoreError};
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 
 /// A recording opened for analysis: one consistent read view plus the snapshot headers.
 pub struct Recording {
@@ -94,6 +95,9 @@ pub struct Recording {
     /// (job id, job index), in the order first recorded.
     pub jobs: Vec<(String, u32)>,
     pub sessions: Vec<SessionRec>,
+    /// How many id ranges a sweep over row versions is split into (one thread each): the
+    /// machine's cores, at most 4. The result does not depend on it.
+    pub threads: usize,
 }
 
 /// The state of one job at one snapshot.
@@ -137,6 +141,46 @@ pub struct State {
     pub router: Option<RouterRec>,
 }
 
+/// Runs `f` over a job's row ids split into `rec.threads` disjoint ranges, at once, and
+/// returns the results in id order. Sweeps over row versions are the analysis's
+/// biggest cost, and each id's versions are independent of the others'.
+pub fn by_id_ranges<T: Send>(
+    rec: &Recording,
+    job: u32,
+    f: impl Fn(RangeInclusive<i64>) -> Result<T, StoreError> + Sync,
+) -> Result<Vec<T>, StoreError> {
+    let ranges = match rec.reader.exec_id_bounds(job)? {
+        Some((lo, hi)) if rec.threads > 1 => split_ids(lo, hi, rec.threads),
+        _ => vec![i64::MIN..=i64::MAX],
+    };
+    if ranges.len() == 1 {
+        return Ok(vec![f(i64::MIN..=i64::MAX)?]);
+    }
+    std::thread::scope(|sc| {
+        let f = &f;
+        let handles: Vec<_> = ranges.into_iter().map(|r| sc.spawn(move || f(r))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// `parts` consecutive ranges covering every i64, cut evenly between `lo` and `hi`.
+fn split_ids(lo: i64, hi: i64, parts: usize) -> Vec<RangeInclusive<i64>> {
+    let span = hi as i128 - lo as i128 + 1;
+    let parts = (parts as i128).min(span).max(1);
+    let mut out = Vec::new();
+    let mut start = i64::MIN;
+    for k in 1..parts {
+        let cut = (lo as i128 + span * k / parts) as i64;
+        out.push(start..=cut - 1);
+        start = cut;
+    }
+    out.push(start..=i64::MAX);
+    out
+}
+
 impl Recording {
     pub fn open(db: &crate::store::ReadDb) -> Result<Self, StoreError> {
         let reader = Reader::new(db)?;
@@ -145,6 +189,7 @@ impl Recording {
             strings: reader.strings()?,
             jobs: reader.jobs()?,
             sessions: reader.sessions()?,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             infos,
             snaps,
             reader,
@@ -227,5 +272,35 @@ impl Recording {
             jobs: out,
             router,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_ids;
+
+    #[test]
+    fn id_ranges_cover_every_id_once() {
+        for (lo, hi, parts) in [
+            (1, 10_000, 2),
+            (5, 5, 4),
+            (-3, 3, 3),
+            (i64::MIN, i64::MAX, 4),
+        ] {
+            let r = split_ids(lo, hi, parts);
+            assert!(r.len() <= parts && !r.is_empty());
+            assert_eq!(*r[0].start(), i64::MIN);
+            assert_eq!(*r.last().unwrap().end(), i64::MAX);
+            for w in r.windows(2) {
+                assert_eq!(*w[0].end() + 1, *w[1].start(), "{lo} {hi} {parts}");
+                assert!(w[0].start() <= w[0].end());
+            }
+        }
+        // Cut evenly inside the ids seen.
+        assert_eq!(
+            split_ids(1, 10_000, 2),
+            vec![i64::MIN..=5_000, 5_001..=i64::MAX]
+        );
+        assert_eq!(split_ids(5, 5, 4).len(), 1);
     }
 }

@@ -4,11 +4,12 @@
 use super::matrix::Cell;
 use super::router::{RouterChange, router_changes};
 use super::{FetchKind, Recording, Stamp};
-use crate::beacon::Execution;
+use crate::beacon::{Execution, Str};
 use crate::fetch::SourceKind;
 use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -35,16 +36,16 @@ pub enum EventKind {
     ExecutionAppeared {
         execution_id: i64,
         cell: Option<Cell>,
-        status: String,
+        status: Str,
     },
     ExecutionChanged {
         execution_id: i64,
         cell: Option<Cell>,
         field: &'static str,
-        from: Option<String>,
-        to: Option<String>,
+        from: Option<Str>,
+        to: Option<Str>,
         /// The error code, when the status changed to failed.
-        error_code: Option<String>,
+        error_code: Option<Str>,
     },
     ExecutionVanished {
         execution_id: i64,
@@ -69,17 +70,130 @@ pub struct Event {
     pub at: Stamp,
     pub seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
+    pub job: Option<Str>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
 
 fn cell_of(e: &Execution) -> Option<Cell> {
     Some(Cell {
-        question_id: e.question_id.as_deref().unwrap_or("default").to_string(),
-        model_id: e.model_id.as_deref()?.to_string(),
-        region: e.region.as_deref().filter(|r| *r != "unknown")?.to_string(),
+        question_id: e.question_id.as_deref().unwrap_or("default").into(),
+        model_id: e.model_id.clone()?,
+        region: e.region.clone().filter(|r| r != "unknown")?,
     })
+}
+
+/// Where an event sorts within its snapshot: request failures first, then each job in turn
+/// (its status, its rows by id, its rows stopping), then the router.
+type Order = (u64, u32, i64, u8);
+
+/// The events of one job's rows over a range of ids, from one sweep in (id, seq) order.
+#[derive(Default)]
+struct RowEvents {
+    events: Vec<(Order, EventKind)>,
+    /// (cell, seq, id) of every appearance of a row with a cell.
+    appearances: Vec<(Cell, u64, i64)>,
+    /// Rows whose last version is not a tombstone.
+    live: usize,
+    /// The last snapshot at which a row appeared.
+    last_added: Option<u64>,
+}
+
+impl RowEvents {
+    fn sweep(
+        rec: &Recording,
+        job: u32,
+        order: u32,
+        ids: RangeInclusive<i64>,
+        seqs: &RangeInclusive<u64>,
+    ) -> Result<RowEvents, StoreError> {
+        let mut w = RowEvents::default();
+        let mut prev: Option<(i64, Option<Execution>)> = None;
+        rec.reader.each_exec_version(job, ids, |id, seq, v| {
+            let old = match prev.take() {
+                Some((pid, Some(o))) if pid == id => Some(o),
+                _ => None,
+            };
+            let key = (seq, order, id, 0);
+            let shown = seqs.contains(&seq);
+            match (&old, &v) {
+                (None, Some(e)) => {
+                    let cell = cell_of(e);
+                    if let Some(c) = &cell {
+                        w.appearances.push((c.clone(), seq, id));
+                    }
+                    if shown {
+                        let status = e.status.clone();
+                        let kind = EventKind::ExecutionAppeared {
+                            execution_id: id,
+                            cell,
+                            status,
+                        };
+                        w.events.push((key, kind));
+                    }
+                    w.live += 1;
+                    w.last_added = w.last_added.max(Some(seq));
+                }
+                (Some(o), Some(e)) if shown => {
+                    for (field, a, b) in [
+                        ("status", Some(&o.status), Some(&e.status)),
+                        (
+                            "provider_id",
+                            o.provider_id.as_ref(),
+                            e.provider_id.as_ref(),
+                        ),
+                    ] {
+                        if a != b {
+                            let kind = EventKind::ExecutionChanged {
+                                execution_id: id,
+                                cell: cell_of(e),
+                                field,
+                                from: a.cloned(),
+                                to: b.cloned(),
+                                error_code: (field == "status" && e.is_failed())
+                                    .then(|| e.error_code.clone())
+                                    .flatten(),
+                            };
+                            w.events.push((key, kind));
+                        }
+                    }
+                }
+                (Some(o), None) => {
+                    if shown {
+                        let kind = EventKind::ExecutionVanished {
+                            execution_id: id,
+                            cell: cell_of(o),
+                        };
+                        w.events.push((key, kind));
+                    }
+                    w.live -= 1;
+                }
+                _ => {}
+            }
+            prev = Some((id, v));
+        })?;
+        Ok(w)
+    }
+}
+
+/// A cell gets a second row: at the first appearance, in (seq, id) order, of an id other than
+/// the cell's first.
+fn duplications(mut seen: Vec<(Cell, u64, i64)>, order: u32) -> Vec<(Order, EventKind)> {
+    seen.sort_unstable();
+    let mut out = Vec::new();
+    for group in seen.chunk_by(|a, b| a.0 == b.0) {
+        let first = group[0].2;
+        if let Some((cell, seq, id)) = group.iter().find(|(_, _, id)| *id != first) {
+            let mut execution_ids = vec![first, *id];
+            execution_ids.sort_unstable();
+            let kind = EventKind::CellDuplicated {
+                cell: cell.clone(),
+                execution_ids,
+            };
+            out.push(((*seq, order, *id, 1), kind));
+        }
+    }
+    out
 }
 
 /// Events between `from` and `to` (seqs, inclusive), for the given jobs, in seq order.
@@ -89,21 +203,16 @@ pub fn timeline(
     to: u64,
     jobs: &[(String, u32)],
 ) -> Result<Vec<Event>, StoreError> {
-    let mut ev: Vec<Event> = Vec::new();
-    let at = |seq: u64| Stamp(rec.info(seq).map_or(0, |i| i.started_at));
-    let in_range = |s: u64| s >= from && s <= to;
-    let push = |ev: &mut Vec<Event>, seq: u64, job: Option<&str>, kind: EventKind| {
-        if in_range(seq) {
-            ev.push(Event {
-                at: at(seq),
-                seq,
-                job: job.map(str::to_string),
-                kind,
-            });
+    let seqs = from..=to;
+    // (order, job, kind); jobs by their place in `jobs`, `u32::MAX` for none.
+    let mut ev: Vec<(Order, u32, EventKind)> = Vec::new();
+    let push = |ev: &mut Vec<(Order, u32, EventKind)>, key: Order, job: u32, kind: EventKind| {
+        if seqs.contains(&key.0) {
+            ev.push((key, job, kind));
         }
     };
     let job_ids: BTreeSet<u32> = jobs.iter().map(|(_, i)| *i).collect();
-    let job_name = |i: u32| jobs.iter().find(|(_, j)| *j == i).map(|(n, _)| n.clone());
+    let job_place = |i: u32| jobs.iter().position(|(_, j)| *j == i).map(|p| p as u32);
 
     // Requests failing, not sent, and recovering, per (source, job).
     let mut failing: BTreeMap<(u8, Option<u32>), FetchKind> = BTreeMap::new();
@@ -121,7 +230,8 @@ pub fn timeline(
         }
         for (key, state) in now {
             let source = SourceKind::name_of(key.0);
-            let job = key.1.and_then(job_name);
+            let job = key.1.and_then(job_place).unwrap_or(u32::MAX);
+            let order = (info.seq, 0, 0, 0);
             match (failing.get(&key).copied(), state) {
                 (old, Some(kind)) if old != Some(kind) => {
                     let e = if kind.not_sent() {
@@ -133,14 +243,14 @@ pub fn timeline(
                             was: old,
                         }
                     };
-                    push(&mut ev, info.seq, job.as_deref(), e);
+                    push(&mut ev, order, job, e);
                     failing.insert(key, kind);
                 }
                 (Some(was), None) => {
                     push(
                         &mut ev,
-                        info.seq,
-                        job.as_deref(),
+                        order,
+                        job,
                         EventKind::FetchRecovered { source, was },
                     );
                     failing.remove(&key);
@@ -150,7 +260,9 @@ pub fn timeline(
         }
     }
 
-    for (name, idx) in jobs {
+    for (place, (_, idx)) in jobs.iter().enumerate() {
+        let place = place as u32;
+        let order = place + 1;
         // Job status.
         let mut prev: Option<Option<String>> = None;
         for (seq, r) in rec.reader.job_versions(*idx)? {
@@ -160,120 +272,40 @@ pub fn timeline(
                 Some("not found".into())
             };
             if prev.as_ref() != Some(&st) {
-                push(
-                    &mut ev,
-                    seq,
-                    Some(name),
-                    EventKind::JobStatus {
-                        from: prev.clone().flatten(),
-                        to: st.clone(),
-                    },
-                );
+                let kind = EventKind::JobStatus {
+                    from: prev.clone().flatten(),
+                    to: st.clone(),
+                };
+                push(&mut ev, (seq, order, i64::MIN, 0), place, kind);
                 prev = Some(st);
             }
         }
-        // Executions, in seq order.
-        let mut versions = rec.reader.exec_versions(*idx)?;
-        versions.sort_by_key(|(id, seq, _)| (*seq, *id));
-        let mut live: BTreeMap<i64, Execution> = BTreeMap::new();
-        let mut cells: BTreeMap<Cell, BTreeSet<i64>> = BTreeMap::new();
-        let mut added_at: BTreeSet<u64> = BTreeSet::new();
-        for (id, seq, v) in versions {
-            match (live.get(&id), v) {
-                (None, Some(e)) => {
-                    let cell = cell_of(&e);
-                    push(
-                        &mut ev,
-                        seq,
-                        Some(name),
-                        EventKind::ExecutionAppeared {
-                            execution_id: id,
-                            cell: cell.clone(),
-                            status: e.status.to_string(),
-                        },
-                    );
-                    if let Some(c) = cell {
-                        let ids = cells.entry(c.clone()).or_default();
-                        ids.insert(id);
-                        if ids.len() == 2 {
-                            let execution_ids = ids.iter().copied().collect();
-                            push(
-                                &mut ev,
-                                seq,
-                                Some(name),
-                                EventKind::CellDuplicated {
-                                    cell: c,
-                                    execution_ids,
-                                },
-                            );
-                        }
-                    }
-                    live.insert(id, e);
-                    added_at.insert(seq);
-                }
-                (Some(o), Some(e)) => {
-                    for (field, a, b) in [
-                        (
-                            "status",
-                            Some(o.status.to_string()),
-                            Some(e.status.to_string()),
-                        ),
-                        (
-                            "provider_id",
-                            o.provider_id.as_deref().map(str::to_string),
-                            e.provider_id.as_deref().map(str::to_string),
-                        ),
-                    ] {
-                        if a != b {
-                            push(
-                                &mut ev,
-                                seq,
-                                Some(name),
-                                EventKind::ExecutionChanged {
-                                    execution_id: id,
-                                    cell: cell_of(&e),
-                                    field,
-                                    from: a,
-                                    to: b,
-                                    error_code: (field == "status" && e.is_failed())
-                                        .then(|| e.error_code.as_deref().map(str::to_string))
-                                        .flatten(),
-                                },
-                            );
-                        }
-                    }
-                    live.insert(id, e);
-                }
-                (Some(o), None) => {
-                    let cell = cell_of(o);
-                    push(
-                        &mut ev,
-                        seq,
-                        Some(name),
-                        EventKind::ExecutionVanished {
-                            execution_id: id,
-                            cell,
-                        },
-                    );
-                    live.remove(&id);
-                }
-                (None, None) => {}
-            }
+        // Rows, swept by id range over the cores.
+        let parts = super::by_id_ranges(rec, *idx, |ids| {
+            RowEvents::sweep(rec, *idx, order, ids, &seqs)
+        })?;
+        let mut live = 0;
+        let mut last_added: Option<u64> = None;
+        let mut appearances = Vec::new();
+        for p in parts {
+            ev.extend(p.events.into_iter().map(|(k, e)| (k, place, e)));
+            appearances.extend(p.appearances);
+            live += p.live;
+            last_added = last_added.max(p.last_added);
+        }
+        for (k, e) in duplications(appearances, order) {
+            push(&mut ev, k, place, e);
         }
         // Rows stopped growing: after the last snapshot that added rows, if more followed.
-        if let Some(&last_seq) = added_at.iter().next_back()
+        if let Some(last_seq) = last_added
             && rec.infos.last().is_some_and(|l| l.seq > last_seq)
         {
             let later = rec.infos.iter().filter(|i| i.seq > last_seq).count();
-            push(
-                &mut ev,
-                last_seq,
-                Some(name),
-                EventKind::RowsStopped {
-                    rows: live.len(),
-                    later_snapshots: later,
-                },
-            );
+            let kind = EventKind::RowsStopped {
+                rows: live,
+                later_snapshots: later,
+            };
+            push(&mut ev, (last_seq, order, i64::MAX, 0), place, kind);
         }
     }
 
@@ -282,11 +314,33 @@ pub fn timeline(
     for (seq, r) in rec.reader.router_versions()? {
         if let Some(p) = &prev {
             for change in router_changes(p, &r) {
-                push(&mut ev, seq, None, EventKind::Router { change });
+                push(
+                    &mut ev,
+                    (seq, u32::MAX, 0, 0),
+                    u32::MAX,
+                    EventKind::Router { change },
+                );
             }
         }
         prev = Some(r);
     }
-    ev.sort_by_key(|e| e.seq);
-    Ok(ev)
+    // Sort small keys, not the events.
+    let mut keys: Vec<(Order, u32)> = ev
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.0, i as u32))
+        .collect();
+    keys.sort_unstable();
+    let names: Vec<Str> = jobs.iter().map(|(n, _)| Str::from(n.as_str())).collect();
+    let mut slots: Vec<Option<(Order, u32, EventKind)>> = ev.into_iter().map(Some).collect();
+    Ok(keys
+        .into_iter()
+        .filter_map(|(_, i)| slots[i as usize].take())
+        .map(|((seq, ..), job, kind)| Event {
+            at: Stamp(rec.info(seq).map_or(0, |i| i.started_at)),
+            seq,
+            job: names.get(job as usize).cloned(),
+            kind,
+        })
+        .collect())
 }

@@ -7,6 +7,7 @@ use super::text::Ctx;
 use super::words;
 use crate::analysis::report::Report;
 use crate::analysis::timeline::Event;
+use serde::Serialize;
 use serde_json::Value;
 
 /// The report with `message` on every finding, transition and job answer.
@@ -31,10 +32,19 @@ pub fn report(r: &Report, ctx: Ctx) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
-/// One timeline event with its `message`.
-pub fn event(e: &Event, ctx: Ctx) -> Result<Value, serde_json::Error> {
+/// A value's own fields followed by its `message`.
+#[derive(Serialize)]
+pub struct WithMessage<'a, T> {
+    #[serde(flatten)]
+    pub fields: &'a T,
+    pub message: String,
+}
+
+/// One timeline event with its `message`, serialised as it is written (no `Value` between).
+pub fn event(e: &Event, ctx: Ctx) -> WithMessage<'_, Event> {
     let st = text_style(ctx);
-    let mut v = serde_json::to_value(e)?;
-    v["message"] = Value::String(words::event(&e.kind, e.job.as_deref(), &st));
-    Ok(v)
+    WithMessage {
+        fields: e,
+        message: words::event(&e.kind, e.job.as_deref(), &st),
+    }
 }

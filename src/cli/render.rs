@@ -328,6 +328,64 @@ pub fn rows_text(r: &RowsOut, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
+/// Distinct (from, to) pairs of one field listed one per line; past this, the field is one
+/// line (timestamps differ on every row: listing them is noise).
+const PAIRS_LISTED: usize = 8;
+
+/// Changed executions, per field: alike changes on one line ("status running -> failed: 12
+/// executions"), a field whose values all differ as one count.
+fn changes_summary(
+    changed: &[crate::analysis::diff::ExecChange],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // Fields in the order rows list them.
+    type Pairs = BTreeMap<(String, String), Vec<i64>>;
+    let mut by_field: Vec<(&str, Pairs)> = Vec::new();
+    for c in changed {
+        for (k, (a, b)) in c.fields.iter() {
+            let at = match by_field.iter().position(|(f, _)| f == k) {
+                Some(i) => i,
+                None => {
+                    by_field.push((k, BTreeMap::new()));
+                    by_field.len() - 1
+                }
+            };
+            by_field[at]
+                .1
+                .entry((a.to_string(), b.to_string()))
+                .or_default()
+                .push(c.id);
+        }
+    }
+    for (field, pairs) in by_field {
+        if pairs.len() <= PAIRS_LISTED {
+            for ((a, b), ids) in &pairs {
+                writeln!(
+                    out,
+                    "  changed {field} {} -> {}: {} ({})",
+                    term(a),
+                    term(b),
+                    plural(ids.len() as u64, "execution", "executions"),
+                    list(ids.iter().map(|i| i.to_string()), 12)
+                )?;
+            }
+        } else {
+            let n: usize = pairs.values().map(Vec::len).sum();
+            let ((a, b), ids) = pairs.iter().next().expect("more than PAIRS_LISTED");
+            writeln!(
+                out,
+                "  changed {field} on {}, {} different changes (e.g. {}: {} -> {}; --verbose lists them)",
+                plural(n as u64, "execution", "executions"),
+                pairs.len(),
+                ids[0],
+                term(a),
+                term(b)
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
@@ -374,31 +432,19 @@ pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::
                 list(e.removed.iter().map(|i| i.to_string()), 30)
             )?;
         }
-        // Changes that are alike are one line: "12 executions status running -> failed".
-        let mut alike: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for c in &e.changed {
-            let f: Vec<String> = c
-                .fields
-                .iter()
-                .map(|(k, (a, b))| {
-                    format!("{k} {} -> {}", term(&a.to_string()), term(&b.to_string()))
-                })
-                .collect();
-            alike.entry(f.join(", ")).or_default().push(c.id);
-        }
-        for (what, ids) in &alike {
-            if ids.len() == 1 || verbose {
-                for id in ids {
-                    writeln!(out, "  changed {id}: {what}")?;
-                }
-            } else {
-                writeln!(
-                    out,
-                    "  changed {} executions: {what} ({})",
-                    ids.len(),
-                    list(ids.iter().map(|i| i.to_string()), 12)
-                )?;
+        if verbose {
+            for c in &e.changed {
+                let f: Vec<String> = c
+                    .fields
+                    .iter()
+                    .map(|(k, (a, b))| {
+                        format!("{k} {} -> {}", term(&a.to_string()), term(&b.to_string()))
+                    })
+                    .collect();
+                writeln!(out, "  changed {}: {}", c.id, f.join(", "))?;
             }
+        } else {
+            changes_summary(&e.changed, out)?;
         }
         let cells = [
             ("cells now missing", &j.cells.newly_missing),
@@ -899,4 +945,55 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::diff::{ExecChange, Fields};
+    use serde_json::{Value, json};
+
+    fn change(id: i64, fields: Vec<(&'static str, (Value, Value))>) -> ExecChange {
+        ExecChange {
+            id,
+            fields: Fields(fields),
+        }
+    }
+
+    /// Alike changes share a line per field; a field whose values all differ (timestamps) is
+    /// one count, not a line per row.
+    #[test]
+    fn changes_are_summarised_per_field() {
+        let mut changed = Vec::new();
+        for id in 0..20 {
+            let status = if id < 15 { "failed" } else { "completed" };
+            changed.push(change(
+                id,
+                vec![
+                    ("status", (json!("running"), json!(status))),
+                    ("completed_at", (Value::Null, json!(format!("t{id}")))),
+                ],
+            ));
+        }
+        let mut out = Vec::new();
+        changes_summary(&changed, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].starts_with(
+                r#"  changed status "running" -> "completed": 5 executions (15, 16, 17, 18, 19)"#
+            ),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains(r#""failed": 15 executions (0, 1, 2"#)
+                && lines[1].ends_with("and 3 more)"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[2],
+            r#"  changed completed_at on 20 executions, 20 different changes (e.g. 0: null -> "t0"; --verbose lists them)"#
+        );
+    }
 }

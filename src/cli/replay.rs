@@ -205,7 +205,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         prev_at = Some(at);
         if args.json {
             for e in block {
-                serde_json::to_writer(&mut out, &super::json::event(e, ctx)?)?;
+                serde_json::to_writer(&mut out, &super::json::event(e, ctx))?;
                 writeln!(out)?;
             }
         } else {

@@ -104,8 +104,18 @@ impl<F: Fn(char, &mut String) -> bool> Filter<'_, F> {
     }
 }
 
+/// Bytes that need no look: printable ASCII, newline and tab.
+fn plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t'
+}
+
 impl<F: Fn(char, &mut String) -> bool> Write for Filter<'_, F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The common case, and serde writes many small pieces: nothing to look at.
+        if self.held.is_empty() && buf.iter().all(|&b| plain(b)) {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
         self.held.extend_from_slice(buf);
         let data = std::mem::take(&mut self.held);
         let mut rest: &[u8] = &data;

@@ -31,9 +31,7 @@ type JobSeries = Vec<(String, Vec<BTreeMap<String, usize>>)>;
 pub fn job_series(rec: &Recording) -> Result<JobSeries, crate::store::StoreError> {
     let mut out = Vec::new();
     for (name, idx) in &rec.jobs {
-        let versions = rec.reader.exec_versions(*idx)?;
-        let extras = rec.reader.extras_versions(*idx)?;
-        out.push((name.clone(), status_series(rec, &versions, &extras)));
+        out.push((name.clone(), status_series(rec, *idx)?));
     }
     Ok(out)
 }

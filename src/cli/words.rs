@@ -155,7 +155,7 @@ pub fn change(c: &RouterChange, st: &Style) -> String {
 
 pub fn event(k: &EventKind, job: Option<&str>, st: &Style) -> String {
     let cell = |c: &Option<Cell>| c.as_ref().map_or("(no cell)".into(), |c| st.cell(c));
-    let quoted = |s: &Option<String>| match s.as_deref() {
+    let quoted = |s: Option<&str>| match s {
         None => "-".to_string(),
         Some("") => "\"\"".to_string(),
         Some(s) => st.e(s),
@@ -203,8 +203,8 @@ pub fn event(k: &EventKind, job: Option<&str>, st: &Style) -> String {
             ..
         } => format!(
             "execution {execution_id} {field} {} -> {}{}",
-            quoted(from),
-            st.ctx.status(&quoted(to)),
+            quoted(from.as_deref()),
+            st.ctx.status(&quoted(to.as_deref())),
             error_code
                 .as_deref()
                 .map_or(String::new(), |c| format!(" ({})", st.e(c)))

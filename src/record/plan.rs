@@ -131,17 +131,6 @@ pub fn job_path(job: &str) -> String {
     format!("/api/v1/jobs/{enc}")
 }
 
-fn human_us(us: i64) -> String {
-    let s = us as f64 / 1e6;
-    if s >= 60.0 && (s % 60.0).abs() < 0.05 {
-        format!("{:.0}m", s / 60.0)
-    } else if s >= 10.0 {
-        format!("{s:.0}s")
-    } else {
-        format!("{s:.1}s").replace(".0s", "s")
-    }
-}
-
 impl Scheduler {
     pub fn new(targets: Targets, interval_us: i64, max_rpm: u32) -> Self {
         let mut s = Scheduler {
@@ -251,22 +240,22 @@ impl Scheduler {
                 ""
             },
             c.view_every,
-            human_us(c.interval_us * c.view_every as i64)
+            crate::duration::human(c.interval_us * c.view_every as i64)
         );
         Some(if c.interval_us == self.requested_us {
             format!(
                 "every {} the runner needs {:.0} requests/min ({what}); the budget is {}/min (--max-runner-rpm): complete lists every poll, {views}",
-                human_us(self.requested_us),
+                crate::duration::human(self.requested_us),
                 c.needed_rpm,
                 self.max_rpm
             )
         } else {
             format!(
                 "every {} the runner needs {:.0} requests/min ({what}); the budget is {}/min (--max-runner-rpm): polling every {} instead, complete lists every poll, {views}",
-                human_us(self.requested_us),
+                crate::duration::human(self.requested_us),
                 c.needed_rpm,
                 self.max_rpm,
-                human_us(c.interval_us)
+                crate::duration::human(c.interval_us)
             )
         })
     }
@@ -279,7 +268,7 @@ impl Scheduler {
             self.notice = self.describe().or_else(|| {
                 Some(format!(
                     "polling every {} again, everything every poll",
-                    human_us(self.requested_us)
+                    crate::duration::human(self.requested_us)
                 ))
             });
         }
@@ -304,7 +293,7 @@ impl Scheduler {
                 FetchErrorKind::Waiting,
                 format!(
                     "not sent: the runner answered 429; waiting {} more as it asked",
-                    human_us(p - now)
+                    crate::duration::human(p - now)
                 ),
             );
         }

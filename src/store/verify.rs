@@ -86,51 +86,132 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
     Ok(r)
 }
 
+/// Problems kept per report: a badly damaged file would otherwise list every record.
+const MAX_PROBLEMS: usize = 1000;
+
+/// What one part of the check found, in the order it found it.
+#[derive(Default)]
+struct Found {
+    problems: Vec<String>,
+    snapshots: u64,
+    bodies: u64,
+    versions: u64,
+}
+
+impl Found {
+    fn p(&mut self, s: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(s)
+        }
+    }
+}
+
+/// Keys other records refer to, read first.
+struct Known {
+    strings: HashSet<u32>,
+    jobs: HashSet<u32>,
+    sessions: BTreeSet<u64>,
+    seqs: BTreeSet<u64>,
+}
+
+type Part<'a> = Box<dyn Fn(&Reader, &Known) -> Result<Found, StoreError> + Sync + 'a>;
+
 impl Reader {
+    /// Checks every record. The parts run at once on threads (decoding every stored row
+    /// version and checkpoint is most of the work); their problems are reported in a fixed
+    /// order.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let known = self.known()?;
+        // Checkpoints hold every row again, compressed: the biggest part, shared out.
+        let shares = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let mut parts: Vec<Part> = vec![
+            Box::new(Reader::check_snapshots),
+            Box::new(Reader::check_bodies),
+            Box::new(Reader::check_job_versions),
+            Box::new(Reader::check_exec_versions),
+        ];
+        for share in 0..shares {
+            parts.push(Box::new(move |r: &Reader, k: &Known| {
+                r.check_checkpoints(k, share, shares)
+            }));
+        }
+        parts.push(Box::new(Reader::check_extras_and_router));
+        let found: Vec<Result<Found, StoreError>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|part| {
+                    let known = &known;
+                    sc.spawn(move || part(self, known))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
         let mut r = VerifyReport::default();
+        for f in found {
+            let f = f?;
+            r.snapshots += f.snapshots;
+            r.bodies += f.bodies;
+            r.versions += f.versions;
+            let room = MAX_PROBLEMS - r.problems.len();
+            r.problems.extend(f.problems.into_iter().take(room));
+        }
+        Ok(r)
+    }
+
+    fn known(&self) -> Result<Known, StoreError> {
         let txn = &self.txn;
-        let mut p = |s: String| {
-            if r.problems.len() < 1000 {
-                r.problems.push(s)
-            }
-        };
-        let strings: HashSet<u32> = txn
-            .open_table(STRINGS)
-            .db()?
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-            .collect();
-        let jobs: HashSet<u32> = txn
-            .open_table(JOBS)
-            .db()?
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(_, v)| v.value()))
-            .collect();
-        let sessions: BTreeSet<u64> = txn
-            .open_table(SESSIONS)
-            .db()?
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-            .collect();
+        Ok(Known {
+            strings: txn
+                .open_table(STRINGS)
+                .db()?
+                .iter()
+                .db()?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+                .collect(),
+            jobs: txn
+                .open_table(JOBS)
+                .db()?
+                .iter()
+                .db()?
+                .filter_map(|e| e.ok().map(|(_, v)| v.value()))
+                .collect(),
+            sessions: txn
+                .open_table(SESSIONS)
+                .db()?
+                .iter()
+                .db()?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+                .collect(),
+            seqs: txn
+                .open_table(SNAPSHOTS)
+                .db()?
+                .iter()
+                .db()?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+                .collect(),
+        })
+    }
+
+    fn check_snapshots(&self, known: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        let txn = &self.txn;
         for e in txn.open_table(SESSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             if let Err(e) = codec::decode::<SessionRec>(format::SESSION_V1, v.value()) {
-                p(format!("session {}: undecodable: {e}", k.value()));
+                r.p(format!("session {}: undecodable: {e}", k.value()));
             }
         }
         let bodies = txn.open_table(BODIES).db()?;
-        let mut seqs = BTreeSet::new();
         let mut expected = 1u64;
         for e in txn.open_table(SNAPSHOTS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             let seq = k.value();
-            seqs.insert(seq);
+            r.snapshots += 1;
             if seq != expected {
-                p(format!(
+                r.p(format!(
                     "snapshot seq {seq} follows {}: sequence numbers are not contiguous",
                     expected - 1
                 ));
@@ -139,71 +220,63 @@ impl Reader {
             let snap: SnapshotRec = match codec::decode_snapshot(v.value()) {
                 Ok(s) => s,
                 Err(e) => {
-                    p(format!("snapshot {seq}: undecodable: {e}"));
+                    r.p(format!("snapshot {seq}: undecodable: {e}"));
                     continue;
                 }
             };
-            if !sessions.contains(&snap.session) {
-                p(format!(
+            if !known.sessions.contains(&snap.session) {
+                r.p(format!(
                     "snapshot {seq}: session {} is missing",
                     snap.session
                 ));
             }
             if snap.fetches.is_empty() {
-                p(format!("snapshot {seq}: no requests recorded"));
+                r.p(format!("snapshot {seq}: no requests recorded"));
             }
             for (i, f) in snap.fetches.iter().enumerate() {
+                let mut p = |what: String| r.p(format!("snapshot {seq} request {i}: {what}"));
                 if SourceKind::from_u8(f.source).is_none() {
-                    p(format!(
-                        "snapshot {seq} request {i}: unknown source {}",
-                        f.source
-                    ));
+                    p(format!("unknown source {}", f.source));
                 }
-                if !strings.contains(&f.url)
-                    || f.content_type.is_some_and(|c| !strings.contains(&c))
+                if !known.strings.contains(&f.url)
+                    || f.content_type.is_some_and(|c| !known.strings.contains(&c))
                 {
-                    p(format!(
-                        "snapshot {seq} request {i}: refers to a missing string"
-                    ));
+                    p("refers to a missing string".into());
                 }
-                if f.job.is_some_and(|j| !jobs.contains(&j)) {
-                    p(format!(
-                        "snapshot {seq} request {i}: refers to a missing job"
-                    ));
+                if f.job.is_some_and(|j| !known.jobs.contains(&j)) {
+                    p("refers to a missing job".into());
                 }
                 if f.status.is_none() && f.error.is_none() {
-                    p(format!(
-                        "snapshot {seq} request {i}: neither a status nor an error"
-                    ));
+                    p("neither a status nor an error".into());
                 }
                 if crate::fetch::Outcome::from_u8(f.outcome).is_none() {
-                    p(format!(
-                        "snapshot {seq} request {i}: unknown outcome {}",
-                        f.outcome
-                    ));
+                    p(format!("unknown outcome {}", f.outcome));
                 }
                 if let Some([in_body, kept, repeated, unusable]) = f.rows
                     && in_body as u64 != kept as u64 + repeated as u64 + unusable as u64
                 {
                     p(format!(
-                        "snapshot {seq} request {i}: {in_body} rows in the body but {kept} kept + {repeated} repeated + {unusable} unusable"
+                        "{in_body} rows in the body but {kept} kept + {repeated} repeated + {unusable} unusable"
                     ));
                 }
                 if (f.problems.len() as u64) > f.problems_total as u64 {
-                    p(format!(
-                        "snapshot {seq} request {i}: more row problems kept than counted"
-                    ));
+                    p("more row problems kept than counted".into());
                 }
                 if let Some(b) = f.body
                     && bodies.get(b).db()?.is_none()
                 {
-                    p(format!("snapshot {seq} request {i}: body {b} is missing"));
+                    p(format!("body {b} is missing"));
                 }
             }
         }
-        r.snapshots = seqs.len() as u64;
-        // Bodies: each decodes (through its delta chain) to bytes matching its check; every
-        // index entry names a stored body whose bytes have that hash.
+        Ok(r)
+    }
+
+    /// Each body decodes (through its delta chain) to bytes matching its check; every index
+    /// entry names a stored body whose bytes have that hash.
+    fn check_bodies(&self, _: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        let bodies = self.txn.open_table(BODIES).db()?;
         let index: Vec<([u8; 32], u64)> = self.body_index()?;
         let by_id: std::collections::HashMap<u64, [u8; 32]> =
             index.iter().map(|(h, id)| (*id, *h)).collect();
@@ -214,61 +287,87 @@ impl Reader {
                     if let Some(h) = by_id.get(&id)
                         && *h != *blake3::hash(&raw).as_bytes()
                     {
-                        p(format!(
+                        r.p(format!(
                             "body {id}: its bytes do not have the hash it is indexed under"
                         ));
                     }
                 }
-                Err(e) => p(format!("body {id}: {e}")),
+                Err(e) => r.p(format!("body {id}: {e}")),
             }
         }
         for (_, id) in &index {
             if bodies.get(*id).db()?.is_none() {
-                p(format!("hash index names body {id}, which is missing"));
+                r.p(format!("hash index names body {id}, which is missing"));
             }
         }
-        // Entity versions point at snapshots that exist, and decode.
-        for e in txn.open_table(JOB_VERSIONS).db()?.iter().db()? {
+        Ok(r)
+    }
+
+    /// Entity versions point at snapshots that exist, and decode.
+    fn check_job_versions(&self, known: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        for e in self.txn.open_table(JOB_VERSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             let (job, seq) = k.value();
             r.versions += 1;
-            if !seqs.contains(&seq) || !jobs.contains(&job) {
-                p(format!(
+            if !known.seqs.contains(&seq) || !known.jobs.contains(&job) {
+                r.p(format!(
                     "job version ({job}, {seq}): no such snapshot or job"
                 ));
             }
             if let Err(e) = codec::decode::<JobRec>(format::JOB_V1, v.value()) {
-                p(format!("job version ({job}, {seq}): undecodable: {e}"));
+                r.p(format!("job version ({job}, {seq}): undecodable: {e}"));
             }
         }
+        Ok(r)
+    }
+
+    fn check_exec_versions(&self, known: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        let txn = &self.txn;
         let changes = txn.open_table(EXEC_CHANGES).db()?;
         for e in txn.open_table(EXEC_VERSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             let (job, id, seq) = k.value();
             r.versions += 1;
-            if !seqs.contains(&seq) {
-                p(format!("execution {id} version at {seq}: no such snapshot"));
+            if !known.seqs.contains(&seq) {
+                r.p(format!("execution {id} version at {seq}: no such snapshot"));
             }
             let bytes = v.value();
             if codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE)
                 && let Err(e) = codec::decode::<crate::beacon::Execution>(format::EXEC_V1, bytes)
             {
-                p(format!("execution {id} version at {seq}: undecodable: {e}"));
+                r.p(format!("execution {id} version at {seq}: undecodable: {e}"));
             }
             if changes.get((job, seq, id)).db()?.is_none() {
-                p(format!(
+                r.p(format!(
                     "execution {id} version at {seq}: missing from the change index"
                 ));
             }
         }
         if changes.len().db()? != txn.open_table(EXEC_VERSIONS).db()?.len().db()? {
-            p("the change index and the execution versions differ in size".into());
+            r.p("the change index and the execution versions differ in size".into());
         }
-        for e in txn.open_table(EXEC_CHECKPOINTS).db()?.iter().db()? {
+        Ok(r)
+    }
+
+    /// The `share`-th of `shares` consecutive runs of checkpoints: they are checked on as many
+    /// threads, and their problems, joined in share order, come in key order.
+    fn check_checkpoints(
+        &self,
+        known: &Known,
+        share: usize,
+        shares: usize,
+    ) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        let t = self.txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let n = t.len().db()? as usize;
+        let (from, to) = (n * share / shares, n * (share + 1) / shares);
+        for e in t.iter().db()?.skip(from).take(to - from) {
             let (k, v) = e.db()?;
             let (job, seq) = k.value();
-            if !seqs.contains(&seq) {
-                p(format!("checkpoint ({job}, {seq}): no such snapshot"));
+            if !known.seqs.contains(&seq) {
+                r.p(format!("checkpoint ({job}, {seq}): no such snapshot"));
             }
             match checkpoint::decode(v.value())
                 .and_then(|raw| checkpoint::entries(&raw).map(|e| (raw, e)))
@@ -278,38 +377,44 @@ impl Reader {
                         if codec::decode::<crate::beacon::Execution>(format::EXEC_V1, &raw[range])
                             .is_err()
                         {
-                            p(format!(
+                            r.p(format!(
                                 "checkpoint ({job}, {seq}): execution {id} undecodable"
                             ));
                         }
                     }
                 }
-                Err(e) => p(format!("checkpoint ({job}, {seq}): {e}")),
+                Err(e) => r.p(format!("checkpoint ({job}, {seq}): {e}")),
             }
         }
+        Ok(r)
+    }
+
+    fn check_extras_and_router(&self, known: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
         if let Some(t) = self.extras_table()? {
             for e in t.iter().db()? {
                 let (k, v) = e.db()?;
                 let (job, seq) = k.value();
                 r.versions += 1;
-                if !seqs.contains(&seq) || !jobs.contains(&job) {
-                    p(format!(
+                if !known.seqs.contains(&seq) || !known.jobs.contains(&job) {
+                    r.p(format!(
                         "extra rows ({job}, {seq}): no such snapshot or job"
                     ));
                 }
                 if let Err(e) = codec::decode_extras(v.value()) {
-                    p(format!("extra rows ({job}, {seq}): undecodable: {e}"));
+                    r.p(format!("extra rows ({job}, {seq}): undecodable: {e}"));
                 }
             }
         }
-        for e in txn.open_table(ROUTER_VERSIONS).db()?.iter().db()? {
+        for e in self.txn.open_table(ROUTER_VERSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             r.versions += 1;
-            if !seqs.contains(&k.value()) {
-                p(format!("router version at {}: no such snapshot", k.value()));
+            let seq = k.value();
+            if !known.seqs.contains(&seq) {
+                r.p(format!("router version at {seq}: no such snapshot"));
             }
             if let Err(e) = codec::decode::<RouterRec>(format::ROUTER_V1, v.value()) {
-                p(format!("router version at {}: undecodable: {e}", k.value()));
+                r.p(format!("router version at {seq}: undecodable: {e}"));
             }
         }
         Ok(r)
