@@ -72,27 +72,28 @@ pub struct Coverage {
 pub struct CellRows {
     /// Cells by indexes, in order.
     cells: Vec<(u32, u32, u32)>,
-    /// Where each cell's statuses end in `statuses`.
+    /// Where each cell's rows end in `rows`.
     ends: Vec<u32>,
-    statuses: Vec<Str>,
+    /// (status, id) of each row.
+    rows: Vec<(Str, Option<i64>)>,
 }
 
 impl CellRows {
-    fn push(&mut self, cell: (u32, u32, u32), statuses: impl IntoIterator<Item = Str>) {
+    fn push(&mut self, cell: (u32, u32, u32), rows: impl IntoIterator<Item = (Str, Option<i64>)>) {
         self.cells.push(cell);
-        self.statuses.extend(statuses);
-        self.ends.push(self.statuses.len() as u32);
+        self.rows.extend(rows);
+        self.ends.push(self.rows.len() as u32);
     }
 }
 
 impl Coverage {
-    /// Row statuses of an expected cell (by indexes); `None` when the cell is not expected or
-    /// the matrix is not listed.
-    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[Str]> {
+    /// (status, id) of the rows of an expected cell (by indexes); `None` when the cell is not
+    /// expected or the matrix is not listed.
+    pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[(Str, Option<i64>)]> {
         let c = &self.cell_rows;
         let i = c.cells.binary_search(&cell).ok()?;
         let start = i.checked_sub(1).map_or(0, |p| c.ends[p] as usize);
-        Some(&c.statuses[start..c.ends[i] as usize])
+        Some(&c.rows[start..c.ends[i] as usize])
     }
 }
 
@@ -245,7 +246,7 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
                 }
                 Some(g) => cov
                     .cell_rows
-                    .push(c, g.iter().map(|(_, r)| r.exec.status.clone())),
+                    .push(c, g.iter().map(|(_, r)| (r.exec.status.clone(), r.id))),
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod fetches;
 pub mod findings;
 pub mod history;
 pub mod job;
+pub mod lanes;
 pub mod matrix;
 pub mod report;
 pub mod router;

@@ -75,7 +75,8 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-fn cell_of(e: &Execution) -> Option<Cell> {
+/// The cell a row fills, by the matrix's rule (no question: `default`; region `unknown`: none).
+pub(crate) fn cell_of(e: &Execution) -> Option<Cell> {
     Some(Cell {
         question_id: e.question_id.as_deref().unwrap_or("default").into(),
         model_id: e.model_id.clone()?,

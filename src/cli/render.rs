@@ -550,7 +550,7 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
                 None => "n/a".to_string(),
                 Some([]) => "**missing**".to_string(),
                 Some(sts) => {
-                    let sts: Vec<String> = sts.iter().map(|x| md(x)).collect();
+                    let sts: Vec<String> = sts.iter().map(|(x, _)| md(x)).collect();
                     if sts.len() > 1 {
                         format!("{} **x{}**", sts.join(", "), sts.len())
                     } else {

@@ -88,7 +88,10 @@ pub fn render_report(
         }
         Format::Markdown => render::report_markdown(&r, Ctx { color, ..ctx }, &mut text_out(out))?,
         // Every value is HTML-escaped by the page; the filter then only sees markup.
-        Format::Html => page::report_html(&r, ctx, &mut text_out(out))?,
+        Format::Html => {
+            let lanes = crate::analysis::lanes::lanes(rec, &r)?;
+            text_out(out).write_all(page::report_html(&r, &lanes, ctx, None).as_bytes())?
+        }
     }
     Ok(())
 }

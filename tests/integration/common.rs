@@ -279,3 +279,42 @@ pub fn findings_of<'a>(rep: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_
         .filter(|f| f["kind"] == kind)
         .collect()
 }
+
+/// Records `polls` polls of a runner whose complete list is `all` and whose job view carries
+/// `spec`, with a router that says `providers`.
+pub fn record_bodies(
+    all: String,
+    spec: String,
+    providers: String,
+    polls: u64,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let clock = Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
+    let src = beacon_blackbox::source::FakeSource::new(clock.clone(), move |_, req| {
+        match req.kind {
+            beacon_blackbox::fetch::SourceKind::RunnerExecAll => {
+                beacon_blackbox::source::Reply::json(200, all.clone())
+            }
+            beacon_blackbox::fetch::SourceKind::RunnerJobDefault => {
+                beacon_blackbox::source::Reply::json(
+                    200,
+                    format!(r#"{{"job":{spec},"status":"processing","executions":null}}"#),
+                )
+            }
+            beacon_blackbox::fetch::SourceKind::RouterHealth => {
+                beacon_blackbox::source::Reply::json(
+                    200,
+                    r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":["us-east"]}"#,
+                )
+            }
+            beacon_blackbox::fetch::SourceKind::RouterProviders => {
+                beacon_blackbox::source::Reply::json(200, providers.clone())
+            }
+            _ => beacon_blackbox::source::Reply::json(404, "{}"),
+        }
+    });
+    let mut opts = options(&["job-x"], 5.0);
+    opts.stop = beacon_blackbox::record::Stop::Count(polls);
+    let (d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    (d, db)
+}

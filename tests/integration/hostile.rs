@@ -3,40 +3,6 @@
 //! cells. Nothing is dropped silently, nothing leaks, nothing reaches a terminal raw.
 
 use crate::common::*;
-use beacon_blackbox::clock::ManualClock;
-use beacon_blackbox::fetch::SourceKind;
-use beacon_blackbox::record::Stop;
-use beacon_blackbox::source::{FakeSource, Reply};
-use std::sync::Arc;
-
-/// Records `polls` polls of a runner whose complete list is `all` and whose job view carries
-/// `spec`, with a router that says `providers`.
-fn record_bodies(
-    all: String,
-    spec: String,
-    providers: String,
-    polls: u64,
-) -> (tempfile::TempDir, std::path::PathBuf) {
-    let clock = Arc::new(ManualClock::new(T0));
-    let src = FakeSource::new(clock.clone(), move |_, req| match req.kind {
-        SourceKind::RunnerExecAll => Reply::json(200, all.clone()),
-        SourceKind::RunnerJobDefault => Reply::json(
-            200,
-            format!(r#"{{"job":{spec},"status":"processing","executions":null}}"#),
-        ),
-        SourceKind::RouterHealth => Reply::json(
-            200,
-            r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":["us-east"]}"#,
-        ),
-        SourceKind::RouterProviders => Reply::json(200, providers.clone()),
-        _ => Reply::json(404, "{}"),
-    });
-    let mut opts = options(&["job-x"], 5.0);
-    opts.stop = Stop::Count(polls);
-    let (d, db) = tmp();
-    record_lib(&db, opts, &src, clock);
-    (d, db)
-}
 
 const SPEC: &str = r#"{"questions":["q1","q2","q3"],"constraints":{"regions":["US"]},"models":[{"id":"m","regions":["US"]}]}"#;
 const PROVIDERS: &str = r#"{"providers":[{"name":"modal-us-east","region":"us-east","healthy":true,"last_health_check":1760000000.0}]}"#;

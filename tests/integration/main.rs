@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod faults;
 mod hostile;
+mod page;
 mod record;
 mod recorder;
 mod replay;

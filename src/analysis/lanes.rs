@@ -1,0 +1,484 @@
+//! What the postmortem page draws on its shared time axis, as data: per job the rows by status
+//! and the default view's count over time, one bar per execution (grouped by cell) and the
+//! markers; the router's healthy count and each provider's states; one mark per request per
+//! source; the windows in which a source failed or was not sent. The page only lays it out.
+
+use super::fetches::Outage;
+use super::history::RowsAt;
+use super::matrix::Cell;
+use super::report::Report;
+use super::router::ProviderState;
+use super::timeline::cell_of;
+use super::{FetchKind, Recording, by_id_ranges};
+use crate::beacon::{Execution, Str};
+use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
+use crate::store::StoreError;
+use std::collections::BTreeMap;
+
+/// The whole page's lanes. Times are µs since the epoch on the recorder's clock, except a
+/// bar's, which are the runner's own row timestamps where it has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lanes {
+    /// The axis: the first snapshot's start to the last one's end.
+    pub start_us: i64,
+    pub end_us: i64,
+    pub jobs: Vec<JobLanes>,
+    pub router: RouterLanes,
+    pub sources: Vec<SourceLane>,
+    /// Windows in which a source failed, and in which the recorder did not send one.
+    pub outages: Vec<Band>,
+    pub gaps: Vec<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobLanes {
+    pub job: String,
+    /// Rows by status and the default view's count, at every snapshot.
+    pub rows: Vec<RowsAt>,
+    /// One bar per execution, grouped by cell (cells in order, rows without one last), a
+    /// cell's rows in the order they first appeared.
+    pub bars: Vec<Bar>,
+    pub markers: Vec<Marker>,
+    /// Durations (whole seconds) that many failed rows share exactly.
+    pub duration_modes: Vec<(i64, usize)>,
+}
+
+/// How a bar's end was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarEnd {
+    /// The row's `completed_at`.
+    Completed,
+    /// Not completed and still not final at the last snapshot: drawn to the end, open.
+    StillRunning,
+    /// Final (failed, ...) without `completed_at`: when polling first saw it so.
+    SeenFinal,
+    /// The row vanished from the list: when it did.
+    Vanished,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    /// `None` for a row without a usable id.
+    pub id: Option<i64>,
+    pub cell: Option<Cell>,
+    /// 0 for a cell's first row; 1, 2, ... for its later rows (redeliveries, duplicates).
+    pub rank: u32,
+    pub start_us: i64,
+    pub end_us: i64,
+    pub end: BarEnd,
+    /// The row's last known status.
+    pub status: Str,
+    pub error_code: Option<Str>,
+    /// A row kept beside the by-id list (its id repeated within one body, or none).
+    pub beside: bool,
+    /// The row began before the first snapshot (drawn from the axis' start).
+    pub before_start: bool,
+    /// When polling first saw the row.
+    pub first_seen_us: i64,
+}
+
+impl Bar {
+    pub fn duration_us(&self) -> i64 {
+        self.end_us - self.start_us
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MarkerKind {
+    JobStatus { to: Option<String> },
+    FirstTruncated { shown: u32, complete: usize },
+    FirstDuplicate { cell: Cell },
+    ClockSkew { ahead_seconds: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub at_us: i64,
+    pub kind: MarkerKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RouterLanes {
+    /// (time, healthy, total) per stored router version, from `/health`.
+    pub healthy: Vec<(i64, Option<i64>, Option<i64>)>,
+    pub providers: Vec<ProviderLane>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderLane {
+    pub name: String,
+    pub region: Option<String>,
+    /// (from, to, state), in order; `to` is the start of the next span or the axis' end.
+    pub spans: Vec<(i64, i64, ProviderState)>,
+}
+
+/// One mark per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mark {
+    Ok,
+    /// An answer about the job or the runner's version, not a failure (404 job not found, an
+    /// older runner's 404 for `/executions/all`).
+    Answered,
+    RateLimited,
+    HttpError,
+    Timeout,
+    Refused,
+    Transport,
+    Unparsable,
+    /// Not sent: the recorder's budget, or a 429's wait.
+    NotSent,
+}
+
+impl Mark {
+    pub fn of(f: &crate::store::schema::FetchRec) -> Mark {
+        match f.outcome() {
+            Outcome::Ok => Mark::Ok,
+            Outcome::OlderRunner | Outcome::JobNotFound => Mark::Answered,
+            Outcome::HttpError if f.status == Some(429) => Mark::RateLimited,
+            Outcome::HttpError => Mark::HttpError,
+            Outcome::Unparsable => Mark::Unparsable,
+            Outcome::Transport => match f.error_kind() {
+                Some(FetchErrorKind::Timeout) => Mark::Timeout,
+                Some(FetchErrorKind::ConnectRefused) => Mark::Refused,
+                _ => Mark::Transport,
+            },
+            Outcome::SkippedByBudget | Outcome::Waiting => Mark::NotSent,
+        }
+    }
+
+    /// Every mark, in legend order.
+    pub const ALL: [Mark; 9] = [
+        Mark::Ok,
+        Mark::Answered,
+        Mark::RateLimited,
+        Mark::HttpError,
+        Mark::Timeout,
+        Mark::Refused,
+        Mark::Transport,
+        Mark::Unparsable,
+        Mark::NotSent,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::Ok => "ok",
+            Mark::Answered => "answered (not found / older runner)",
+            Mark::RateLimited => "rate-limited by the server (429)",
+            Mark::HttpError => "HTTP error",
+            Mark::Timeout => "timeout",
+            Mark::Refused => "connection refused",
+            Mark::Transport => "other transport failure",
+            Mark::Unparsable => "parse error",
+            Mark::NotSent => "not sent by the recorder (budget, 429 wait)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceLane {
+    pub source: &'static str,
+    pub job: Option<String>,
+    /// (time, mark, what happened in words: `http 503`, `timeout`, ...).
+    pub marks: Vec<(i64, Mark, FetchKind)>,
+}
+
+/// A window drawn across every lane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub from_us: i64,
+    pub to_us: i64,
+    pub source: &'static str,
+    pub job: Option<String>,
+    pub kinds: Vec<FetchKind>,
+    pub snapshots: usize,
+}
+
+impl Band {
+    fn of(o: &Outage, end_us: i64) -> Band {
+        Band {
+            from_us: o.from.0,
+            // To the snapshot that saw it answer again, else the end of the axis.
+            to_us: o.recovered_at.map_or(end_us, |t| t.0),
+            source: o.source,
+            job: o.job.clone(),
+            kinds: o.kinds.clone(),
+            snapshots: o.snapshots,
+        }
+    }
+}
+
+/// The lanes of a recording whose report is `r` (built from the same recording).
+pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
+    let start_us = rec.start_us();
+    let end_us = rec
+        .infos
+        .last()
+        .map_or(start_us, |i| i.ended_at.max(i.started_at));
+    let mut jobs = Vec::new();
+    for j in &r.jobs {
+        let Some(&(_, index)) = rec.jobs.iter().find(|(n, _)| *n == j.summary.job_id) else {
+            continue;
+        };
+        let mut bars = bars(rec, index, start_us, end_us)?;
+        let last = rec.infos.last().map_or(0, |i| i.seq);
+        for x in rec.reader.extras_at(index, last)? {
+            // Kept beside the list, without a history of their own: their own creation time
+            // stands for when they appeared.
+            let t = x.exec.created_at.unwrap_or(end_us).clamp(start_us, end_us);
+            let seen = Seen {
+                first_us: t,
+                final_us: t,
+                vanished_us: None,
+            };
+            bars.push(bar_of(x.id(), &x.exec, start_us, end_us, seen, true));
+        }
+        order_by_cell(&mut bars);
+        let h = &j.history;
+        let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
+        let mut markers: Vec<Marker> = h
+            .status_history
+            .iter()
+            .skip(1)
+            .map(|s| Marker {
+                at_us: s.at.0,
+                kind: MarkerKind::JobStatus {
+                    to: if s.found {
+                        s.status.clone()
+                    } else {
+                        Some("not found".into())
+                    },
+                },
+            })
+            .collect();
+        if let Some(t) = h
+            .rows_over_time
+            .iter()
+            .find(|p| p.default_rows.is_some_and(|d| (d as usize) < p.rows))
+        {
+            markers.push(Marker {
+                at_us: t.taken_at.0,
+                kind: MarkerKind::FirstTruncated {
+                    shown: t.default_rows.unwrap_or(0),
+                    complete: t.rows,
+                },
+            });
+        }
+        if let Some(b) = bars
+            .iter()
+            .filter(|b| b.rank > 0 && b.cell.is_some())
+            .min_by_key(|b| b.first_seen_us)
+        {
+            markers.push(Marker {
+                at_us: b.first_seen_us,
+                kind: MarkerKind::FirstDuplicate {
+                    cell: b.cell.clone().expect("filtered"),
+                },
+            });
+        }
+        if let Some(s) = &h.clock_skew {
+            markers.push(Marker {
+                at_us: at(s.seq),
+                kind: MarkerKind::ClockSkew {
+                    ahead_seconds: s.ahead_seconds,
+                },
+            });
+        }
+        markers.sort_by_key(|m| m.at_us);
+        jobs.push(JobLanes {
+            job: j.summary.job_id.clone(),
+            rows: h.rows_over_time.clone(),
+            bars,
+            markers,
+            duration_modes: h
+                .failures
+                .duration_modes
+                .iter()
+                .map(|m| (m.seconds, m.count))
+                .collect(),
+        });
+    }
+    Ok(Lanes {
+        start_us,
+        end_us,
+        jobs,
+        router: router_lanes(r, end_us),
+        sources: sources(rec, r),
+        outages: r
+            .fetch
+            .outages
+            .iter()
+            .map(|o| Band::of(o, end_us))
+            .collect(),
+        gaps: r.fetch.gaps.iter().map(|o| Band::of(o, end_us)).collect(),
+    })
+}
+
+/// When polling saw a row: first, first in its last status, and vanishing.
+#[derive(Clone, Copy)]
+struct Seen {
+    first_us: i64,
+    final_us: i64,
+    vanished_us: Option<i64>,
+}
+
+/// One bar per row id the job ever had (vanished ones too), from one sweep of its versions.
+fn bars(rec: &Recording, job: u32, start_us: i64, end_us: i64) -> Result<Vec<Bar>, StoreError> {
+    let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
+    let parts = by_id_ranges(rec, job, |ids| {
+        let mut out = Vec::new();
+        // (id, last present version, seen)
+        let mut cur: Option<(i64, Option<Execution>, Seen)> = None;
+        let finish = |c: Option<(i64, Option<Execution>, Seen)>, out: &mut Vec<Bar>| {
+            if let Some((id, Some(e), seen)) = c {
+                out.push(bar_of(Some(id), &e, start_us, end_us, seen, false));
+            }
+        };
+        rec.reader.each_exec_version(job, ids, |id, seq, v| {
+            let t = at(seq);
+            match &mut cur {
+                Some((cid, last, seen)) if *cid == id => match v {
+                    Some(e) => {
+                        if last.as_ref().is_none_or(|l| l.status != e.status) {
+                            seen.final_us = t;
+                        }
+                        seen.vanished_us = None;
+                        *last = Some(e);
+                    }
+                    None => seen.vanished_us = Some(t),
+                },
+                _ => {
+                    finish(cur.take(), &mut out);
+                    let seen = Seen {
+                        first_us: t,
+                        final_us: t,
+                        vanished_us: v.is_none().then_some(t),
+                    };
+                    cur = Some((id, v, seen));
+                }
+            }
+        })?;
+        finish(cur.take(), &mut out);
+        Ok(out)
+    })?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// Statuses after which a row does not change any more.
+fn is_final(status: &str) -> bool {
+    matches!(status, "completed" | "failed" | "cancelled" | "canceled")
+}
+
+fn bar_of(
+    id: Option<i64>,
+    e: &Execution,
+    start_us: i64,
+    end_us: i64,
+    seen: Seen,
+    beside: bool,
+) -> Bar {
+    let begin = e.started_at.or(e.created_at).unwrap_or(seen.first_us);
+    let (end, how) = match (e.completed_at, seen.vanished_us) {
+        (Some(c), _) => (c, BarEnd::Completed),
+        (None, Some(v)) => (v, BarEnd::Vanished),
+        (None, None) if is_final(&e.status) => (seen.final_us, BarEnd::SeenFinal),
+        (None, None) => (end_us, BarEnd::StillRunning),
+    };
+    let before_start = begin < start_us;
+    let begin = begin.clamp(start_us, end_us);
+    Bar {
+        id,
+        cell: cell_of(e),
+        rank: 0,
+        start_us: begin,
+        end_us: end.clamp(begin, end_us.max(begin)),
+        end: how,
+        status: e.status.clone(),
+        error_code: e.error_code.clone(),
+        beside,
+        before_start,
+        first_seen_us: seen.first_us,
+    }
+}
+
+/// Cells in order (rows without one last); a cell's rows by when they were first seen; ranks.
+fn order_by_cell(bars: &mut [Bar]) {
+    bars.sort_by(|a, b| {
+        (a.cell.is_none(), &a.cell, a.first_seen_us, a.id).cmp(&(
+            b.cell.is_none(),
+            &b.cell,
+            b.first_seen_us,
+            b.id,
+        ))
+    });
+    let mut k = 0;
+    while k < bars.len() {
+        let mut end = k + 1;
+        while end < bars.len() && bars[end].cell == bars[k].cell {
+            end += 1;
+        }
+        if bars[k].cell.is_some() {
+            for (rank, b) in bars[k..end].iter_mut().enumerate() {
+                b.rank = rank as u32;
+            }
+        }
+        k = end;
+    }
+}
+
+fn router_lanes(r: &Report, end_us: i64) -> RouterLanes {
+    let healthy = r
+        .router
+        .series
+        .iter()
+        .map(|p| (p.taken_at.0, p.providers_healthy, p.providers_total))
+        .collect();
+    let mut by_name: BTreeMap<&str, ProviderLane> = BTreeMap::new();
+    for s in &r.router.provider_spans {
+        let lane = by_name.entry(&s.provider).or_insert_with(|| ProviderLane {
+            name: s.provider.clone(),
+            region: s.region.clone(),
+            spans: Vec::new(),
+        });
+        lane.spans.push((s.from.0, s.to.0, s.state));
+    }
+    let mut providers: Vec<ProviderLane> = by_name.into_values().collect();
+    for p in &mut providers {
+        p.spans.sort_by_key(|s| s.0);
+        // A span lasts until the next one starts (or the axis ends).
+        let n = p.spans.len();
+        for k in 0..n {
+            let next = if k + 1 < n { p.spans[k + 1].0 } else { end_us };
+            p.spans[k].1 = next.max(p.spans[k].1);
+        }
+    }
+    RouterLanes { healthy, providers }
+}
+
+fn sources(rec: &Recording, r: &Report) -> Vec<SourceLane> {
+    let wanted: Vec<&str> = r.jobs.iter().map(|j| j.summary.job_id.as_str()).collect();
+    let job_name = |i: u32| {
+        rec.jobs
+            .iter()
+            .find(|(_, j)| *j == i)
+            .map(|(n, _)| n.clone())
+    };
+    let mut lanes: BTreeMap<(u8, Option<u32>), SourceLane> = BTreeMap::new();
+    for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
+        for f in &snap.fetches {
+            let job = f.job.and_then(job_name);
+            if job.as_deref().is_some_and(|j| !wanted.contains(&j)) {
+                continue;
+            }
+            let lane = lanes
+                .entry((f.source, f.job))
+                .or_insert_with(|| SourceLane {
+                    source: SourceKind::name_of(f.source),
+                    job,
+                    marks: Vec::new(),
+                });
+            lane.marks
+                .push((info.started_at, Mark::of(f), FetchKind::of(f)));
+        }
+    }
+    lanes.into_values().collect()
+}

@@ -1,0 +1,384 @@
+//! The postmortem page: one self-contained HTML file (inline CSS and SVG, no script unless
+//! live, nothing fetched). The answer and the findings on top, each finding linking to where its
+//! evidence is drawn; the lanes on one time axis; the matrix as a grid; the failure signatures,
+//! the router's changes, the request windows and how it was recorded. Every value from the
+//! recording is escaped: field values are hostile input.
+
+mod axis;
+mod grid;
+mod lanes;
+
+use super::safe::term;
+use super::text::{Ctx, date_time, plural};
+use super::words;
+use crate::analysis::findings::Finding;
+use crate::analysis::lanes::{Lanes, Mark};
+use crate::analysis::report::Report;
+use crate::analysis::router::ProviderState;
+use crate::duration::human;
+use std::fmt::Write;
+
+/// HTML-escapes a value (after `term`, so no control character survives either).
+pub fn esc(s: &str) -> String {
+    let t = term(s);
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How the page is served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Live {
+    /// The snapshot the page shows; the page asks for a newer one every few seconds.
+    pub seq: u64,
+    /// Whether a recorder is still writing (said at the top).
+    pub recording: bool,
+}
+
+const CSS: &str = include_str!("page.css");
+
+/// The live page's only script: fetch `main?after=SEQ`; a 200 carries a newer `<main>`.
+const LIVE_JS: &str = r#"(function(){var m=document.querySelector('main');var seq=+m.dataset.seq;function tick(){fetch('main?after='+seq,{cache:'no-store'}).then(function(r){if(r.status===200){seq=+r.headers.get('x-seq');return r.text().then(function(t){var y=window.scrollY;m.innerHTML=t;m.dataset.seq=seq;window.scrollTo(0,y);});}}).catch(function(){}).then(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"#;
+
+/// The whole document.
+pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let title = match r.jobs.as_slice() {
+        [j] => format!("Beacon incident: {}", esc(&j.summary.job_id)),
+        _ => "Beacon incident report".to_string(),
+    };
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{CSS}</style></head><body>"
+    );
+    let _ = write!(out, "<main data-seq=\"{}\">", live.map_or(0, |lv| lv.seq));
+    main_html(r, l, ctx, live, &mut out);
+    out.push_str("</main>");
+    if live.is_some() {
+        let _ = write!(out, "<script>{LIVE_JS}</script>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// The inside of `<main>` (what the live page swaps in).
+pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut String) {
+    let plain = Ctx::new(ctx.start_us, false);
+    let st = words::Style {
+        ctx: plain,
+        esc: &esc,
+    };
+    let _ = write!(
+        out,
+        "<header><h1>{}</h1>",
+        match r.jobs.as_slice() {
+            [j] => format!("Beacon incident: job {}", esc(&j.summary.job_id)),
+            _ => "Beacon incident report".to_string(),
+        }
+    );
+    let rc = &r.recording;
+    if let (Some(a), Some(b)) = (&rc.first, &rc.last) {
+        let _ = write!(
+            out,
+            "<p class=\"meta\">Recorded from {} to {} ({}, {}). Times are UTC with the offset from the start (+0).",
+            date_time(a.taken_at.0),
+            date_time(b.taken_at.0),
+            human((rc.span_seconds * 1e6) as i64),
+            plural(rc.snapshots as u64, "snapshot", "snapshots")
+        );
+        if let Some(lv) = live {
+            let _ = write!(
+                out,
+                " <span class=\"live\">{} — snapshot {}, updates by itself.</span>",
+                if lv.recording {
+                    "Live: recording"
+                } else {
+                    "Live view of the file"
+                },
+                lv.seq
+            );
+        }
+        out.push_str("</p>");
+    } else {
+        out.push_str("<p class=\"meta\">No snapshot recorded yet.</p>");
+    }
+    out.push_str("</header>");
+
+    out.push_str("<section class=\"answer\"><h2>The answer</h2>");
+    for j in &r.jobs {
+        let _ = write!(out, "<p>{}</p>", words::answer(&j.answer, &st));
+    }
+    out.push_str("</section><section class=\"findings\"><h2>Findings</h2><ol>");
+    for f in &r.findings {
+        let link = evidence(f, r)
+            .map(|(href, what)| format!(" <a class=\"ev\" href=\"#{href}\">{what} ↓</a>"))
+            .unwrap_or_default();
+        let _ = write!(out, "<li>{}{link}</li>", words::finding(f, &st));
+    }
+    out.push_str("</ol></section>");
+
+    out.push_str("<section class=\"timeline\" id=\"lanes\"><h2>On one time axis</h2>");
+    legend(out);
+    let (svg, flags) = lanes::lanes_svg(l, plain);
+    out.push_str("<div class=\"svg-wrap\">");
+    out.push_str(&svg);
+    out.push_str("</div>");
+    if !flags.is_empty() {
+        out.push_str("<ol class=\"flags\">");
+        for (n, at, text) in &flags {
+            let _ = write!(
+                out,
+                "<li value=\"{n}\"><a href=\"#marker-{n}\">{}</a>: {text}</li>",
+                plain.time(*at)
+            );
+        }
+        out.push_str("</ol>");
+    }
+    out.push_str("</section>");
+
+    for (k, j) in r.jobs.iter().enumerate() {
+        grid::grid(j, k, out);
+        signatures(j, &st, out);
+    }
+    router_changes(r, &st, out);
+    windows(r, plain, out);
+    recorded(r, plain, out);
+}
+
+/// Where a finding's evidence is drawn: (anchor, words).
+fn evidence(f: &Finding, r: &Report) -> Option<(String, &'static str)> {
+    use Finding::*;
+    let j = f
+        .job()
+        .and_then(|name| r.jobs.iter().position(|j| j.summary.job_id == name))
+        .unwrap_or(0);
+    Some(match f {
+        EmptyRecording => return None,
+        JobNotFound { .. }
+        | DefaultViewTruncated { .. }
+        | Coverage { .. }
+        | StatusChanged { .. }
+        | StatusStayed { .. }
+        | VanishedRows { .. } => (format!("rows-{j}"), "rows lane"),
+        NoSpec { .. }
+        | MatrixCounted { .. }
+        | UnplannedRegions { .. }
+        | MissingCells { .. }
+        | UnexpectedRows { .. }
+        | RowsWithoutCell { .. } => (format!("grid-{j}"), "grid"),
+        RepeatedIds { .. }
+        | RowsWithoutId { .. }
+        | ClockSkew { .. }
+        | FailureSignature { .. }
+        | ExactDuration { .. }
+        | NearInstantFailures { .. }
+        | FailureSpan { .. } => (format!("waterfall-{j}"), "waterfall"),
+        RouterAllHealthy { .. }
+        | FailedWhileAllHealthy { .. }
+        | RouterChanges { .. }
+        | HealthyWithNone { .. }
+        | HealthDisagrees { .. }
+        | ProviderState { .. }
+        | ProviderRate { .. }
+        | RouterRestart { .. } => ("router".to_string(), "router lane"),
+        RowProblems { .. } | FetchOutage { .. } | RecorderGap { .. } => {
+            ("fetches".to_string(), "requests lane")
+        }
+    })
+}
+
+fn legend(out: &mut String) {
+    out.push_str("<div class=\"legend\"><span class=\"k\">rows, bars:</span>");
+    for (c, w) in [
+        ("completed", "completed"),
+        ("failed", "failed"),
+        ("running", "running"),
+        ("other", "other (retrying, queued, ...)"),
+    ] {
+        let _ = write!(out, "<span><i class=\"sw st-{c}\"></i>{w}</span>");
+    }
+    out.push_str("<span><i class=\"sw dv\"></i>default view's rows</span><span><i class=\"sw dupsw\"></i>a cell's later row</span><span>◆ near-instant</span><span><i class=\"sw modesw\"></i>exactly the common duration</span><br><span class=\"k\">providers:</span>");
+    for st in [
+        ProviderState::CheckedHealthy,
+        ProviderState::AssumedHealthy,
+        ProviderState::HealthyStale,
+        ProviderState::CheckedUnhealthy,
+        ProviderState::ChecksFailing,
+        ProviderState::Unknown,
+    ] {
+        let c = format!("{st:?}");
+        let _ = write!(
+            out,
+            "<span><i class=\"sw ps-{}\"></i>{}</span>",
+            snake(&c),
+            lanes::state_words(st)
+        );
+    }
+    out.push_str("<br><span class=\"k\">requests:</span>");
+    for m in Mark::ALL {
+        let _ = write!(
+            out,
+            "<span><i class=\"sw hb-{}\"></i>{}</span>",
+            lanes::mark_css_class(m),
+            m.name()
+        );
+    }
+    out.push_str("<span><i class=\"sw outsw\"></i>a source failing</span><span><i class=\"sw gapsw\"></i>not sent by the recorder</span></div>");
+}
+
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn signatures(j: &crate::analysis::job::JobReport, st: &words::Style, out: &mut String) {
+    let f = &j.history.failures;
+    if f.signatures.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section class=\"sigs\"><h3>How the rows failed: {}</h3><table><tr><th>rows</th><th>status</th><th>error code</th><th>stage</th><th>provider</th><th>output</th><th>error text</th><th>e.g.</th></tr>",
+        esc(&j.summary.job_id)
+    );
+    for s in &f.signatures {
+        let k = &s.key;
+        let ids: Vec<String> = s.example_ids.iter().map(|i| i.to_string()).collect();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"err\">{}</td><td>{}</td></tr>",
+            s.count,
+            esc(&k.status),
+            k.error_code.as_deref().map_or("-".into(), esc),
+            k.failure_stage.as_deref().map_or("-".into(), esc),
+            if k.provider_empty { "empty" } else { "set" },
+            match k.output_null {
+                Some(true) => "null or absent",
+                Some(false) => "present",
+                None => "-",
+            },
+            s.error_text.as_deref().map_or("-".into(), esc),
+            ids.join(", ")
+        );
+    }
+    out.push_str("</table>");
+    let _ = st;
+    out.push_str("</section>");
+}
+
+fn router_changes(r: &Report, st: &words::Style, out: &mut String) {
+    let t = &r.router.transitions;
+    if t.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section class=\"changes\"><details><summary>Router changes ({})</summary><ul>",
+        t.len()
+    );
+    for c in t {
+        let _ = write!(
+            out,
+            "<li>{}: {}</li>",
+            st.ctx.time(c.at.0),
+            words::change(&c.change, st)
+        );
+    }
+    out.push_str("</ul></details></section>");
+}
+
+fn windows(r: &Report, ctx: Ctx, out: &mut String) {
+    let f = &r.fetch;
+    if f.outages.is_empty() && f.gaps.is_empty() {
+        return;
+    }
+    out.push_str("<section class=\"windows\"><h3>Request windows</h3><ul>");
+    for (what, list) in [
+        ("failed", &f.outages),
+        ("not sent by the recorder", &f.gaps),
+    ] {
+        for o in list {
+            let kinds: Vec<String> = o.kinds.iter().map(|k| esc(&k.word())).collect();
+            let _ = write!(
+                out,
+                "<li>{}{} {what} from {} to {} ({}: {}){}</li>",
+                esc(o.source),
+                o.job
+                    .as_deref()
+                    .map_or(String::new(), |j| format!(" ({})", esc(j))),
+                ctx.time(o.from.0),
+                ctx.time(o.to.0),
+                plural(o.snapshots as u64, "snapshot", "snapshots"),
+                kinds.join(", "),
+                o.recovered_at.map_or(String::new(), |t| format!(
+                    "; answered again at {}",
+                    ctx.time(t.0)
+                ))
+            );
+        }
+    }
+    out.push_str("</ul></section>");
+}
+
+fn recorded(r: &Report, ctx: Ctx, out: &mut String) {
+    let rc = &r.recording;
+    let _ = write!(
+        out,
+        "<section class=\"recorded\"><h3>How this was recorded</h3><p>{}; {} of {} requests failed, {} not sent by the recorder. Page by {}.</p><ul>",
+        plural(rc.snapshots as u64, "snapshot", "snapshots"),
+        r.fetch.failed_requests,
+        r.fetch.requests,
+        r.fetch.unsent_requests,
+        esc(&rc.reported_by)
+    );
+    for s in &rc.sessions {
+        let _ = write!(
+            out,
+            "<li>session from {}: runner {}, router {}, every {}, timeout {}, at most {} runner requests a minute{}</li>",
+            ctx.time(s.started_at.0),
+            s.runner.as_deref().map_or("-".into(), esc),
+            s.router.as_deref().map_or("-".into(), esc),
+            human(s.interval_ms as i64 * 1000),
+            human(s.timeout_ms as i64 * 1000),
+            s.max_runner_rpm,
+            s.label
+                .as_deref()
+                .map_or(String::new(), |l| format!(", label {}", esc(l)))
+        );
+    }
+    out.push_str("</ul></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_controls() {
+        assert_eq!(
+            esc("<script>\"a\" & 'b'</script>"),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+        assert!(!esc("a\u{1b}[31mb").contains('\u{1b}'));
+        assert_eq!(snake("ChecksFailing"), "checks_failing");
+    }
+}

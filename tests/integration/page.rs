@@ -1,0 +1,151 @@
+//! Issue 10: the postmortem page, parsed as a browser would (html5ever), its structure checked
+//! against the recording: the lanes, one bar per execution, the duplicate marks, the grid, the
+//! outage bands at the recorded times, and no markup from a hostile field.
+
+use crate::common::*;
+use beacon_blackbox::analysis::{Recording, report};
+use beacon_blackbox::store::open_reader;
+use scraper::{Html, Selector};
+
+fn page(db: &std::path::Path) -> Html {
+    let out = bb(db, &["report", "--format", "html"]).ok();
+    Html::parse_document(&out.stdout)
+}
+
+fn count(doc: &Html, css: &str) -> usize {
+    doc.select(&Selector::parse(css).unwrap()).count()
+}
+
+fn attr(doc: &Html, css: &str, name: &str) -> Vec<String> {
+    doc.select(&Selector::parse(css).unwrap())
+        .filter_map(|e| e.value().attr(name).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn classic_page_draws_every_execution_duplicate_and_cell() {
+    let (_d, db, _) = record_scenario("classic", 30.0);
+    let doc = page(&db);
+    for lane in ["#rows-0", "#waterfall-0", "#router", "#fetches", "#grid-0"] {
+        assert_eq!(count(&doc, lane), 1, "{lane}");
+    }
+    // One bar per execution (44), 8 of them a cell's second row, each with a mark.
+    assert_eq!(count(&doc, "#lanes .bar"), 44);
+    assert_eq!(count(&doc, "#lanes .bar.dup"), 8);
+    assert_eq!(count(&doc, "#lanes .dup-mark"), 8);
+    // Every bar failed after exactly 2m00s: drawn as the common duration.
+    assert_eq!(count(&doc, "#lanes .bar.st-failed.mode"), 44);
+    // 36 grid cells, 8 of them with two rows and a badge; none missing.
+    assert_eq!(count(&doc, "table.matrix td"), 36);
+    assert_eq!(count(&doc, "table.matrix td.dup"), 8);
+    let badges: Vec<String> = doc
+        .select(&Selector::parse("table.matrix td .badge").unwrap())
+        .map(|b| b.text().collect())
+        .collect();
+    assert_eq!(badges, vec!["×2"; 8]);
+    assert_eq!(count(&doc, "table.matrix td.missing"), 0);
+    // Each cell's title names its execution ids.
+    let titles = attr(&doc, "table.matrix td.dup", "title");
+    assert!(
+        titles.iter().all(|t| t.matches(" failed").count() == 2),
+        "{titles:?}"
+    );
+    // The rows lane: the default view's count over the stacked areas.
+    assert_eq!(count(&doc, "#lanes path.default-view"), 1);
+    assert!(count(&doc, "#lanes path.area.st-failed") == 1);
+    // Findings link to where their evidence is drawn, and the anchors exist.
+    for href in attr(&doc, ".findings a.ev", "href") {
+        assert_eq!(count(&doc, &href), 1, "{href}");
+    }
+    assert!(count(&doc, ".findings a.ev") >= 5);
+    // Static page: no script, nothing fetched.
+    assert_eq!(count(&doc, "script"), 0);
+    assert_eq!(count(&doc, "link, img, iframe, [src]"), 0);
+}
+
+/// The failure windows of `outage` are drawn across the lanes from the recorded start of each
+/// to the snapshot that saw the source answer again.
+#[test]
+fn outage_bands_sit_at_the_recorded_times() {
+    let (_d, db, _) = record_scenario("outage", 30.0);
+    let doc = page(&db);
+    let r = {
+        let d = open_reader(&db).unwrap();
+        let rec = Recording::open(&d).unwrap();
+        report::report(&rec, None).unwrap()
+    };
+    assert!(!r.fetch.outages.is_empty());
+    let want: Vec<(String, String)> = r
+        .fetch
+        .outages
+        .iter()
+        .map(|o| {
+            (
+                o.from.0.to_string(),
+                o.recovered_at.expect("recovers").0.to_string(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, String)> = doc
+        .select(&Selector::parse("#lanes rect.band.outage").unwrap())
+        .map(|e| {
+            let v = e.value();
+            (
+                v.attr("data-from").unwrap().to_string(),
+                v.attr("data-to").unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Each failed request is a mark of its kind in the requests lane.
+    assert!(count(&doc, "#lanes .hb-http-error") > 0);
+    assert!(count(&doc, "#lanes .hb-refused") > 0);
+    assert_eq!(count(&doc, "#lanes .hb"), r.fetch.requests);
+}
+
+/// Field values are hostile: none becomes markup, all are shown as text.
+#[test]
+fn hostile_values_never_become_markup() {
+    let evil = r#"<script>alert(1)</script>"#;
+    let attr_break = r#"\"><img src=x onerror=alert(2)>"#;
+    let svg_break = r#"</text></svg><iframe src=javascript:alert(3)>"#;
+    let row = |id: u32, q: &str, m: &str, status: &str| {
+        format!(
+            r#"{{"id":{id},"status":"{status}","question_id":"{q}","model_id":"{m}","region":"US","provider_id":"","started_at":"2025-10-01T10:00:00Z","output":{{"error":"{evil}","error_code":"{svg_break}"}}}}"#
+        )
+    };
+    let body = format!(
+        r#"{{"executions":[{},{},{}]}}"#,
+        row(1, evil, "m", "failed"),
+        row(2, "q1", attr_break, "failed"),
+        row(3, "q1", "m", evil)
+    );
+    let spec = format!(
+        r#"{{"questions":["q1","{evil}"],"constraints":{{"regions":["US"]}},"models":[{{"id":"m","regions":["US"]}},{{"id":"{attr_break}","regions":["US"]}}]}}"#
+    );
+    let providers = format!(
+        r#"{{"providers":[{{"name":"{evil}","region":"{attr_break}","healthy":true,"last_health_check":0}}]}}"#
+    );
+    let (_d, db) = record_bodies(body, spec, providers, 3);
+    let html = bb(&db, &["report", "--format", "html"]).ok().stdout;
+    let doc = Html::parse_document(&html);
+    assert_eq!(count(&doc, "script, img, iframe"), 0, "{html}");
+    for e in doc.select(&Selector::parse("*").unwrap()) {
+        for (name, _) in e.value().attrs() {
+            assert!(
+                !name.starts_with("on"),
+                "attribute {name} on <{}>",
+                e.value().name()
+            );
+        }
+    }
+    // The values are there, as text.
+    let text: String = doc.root_element().text().collect();
+    assert!(text.contains("<script>alert(1)</script>"));
+    assert!(text.contains(r#""><img src=x onerror=alert(2)>"#));
+    assert!(text.contains("</text></svg><iframe"));
+    // The page is still whole: every lane drawn.
+    for lane in ["#rows-0", "#waterfall-0", "#router", "#fetches", "#grid-0"] {
+        assert_eq!(count(&doc, lane), 1, "{lane}");
+    }
+}
