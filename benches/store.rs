@@ -6,7 +6,7 @@
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
 //! - `command/*`: the read commands as a user runs them (arguments parsed, file opened,
-//!   output rendered into a sink), in process: `report --format json`, `replay --json`,
+//!   output rendered into a sink), in process: `report --format json|html`, `replay --json`,
 //!   `verify`, `show --at 500`, `diff first last`, `snapshots --json`. Whole-process figures
 //!   (`/usr/bin/time -v`) are in the CHANGELOG.
 
@@ -169,6 +169,7 @@ fn command(c: &mut Criterion) {
     g.sample_size(20);
     for (name, args) in [
         ("report_json", &["report", "--format", "json"][..]),
+        ("report_html", &["report", "--format", "html"]),
         ("replay_json", &["replay", "--json"]),
         ("verify", &["verify"]),
         ("show_at_500", &["show", "--at", "500"]),

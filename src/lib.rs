@@ -21,6 +21,7 @@ pub mod normalise;
 pub mod record;
 pub mod redact;
 pub mod replay;
+pub mod serve;
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -1,6 +1,7 @@
 //! `blackbox demo`: the seed incident, end to end, on the built-in simulator.
 
 use super::record::{Status, say};
+use super::safe::term;
 use super::{CliError, CmdResult, open_recording};
 use crate::clock::Clock;
 use crate::record::{RecordOptions, Stop, Targets, record, shutdown_signal};
@@ -130,8 +131,8 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
     super::report::render_report(&rec, None, super::report::Format::Markdown, color, out)?;
     writeln!(
         out,
-        "\nExplore it: blackbox --db {0} show --at +5m | show --rows --status failed | diff first last | report --json | replay",
-        path.display()
+        "\nExplore it: blackbox --db {0} show --at +5m | show --rows --status failed | diff first last | report --json | replay\nThe page: blackbox --db {0} report --out demo.html (or serve-report, then open http://127.0.0.1:8765/)",
+        term(&path.display().to_string())
     )?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod diff;
 mod json;
+mod live;
 mod page;
 mod record;
 mod render;
@@ -64,6 +65,7 @@ enum Command {
     Report(report::Args),
     Replay(replay::Args),
     Verify(verify::Args),
+    ServeReport(live::ServeArgs),
     Completions(completions::Args),
     Man(completions::ManArgs),
 }
@@ -207,6 +209,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Report(a) => report::run(a, &db, color, out),
         Command::Replay(a) => replay::run(a, &db, color, out),
         Command::Verify(a) => verify::run(a, &db, out),
+        Command::ServeReport(a) => live::serve_report(a, &db),
         Command::Completions(a) => completions::run(a, out),
         Command::Man(a) => completions::man(a, out),
     }

@@ -63,6 +63,15 @@ pub struct Args {
     /// Bodies larger than this are cut off and recorded as a failed fetch.
     #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
+    /// Serve the postmortem page while recording, updated as snapshots commit (read-only).
+    /// Without ADDR: 127.0.0.1:8765.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = super::live::DEFAULT_ADDR
+    )]
+    pub ui: Option<String>,
 }
 
 impl Args {
@@ -280,6 +289,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         ))
     })?;
     let mut status = Status::new(false);
+    if let Some(addr) = &args.ui {
+        let page = super::live::LivePage::new(db.to_path_buf(), None, true);
+        let bound = rt.block_on(super::live::start(page, addr))?;
+        say(&super::live::announce(bound));
+    }
     let summary = rt.block_on(record(
         db,
         opts,

@@ -20,9 +20,7 @@ use crate::store::schema::FetchRec;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -82,21 +80,6 @@ pub struct Server {
 }
 
 /// What the server allows its clients.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub header_timeout: Duration,
-    pub max_connections: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            header_timeout: HEADER_TIMEOUT,
-            max_connections: MAX_CONNECTIONS,
-        }
-    }
-}
-
 fn path_query(url: &str) -> Option<String> {
     let u = reqwest::Url::parse(url).ok()?;
     Some(match u.query() {
@@ -128,12 +111,8 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-type Resp = Response<Full<Bytes>>;
-
-/// A client has this long to send a request head.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once, per listener.
-pub const MAX_CONNECTIONS: usize = 256;
+use crate::serve::Resp;
+pub use crate::serve::{HEADER_TIMEOUT, Limits, MAX_CONNECTIONS};
 /// Characters of an unknown path compared with the recorded ones.
 pub const NEAR_MISS_CHARS: usize = 256;
 
@@ -417,31 +396,9 @@ async fn bind(addr: &str) -> Result<TcpListener, ReplayError> {
 }
 
 fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(server.limits.max_connections));
-    let header_timeout = server.limits.header_timeout;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            };
-            // Over the cap: closed at once, so a flood cannot starve the clients being served.
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let s = server.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| s.clone().answer(side, req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-                drop(slot);
-            });
-        }
+    let limits = server.limits;
+    crate::serve::serve(listener, limits, move |req| {
+        server.clone().answer(side, req)
     });
 }
 

@@ -231,8 +231,29 @@ pub fn open_writer(path: &Path, sharing: Sharing) -> Result<Database, StoreError
     open_writer_limited(path, sharing, None)
 }
 
-/// `open_writer`, with a length the file may not grow past (a full disk, simulated).
+/// How long a writer waits for readers to let go of the file. A reader (`show`, the live page)
+/// holds it for the moment of one look; another recorder holds it for good.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `open_writer`, with a length the file may not grow past (a full disk, simulated). A file
+/// held by a reader is tried again for up to `LOCK_WAIT`.
 pub fn open_writer_limited(
+    path: &Path,
+    sharing: Sharing,
+    limit: Option<u64>,
+) -> Result<Database, StoreError> {
+    let start = std::time::Instant::now();
+    loop {
+        match open_writer_once(path, sharing, limit) {
+            Err(StoreError::Locked { .. }) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn open_writer_once(
     path: &Path,
     sharing: Sharing,
     limit: Option<u64>,

@@ -30,6 +30,12 @@ impl Reader {
         })
     }
 
+    /// The last snapshot's seq, `None` before the first.
+    pub fn last_seq(&self) -> Result<Option<u64>, StoreError> {
+        let t = self.txn.open_table(SNAPSHOTS).db()?;
+        Ok(t.last().db()?.map(|(k, _)| k.value()))
+    }
+
     /// Every snapshot header, in order.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotInfo, SnapshotRec)>, StoreError> {
         let t = self.txn.open_table(SNAPSHOTS).db()?;

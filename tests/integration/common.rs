@@ -318,3 +318,57 @@ pub fn record_bodies(
     record_lib(&db, opts, &src, clock);
     (d, db)
 }
+
+/// One GET with a 5 s timeout: (status, headers, body).
+pub fn http_get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(url)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        let h = r.headers().clone();
+        Ok((s, h, r.bytes().await?.to_vec()))
+    })
+}
+
+/// A long-running `blackbox` (a server), killed when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `blackbox ARGS...` and waits for the stderr line that starts with `prefix`; returns
+/// the process and that line.
+pub fn spawn_until(args: &[&str], prefix: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut c = bin()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start blackbox");
+    let err = c.stderr.take().unwrap();
+    let child = Child(c);
+    let mut lines = std::io::BufReader::new(err).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.starts_with(prefix) => {
+                // Keep draining stderr so the process never blocks on it.
+                std::thread::spawn(move || for _ in lines {});
+                return (child, l);
+            }
+            Some(Ok(_)) => continue,
+            _ => panic!("blackbox ended before saying {prefix:?}"),
+        }
+    }
+}

@@ -60,7 +60,12 @@ fn classic_page_draws_every_execution_duplicate_and_cell() {
     assert!(count(&doc, ".findings a.ev") >= 5);
     // Static page: no script, nothing fetched.
     assert_eq!(count(&doc, "script"), 0);
-    assert_eq!(count(&doc, "link, img, iframe, [src]"), 0);
+    assert_eq!(count(&doc, "img, iframe, object, [src]"), 0);
+    assert_eq!(
+        attr(&doc, "link", "href"),
+        vec!["data:,"],
+        "the only link: an empty icon"
+    );
 }
 
 /// The failure windows of `outage` are drawn across the lanes from the recorded start of each
@@ -148,4 +153,149 @@ fn hostile_values_never_become_markup() {
     for lane in ["#rows-0", "#waterfall-0", "#router", "#fetches", "#grid-0"] {
         assert_eq!(count(&doc, lane), 1, "{lane}");
     }
+}
+
+fn addr_of(line: &str) -> String {
+    // "live page at http://127.0.0.1:PORT/ ..."
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn seq_of(h: &reqwest::header::HeaderMap) -> u64 {
+    h["x-seq"].to_str().unwrap().parse().unwrap()
+}
+
+/// `serve-report` serves the page, read-only, and follows the commits of another process.
+#[test]
+fn served_page_follows_commits_of_another_process() {
+    use beacon_blackbox::clock::ManualClock;
+    use beacon_blackbox::source::{FakeSource, Reply};
+    let clock = std::sync::Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), |_, req| match req.kind {
+        beacon_blackbox::fetch::SourceKind::RunnerExecAll => Reply::json(
+            200,
+            r#"{"executions":[{"id":1,"status":"running","model_id":"m","question_id":"q1","region":"US"}]}"#,
+        ),
+        _ => Reply::json(503, "{}"),
+    });
+    let (_d, db) = tmp();
+    let mut opts = options(&["job-x"], 5.0);
+    opts.stop = beacon_blackbox::record::Stop::Count(3);
+    record_lib(&db, opts.clone(), &src, clock.clone());
+    let dbs = db.to_str().unwrap();
+    let (_srv, line) = spawn_until(
+        &["serve-report", "--db", dbs, "--listen", "127.0.0.1:0"],
+        "live page at",
+    );
+    assert!(line.contains("127.0.0.1"), "{line}");
+    let base = addr_of(&line);
+    let (status, h, body) = http_get(&format!("{base}/")).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let doc = Html::parse_document(&String::from_utf8(body).unwrap());
+    assert_eq!(attr(&doc, "main", "data-seq"), vec!["3"]);
+    assert_eq!(count(&doc, "script"), 1, "the live page's one script");
+    // Nothing new: 204. Behind: the newer <main>.
+    assert_eq!(http_get(&format!("{base}/main?after=3")).unwrap().0, 204);
+    let (s, h, _) = http_get(&format!("{base}/main?after=1")).unwrap();
+    assert_eq!((s, seq_of(&h)), (200, 3));
+    // Another recorder appends two snapshots: the page follows.
+    opts.stop = beacon_blackbox::record::Stop::Count(2);
+    record_lib(&db, opts, &src, clock);
+    let (s, h, body) = http_get(&format!("{base}/main?after=3")).unwrap();
+    assert_eq!((s, seq_of(&h)), (200, 5));
+    let main = Html::parse_fragment(&String::from_utf8(body).unwrap());
+    assert_eq!(
+        count(&main, "#lanes .hb"),
+        5 * 4,
+        "4 requests a poll, 5 polls"
+    );
+    // Read-only, and nothing but the page.
+    let post = {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{base}/"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(post, 405);
+    assert_eq!(http_get(&format!("{base}/../etc/passwd")).unwrap().0, 404);
+}
+
+/// `serve-report` on something that is not a recording fails at once, with one line.
+#[test]
+fn serving_a_missing_file_fails_cleanly() {
+    let (_d, db) = tmp();
+    let r = bb(&db, &["serve-report", "--listen", "127.0.0.1:0"]);
+    r.clean_failure();
+}
+
+/// `record --ui` serves the page of the recording it is making, updated as it commits.
+#[test]
+fn record_ui_serves_the_recording_as_it_grows() {
+    let sim = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let (_rec, line) = spawn_until(
+        &[
+            "record",
+            "--db",
+            db.to_str().unwrap(),
+            "--runner",
+            &sim.runner,
+            "--router",
+            &sim.router,
+            "--job",
+            "bias-detection-1759330371966",
+            "--interval",
+            "300ms",
+            "--max-runner-rpm",
+            "1000",
+            "--duration",
+            "60s",
+            "--ui",
+            "127.0.0.1:0",
+        ],
+        "live page at",
+    );
+    let base = addr_of(&line);
+    // Until the first commit the page waits; then it is the recording's, marked live.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let first = loop {
+        let (s, h, _) = http_get(&format!("{base}/main?after=0")).unwrap();
+        if s == 200 {
+            break seq_of(&h);
+        }
+        assert!(std::time::Instant::now() < deadline, "no snapshot served");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let (_, _, body) = http_get(&format!("{base}/")).unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("Live: recording"));
+    let later = loop {
+        let (s, h, _) = http_get(&format!("{base}/main?after={first}")).unwrap();
+        if s == 200 {
+            break seq_of(&h);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not follow"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(later > first);
 }

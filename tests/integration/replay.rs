@@ -41,23 +41,6 @@ fn serve(db: &Path, args: &[&str]) -> Served {
     }
 }
 
-fn get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(url)
-            .timeout(std::time::Duration::from_secs(5))
-            .send()
-            .await?;
-        let s = r.status().as_u16();
-        let h = r.headers().clone();
-        Ok((s, h, r.bytes().await?.to_vec()))
-    })
-}
-
 #[test]
 fn round_trip_through_the_clock_server_agrees() {
     // A: the incident recorded on a manual clock (15 minutes of scenario time in no time);
@@ -159,7 +142,7 @@ fn at_serves_recorded_bytes_and_reenacts_failures() {
         .to_string();
 
     let srv = serve(&db, &["--at", &ok_seq.to_string()]);
-    let (st, h, body) = get(&format!("{}{path}", srv.runner)).unwrap();
+    let (st, h, body) = http_get(&format!("{}{path}", srv.runner)).unwrap();
     assert_eq!(st, 200);
     assert!(
         body == rec.reader.body(ok.body.unwrap()).unwrap(),
@@ -167,7 +150,7 @@ fn at_serves_recorded_bytes_and_reenacts_failures() {
     );
     assert_eq!(h["x-blackbox-seq"], ok_seq.to_string().as_str());
     assert_eq!(h["content-type"], "application/json");
-    let (st, _, body) = get(&format!("{}{path}x", srv.runner)).unwrap();
+    let (st, _, body) = http_get(&format!("{}{path}x", srv.runner)).unwrap();
     assert_eq!(st, 404);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
@@ -175,18 +158,18 @@ fn at_serves_recorded_bytes_and_reenacts_failures() {
         path.as_str(),
         "near miss names the right path"
     );
-    let (st, _, _) = get(&format!("{}/health", srv.router)).unwrap();
+    let (st, _, _) = http_get(&format!("{}/health", srv.router)).unwrap();
     assert_eq!(st, 200);
     drop(srv);
 
     let srv = serve(&db, &["--at", &bad_seq.to_string()]);
-    let (st, _, body) = get(&format!("{}{path}", srv.runner)).unwrap();
+    let (st, _, body) = http_get(&format!("{}{path}", srv.runner)).unwrap();
     assert_eq!(st, 503);
     assert!(body == rec.reader.body(bad.body.unwrap()).unwrap());
     drop(srv);
 
     let srv = serve(&db, &["--at", &refused_seq.to_string()]);
-    let e = get(&format!("{}{path}", srv.runner)).unwrap_err();
+    let e = http_get(&format!("{}{path}", srv.runner)).unwrap_err();
     assert!(
         !e.is_timeout(),
         "a refused connection is re-enacted at once: {e}"
@@ -287,11 +270,12 @@ fn the_replay_server_bounds_what_a_client_can_cost() {
     }
     // And the server still answers.
     let job = "bias-detection-1759330371966";
-    let (status, _, _) = get(&format!("http://{runner}/api/v1/jobs/{job}/executions/all")).unwrap();
+    let (status, _, _) =
+        http_get(&format!("http://{runner}/api/v1/jobs/{job}/executions/all")).unwrap();
     assert_eq!(status, 200);
     // A 65 KB path: the answer names only the first 256 characters of it.
     let long = format!("/api/v1/jobs/{}", "x".repeat(65_000));
-    let (status, _, body) = get(&format!("http://{runner}{long}")).unwrap();
+    let (status, _, body) = http_get(&format!("http://{runner}{long}")).unwrap();
     assert_eq!(status, 404);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["path"].as_str().unwrap().chars().count(), 256);

@@ -77,7 +77,8 @@ pub fn axis(s: &Scale, ctx: Ctx, top: f64, bottom: f64, out: &mut String) {
     let min_gap = 70.0;
     for t in s.ticks() {
         let x = s.x(t);
-        if x - x0 < min_gap {
+        // Clear of the start's label, and whole at the right edge.
+        if x - x0 < min_gap || x > WIDTH - RIGHT - 32.0 {
             continue;
         }
         let _ = write!(

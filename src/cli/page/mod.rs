@@ -56,9 +56,16 @@ pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> Strin
         [j] => format!("Beacon incident: {}", esc(&j.summary.job_id)),
         _ => "Beacon incident report".to_string(),
     };
+    // A file opened from disk runs nothing and fetches nothing; the live page's CSP comes in
+    // its response headers.
+    let csp = if live.is_none() {
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+    } else {
+        ""
+    };
     let _ = write!(
         out,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{CSS}</style></head><body>"
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{csp}<link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>{CSS}</style></head><body>"
     );
     let _ = write!(out, "<main data-seq=\"{}\">", live.map_or(0, |lv| lv.seq));
     main_html(r, l, ctx, live, &mut out);

@@ -1,0 +1,219 @@
+//! The live page: the postmortem page served over HTTP while `record --ui` records, or for any
+//! file with `serve-report` (also one another process is recording). Read-only: it opens the
+//! file for reading on each look and renders again only when a new snapshot has committed. The
+//! page asks for a newer `<main>` every two seconds and swaps it in (no reload, no flicker).
+
+use super::page::{self, Live};
+use super::safe::term;
+use super::text::Ctx;
+use crate::analysis::{Recording, lanes, report};
+use crate::serve::{Limits, Resp};
+use crate::store::{Reader, StoreError, open_reader};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// The page of one snapshot, rendered once.
+struct Rendered {
+    seq: u64,
+    page: Bytes,
+    main: Bytes,
+}
+
+pub struct LivePage {
+    path: PathBuf,
+    job: Option<String>,
+    /// Said on the page: this process is recording the file.
+    recording: bool,
+    cache: Mutex<Option<Arc<Rendered>>>,
+}
+
+/// What a look at the file found.
+enum Look {
+    Page(Arc<Rendered>),
+    /// No snapshot yet (the recorder has not committed one, or not created the file).
+    Waiting,
+}
+
+/// Inline style for the page; inline script and requests to this server for the live one.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+impl LivePage {
+    pub fn new(path: PathBuf, job: Option<String>, recording: bool) -> Arc<LivePage> {
+        Arc::new(LivePage {
+            path,
+            job,
+            recording,
+            cache: Mutex::new(None),
+        })
+    }
+
+    /// The page of the latest snapshot: from the cache when nothing committed since.
+    fn look(&self) -> Result<Look, String> {
+        let d = match open_reader(&self.path) {
+            Ok(d) => d,
+            Err(StoreError::Missing { .. }) => return Ok(Look::Waiting),
+            Err(e) => return Err(crate::record::error_chain(&e)),
+        };
+        let err = |e: StoreError| crate::record::error_chain(&e);
+        let Some(seq) = Reader::new(&d).map_err(err)?.last_seq().map_err(err)? else {
+            return Ok(Look::Waiting);
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = cache.as_ref().filter(|r| r.seq == seq) {
+            return Ok(Look::Page(r.clone()));
+        }
+        let rec = Recording::open(&d).map_err(err)?;
+        let seq = rec.infos.last().map_or(seq, |i| i.seq);
+        let r = report::report(&rec, self.job.as_deref()).map_err(|e| e.to_string())?;
+        let l = lanes::lanes(&rec, &r).map_err(err)?;
+        let ctx = Ctx::new(rec.start_us(), false);
+        let live = Live {
+            seq,
+            recording: self.recording,
+        };
+        let mut main = String::new();
+        page::main_html(&r, &l, ctx, Some(live), &mut main);
+        let rendered = Arc::new(Rendered {
+            seq,
+            page: Bytes::from(page::report_html(&r, &l, ctx, Some(live))),
+            main: Bytes::from(main),
+        });
+        *cache = Some(rendered.clone());
+        Ok(Look::Page(rendered))
+    }
+
+    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Result<Resp, std::io::Error> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "read-only: GET only"));
+        }
+        let path = req.uri().path().to_string();
+        let after: Option<u64> = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
+            .and_then(|v| v.parse().ok());
+        if path != "/" && path != "/main" {
+            return Ok(plain(StatusCode::NOT_FOUND, "not found: the page is at /"));
+        }
+        let me = self.clone();
+        let look = tokio::task::spawn_blocking(move || me.look())
+            .await
+            .map_err(std::io::Error::other)?;
+        Ok(match (look, path.as_str()) {
+            (Err(e), _) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("cannot read the recording: {}", term(&e)),
+            ),
+            (Ok(Look::Waiting), "/") => html(StatusCode::OK, waiting_page(), None),
+            (Ok(Look::Waiting), _) => empty(StatusCode::NO_CONTENT),
+            (Ok(Look::Page(r)), "/") => html(StatusCode::OK, r.page.clone(), None),
+            (Ok(Look::Page(r)), _) if after == Some(r.seq) => empty(StatusCode::NO_CONTENT),
+            (Ok(Look::Page(r)), _) => html(StatusCode::OK, r.main.clone(), Some(r.seq)),
+        })
+    }
+}
+
+fn headers(b: hyper::http::response::Builder) -> hyper::http::response::Builder {
+    b.header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", CSP)
+        .header("referrer-policy", "no-referrer")
+}
+
+fn html(status: StatusCode, body: Bytes, seq: Option<u64>) -> Resp {
+    let mut b = headers(Response::builder().status(status))
+        .header("content-type", "text/html; charset=utf-8");
+    if let Some(s) = seq {
+        b = b.header("x-seq", s.to_string());
+    }
+    b.body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn plain(status: StatusCode, text: &str) -> Resp {
+    headers(Response::builder().status(status))
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(format!("{text}\n"))))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn empty(status: StatusCode) -> Resp {
+    headers(Response::builder().status(status))
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// Before the first snapshot: a page that reloads itself until there is one.
+fn waiting_page() -> Bytes {
+    Bytes::from_static(
+        b"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Beacon incident: waiting</title></head><body><main data-seq=\"0\"><p>No snapshot recorded yet; this page updates when the first one is.</p></main><script>setTimeout(function(){location.reload();},2000);</script></body></html>",
+    )
+}
+
+/// Binds `addr` and serves the page on the current runtime; returns the address bound.
+pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, super::CliError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| super::CliError::failure(format!("cannot listen on {}: {e}", term(addr))))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| super::CliError::failure(format!("cannot listen on {}: {e}", term(addr))))?;
+    crate::serve::serve(listener, Limits::default(), move |req| {
+        page.clone().answer(req)
+    });
+    Ok(bound)
+}
+
+/// A line for stderr: where the page is, and a warning when anyone on the network can read it.
+pub fn announce(bound: SocketAddr) -> String {
+    let mut s = format!("live page at http://{bound}/");
+    if !bound.ip().is_loopback() {
+        s.push_str(" (NOT loopback: anyone who can reach this address can read the recording)");
+    }
+    s
+}
+
+/// The default address of the live page: loopback only.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";
+
+/// Serve the postmortem page of a recording over HTTP, updating as snapshots commit.
+///
+/// Read-only. Works on a finished file and on one another process is recording (the page
+/// follows its commits). Stop with Ctrl-C.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; another address lets anyone who can reach it
+    /// read the recording).
+    #[arg(long, default_value = DEFAULT_ADDR, value_name = "ADDR")]
+    pub listen: String,
+    /// Only this job.
+    #[arg(long, value_name = "ID")]
+    pub job: Option<String>,
+}
+
+pub fn serve_report(args: ServeArgs, db: &std::path::Path) -> super::CmdResult {
+    // The file must be a recording now: a wrong path is an error, not an empty page.
+    {
+        let (_d, rec) = super::open_recording(db)?;
+        if let Some(j) = &args.job {
+            rec.select_jobs(Some(j)).map_err(super::CliError::usage)?;
+        }
+        // Closed again: a reader holding the file would keep a recorder from opening it.
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let page = LivePage::new(db.to_path_buf(), args.job.clone(), false);
+        let bound = start(page, &args.listen).await?;
+        super::record::say(&format!("{} (Ctrl-C to stop)", announce(bound)));
+        crate::record::shutdown_signal().await;
+        Ok(())
+    })
+}
