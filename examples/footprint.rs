@@ -35,6 +35,7 @@ async fn rec(db: &Path, runner: &str, router: &str, job: &str, polls: u64) {
             router: Some(router.parse().unwrap()),
             jobs: vec![job.to_string()],
             admin: false,
+            ..Default::default()
         },
         interval: Duration::from_secs_f64(5.0 / SPEED),
         timeout: Duration::from_secs(5),
@@ -43,6 +44,8 @@ async fn rec(db: &Path, runner: &str, router: &str, job: &str, polls: u64) {
         label: None,
         durable: true,
         disk_limit: None,
+        retain: None,
+        max_size: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let src = HttpSource::new(

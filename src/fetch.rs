@@ -21,19 +21,54 @@ pub enum SourceKind {
     RouterProviders = 4,
     /// `GET /admin/queue-stats`, only when a runner token was given.
     RunnerAdminQueue = 5,
+    /// `GET /api/v1/jobs?limit=200`: the jobs `--all-jobs` follows.
+    RunnerJobs = 6,
+    /// `GET /health`: the runner's services (in practice always "healthy").
+    RunnerHealth = 7,
+    /// `GET /health/ready`: a real database ping; 503 when down.
+    RunnerReady = 8,
+    /// `GET /admin/stuck-jobs` (token).
+    RunnerStuckJobs = 9,
+    /// `GET /metrics` (JSON): provider totals, latency and success rate of the healthy ones.
+    RouterMetrics = 10,
+    /// `GET /debug/providers`: providers with endpoint, concurrency and check age.
+    RouterDebugProviders = 11,
+    /// `GET /debug/startup-status`: whether the start-up checks completed.
+    RouterStartup = 12,
+    /// `GET /debug/health-check-history`: each provider's last check.
+    RouterCheckHistory = 13,
+    /// `GET /queue/status`: the router's region queues.
+    RouterQueue = 14,
+    /// `GET /ready`: the router's readiness probe.
+    RouterReady = 15,
+    /// `--endpoint NAME=URL`: any other JSON (or Prometheus text) endpoint.
+    Custom = 16,
 }
+
+/// Every source kind, in number order.
+pub const SOURCE_KINDS: [SourceKind; 17] = [
+    SourceKind::RunnerExecAll,
+    SourceKind::RunnerJobDefault,
+    SourceKind::RunnerJobPage,
+    SourceKind::RouterHealth,
+    SourceKind::RouterProviders,
+    SourceKind::RunnerAdminQueue,
+    SourceKind::RunnerJobs,
+    SourceKind::RunnerHealth,
+    SourceKind::RunnerReady,
+    SourceKind::RunnerStuckJobs,
+    SourceKind::RouterMetrics,
+    SourceKind::RouterDebugProviders,
+    SourceKind::RouterStartup,
+    SourceKind::RouterCheckHistory,
+    SourceKind::RouterQueue,
+    SourceKind::RouterReady,
+    SourceKind::Custom,
+];
 
 impl SourceKind {
     pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            0 => Self::RunnerExecAll,
-            1 => Self::RunnerJobDefault,
-            2 => Self::RunnerJobPage,
-            3 => Self::RouterHealth,
-            4 => Self::RouterProviders,
-            5 => Self::RunnerAdminQueue,
-            _ => return None,
-        })
+        SOURCE_KINDS.get(v as usize).copied()
     }
 
     pub fn name(self) -> &'static str {
@@ -44,7 +79,60 @@ impl SourceKind {
             Self::RouterHealth => "router.health",
             Self::RouterProviders => "router.providers",
             Self::RunnerAdminQueue => "runner.admin_queue_stats",
+            Self::RunnerJobs => "runner.jobs",
+            Self::RunnerHealth => "runner.health",
+            Self::RunnerReady => "runner.ready",
+            Self::RunnerStuckJobs => "runner.admin_stuck_jobs",
+            Self::RouterMetrics => "router.metrics",
+            Self::RouterDebugProviders => "router.debug_providers",
+            Self::RouterStartup => "router.startup_status",
+            Self::RouterCheckHistory => "router.health_check_history",
+            Self::RouterQueue => "router.queue_status",
+            Self::RouterReady => "router.ready",
+            Self::Custom => "endpoint",
         }
+    }
+
+    /// The path of a fixed extra endpoint (`None` for job requests, the two router sources
+    /// of every poll, and custom endpoints).
+    pub fn extra_path(self) -> Option<&'static str> {
+        Some(match self {
+            Self::RunnerJobs => "/api/v1/jobs?limit=200",
+            Self::RunnerHealth => "/health",
+            Self::RunnerReady => "/health/ready",
+            Self::RunnerStuckJobs => "/admin/stuck-jobs",
+            Self::RouterMetrics => "/metrics",
+            Self::RouterDebugProviders => "/debug/providers",
+            Self::RouterStartup => "/debug/startup-status",
+            Self::RouterCheckHistory => "/debug/health-check-history",
+            Self::RouterQueue => "/queue/status",
+            Self::RouterReady => "/ready",
+            _ => return None,
+        })
+    }
+
+    /// Endpoints recorded for themselves, diffed by key (not job lists, views or the router's
+    /// health and providers, which have their own analysis).
+    pub fn is_keyed(self) -> bool {
+        matches!(
+            self,
+            Self::RunnerAdminQueue
+                | Self::RunnerHealth
+                | Self::RunnerReady
+                | Self::RunnerStuckJobs
+                | Self::RouterMetrics
+                | Self::RouterDebugProviders
+                | Self::RouterStartup
+                | Self::RouterCheckHistory
+                | Self::RouterQueue
+                | Self::RouterReady
+                | Self::Custom
+        )
+    }
+
+    /// Needs the runner token (sent only to `/admin/*`).
+    pub fn is_admin(self) -> bool {
+        matches!(self, Self::RunnerAdminQueue | Self::RunnerStuckJobs)
     }
 
     /// The name of a stored source number, `?` for one this version does not know.
@@ -59,6 +147,10 @@ impl SourceKind {
                 | Self::RunnerJobDefault
                 | Self::RunnerJobPage
                 | Self::RunnerAdminQueue
+                | Self::RunnerJobs
+                | Self::RunnerHealth
+                | Self::RunnerReady
+                | Self::RunnerStuckJobs
         )
     }
 
@@ -152,6 +244,9 @@ pub enum Outcome {
     SkippedByBudget = 6,
     /// Not sent: waiting out a 429's `Retry-After`. A gap the source asked for.
     Waiting = 7,
+    /// `404` on an extra endpoint this version of the service does not offer: an answer, not
+    /// a failure (probed again every five minutes).
+    NotOffered = 8,
 }
 
 impl Outcome {
@@ -165,6 +260,7 @@ impl Outcome {
             5 => Self::Transport,
             6 => Self::SkippedByBudget,
             7 => Self::Waiting,
+            8 => Self::NotOffered,
             _ => return None,
         })
     }
@@ -180,6 +276,7 @@ impl Outcome {
             Self::Transport => "transport",
             Self::SkippedByBudget => "skipped_by_budget",
             Self::Waiting => "waiting_retry_after",
+            Self::NotOffered => "not_offered",
         }
     }
 
@@ -217,6 +314,7 @@ pub fn outcome_word(
         Outcome::Ok => "ok".into(),
         Outcome::OlderRunner => "older_runner".into(),
         Outcome::JobNotFound => "job_not_found".into(),
+        Outcome::NotOffered => "not_offered".into(),
         Outcome::HttpError => match status {
             Some(s) => format!("http {s}"),
             None => "no response".into(),
@@ -297,16 +395,17 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for k in 0..=5 {
+        for k in 0..=16 {
             assert_eq!(SourceKind::from_u8(k).unwrap() as u8, k);
         }
+        assert_eq!(SourceKind::from_u8(17), None);
         for k in 0..=9 {
             assert_eq!(FetchErrorKind::from_u8(k) as u8, k);
         }
-        for k in 0..=7 {
+        for k in 0..=8 {
             assert_eq!(Outcome::from_u8(k).unwrap() as u8, k);
         }
-        assert_eq!(Outcome::from_u8(8), None);
+        assert_eq!(Outcome::from_u8(9), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod duration;
 pub mod fetch;
+pub mod keyed;
 pub mod normalise;
 pub mod record;
 pub mod redact;

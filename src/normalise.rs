@@ -123,7 +123,14 @@ fn says_job_not_found(f: &Fetched) -> bool {
 /// What an answer of the job endpoints means before its body is read: the one rule for a 404.
 pub fn answer_outcome(f: &Fetched) -> Outcome {
     let t = f.transport_outcome();
-    if t != Outcome::HttpError || f.status != Some(404) || !f.kind.is_runner() {
+    if t != Outcome::HttpError || f.status != Some(404) {
+        return t;
+    }
+    // An extra endpoint this version of the service does not have.
+    if f.kind.extra_path().is_some() {
+        return Outcome::NotOffered;
+    }
+    if !f.kind.is_runner() {
         return t;
     }
     match f.kind {
@@ -246,11 +253,18 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
                     }
                 }
             }
-            (SourceKind::RunnerAdminQueue, _) => {
+            (SourceKind::RunnerJobs, _) => {
                 if let Some(b) = ok_body(f, &notes)
-                    && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(b)
+                    && let Err(e) = beacon::parse_jobs_list(b)
                 {
-                    unparsable(&mut notes, e.to_string());
+                    unparsable(&mut notes, e);
+                }
+            }
+            (k, _) if k.is_keyed() => {
+                if let Some(b) = ok_body(f, &notes)
+                    && let Err(e) = crate::keyed::read(b)
+                {
+                    unparsable(&mut notes, e);
                 }
             }
             // A runner job request without a job: nothing to read.

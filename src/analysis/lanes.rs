@@ -133,7 +133,7 @@ impl Mark {
     pub fn of(f: &crate::store::schema::FetchRec) -> Mark {
         match f.outcome() {
             Outcome::Ok => Mark::Ok,
-            Outcome::OlderRunner | Outcome::JobNotFound => Mark::Answered,
+            Outcome::OlderRunner | Outcome::JobNotFound | Outcome::NotOffered => Mark::Answered,
             Outcome::HttpError if f.status == Some(429) => Mark::RateLimited,
             Outcome::HttpError => Mark::HttpError,
             Outcome::Unparsable => Mark::Unparsable,
@@ -162,7 +162,7 @@ impl Mark {
     pub fn name(self) -> &'static str {
         match self {
             Mark::Ok => "ok",
-            Mark::Answered => "answered (not found / older runner)",
+            Mark::Answered => "answered: not found, not offered",
             Mark::RateLimited => "rate-limited by the server (429)",
             Mark::HttpError => "HTTP error",
             Mark::Timeout => "timeout",

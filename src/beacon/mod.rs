@@ -9,6 +9,7 @@
 mod entity;
 mod exec;
 mod job;
+mod jobs;
 mod lenient;
 mod region;
 mod router;
@@ -17,6 +18,7 @@ mod time;
 pub use entity::{ExtraRow, ExtraWhy, JobRec, RouterRec, RowProblem};
 pub use exec::{ExecutionList, parse_exec_list, parse_exec_rows};
 pub use job::{ExecPath, ExpectedMatrix, JobView, MATRIX_CAP, parse_job_view};
+pub use jobs::{JobsList, ListedJob, MAX_ID_LEN, parse_jobs_list, usable_id};
 pub use region::normalize_region;
 pub use router::{Provider, RouterHealth, health_timestamp, parse_health, parse_providers};
 pub use time::{format_micros, parse_time_micros};

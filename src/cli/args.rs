@@ -82,6 +82,33 @@ pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
     Ok(u)
 }
 
+/// `NAME=URL` of `--endpoint`: a short name (letters, digits, `-`, `_`, `.`) and an http(s)
+/// URL. The router's `/env` is refused: it dumps the router's environment.
+pub fn parse_endpoint(s: &str) -> Result<(String, reqwest::Url), String> {
+    let (name, url) = s
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=URL, e.g. worker=http://worker:9100/metrics".to_string())?;
+    let name = name.trim();
+    if name.is_empty()
+        || name.len() > 40
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "{:?} is not an endpoint name (1 to 40 letters, digits, '-', '_' or '.')",
+            super::safe::term(name)
+        ));
+    }
+    let u = parse_base_url(url)?;
+    if u.path().trim_end_matches('/').ends_with("/env") {
+        return Err(
+            "an /env endpoint is never recorded: it dumps a service's environment (secrets)".into(),
+        );
+    }
+    Ok((name.to_string(), u))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +128,17 @@ mod tests {
         assert!(parse_base_url("not a url").is_err());
         let e = parse_base_url("http://bob:hunter2@ho st:1/?token=t0k").unwrap_err();
         assert!(!e.contains("hunter2") && !e.contains("t0k"), "{e}");
+    }
+
+    #[test]
+    fn endpoints_are_named_and_never_env() {
+        let (n, u) = parse_endpoint("worker=http://w:9100/metrics").unwrap();
+        assert_eq!((n.as_str(), u.path()), ("worker", "/metrics"));
+        assert!(parse_endpoint("no-equals").is_err());
+        assert!(parse_endpoint("bad name=http://w/").is_err());
+        assert!(parse_endpoint("=http://w/").is_err());
+        assert!(parse_endpoint("x=ftp://w/").is_err());
+        let e = parse_endpoint("x=http://router:8000/env/").unwrap_err();
+        assert!(e.contains("never recorded"), "{e}");
     }
 }

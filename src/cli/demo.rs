@@ -90,6 +90,8 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
                 router: Some(url(running.router)?),
                 jobs: running.sim.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
                 admin: false,
+                extras: true,
+                ..Default::default()
             },
             interval: INTERVAL,
             timeout: Duration::from_secs(5),
@@ -98,6 +100,8 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
             label: Some(format!("demo: {} at {SPEED}x", running.sim.scenario.name)),
             durable: true,
             disk_limit: None,
+            retain: None,
+            max_size: None,
         };
         let src = HttpSource::new(
             HttpConfig {

@@ -1,6 +1,6 @@
 //! `blackbox record`: poll the runner and router into the database.
 
-use super::args::{parse_base_url, parse_count, parse_duration, parse_size};
+use super::args::{parse_base_url, parse_count, parse_duration, parse_endpoint, parse_size};
 use super::safe::term;
 use super::{CliError, CmdResult};
 use crate::clock::{Clock, SystemClock};
@@ -27,9 +27,24 @@ pub struct Args {
     /// Runner base URL, e.g. http://runner:8090. Leave out to record only the router.
     #[arg(long, value_parser = parse_base_url, value_name = "URL")]
     pub runner: Option<reqwest::Url>,
-    /// A job id to record (repeatable). Needed with --runner.
+    /// A job id to record (repeatable). With --runner, this or --all-jobs.
     #[arg(long = "job", value_name = "ID")]
     pub jobs: Vec<String>,
+    /// Follow every job the runner shows active or that changed recently (its job list is read
+    /// every 15 s), besides any --job. Within the same rate budget, active jobs first.
+    #[arg(long)]
+    pub all_jobs: bool,
+    /// With --all-jobs: how long a finished job is still followed once unchanged.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub grace: Duration,
+    /// Do not record the extra endpoints (runner health and readiness; router metrics, debug
+    /// endpoints, queues and readiness), which are otherwise read once a minute.
+    #[arg(long)]
+    pub no_extras: bool,
+    /// Also record this JSON (or Prometheus text) endpoint once a minute, as NAME
+    /// (repeatable), e.g. --endpoint worker=http://worker:9100/metrics.
+    #[arg(long = "endpoint", value_parser = parse_endpoint, value_name = "NAME=URL")]
+    pub endpoints: Vec<(String, reqwest::Url)>,
     /// Hybrid router base URL. Leave out to record only the runner.
     #[arg(long, value_parser = parse_base_url, value_name = "URL")]
     pub router: Option<reqwest::Url>,
@@ -77,16 +92,28 @@ pub struct Args {
 impl Args {
     /// Validates the combination of flags into options, before any I/O.
     pub fn options(&self) -> Result<(RecordOptions, HttpConfig), CliError> {
-        if self.runner.is_none() && self.router.is_none() {
+        if self.runner.is_none() && self.router.is_none() && self.endpoints.is_empty() {
             return Err(CliError::usage(
                 "nothing to record: give --runner URL --job ID, --router URL, or both",
             ));
         }
-        if self.runner.is_some() && self.jobs.is_empty() {
-            return Err(CliError::usage("--runner needs at least one --job ID"));
+        if self.runner.is_some() && self.jobs.is_empty() && !self.all_jobs {
+            return Err(CliError::usage(
+                "--runner needs at least one --job ID, or --all-jobs",
+            ));
         }
-        if self.runner.is_none() && !self.jobs.is_empty() {
-            return Err(CliError::usage("--job needs --runner URL"));
+        if self.runner.is_none() && (!self.jobs.is_empty() || self.all_jobs) {
+            return Err(CliError::usage("--job and --all-jobs need --runner URL"));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (n, _) in &self.endpoints {
+            if names.contains(&n.as_str()) {
+                return Err(CliError::usage(format!(
+                    "--endpoint {} is given twice",
+                    term(n)
+                )));
+            }
+            names.push(n);
         }
         if let Some(j) = self.jobs.iter().find(|j| j.trim().is_empty()) {
             return Err(CliError::usage(format!("--job {:?} is empty", term(j))));
@@ -111,6 +138,10 @@ impl Args {
                     router: self.router.clone(),
                     jobs,
                     admin: self.runner_token.is_some(),
+                    all_jobs: self.all_jobs,
+                    grace_us: self.grace.as_micros() as i64,
+                    extras: !self.no_extras,
+                    endpoints: self.endpoints.clone(),
                 },
                 interval: self.interval,
                 timeout: self.timeout,
@@ -123,6 +154,8 @@ impl Args {
                 label: self.label.clone(),
                 durable: true,
                 disk_limit: None,
+                retain: None,
+                max_size: None,
             },
             HttpConfig {
                 timeout: self.timeout,

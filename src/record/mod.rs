@@ -12,6 +12,7 @@
 //! `WRITE_WINDOW` (a full disk), it stops, leaving every committed snapshot in a valid file.
 
 mod budget;
+pub mod follow;
 pub mod plan;
 
 pub use plan::{Cadence, Scheduler, Targets};
@@ -54,6 +55,10 @@ pub struct RecordOptions {
     pub durable: bool,
     /// A length the file may not grow past: a full disk, simulated (tests).
     pub disk_limit: Option<u64>,
+    /// `--retain`: snapshots older than this are pruned as recording goes on.
+    pub retain: Option<Duration>,
+    /// `--max-size`: the oldest snapshots are pruned to keep the data under this many bytes.
+    pub max_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +165,15 @@ fn session(opts: &RecordOptions, clock: &dyn Clock) -> SessionRec {
         max_runner_rpm: opts.max_runner_rpm,
         label: opts.label.clone(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
+        all_jobs: opts.targets.all_jobs,
+        endpoints: opts
+            .targets
+            .endpoints
+            .iter()
+            .map(|(n, u)| (n.clone(), crate::redact::url(u)))
+            .collect(),
+        retain_us: opts.retain.map(|d| d.as_micros() as i64),
+        max_size: opts.max_size,
     }
 }
 

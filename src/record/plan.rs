@@ -17,14 +17,22 @@
 //!   minutes, and meanwhile the job endpoint is paged directly.
 //! - The runner's admin routes allow one request per 10 s per client (`AdminRateLimitMiddleware`
 //!   in its `middleware/admin_auth.go`); admin requests keep 11 s apart.
+//! - The extra endpoints (runner health, readiness and stuck jobs; the router's metrics, debug
+//!   endpoints, queues and readiness; `--endpoint`s) are fetched about once a minute, the
+//!   runner's within the budget like views. One the service answers 404 for is not offered by
+//!   its version: it is asked again only every five minutes.
+//! - With `--all-jobs` the runner's job list is read about every 15 s (`follow`); a job it
+//!   shows for the first time gets its complete list and its default view (the spec) in that
+//!   same poll.
 
 use super::budget::RateBudget;
+use super::follow::Follow;
 use crate::clock::Clock;
 use crate::fetch::{FetchErrorKind, Fetched, Outcome, Request, SourceKind};
 use crate::normalise;
 use crate::source::Source;
 use reqwest::Url;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Rows per page when paging the job endpoint: the runner's maximum `exec_limit`.
 pub const PAGE_LIMIT: usize = 200;
@@ -44,15 +52,42 @@ const BACKOFF_FIRST_US: i64 = 5_000_000;
 const BACKOFF_MAX_US: i64 = 60_000_000;
 /// A 429's wait is honoured up to this long; longer would blind the recorder for the incident.
 const MAX_WAIT_US: i64 = 600_000_000;
+/// The extra endpoints are fetched about this often.
+pub const EXTRAS_EVERY_US: i64 = 60_000_000;
+/// `--all-jobs` reads the runner's job list about this often.
+pub const DISCOVER_EVERY_US: i64 = 15_000_000;
+/// How long `--all-jobs` keeps following a job that is terminal and unchanged, by default.
+pub const DEFAULT_GRACE_US: i64 = 600_000_000;
+
+/// The runner's extra endpoints, in the order fetched.
+const RUNNER_EXTRAS: [SourceKind; 2] = [SourceKind::RunnerHealth, SourceKind::RunnerReady];
+/// The router's extra endpoints (never `/env`: it dumps the router's environment).
+const ROUTER_EXTRAS: [SourceKind; 6] = [
+    SourceKind::RouterMetrics,
+    SourceKind::RouterDebugProviders,
+    SourceKind::RouterStartup,
+    SourceKind::RouterCheckHistory,
+    SourceKind::RouterQueue,
+    SourceKind::RouterReady,
+];
 
 /// What to record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Targets {
     pub runner: Option<Url>,
     pub router: Option<Url>,
+    /// Jobs always recorded (`--job`).
     pub jobs: Vec<String>,
-    /// A runner token was given: record `/admin/queue-stats`.
+    /// A runner token was given: record `/admin/queue-stats` and `/admin/stuck-jobs`.
     pub admin: bool,
+    /// Follow every job the runner shows active (`--all-jobs`).
+    pub all_jobs: bool,
+    /// How long a terminal, unchanged job stays followed; 0 for `DEFAULT_GRACE_US`.
+    pub grace_us: i64,
+    /// Record the services' extra endpoints once a minute.
+    pub extras: bool,
+    /// `--endpoint NAME=URL`.
+    pub endpoints: Vec<(String, Url)>,
 }
 
 /// How often polls run and what each carries.
@@ -61,6 +96,8 @@ pub struct Cadence {
     pub interval_us: i64,
     /// Default views (and admin stats) are fetched on every `view_every`-th poll.
     pub view_every: u64,
+    /// The extra endpoints are fetched on every `extras_every`-th poll.
+    pub extras_every: u64,
     /// Runner requests per minute the asked interval would need with everything every poll.
     pub needed_rpm: f64,
 }
@@ -89,6 +126,12 @@ pub struct Scheduler {
     cadence: Cadence,
     /// A change of cadence not yet told.
     notice: Option<String>,
+    follow: Follow,
+    /// Jobs whose default view (their spec) is due in the next poll whatever the thinning.
+    first_view: BTreeSet<String>,
+    /// Extra endpoints the service does not offer (a 404), and when to ask again; keyed by
+    /// kind and, for `--endpoint`s, name.
+    not_offered: HashMap<(SourceKind, String), i64>,
 }
 
 /// `base` with the API path and query appended: a path prefix of the base (a runner behind
@@ -133,7 +176,16 @@ pub fn job_path(job: &str) -> String {
 
 impl Scheduler {
     pub fn new(targets: Targets, interval_us: i64, max_rpm: u32) -> Self {
+        let grace = if targets.grace_us > 0 {
+            targets.grace_us
+        } else {
+            DEFAULT_GRACE_US
+        };
+        let follow = Follow::new(targets.jobs.clone(), grace);
         let mut s = Scheduler {
+            first_view: targets.jobs.iter().cloned().collect(),
+            follow,
+            not_offered: HashMap::new(),
             targets,
             requested_us: interval_us.max(1_000),
             max_rpm: max_rpm.max(1),
@@ -146,6 +198,7 @@ impl Scheduler {
             cadence: Cadence {
                 interval_us,
                 view_every: 1,
+                extras_every: 1,
                 needed_rpm: 0.0,
             },
             notice: None,
@@ -165,12 +218,37 @@ impl Scheduler {
         self.notice.take()
     }
 
+    /// The jobs polled now: pinned, and with `--all-jobs` the ones followed.
+    pub fn jobs(&self) -> &[String] {
+        self.follow.jobs()
+    }
+
     fn runner_jobs(&self) -> usize {
         if self.targets.runner.is_some() {
-            self.targets.jobs.len()
+            self.jobs().len()
         } else {
             0
         }
+    }
+
+    /// Polls between two fetches of something wanted every `period_us`.
+    fn every(&self, interval_us: i64, period_us: i64) -> u64 {
+        ((period_us as f64 / interval_us.max(1) as f64).round() as u64).max(1)
+    }
+
+    /// Runner requests per poll for the extra endpoints and the job list, amortised.
+    fn runner_background(&self, interval_us: i64) -> f64 {
+        if self.targets.runner.is_none() {
+            return 0.0;
+        }
+        let mut per = 0.0;
+        if self.targets.extras {
+            per += RUNNER_EXTRAS.len() as f64 / self.every(interval_us, EXTRAS_EVERY_US) as f64;
+        }
+        if self.targets.all_jobs {
+            per += 1.0 / self.every(interval_us, DISCOVER_EVERY_US) as f64;
+        }
+        per
     }
 
     /// Runner requests of one poll's complete lists, as last seen (pages of older runners).
@@ -178,8 +256,7 @@ impl Scheduler {
         if self.targets.runner.is_none() {
             return 0.0;
         }
-        self.targets
-            .jobs
+        self.jobs()
             .iter()
             .map(|j| self.legacy.get(j).map_or(1, |l| l.pages.max(1)) as f64)
             .sum()
@@ -193,8 +270,10 @@ impl Scheduler {
             } else {
                 0.0
             };
-        let per_min =
-            |interval_us: i64, k: u64| (lists + extras / k as f64) * 60e6 / interval_us as f64;
+        let per_min = |interval_us: i64, k: u64| {
+            (lists + extras / k as f64 + self.runner_background(interval_us)) * 60e6
+                / interval_us as f64
+        };
         let cap = self.max_rpm as f64 * PLAN_SHARE;
         let needed_rpm = per_min(self.requested_us, 1);
         for k in 1..=THIN_MAX {
@@ -202,15 +281,21 @@ impl Scheduler {
                 return Cadence {
                     interval_us: self.requested_us,
                     view_every: k,
+                    extras_every: self.every(self.requested_us, EXTRAS_EVERY_US),
                     needed_rpm,
                 };
             }
         }
-        // Lengthen evenly; round up to whole milliseconds.
-        let need = (lists + extras / THIN_MAX as f64) * 60e6 / cap;
+        // Lengthen evenly; round up to whole milliseconds. The background requests come at
+        // fixed periods, so they cost the same per minute at any interval.
+        let background_per_min =
+            self.runner_background(self.requested_us) * 60e6 / self.requested_us as f64;
+        let need = (lists + extras / THIN_MAX as f64) * 60e6 / (cap - background_per_min).max(1.0);
+        let interval_us = ((need / 1e3).ceil() as i64 * 1_000).max(self.requested_us);
         Cadence {
-            interval_us: ((need / 1e3).ceil() as i64 * 1_000).max(self.requested_us),
+            interval_us,
             view_every: THIN_MAX,
+            extras_every: self.every(interval_us, EXTRAS_EVERY_US),
             needed_rpm,
         }
     }
@@ -434,13 +519,24 @@ impl Scheduler {
         let Some(base) = self.targets.runner.clone() else {
             return out;
         };
-        let jobs = self.targets.jobs.clone();
-        for job in &jobs {
-            self.list(src, clock, &base, job, &mut out).await;
+        if self.targets.all_jobs
+            && self
+                .polls
+                .saturating_sub(1)
+                .is_multiple_of(self.every(self.cadence.interval_us, DISCOVER_EVERY_US))
+        {
+            self.discover(src, clock, &base, &mut out).await;
         }
-        if round {
-            for job in &jobs {
-                if self.gate_optional(clock.now_us()) {
+        let jobs = self.jobs().to_vec();
+        for job in &jobs {
+            let from = out.len();
+            self.list(src, clock, &base, job, &mut out).await;
+            self.note_rows(job, &out[from..], clock.now_us());
+        }
+        for job in &jobs {
+            if (round || self.first_view.contains(job)) && self.gate_optional(clock.now_us()) {
+                self.first_view.remove(job);
+                {
                     let req = self.request(
                         &base,
                         SourceKind::RunnerJobDefault,
@@ -450,22 +546,161 @@ impl Scheduler {
                     out.push(self.send(src, clock, req).await);
                 }
             }
+        }
+        let extras = self.targets.extras && self.extras_round();
+        if round || extras {
             let now = clock.now_us();
+            // One admin request per 10 s: the stuck jobs on extra rounds, else the queue.
+            let kind = if extras {
+                SourceKind::RunnerStuckJobs
+            } else {
+                SourceKind::RunnerAdminQueue
+            };
             if self.targets.admin
+                && self.offered(kind, "", now)
                 && self.last_admin.is_none_or(|t| now - t >= ADMIN_GAP_US)
                 && self.gate_optional(now)
             {
                 self.last_admin = Some(now);
-                let req = self.request(
-                    &base,
-                    SourceKind::RunnerAdminQueue,
-                    None,
-                    "/admin/queue-stats",
-                );
-                out.push(self.send(src, clock, req).await);
+                let path = kind.extra_path().unwrap_or("/admin/queue-stats");
+                let req = self.request(&base, kind, None, path);
+                let f = self.send(src, clock, req).await;
+                self.note_offered(&f, "", now);
+                out.push(f);
+            }
+        }
+        if extras {
+            for kind in RUNNER_EXTRAS {
+                let now = clock.now_us();
+                if self.offered(kind, "", now) && self.gate_optional(now) {
+                    let req = self.request(&base, kind, None, kind.extra_path().unwrap_or("/"));
+                    let f = self.send(src, clock, req).await;
+                    self.note_offered(&f, "", now);
+                    out.push(f);
+                }
             }
         }
         out
+    }
+
+    /// Whether this poll fetches the extra endpoints.
+    fn extras_round(&self) -> bool {
+        self.polls
+            .saturating_sub(1)
+            .is_multiple_of(self.cadence.extras_every)
+    }
+
+    /// Whether to ask for an extra endpoint now: always, unless it answered 404 less than
+    /// five minutes ago.
+    fn offered(&self, kind: SourceKind, name: &str, now: i64) -> bool {
+        self.not_offered
+            .get(&(kind, name.to_string()))
+            .is_none_or(|&at| now >= at)
+    }
+
+    fn note_offered(&mut self, f: &Fetched, name: &str, now: i64) {
+        let key = (f.kind, name.to_string());
+        if normalise::answer_outcome(f) == Outcome::NotOffered {
+            self.not_offered.insert(key, now + PROBE_EVERY_US);
+        } else {
+            self.not_offered.remove(&key);
+        }
+    }
+
+    /// Reads the runner's job list and updates the jobs followed.
+    async fn discover<S: Source>(
+        &mut self,
+        src: &S,
+        clock: &dyn Clock,
+        base: &Url,
+        out: &mut Vec<Fetched>,
+    ) {
+        let now = clock.now_us();
+        let path = SourceKind::RunnerJobs
+            .extra_path()
+            .unwrap_or("/api/v1/jobs");
+        let req = self.request(base, SourceKind::RunnerJobs, None, path);
+        if let Gate::Skip(kind, msg) = self.gate(now) {
+            out.push(Fetched::failed(&req, kind, msg));
+            return;
+        }
+        let f = self.send(src, clock, req).await;
+        let listed = f
+            .ok_body()
+            .and_then(|b| crate::beacon::parse_jobs_list(b).ok());
+        out.push(f);
+        let Some(list) = listed else { return };
+        let before: BTreeSet<String> = self.jobs().iter().cloned().collect();
+        if let Some(note) = self.follow.listed(&list.jobs, clock.now_us()) {
+            for j in self.follow.jobs() {
+                if !before.contains(j) {
+                    self.first_view.insert(j.clone());
+                }
+            }
+            self.notice = Some(match self.notice.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+            self.replan();
+        }
+    }
+
+    /// Tells the follower whether a job's rows changed (its complete list's bodies).
+    fn note_rows(&mut self, job: &str, fetched: &[Fetched], now: i64) {
+        use std::hash::{Hash, Hasher};
+        if fetched.is_empty() || fetched.iter().any(|f| f.ok_body().is_none()) {
+            return;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for f in fetched {
+            f.body.hash(&mut h);
+        }
+        self.follow.rows_seen(job, h.finish(), now);
+    }
+
+    /// The router's extra endpoints and the `--endpoint`s, at the same time.
+    async fn extras<S: Source>(&mut self, src: &S, clock: &dyn Clock) -> Vec<Fetched> {
+        let now = clock.now_us();
+        let mut reqs = Vec::new();
+        if let Some(r) = &self.targets.router {
+            for kind in ROUTER_EXTRAS {
+                if self.offered(kind, "", now) {
+                    let url = join(r, kind.extra_path().unwrap_or("/"));
+                    reqs.push((
+                        String::new(),
+                        Request {
+                            kind,
+                            job: None,
+                            url,
+                        },
+                    ));
+                }
+            }
+        }
+        for (name, url) in self.targets.endpoints.clone() {
+            // One on the runner's own host counts against its budget.
+            let on_runner = self.targets.runner.as_ref().is_some_and(|r| {
+                r.host_str() == url.host_str()
+                    && r.port_or_known_default() == url.port_or_known_default()
+            });
+            if on_runner && !self.gate_optional(now) {
+                continue;
+            }
+            let req = Request {
+                kind: SourceKind::Custom,
+                job: None,
+                url,
+            };
+            reqs.push((name, req));
+        }
+        let names: Vec<String> = reqs.iter().map(|(n, _)| n.clone()).collect();
+        let got = futures_util::future::join_all(reqs.into_iter().map(|(_, r)| src.fetch(r))).await;
+        for (f, name) in got.iter().zip(&names) {
+            if f.kind != SourceKind::Custom {
+                self.note_offered(f, name, now);
+            }
+        }
+        got
     }
 
     /// One poll: runner requests one after another, the router's two at the same time. Stable
@@ -494,8 +729,13 @@ impl Scheduler {
                 None => Vec::new(),
             }
         };
+        let extras = self.targets.extras && self.extras_round();
         let (mut out, router) = tokio::join!(self.runner(src, clock, round), router_part);
         out.extend(router);
+        if extras || (!self.targets.endpoints.is_empty() && self.extras_round()) {
+            let ex = self.extras(src, clock).await;
+            out.extend(ex);
+        }
         self.replan();
         out
     }
@@ -511,6 +751,7 @@ mod tests {
             router: None,
             jobs: (0..jobs).map(|i| format!("job-{i}")).collect(),
             admin,
+            ..Default::default()
         }
     }
 
@@ -522,6 +763,7 @@ mod tests {
             &Cadence {
                 interval_us: 5_000_000,
                 view_every: 1,
+                extras_every: 12,
                 needed_rpm: 24.0
             }
         );

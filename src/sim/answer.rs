@@ -198,13 +198,15 @@ pub fn runner(sim: &Sim, asked: &Asked) -> SimAnswer {
     }
     let segs: Vec<&str> = asked.path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
+        ["api", "v1", "jobs"] => jobs_list(sim, &w, asked),
         ["api", "v1", "jobs", id] => job(sim, &w, &decode(id), asked),
         ["api", "v1", "jobs", id, "executions", "all"] => all(sim, &w, &decode(id)),
         ["health"] => json_reply(
             200,
-            &json!({"status": "healthy", "services": [{"name": "database", "status": "healthy"}]}),
+            &json!({"status": "healthy", "services": services(sim)}),
         ),
-        ["admin", "queue-stats"] => {
+        ["health", "ready"] => json_reply(200, &json!({"ready": true, "services": services(sim)})),
+        ["admin", what @ ("queue-stats" | "stuck-jobs")] => {
             if !asked.bearer {
                 return json_reply(401, &json!({"error": "unauthorized"}));
             }
@@ -214,6 +216,9 @@ pub fn runner(sim: &Sim, asked: &Asked) -> SimAnswer {
                     &json!({"error": "rate_limit_exceeded", "message": "Admin operations are rate limited",
                             "retry_after": wait}),
                 );
+            }
+            if *what == "stuck-jobs" {
+                return json_reply(200, &stuck_jobs(sim, &w));
             }
             let processing = w.rows.values().filter(|r| r.status == "running").count();
             json_reply(
@@ -225,8 +230,78 @@ pub fn runner(sim: &Sim, asked: &Asked) -> SimAnswer {
     }
 }
 
+/// The runner's services, as its `/health` lists them (`last_check` is the moment of the
+/// answer, as the runner's checker stamps it).
+fn services(sim: &Sim) -> Value {
+    let now = sim.micros(sim.now());
+    let cb = json!({"Name": "", "State": 0, "Failures": 0, "Successes": 0, "Requests": 0,
+                    "LastFailTime": "0001-01-01T00:00:00Z"});
+    json!(["yagna", "ipfs", "database", "redis"]
+        .iter()
+        .map(|n| json!({"name": n, "status": "healthy", "circuit_breaker_stats": cb, "last_check": now}))
+        .collect::<Vec<_>>())
+}
+
+/// Jobs known now (created), newest first, at most `limit` (default 50, at most 200).
+fn jobs_list(sim: &Sim, w: &World, asked: &Asked) -> SimAnswer {
+    let limit = asked
+        .q("limit")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| (1..=200).contains(v))
+        .unwrap_or(50);
+    let now = sim.now();
+    let mut jobs: Vec<&super::scenario::SimJob> = sim
+        .scenario
+        .jobs
+        .iter()
+        .filter(|j| j.created <= now)
+        .collect();
+    jobs.sort_by(|a, b| b.created.total_cmp(&a.created).then(a.id.cmp(&b.id)));
+    let list: Vec<Value> = jobs
+        .into_iter()
+        .take(limit)
+        .map(|j| {
+            json!({"id": j.id, "status": w.job_status.get(&j.id).cloned().unwrap_or_default(),
+                   "created_at": sim.millis(j.created)})
+        })
+        .collect();
+    json_reply(
+        200,
+        &json!({"jobs": if list.is_empty() { Value::Null } else { Value::Array(list) }}),
+    )
+}
+
+/// Jobs processing for more than 15 minutes.
+fn stuck_jobs(sim: &Sim, w: &World) -> Value {
+    let now = sim.now();
+    let stuck: Vec<Value> = sim
+        .scenario
+        .jobs
+        .iter()
+        .filter(|j| j.created <= now - 900.0)
+        .filter(|j| {
+            matches!(
+                w.job_status.get(&j.id).map(String::as_str),
+                Some("processing" | "running")
+            )
+        })
+        .map(|j| {
+            let ns = ((now - j.created) * 1e9) as i64;
+            json!({"job_id": j.id, "updated_at": sim.millis(now), "created_at": sim.millis(j.created),
+                   "processing_duration": ns, "total_duration": ns})
+        })
+        .collect();
+    json!({"stuck_jobs_count": stuck.len(), "timeout_threshold_minutes": 15, "stuck_jobs": stuck})
+}
+
 fn job(sim: &Sim, w: &World, id: &str, asked: &Asked) -> SimAnswer {
-    let Some(job) = sim.scenario.jobs.iter().find(|j| j.id == id) else {
+    let now = sim.now();
+    let Some(job) = sim
+        .scenario
+        .jobs
+        .iter()
+        .find(|j| j.id == id && j.created <= now)
+    else {
         return json_reply(404, &json!({"error": "job not found"}));
     };
     let status = w.job_status.get(id).cloned().unwrap_or_default();
@@ -266,7 +341,13 @@ fn all(sim: &Sim, w: &World, id: &str) -> SimAnswer {
             headers: vec![("content-type", "text/plain".into())],
         };
     }
-    if !sim.scenario.jobs.iter().any(|j| j.id == id) {
+    let now = sim.now();
+    if !sim
+        .scenario
+        .jobs
+        .iter()
+        .any(|j| j.id == id && j.created <= now)
+    {
         return json_reply(404, &json!({"error": "job not found"}));
     }
     let rows: Vec<Value> = ordered_rows(w, id)
@@ -318,12 +399,116 @@ pub fn router(sim: &Sim, asked: &Asked) -> SimAnswer {
                 .collect();
             json_reply(200, &json!({"providers": list}))
         }
-        "/metrics" => json_reply(
+        "/metrics" => {
+            let healthy = w.providers.iter().filter(|p| p.healthy).count();
+            let some = healthy > 0;
+            json_reply(
+                200,
+                &json!({"total_providers": w.providers.len(), "healthy_providers": healthy,
+                        "avg_latency": 0.0, "avg_success_rate": if some { 1.0 } else { 0.0 },
+                        "cost_range": {"min": if some { 5e-05 } else { 0.0 }, "max": if some { 5e-05 } else { 0.0 }},
+                        "models_supported": ["llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"]}),
+            )
+        }
+        "/debug/providers" => {
+            let now = sim.unix(sim.now());
+            let list: Vec<Value> = w
+                .providers
+                .iter()
+                .map(|p| {
+                    let last = p.checked_at.map(|t| sim.unix(t)).unwrap_or(0.0);
+                    json!({"name": p.name, "type": "modal",
+                           "endpoint": format!("https://sim--{}.modal.run", p.name),
+                           "region": p.region, "healthy": p.healthy, "last_health_check": last,
+                           "last_health_check_ago_seconds": if last > 0.0 { json!(now - last) } else { Value::Null },
+                           "avg_latency": 0.0, "success_rate": 1.0, "cost_per_second": 5e-05,
+                           "max_concurrent": 10})
+                })
+                .collect();
+            json_reply(
+                200,
+                &json!({"total_providers": w.providers.len(),
+                        "healthy_count": w.providers.iter().filter(|p| p.healthy).count(),
+                        "providers": list, "timestamp": now}),
+            )
+        }
+        "/debug/startup-status" => {
+            let checked = w
+                .providers
+                .iter()
+                .filter(|p| p.checked_at.is_some())
+                .count();
+            let never: Vec<&str> = w
+                .providers
+                .iter()
+                .filter(|p| p.checked_at.is_none())
+                .map(|p| p.name.as_str())
+                .collect();
+            json_reply(
+                200,
+                &json!({"startup_health_checks_completed": checked == w.providers.len(),
+                        "some_health_checks_completed": checked > 0,
+                        "providers_checked": checked, "providers_total": w.providers.len(),
+                        "providers_healthy": w.providers.iter().filter(|p| p.healthy).count(),
+                        "providers_never_checked": never}),
+            )
+        }
+        "/debug/health-check-history" => {
+            let now = sim.unix(sim.now());
+            let list: Vec<Value> = w
+                .providers
+                .iter()
+                .map(|p| match p.checked_at {
+                    Some(t) => {
+                        let ago = now - sim.unix(t);
+                        json!({"provider": p.name, "healthy": p.healthy,
+                               "last_check_timestamp": sim.unix(t), "last_check_ago_seconds": ago,
+                               "last_check_ago_human": if ago < 60.0 { format!("{}s ago", ago as i64) } else { format!("{}m ago", (ago / 60.0) as i64) }})
+                    }
+                    None => json!({"provider": p.name, "healthy": p.healthy,
+                                   "last_check_timestamp": 0, "last_check_ago_seconds": null,
+                                   "last_check_ago_human": "Never"}),
+                })
+                .collect();
+            json_reply(200, &json!({"providers": list, "current_timestamp": now}))
+        }
+        "/queue/status" => {
+            let mut regions = Map::new();
+            for (name, router_region) in [
+                ("US", "us-east"),
+                ("EU", "eu-west"),
+                ("ASIA", "asia-pacific"),
+            ] {
+                let of = |st: &str| {
+                    w.rows
+                        .values()
+                        .filter(|r| {
+                            r.status == st
+                                && crate::beacon::normalize_region(&r.region) == router_region
+                        })
+                        .count()
+                };
+                regions.insert(
+                    name.into(),
+                    json!({"region": name, "queue_size": 0, "retry_queue_size": 0,
+                           "processing": of("running") > 0, "current_job": null,
+                           "completed": of("completed"), "failed": of("failed")}),
+                );
+            }
+            json_reply(
+                200,
+                &json!({"queues": {"global_retry_queue_size": 0, "regions": regions},
+                        "timestamp": sim.unix(sim.now())}),
+            )
+        }
+        "/ready" => json_reply(
             200,
-            &json!({"total_providers": w.providers.len(),
-                    "healthy_providers": w.providers.iter().filter(|p| p.healthy).count(),
-                    "avg_latency": 0.0, "avg_success_rate": 1.0,
-                    "cost_range": {"min": 5e-05, "max": 5e-05}, "models_supported": 3}),
+            &json!({"status": "ok", "timestamp": sim.unix(sim.now())}),
+        ),
+        // The real router has it; the recorder must never ask for it (it dumps the environment).
+        "/env" => json_reply(
+            200,
+            &json!({"GOLEM_US_ENDPOINT": "https://golem-us.example", "MODAL_TOKEN_SECRET": "sim-secret-never-recorded"}),
         ),
         _ => json_reply(404, &json!({"detail": "Not Found"})),
     }

@@ -100,6 +100,7 @@ pub struct Sim {
     buckets: Mutex<HashMap<std::net::IpAddr, Bucket>>,
     admin_last: Mutex<HashMap<std::net::IpAddr, i64>>,
     request_ids: AtomicU64,
+    cursor: Mutex<state::Cursor>,
 }
 
 /// The runner's admin routes allow one request per this long per client.
@@ -123,7 +124,6 @@ impl Sim {
     ) -> Arc<Self> {
         let rpm = rate_limit_rpm.unwrap_or(scenario.runner.rate_limit_rpm);
         Arc::new(Sim {
-            scenario,
             speed,
             clock,
             epoch_us,
@@ -131,6 +131,8 @@ impl Sim {
             buckets: Mutex::new(HashMap::new()),
             admin_last: Mutex::new(HashMap::new()),
             request_ids: AtomicU64::new(1),
+            cursor: Mutex::new(state::Cursor::new(&scenario)),
+            scenario,
         })
     }
 
@@ -148,8 +150,12 @@ impl Sim {
         (self.clock.now_us() - self.epoch_us) as f64 / 1e6
     }
 
-    pub fn world(&self) -> World {
-        world_at(&self.scenario, self.now())
+    /// The world now, shared (not copied).
+    pub fn world(&self) -> Arc<World> {
+        let t = self.now();
+        let mut c = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        c.advance(&self.scenario, t);
+        c.shared(&self.scenario, t)
     }
 
     /// Wall seconds until the scenario's end.
@@ -174,6 +180,13 @@ impl Sim {
     fn micros(&self, t: f64) -> String {
         chrono::DateTime::from_timestamp_micros(self.ts_us(t))
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .unwrap_or_default()
+    }
+
+    /// Millisecond RFC 3339, as the runner's job list writes `created_at`.
+    fn millis(&self, t: f64) -> String {
+        chrono::DateTime::from_timestamp_micros(self.ts_us(t))
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default()
     }
 
@@ -338,11 +351,11 @@ fn serve_with_outages(
     let refused = move |sim: &Sim| {
         let w = sim.world();
         let o = if is_runner {
-            w.runner_outage
+            &w.runner_outage
         } else {
-            w.router_outage
+            &w.router_outage
         };
-        o == Some(Outage::Refused)
+        *o == Some(Outage::Refused)
     };
     tokio::spawn(async move {
         let mut listener = Some(listener);

@@ -51,6 +51,10 @@ pub struct SimJob {
     pub spec: Value,
     #[serde(default = "default_status")]
     pub status: String,
+    /// Scenario second the job is created: before it the runner does not know it (its list
+    /// leaves it out, its endpoints answer 404). Negative: created before the scenario.
+    #[serde(default)]
+    pub created: f64,
 }
 
 fn default_status() -> String {
@@ -288,6 +292,7 @@ pub fn classic() -> Scenario {
             id: job.into(),
             spec: job_runner_spec(job, &QUESTIONS, &MODELS, &regions),
             status: "created".into(),
+            created: 0.0,
         }],
         providers: three_providers(),
         events,
@@ -368,6 +373,7 @@ pub fn cutoff() -> Scenario {
             id: job.into(),
             spec,
             status: "queued".into(),
+            created: 0.0,
         }],
         providers: vec![
             SimProvider {
@@ -547,6 +553,7 @@ pub fn outage() -> Scenario {
             id: job.into(),
             spec,
             status: "created".into(),
+            created: 0.0,
         }],
         providers: vec![
             SimProvider {
@@ -627,6 +634,7 @@ pub fn legacy() -> Scenario {
             id: job.into(),
             spec: job_runner_spec(job, &qrefs, &MODELS, &regions),
             status: "created".into(),
+            created: 0.0,
         }],
         providers: three_providers(),
         events,

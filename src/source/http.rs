@@ -5,7 +5,7 @@
 
 use super::Source;
 use crate::clock::Clock;
-use crate::fetch::{FetchErrorKind, Fetched, Request, SourceKind};
+use crate::fetch::{FetchErrorKind, Fetched, Request};
 use crate::redact;
 use futures_util::StreamExt;
 use std::error::Error as _;
@@ -128,7 +128,7 @@ impl HttpSource {
         // The token goes to admin requests only, and never into a Fetched. Redirects are not
         // followed, so it cannot travel on from there.
         if let Some(token) = &self.cfg.token
-            && req.kind == SourceKind::RunnerAdminQueue
+            && req.kind.is_admin()
         {
             r = r.bearer_auth(token);
         }

@@ -3,7 +3,7 @@
 //! declaration order, so stored records never use `skip_serializing_if`, `flatten`,
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
-use super::schema::{ExtraRow, SnapshotRec, format, v1};
+use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,14 @@ pub fn decode<'a, T: Deserialize<'a>>(format: u8, bytes: &'a [u8]) -> Result<T, 
         });
     }
     Ok(v)
+}
+
+/// A session of any version, as the current struct.
+pub fn decode_session(bytes: &[u8]) -> Result<SessionRec, CodecError> {
+    if format_of(bytes) == Some(format::SESSION_V1) {
+        return decode::<SessionRec1>(format::SESSION_V1, bytes).map(Into::into);
+    }
+    decode(format::SESSION_V2, bytes)
 }
 
 /// A snapshot header of either version, as the current struct.

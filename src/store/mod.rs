@@ -20,6 +20,7 @@ pub use writer::{IngestStats, Poll, Writer};
 
 use redb::{ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase};
 
+use redb::ReadableTable as _;
 use schema::{META, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
@@ -160,7 +161,28 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(schema::EXEC_CHANGES).db()?;
     txn.open_table(schema::EXEC_CHECKPOINTS).db()?;
     txn.open_table(schema::EXEC_EXTRAS).db()?;
+    txn.open_table(schema::NOTES).db()?;
+    txn.open_table(schema::PRUNED).db()?;
     Ok(())
+}
+
+/// A new recording id: 16 random bytes as hex (from the OS's randomness through the standard
+/// library's hasher keys, the time and the process).
+pub fn new_recording_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(32);
+    for i in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
 }
 
 /// Creates a new database file whole or not at all: it is made under a temporary name beside
@@ -196,10 +218,13 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
             .create(&tmp)
             .map_err(|e| open_error(path, e))?;
         let txn = db.begin_write().db()?;
-        txn.open_table(META)
-            .db()?
-            .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-            .db()?;
+        {
+            let mut meta = txn.open_table(META).db()?;
+            meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                .db()?;
+            meta.insert("recording_id", new_recording_id().as_bytes())
+                .db()?;
+        }
         create_tables(&txn)?;
         txn.commit().db()?;
         drop(db);
@@ -282,10 +307,16 @@ fn open_writer_once(
         source,
     })?;
     let txn = db.begin_write().db()?;
-    txn.open_table(META)
-        .db()?
-        .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-        .db()?;
+    {
+        let mut meta = txn.open_table(META).db()?;
+        meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+            .db()?;
+        // Files of older versions get their id when first written to.
+        if meta.get("recording_id").db()?.is_none() {
+            meta.insert("recording_id", new_recording_id().as_bytes())
+                .db()?;
+        }
+    }
     create_tables(&txn)?;
     txn.commit().db()?;
     Ok(db)

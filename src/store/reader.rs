@@ -19,28 +19,162 @@ pub struct SnapshotInfo {
 
 type ExtrasTable = redb::ReadOnlyTable<(u32, u64), &'static [u8]>;
 
+/// A range of snapshots read as if it were the whole recording (`report --from/--to`, `cut`):
+/// only its snapshots; every entity's last version at or before `from` appears at `from` (its
+/// state there), versions after `to` do not appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: u64,
+    pub to: u64,
+}
+
 pub struct Reader {
     pub(super) txn: ReadTransaction,
+    window: Option<Window>,
 }
 
 impl Reader {
     pub fn new(db: &super::ReadDb) -> Result<Self, StoreError> {
         Ok(Reader {
             txn: db.begin_read()?,
+            window: None,
         })
+    }
+
+    /// A reader of snapshots `from..=to` only (see `Window`).
+    pub fn windowed(db: &super::ReadDb, from: u64, to: u64) -> Result<Self, StoreError> {
+        Ok(Reader {
+            txn: db.begin_read()?,
+            window: Some(Window { from, to }),
+        })
+    }
+
+    pub fn window(&self) -> Option<Window> {
+        self.window
+    }
+
+    fn seqs(&self) -> std::ops::RangeInclusive<u64> {
+        match self.window {
+            Some(w) => w.from..=w.to,
+            None => 0..=u64::MAX,
+        }
+    }
+
+    /// Versions of one entity in seq order, as the window shows them.
+    fn in_window<T>(&self, versions: Vec<(u64, T)>) -> Vec<(u64, T)> {
+        let Some(w) = self.window else {
+            return versions;
+        };
+        let mut base: Option<T> = None;
+        let mut out = Vec::new();
+        for (seq, v) in versions {
+            if seq <= w.from {
+                base = Some(v);
+            } else if seq <= w.to {
+                if let Some(b) = base.take() {
+                    out.push((w.from, b));
+                }
+                out.push((seq, v));
+            }
+        }
+        if let Some(b) = base {
+            out.push((w.from, b));
+        }
+        out
+    }
+
+    /// The recording's id (made when the file was created).
+    pub fn recording_id(&self) -> Result<Option<String>, StoreError> {
+        let t = self.txn.open_table(META).db()?;
+        Ok(t.get("recording_id")
+            .db()?
+            .map(|v| String::from_utf8_lossy(v.value()).into_owned()))
+    }
+
+    /// A sealed bundle's manifest (`cut`), as stored.
+    pub fn manifest_json(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.txn.open_table(META).db()?;
+        Ok(t.get("manifest").db()?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every note, in time order (those of the window's time when windowed, marks touching it
+    /// included).
+    pub fn notes(&self) -> Result<Vec<(i64, u64, NoteRec)>, StoreError> {
+        let t = match self.txn.open_table(NOTES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::Db(e.into())),
+        };
+        let span = match self.window {
+            Some(w) => {
+                let s = self.txn.open_table(SNAPSHOTS).db()?;
+                let time = |seq: u64| -> Result<Option<(i64, i64)>, StoreError> {
+                    Ok(match s.get(seq).db()? {
+                        Some(v) => {
+                            let r = codec::decode_snapshot(v.value())
+                                .map_err(|e| StoreError::corrupt(format!("snapshot {seq}"), e))?;
+                            Some((r.started_at, r.started_at + r.duration_us as i64))
+                        }
+                        None => None,
+                    })
+                };
+                match (time(w.from)?, time(w.to)?) {
+                    (Some(a), Some(b)) => Some((a.0, b.1)),
+                    _ => Some((i64::MAX, i64::MIN)),
+                }
+            }
+            None => None,
+        };
+        let mut out = Vec::new();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            let (at, n) = k.value();
+            let rec: NoteRec = codec::decode(format::NOTE_V1, v.value())
+                .map_err(|e| StoreError::corrupt(format!("note at {at}"), e))?;
+            let keep = span.is_none_or(|(a, b)| {
+                (a..=b).contains(&at)
+                    || matches!((rec.mark_from, rec.mark_to), (Some(f), Some(t)) if f <= b && t >= a)
+            });
+            if keep {
+                out.push((at, n, rec));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ranges of snapshots removed by retention, in order.
+    pub fn pruned(&self) -> Result<Vec<(u64, u64)>, StoreError> {
+        let t = match self.txn.open_table(PRUNED) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::Db(e.into())),
+        };
+        let mut out = Vec::new();
+        let seqs = self.seqs();
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            let (a, b) = (k.value(), v.value());
+            if a <= *seqs.end() && b >= *seqs.start() {
+                out.push((a, b));
+            }
+        }
+        Ok(out)
     }
 
     /// The last snapshot's seq, `None` before the first.
     pub fn last_seq(&self) -> Result<Option<u64>, StoreError> {
         let t = self.txn.open_table(SNAPSHOTS).db()?;
-        Ok(t.last().db()?.map(|(k, _)| k.value()))
+        match t.range(self.seqs()).db()?.next_back() {
+            Some(e) => Ok(Some(e.db()?.0.value())),
+            None => Ok(None),
+        }
     }
 
     /// Every snapshot header, in order.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotInfo, SnapshotRec)>, StoreError> {
         let t = self.txn.open_table(SNAPSHOTS).db()?;
         let mut out = Vec::with_capacity(t.len().db()? as usize);
-        for e in t.iter().db()? {
+        for e in t.range(self.seqs()).db()? {
             let (k, v) = e.db()?;
             let seq = k.value();
             let rec = codec::decode_snapshot(v.value())
@@ -58,13 +192,26 @@ impl Reader {
         Ok(out)
     }
 
+    /// Sessions, in order (those of the window's snapshots when windowed).
     pub fn sessions(&self) -> Result<Vec<SessionRec>, StoreError> {
+        let used: Option<std::collections::BTreeSet<u64>> = match self.window {
+            Some(_) => Some(
+                self.snapshots()?
+                    .into_iter()
+                    .map(|(i, _)| i.session)
+                    .collect(),
+            ),
+            None => None,
+        };
         let t = self.txn.open_table(SESSIONS).db()?;
         let mut out = Vec::new();
         for e in t.iter().db()? {
             let (k, v) = e.db()?;
+            if used.as_ref().is_some_and(|u| !u.contains(&k.value())) {
+                continue;
+            }
             out.push(
-                codec::decode(format::SESSION_V1, v.value())
+                codec::decode_session(v.value())
                     .map_err(|e| StoreError::corrupt(format!("session {}", k.value()), e))?,
             );
         }
@@ -119,7 +266,7 @@ impl Reader {
                     .map_err(|e| StoreError::corrupt("job version", e))?,
             ));
         }
-        Ok(out)
+        Ok(self.in_window(out))
     }
 
     /// The live executions of a job at `seq`: the last checkpoint at or before `seq`, then
@@ -204,6 +351,28 @@ impl Reader {
         mut f: impl FnMut(i64, u64, Option<Execution>),
     ) -> Result<(), StoreError> {
         let t = self.txn.open_table(EXEC_VERSIONS).db()?;
+        let decode = |id: i64, bytes: &[u8]| -> Result<Option<Execution>, StoreError> {
+            if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
+                return Ok(None);
+            }
+            codec::decode(format::EXEC_V1, bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))
+        };
+        let w = self.window;
+        // Windowed: the last version at or before `from` of the current id, not yet shown.
+        let mut base: Option<(i64, Vec<u8>)> = None;
+        let show_base = |base: &mut Option<(i64, Vec<u8>)>,
+                         f: &mut dyn FnMut(i64, u64, Option<Execution>)|
+         -> Result<(), StoreError> {
+            if let (Some((id, bytes)), Some(w)) = (base.take(), w) {
+                // A row that was gone by the window's start is not in it at all.
+                if let Some(e) = decode(id, &bytes)? {
+                    f(id, w.from, Some(e));
+                }
+            }
+            Ok(())
+        };
         for e in t
             .range((job, *ids.start(), 0)..=(job, *ids.end(), u64::MAX))
             .db()?
@@ -211,16 +380,21 @@ impl Reader {
             let (k, v) = e.db()?;
             let (_, id, s) = k.value();
             let bytes = v.value();
-            let ex = if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
-                None
-            } else {
-                Some(
-                    codec::decode(format::EXEC_V1, bytes)
-                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?,
-                )
+            let Some(w) = w else {
+                f(id, s, decode(id, bytes)?);
+                continue;
             };
-            f(id, s, ex);
+            if base.as_ref().is_some_and(|(b, _)| *b != id) {
+                show_base(&mut base, &mut f)?;
+            }
+            if s <= w.from {
+                base = Some((id, bytes.to_vec()));
+            } else if s <= w.to {
+                show_base(&mut base, &mut f)?;
+                f(id, s, decode(id, bytes)?);
+            }
         }
+        show_base(&mut base, &mut f)?;
         Ok(())
     }
 
@@ -282,7 +456,7 @@ impl Reader {
                     .map_err(|e| StoreError::corrupt(format!("extra rows at {seq}"), e))?,
             ));
         }
-        Ok(out)
+        Ok(self.in_window(out))
     }
 
     /// The extras table; `None` in a version 1 file, which has none.
@@ -319,7 +493,7 @@ impl Reader {
                     .map_err(|e| StoreError::corrupt("router version", e))?,
             ));
         }
-        Ok(out)
+        Ok(self.in_window(out))
     }
 
     pub fn body_rec(&self, id: u64) -> Result<Option<BodyRec>, StoreError> {

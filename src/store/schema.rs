@@ -21,6 +21,11 @@
 //! | `router_versions`| u64 seq                           | `RouterRec`                         |
 //! | `exec_extras`    | (u32 job, u64 seq)                | zstd of `Vec<ExtraRow>`: every row  |
 //! |                  |                                   | kept beside the by-id list, when it changed |
+//! | `notes`          | (i64 at µs, u64 n)                | `NoteRec`: an annotation, maybe a marked window |
+//! | `pruned`         | u64 first seq                     | u64 last seq of a range removed by retention |
+//!
+//! `meta` also holds `recording_id` (16 random bytes, hex, made when the file is created) and,
+//! in a sealed bundle made by `cut`, `manifest` (JSON, `bundle::Manifest`).
 //!
 //! The state of an entity at snapshot S is its version with the greatest seq <= S. For the
 //! executions of a job that is the last checkpoint at or before S plus the changes after it
@@ -36,9 +41,16 @@
 //!
 //! Versions: 1 had no `exec_extras` and `SNAPSHOT_V1` headers; 2 adds them and `SNAPSHOT_V2`
 //! (each request's outcome, row accounting and row problems, a redirect's location, the
-//! server's clock). A version
-//! 2 reader reads version 1 files (an absent table is empty; V1 headers are converted); a
-//! recorder that appends to a version 1 file marks it version 2.
+//! server's clock); 3 adds `notes`, `pruned`, the recording id and `SESSION_V2` (followed
+//! jobs, extra endpoints, retention). A reader reads every older version (an absent table is
+//! empty; old records are converted); a recorder that appends to an older file marks it with
+//! the current version.
+//!
+//! Retention (`record --retain`, `--max-size`) removes snapshots older than the window: for
+//! every entity the last version inside a removed range is moved to the first kept snapshot
+//! after it (so the state there is whole), older versions, checkpoints and bodies no longer
+//! used go, and the range is noted in `pruned`. Snapshots in a marked window are never
+//! removed.
 
 pub use crate::beacon::{ExtraRow, JobRec, RouterRec, RowProblem};
 use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
@@ -46,7 +58,7 @@ use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a table or record layout changes. A file with a larger number is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
@@ -63,10 +75,13 @@ pub const EXEC_CHANGES: TableDefinition<(u32, u64, i64), ()> = TableDefinition::
 pub const EXEC_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
     TableDefinition::new("exec_checkpoints");
 pub const EXEC_EXTRAS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("exec_extras");
+pub const NOTES: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("notes");
+pub const PRUNED: TableDefinition<u64, u64> = TableDefinition::new("pruned");
 
 /// Format bytes: the first byte of every encoded value.
 pub mod format {
     pub const SESSION_V1: u8 = 0x10;
+    pub const SESSION_V2: u8 = 0x11;
     pub const SNAPSHOT_V1: u8 = 0x20;
     pub const SNAPSHOT_V2: u8 = 0x21;
     pub const BODY_V1: u8 = 0x30;
@@ -78,6 +93,7 @@ pub mod format {
     pub const CHECKPOINT_V1: u8 = 0x70;
     /// Format byte, then zstd of the bincode of `Vec<ExtraRow>`.
     pub const EXTRAS_V1: u8 = 0x80;
+    pub const NOTE_V1: u8 = 0x90;
 }
 
 /// One run of `record` against one set of sources.
@@ -93,6 +109,35 @@ pub struct SessionRec {
     pub max_runner_rpm: u32,
     pub label: Option<String>,
     pub tool_version: String,
+    /// `--all-jobs`: jobs were discovered, not only `jobs`.
+    pub all_jobs: bool,
+    /// `--endpoint`s: (name, URL without secrets).
+    pub endpoints: Vec<(String, String)>,
+    /// `--retain`, µs.
+    pub retain_us: Option<i64>,
+    /// `--max-size`, bytes.
+    pub max_size: Option<u64>,
+}
+
+impl SessionRec {
+    /// The `--endpoint` name of a recorded URL.
+    pub fn endpoint_name(&self, url: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(_, u)| u == url)
+            .map(|(n, _)| n.as_str())
+    }
+}
+
+/// An annotation (`blackbox note`). With a mark, snapshots between `mark_from` and `mark_to`
+/// (µs) are kept by retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteRec {
+    pub text: String,
+    pub mark_from: Option<i64>,
+    pub mark_to: Option<i64>,
+    /// When it was written, µs.
+    pub created_at: i64,
 }
 
 /// One poll: when it ran and what every request returned.
@@ -151,6 +196,42 @@ impl FetchRec {
     /// `ok`, `http 503`, `timeout`, `skipped_by_budget`, ...
     pub fn outcome_word(&self) -> String {
         crate::fetch::outcome_word(self.outcome(), self.status, self.error_kind())
+    }
+}
+
+/// Sessions as schema versions 1 and 2 wrote them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRec1 {
+    pub started_at: i64,
+    pub first_seq: u64,
+    pub runner: Option<String>,
+    pub router: Option<String>,
+    pub jobs: Vec<String>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub max_runner_rpm: u32,
+    pub label: Option<String>,
+    pub tool_version: String,
+}
+
+impl From<SessionRec1> for SessionRec {
+    fn from(s: SessionRec1) -> Self {
+        SessionRec {
+            started_at: s.started_at,
+            first_seq: s.first_seq,
+            runner: s.runner,
+            router: s.router,
+            jobs: s.jobs,
+            interval_ms: s.interval_ms,
+            timeout_ms: s.timeout_ms,
+            max_runner_rpm: s.max_runner_rpm,
+            label: s.label,
+            tool_version: s.tool_version,
+            all_jobs: false,
+            endpoints: Vec::new(),
+            retain_us: None,
+            max_size: None,
+        }
     }
 }
 

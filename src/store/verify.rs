@@ -200,7 +200,7 @@ impl Reader {
         let txn = &self.txn;
         for e in txn.open_table(SESSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
-            if let Err(e) = codec::decode::<SessionRec>(format::SESSION_V1, v.value()) {
+            if let Err(e) = codec::decode_session(v.value()) {
                 r.p(format!("session {}: undecodable: {e}", k.value()));
             }
         }

@@ -374,10 +374,14 @@ impl Writer {
                 max_runner_rpm: 0,
                 label: None,
                 tool_version: env!("CARGO_PKG_VERSION").into(),
+                all_jobs: false,
+                endpoints: Vec::new(),
+                retain_us: None,
+                max_size: None,
             });
             txn.open_table(SESSIONS)
                 .db()?
-                .insert(seq, codec::encode(format::SESSION_V1, &rec).as_slice())
+                .insert(seq, codec::encode(format::SESSION_V2, &rec).as_slice())
                 .db()?;
             self.session = seq;
         }

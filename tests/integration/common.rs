@@ -216,6 +216,7 @@ pub fn options(jobs: &[&str], interval_secs: f64) -> beacon_blackbox::record::Re
             router: Some(base("http://router.test/")),
             jobs: jobs.iter().map(|j| j.to_string()).collect(),
             admin: false,
+            ..Default::default()
         },
         interval: std::time::Duration::from_secs_f64(interval_secs),
         timeout: std::time::Duration::from_secs(10),
@@ -224,6 +225,8 @@ pub fn options(jobs: &[&str], interval_secs: f64) -> beacon_blackbox::record::Re
         label: None,
         durable: false,
         disk_limit: None,
+        retain: None,
+        max_size: None,
     }
 }
 

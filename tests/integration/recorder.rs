@@ -83,6 +83,7 @@ fn world(n: usize) -> impl Fn(i64, &Request) -> Reply + Send + Sync + 'static {
                 r#"{"providers":[{"name":"modal-us-east","type":"modal","region":"us-east","healthy":true,"last_health_check":1760000000.1}]}"#,
             ),
             SourceKind::RunnerAdminQueue => Reply::json(200, r#"{"main":0}"#),
+            _ => Reply::json(404, r#"{"detail":"Not Found"}"#),
         }
         .after_us(2_000)
     }
