@@ -28,6 +28,9 @@ pub struct Lanes {
     /// Windows in which a source failed, and in which the recorder did not send one.
     pub outages: Vec<Band>,
     pub gaps: Vec<Band>,
+    /// Notes, and the windows they mark.
+    pub notes: Vec<Marker>,
+    pub marks: Vec<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ pub enum MarkerKind {
     FirstTruncated { shown: u32, complete: usize },
     FirstDuplicate { cell: Cell },
     ClockSkew { ahead_seconds: f64 },
+    Note { text: String, marked: bool },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +314,24 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
             .map(|o| Band::of(o, end_us))
             .collect(),
         gaps: r.fetch.gaps.iter().map(|o| Band::of(o, end_us)).collect(),
+        notes: r
+            .recording
+            .notes
+            .iter()
+            .map(|n| Marker {
+                at_us: n.at.0,
+                kind: MarkerKind::Note {
+                    text: n.text.clone(),
+                    marked: n.mark_from.is_some(),
+                },
+            })
+            .collect(),
+        marks: r
+            .recording
+            .notes
+            .iter()
+            .filter_map(|n| Some((n.mark_from?.0, n.mark_to?.0)))
+            .collect(),
     })
 }
 

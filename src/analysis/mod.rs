@@ -99,6 +99,20 @@ pub struct Recording {
     /// How many id ranges a sweep over row versions is split into (one thread each): the
     /// machine's cores, at most 4. The result does not depend on it.
     pub threads: usize,
+    /// Notes (`blackbox note`), in time order.
+    pub notes: Vec<Note>,
+    /// Ranges of snapshots removed by retention.
+    pub pruned: Vec<(u64, u64)>,
+}
+
+/// An annotation of the recording.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub at: Stamp,
+    pub text: String,
+    /// The window kept from pruning, when marked.
+    pub mark_from: Option<Stamp>,
+    pub mark_to: Option<Stamp>,
 }
 
 /// The state of one job at one snapshot.
@@ -184,17 +198,64 @@ fn split_ids(lo: i64, hi: i64, parts: usize) -> Vec<RangeInclusive<i64>> {
 
 impl Recording {
     pub fn open(db: &crate::store::ReadDb) -> Result<Self, StoreError> {
-        let reader = Reader::new(db)?;
+        Self::with_reader(Reader::new(db)?)
+    }
+
+    /// Snapshots `from..=to` as a recording of their own (`report --from/--to`; what `cut`
+    /// writes).
+    pub fn open_window(db: &crate::store::ReadDb, from: u64, to: u64) -> Result<Self, StoreError> {
+        Self::with_reader(Reader::windowed(db, from, to)?)
+    }
+
+    fn with_reader(reader: Reader) -> Result<Self, StoreError> {
         let (infos, snaps) = reader.snapshots()?.into_iter().unzip();
+        let notes = reader
+            .notes()?
+            .into_iter()
+            .map(|(at, _, n)| Note {
+                at: Stamp(at),
+                text: n.text,
+                mark_from: n.mark_from.map(Stamp),
+                mark_to: n.mark_to.map(Stamp),
+            })
+            .collect();
         Ok(Recording {
             strings: reader.strings()?,
             jobs: reader.jobs()?,
             sessions: reader.sessions()?,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            notes,
+            pruned: reader.pruned()?,
             infos,
             snaps,
             reader,
         })
+    }
+
+    /// Notes by the snapshot they follow: index `i` holds those from snapshot `i`'s start to
+    /// the next one's (notes before the first go with the first).
+    pub fn notes_by_snapshot(&self) -> Vec<Vec<&Note>> {
+        let mut out: Vec<Vec<&Note>> = vec![Vec::new(); self.infos.len()];
+        for n in &self.notes {
+            let k = self
+                .infos
+                .partition_point(|i| i.started_at <= n.at.0)
+                .saturating_sub(1);
+            if let Some(v) = out.get_mut(k) {
+                v.push(n);
+            }
+        }
+        out
+    }
+
+    /// The snapshot a time falls in (the last one started at or before it; the first for an
+    /// earlier time).
+    pub fn seq_at(&self, t: i64) -> Option<u64> {
+        let k = self
+            .infos
+            .partition_point(|i| i.started_at <= t)
+            .saturating_sub(1);
+        self.infos.get(k).map(|i| i.seq)
     }
 
     pub fn resolve(&self, sel: &Selector) -> Result<u64, SelectError> {

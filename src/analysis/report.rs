@@ -21,6 +21,18 @@ pub struct SessionOut {
     pub max_runner_rpm: u32,
     pub label: Option<String>,
     pub tool_version: String,
+    pub all_jobs: bool,
+    /// `--endpoint`s: (name, URL).
+    pub endpoints: Vec<(String, String)>,
+    pub retain_seconds: Option<f64>,
+    pub max_size: Option<u64>,
+}
+
+/// A range of snapshots removed by retention.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Pruned {
+    pub from_seq: u64,
+    pub to_seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -30,6 +42,11 @@ pub struct RecordingInfo {
     pub last: Option<SnapshotRef>,
     pub span_seconds: f64,
     pub sessions: Vec<SessionOut>,
+    /// Notes, in time order.
+    pub notes: Vec<super::Note>,
+    /// Snapshots removed by retention: the recording's window starts at `first`, and these
+    /// ranges inside it are gone too (all but marked windows).
+    pub pruned: Vec<Pruned>,
     pub reported_by: String,
 }
 
@@ -80,7 +97,17 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
                 max_runner_rpm: s.max_runner_rpm,
                 label: s.label.clone(),
                 tool_version: s.tool_version.clone(),
+                all_jobs: s.all_jobs,
+                endpoints: s.endpoints.clone(),
+                retain_seconds: s.retain_us.map(|u| u as f64 / 1e6),
+                max_size: s.max_size,
             })
+            .collect(),
+        notes: rec.notes.clone(),
+        pruned: rec
+            .pruned
+            .iter()
+            .map(|&(from_seq, to_seq)| Pruned { from_seq, to_seq })
             .collect(),
         reported_by: format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
     };

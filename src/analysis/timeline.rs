@@ -63,6 +63,10 @@ pub enum EventKind {
         #[serde(flatten)]
         change: RouterChange,
     },
+    /// `blackbox note`, at the snapshot its time falls in.
+    Note {
+        note: super::Note,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -324,6 +328,17 @@ pub fn timeline(
             }
         }
         prev = Some(r);
+    }
+    // Notes, before everything else of their snapshot.
+    for n in &rec.notes {
+        if let Some(seq) = rec.seq_at(n.at.0) {
+            push(
+                &mut ev,
+                (seq, 0, i64::MIN, 0),
+                u32::MAX,
+                EventKind::Note { note: n.clone() },
+            );
+        }
     }
     // Sort small keys, not the events.
     let mut keys: Vec<(Order, u32)> = ev

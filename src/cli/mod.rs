@@ -7,10 +7,12 @@
 
 mod args;
 mod completions;
+mod cut;
 mod demo;
 mod diff;
 mod json;
 mod live;
+mod note;
 mod page;
 mod record;
 mod render;
@@ -66,6 +68,8 @@ enum Command {
     Replay(replay::Args),
     Verify(verify::Args),
     ServeReport(live::ServeArgs),
+    Note(note::Args),
+    Cut(cut::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
 }
@@ -210,6 +214,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Replay(a) => replay::run(a, &db, color, out),
         Command::Verify(a) => verify::run(a, &db, out),
         Command::ServeReport(a) => live::serve_report(a, &db),
+        Command::Note(a) => note::run(a, &db, out),
+        Command::Cut(a) => cut::run(a, &db, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Man(a) => completions::man(a, out),
     }

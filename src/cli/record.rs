@@ -226,6 +226,19 @@ impl Observer for Status {
     }
 
     fn committed(&mut self, stats: &IngestStats, _poll: &Poll) {
+        if stats.notes_taken > 0 {
+            self.show(format!(
+                "{} taken in",
+                if stats.notes_taken == 1 {
+                    "1 note".to_string()
+                } else {
+                    format!("{} notes", stats.notes_taken)
+                }
+            ));
+        }
+        for w in &stats.warnings {
+            self.show(format!("note: {}", term(w)));
+        }
         self.count += 1;
         self.failed += stats.failed;
         self.gaps += stats.gaps;

@@ -878,6 +878,48 @@ fn outages_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
+/// A note as a list item's text.
+pub fn note_words(n: &crate::analysis::Note, st: &Style) -> String {
+    format!(
+        "{}: {}{}",
+        st.ctx.time(n.at.0),
+        st.e(&n.text),
+        match (n.mark_from, n.mark_to) {
+            (Some(f), Some(t)) => format!(
+                " (marks {} to {}: kept by retention)",
+                st.ctx.time(f.0),
+                st.ctx.time(t.0)
+            ),
+            _ => String::new(),
+        }
+    )
+}
+
+/// What retention removed, when it did.
+pub fn window_words(r: &Report) -> Option<String> {
+    let rc = &r.recording;
+    if rc.pruned.is_empty() {
+        return None;
+    }
+    let first = rc.first.as_ref()?.seq;
+    let ranges: Vec<String> = rc
+        .pruned
+        .iter()
+        .map(|p| format!("{}-{}", p.from_seq, p.to_seq))
+        .collect();
+    let gone: u64 = rc.pruned.iter().map(|p| p.to_seq - p.from_seq + 1).sum();
+    Some(format!(
+        "Retention removed {} (seq {}); the window kept starts at seq {first}{}.",
+        plural(gone, "snapshot", "snapshots"),
+        ranges.join(", "),
+        if rc.pruned.iter().any(|p| p.from_seq > first) {
+            ", with the gaps named (marked windows were kept)"
+        } else {
+            ""
+        }
+    ))
+}
+
 pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     let st = md_style(ctx);
     writeln!(out, "# Beacon incident report\n")?;
@@ -891,9 +933,19 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
             human((rc.span_seconds * 1e6) as i64),
             plural(rc.snapshots as u64, "snapshot", "snapshots")
         )?;
+        if let Some(w) = window_words(r) {
+            writeln!(out, "{w}\n")?;
+        }
     }
     for j in &r.jobs {
         writeln!(out, "{}\n", words::answer(&j.answer, &st))?;
+    }
+    if !rc.notes.is_empty() {
+        writeln!(out, "## Notes\n")?;
+        for n in &rc.notes {
+            writeln!(out, "- {}", note_words(n, &st))?;
+        }
+        writeln!(out)?;
     }
     writeln!(out, "## Findings\n")?;
     for (i, f) in r.findings.iter().enumerate() {

@@ -49,6 +49,13 @@ pub struct Args {
     /// Write to this file instead of stdout (created with the recording's permissions).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Report only from this snapshot on, as if the recording began there (the state there
+    /// included): a seq, first, -3, an RFC 3339 time, or +90s. What `cut --from` would keep.
+    #[arg(long, allow_hyphen_values = true, value_name = "SEL")]
+    pub from: Option<crate::analysis::Selector>,
+    /// Report only up to this snapshot.
+    #[arg(long, allow_hyphen_values = true, value_name = "SEL")]
+    pub to: Option<crate::analysis::Selector>,
 }
 
 impl Args {
@@ -98,7 +105,19 @@ pub fn render_report(
 
 pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
     let format = args.format()?;
-    let (_db, rec) = open_recording(db)?;
+    let (d, mut rec) = open_recording(db)?;
+    if args.from.is_some() || args.to.is_some() {
+        let from = rec.resolve(
+            args.from
+                .as_ref()
+                .unwrap_or(&crate::analysis::Selector::First),
+        )?;
+        let to = rec.resolve(args.to.as_ref().unwrap_or(&crate::analysis::Selector::Last))?;
+        if from > to {
+            return Err(CliError::usage(format!("--from {from} is after --to {to}")));
+        }
+        rec = crate::analysis::Recording::open_window(&d, from, to)?;
+    }
     match &args.out {
         Some(path) => {
             let mut buf = Vec::new();

@@ -38,6 +38,7 @@ pub fn job_series(rec: &Recording) -> Result<JobSeries, crate::store::StoreError
 
 pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError> {
     let series = job_series(rec)?;
+    let notes = rec.notes_by_snapshot();
     let mut arr = Vec::new();
     for (k, (info, snap)) in rec.infos.iter().zip(&rec.snaps).enumerate() {
         let sources: Vec<Value> = snap
@@ -76,6 +77,7 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
             "session": info.session,
             "sources": sources,
             "jobs": jobs,
+            "notes": notes[k],
         }));
     }
     Ok(Value::Array(arr))
@@ -111,13 +113,27 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
                 .collect()
         })
         .collect();
+    let notes = rec.notes_by_snapshot();
     let mut k = 0;
     while k < rec.infos.len() {
         let mut end = k;
         if !all {
-            while end + 1 < rec.infos.len() && outcomes[end + 1] == outcomes[k] {
+            // A run ends at a note, and at a range removed by retention.
+            while end + 1 < rec.infos.len()
+                && outcomes[end + 1] == outcomes[k]
+                && notes[end].is_empty()
+                && rec.infos[end + 1].seq == rec.infos[end].seq + 1
+            {
                 end += 1;
             }
+        }
+        if k > 0 && rec.infos[k].seq > rec.infos[k - 1].seq + 1 {
+            writeln!(
+                out,
+                "       ... seq {}-{} removed by retention",
+                rec.infos[k - 1].seq + 1,
+                rec.infos[k].seq - 1
+            )?;
         }
         let (a, b) = (&rec.infos[k], &rec.infos[end]);
         let all_ok = outcomes[k].iter().all(|(_, w)| w == "ok");
@@ -171,6 +187,18 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
             },
             jobs.join("; ")
         )?;
+        for n in &notes[end] {
+            writeln!(
+                out,
+                "       note {}: {}{}",
+                ctx.time(n.at.0),
+                term(&n.text),
+                match n.mark_from {
+                    Some(f) => format!(" (keeps from {} from pruning)", ctx.time(f.0)),
+                    None => String::new(),
+                }
+            )?;
+        }
         k = end + 1;
     }
     Ok(())

@@ -44,9 +44,28 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     if r.problems.is_empty() {
         writeln!(
             out,
-            "ok: {} snapshots, {} bodies, {} entity versions verified",
-            r.snapshots, r.bodies, r.versions
+            "ok: {} snapshots, {} bodies, {} entity versions{} verified",
+            r.snapshots,
+            r.bodies,
+            r.versions,
+            if r.annotations > 0 {
+                format!(", {} notes", r.annotations)
+            } else {
+                String::new()
+            }
         )?;
+        if let Some(m) = &r.bundle {
+            writeln!(
+                out,
+                "sealed bundle of recording {} seq {}-{} ({} to {}): the seal holds (blake3 {})",
+                term(m.source_recording_id.as_deref().unwrap_or("?")),
+                m.from_seq,
+                m.to_seq,
+                term(&m.from),
+                term(&m.to),
+                term(&m.digest)
+            )?;
+        }
     }
     drop(out);
     finish(&r, db)

@@ -19,7 +19,7 @@ pub struct Style<'a> {
 }
 
 impl Style<'_> {
-    fn e(&self, s: &str) -> String {
+    pub fn e(&self, s: &str) -> String {
         (self.esc)(s)
     }
 
@@ -233,6 +233,15 @@ pub fn event(k: &EventKind, job: Option<&str>, st: &Style) -> String {
             plural(*later_snapshots as u64, "snapshot", "snapshots")
         ),
         EventKind::Router { change: c } => format!("router: {}", change(c, st)),
+        EventKind::Note { note } => format!(
+            "note ({}): {}{}",
+            st.ctx.time(note.at.0),
+            st.e(&note.text),
+            match note.mark_from {
+                Some(f) => format!(" (marked from {})", st.ctx.time(f.0)),
+                None => String::new(),
+            }
+        ),
     }
 }
 

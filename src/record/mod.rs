@@ -139,8 +139,17 @@ fn spawn_writer(
         .name("blackbox-writer".into())
         .spawn(move || {
             for (poll, reply) in rx {
+                // Notes left by `blackbox note` go in before the snapshot.
+                let (taken, mut warnings) = match w.take_inbox() {
+                    Ok(t) => t,
+                    Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
+                };
                 let obs = normalise(&poll.fetches);
-                let r = w.ingest(&poll, &obs);
+                let r = w.ingest(&poll, &obs).map(|mut s| {
+                    s.notes_taken = taken;
+                    s.warnings.append(&mut warnings);
+                    s
+                });
                 let _ = reply.send((r, poll));
             }
             // Recording is over (the channel closed): hand back the file's free space.

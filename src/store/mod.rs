@@ -6,9 +6,11 @@
 //! each committed snapshot as it lands.
 
 pub mod blobs;
+pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
 mod guard;
+pub mod notes;
 mod reader;
 pub mod schema;
 mod verify;
@@ -276,6 +278,33 @@ pub fn open_writer_limited(
             r => return r,
         }
     }
+}
+
+/// A new recording file for a bundle (`cut`): refused if anything exists at `path`.
+pub fn create_bundle_file(path: &Path) -> Result<Database, StoreError> {
+    if path.exists() {
+        return Err(StoreError::Create {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a file is already there (a bundle is never written over anything)",
+            ),
+        });
+    }
+    create_whole(path)?;
+    Database::builder()
+        .open(path)
+        .map_err(|e| open_error(path, e))
+}
+
+/// `open_writer` on an existing file, without waiting for a holder to let go.
+pub fn open_writer_now(path: &Path) -> Result<Database, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    open_writer_once(path, Sharing::Shared, None)
 }
 
 fn open_writer_once(

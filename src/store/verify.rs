@@ -14,6 +14,10 @@ pub struct VerifyReport {
     pub snapshots: u64,
     pub bodies: u64,
     pub versions: u64,
+    /// Annotations (`blackbox note`) checked.
+    pub annotations: u64,
+    /// A sealed bundle's manifest, when the seal holds (a broken seal is a problem).
+    pub bundle: Option<super::bundle::Manifest>,
     pub problems: Vec<String>,
     /// What could not be checked, and why (not problems).
     pub notes: Vec<String>,
@@ -96,6 +100,7 @@ struct Found {
     snapshots: u64,
     bodies: u64,
     versions: u64,
+    notes: u64,
 }
 
 impl Found {
@@ -112,6 +117,8 @@ struct Known {
     jobs: HashSet<u32>,
     sessions: BTreeSet<u64>,
     seqs: BTreeSet<u64>,
+    /// Ranges removed by retention.
+    pruned: Vec<(u64, u64)>,
 }
 
 type Part<'a> = Box<dyn Fn(&Reader, &Known) -> Result<Found, StoreError> + Sync + 'a>;
@@ -155,8 +162,14 @@ impl Reader {
             r.snapshots += f.snapshots;
             r.bodies += f.bodies;
             r.versions += f.versions;
+            r.annotations += f.notes;
             let room = MAX_PROBLEMS - r.problems.len();
             r.problems.extend(f.problems.into_iter().take(room));
+        }
+        match super::bundle::check_seal(self)? {
+            Some(Ok(m)) => r.bundle = Some(m),
+            Some(Err(why)) if r.problems.len() < MAX_PROBLEMS => r.problems.push(why),
+            _ => {}
         }
         Ok(r)
     }
@@ -192,6 +205,7 @@ impl Reader {
                 .db()?
                 .filter_map(|e| e.ok().map(|(k, _)| k.value()))
                 .collect(),
+            pruned: self.pruned()?,
         })
     }
 
@@ -205,18 +219,23 @@ impl Reader {
             }
         }
         let bodies = txn.open_table(BODIES).db()?;
-        let mut expected = 1u64;
+        // A recording starts at 1, a bundle where it was cut, one pruned where its window
+        // starts; within, every gap is a range retention removed.
+        let mut expected: Option<u64> = None;
         for e in txn.open_table(SNAPSHOTS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             let seq = k.value();
             r.snapshots += 1;
-            if seq != expected {
+            if let Some(x) = expected
+                && seq != x
+                && !known.pruned.iter().any(|&(a, b)| a == x && b + 1 == seq)
+            {
                 r.p(format!(
-                    "snapshot seq {seq} follows {}: sequence numbers are not contiguous",
-                    expected - 1
+                    "snapshot seq {seq} follows {}: sequence numbers are not contiguous and no removed range explains it",
+                    x - 1
                 ));
             }
-            expected = seq + 1;
+            expected = Some(seq + 1);
             let snap: SnapshotRec = match codec::decode_snapshot(v.value()) {
                 Ok(s) => s,
                 Err(e) => {
@@ -391,6 +410,21 @@ impl Reader {
 
     fn check_extras_and_router(&self, known: &Known) -> Result<Found, StoreError> {
         let mut r = Found::default();
+        for (at, n, note) in self.notes()? {
+            r.notes += 1;
+            if note.mark_from.zip(note.mark_to).is_some_and(|(f, t)| f > t) {
+                r.p(format!(
+                    "note ({at}, {n}): its marked window ends before it starts"
+                ));
+            }
+        }
+        for &(a, b) in &known.pruned {
+            if a > b || known.seqs.range(a..=b).next().is_some() {
+                r.p(format!(
+                    "removed range {a}-{b} is not a range of missing snapshots"
+                ));
+            }
+        }
         if let Some(t) = self.extras_table()? {
             for e in t.iter().db()? {
                 let (k, v) = e.db()?;

@@ -38,6 +38,10 @@ pub struct IngestStats {
     pub gaps: usize,
     /// This poll's failed or unsent requests: (endpoint, outcome word).
     pub problems: Vec<(SourceKind, String)>,
+    /// Notes taken in from the inbox before this snapshot.
+    pub notes_taken: usize,
+    /// What the writer has to say (inbox files set aside, retention).
+    pub warnings: Vec<String>,
 }
 
 pub struct Writer {
@@ -79,6 +83,13 @@ impl Writer {
         Self::open_limited(path, sharing, None)
     }
 
+    /// Opens an existing recording for a short write (a note), without waiting: `Locked`
+    /// at once when a recorder holds it.
+    pub fn try_open(path: &Path) -> Result<Self, StoreError> {
+        let db = super::open_writer_now(path)?;
+        Self::with_db(db, path, super::Sharing::Shared, None)
+    }
+
     /// `open_with`, on a file that may not grow past `limit` bytes (a full disk, simulated).
     pub fn open_limited(
         path: &Path,
@@ -86,6 +97,15 @@ impl Writer {
         limit: Option<u64>,
     ) -> Result<Self, StoreError> {
         let db = super::open_writer_limited(path, sharing, limit)?;
+        Self::with_db(db, path, sharing, limit)
+    }
+
+    fn with_db(
+        db: Database,
+        path: &Path,
+        sharing: super::Sharing,
+        limit: Option<u64>,
+    ) -> Result<Self, StoreError> {
         let mut w = Writer {
             db: Some(db),
             path: path.to_path_buf(),
@@ -207,6 +227,18 @@ impl Writer {
         };
         self.last_body.clear();
         Ok(())
+    }
+
+    /// Writes notes now, in their own transaction.
+    pub fn add_notes(&mut self, notes: &[super::notes::NewNote]) -> Result<(), StoreError> {
+        super::notes::write(self.db()?, notes)
+    }
+
+    /// Takes in the notes waiting in the inbox (see `notes`): how many, and what was set
+    /// aside.
+    pub fn take_inbox(&mut self) -> Result<(usize, Vec<String>), StoreError> {
+        let path = self.path.clone();
+        super::notes::take_in(&path, self.db()?)
     }
 
     /// Starts a session; it is stored with the next snapshot.

@@ -53,6 +53,9 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
             flags.push((0, m.at_us, marker_text(&job.job, &m.kind, l.jobs.len() > 1)));
         }
     }
+    for m in &l.notes {
+        flags.push((0, m.at_us, marker_text("", &m.kind, false)));
+    }
     y = router_lane(&l.router, &s, ctx, y, &mut body);
     y = sources_lane(l, &s, ctx, y, &mut body);
     let height = y + 6.0;
@@ -69,7 +72,18 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
         out,
         r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9e9e9e" stroke-width="2"/></pattern><pattern id="hatch-warn" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3c4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f9a825" stroke-width="2"/></pattern></defs>"##
     );
-    // Windows behind everything, across every lane.
+    // Marked windows, then failure windows, behind everything, across every lane.
+    for (from, to) in &l.marks {
+        let (x1, x2) = (s.x(*from), s.x(*to));
+        let _ = write!(
+            out,
+            r#"<rect class="band mark" x="{x1:.1}" y="{AXIS_TOP:.1}" width="{:.1}" height="{:.1}"><title>marked window, kept by retention: {} to {}</title></rect>"#,
+            (x2 - x1).max(2.0),
+            height - AXIS_TOP,
+            ctx.time(*from),
+            ctx.time(*to)
+        );
+    }
     for (class, bands) in [("outage", &l.outages), ("gap", &l.gaps)] {
         for b in bands {
             let (x1, x2) = (s.x(b.from_us), s.x(b.to_us));
@@ -138,6 +152,11 @@ fn marker_text(job: &str, k: &MarkerKind, name_job: bool) -> String {
         MarkerKind::ClockSkew { ahead_seconds } => format!(
             "rows dated {} ahead of the recorder's clock{of}",
             human((*ahead_seconds * 1e6) as i64)
+        ),
+        MarkerKind::Note { text, marked } => format!(
+            "note: {}{}",
+            esc(text),
+            if *marked { " (marked window)" } else { "" }
         ),
     }
 }

@@ -115,6 +115,9 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
             );
         }
         out.push_str("</p>");
+        if let Some(w) = super::render::window_words(r) {
+            let _ = write!(out, "<p class=\"meta\">{}</p>", esc(&w));
+        }
     } else {
         out.push_str("<p class=\"meta\">No snapshot recorded yet.</p>");
     }
@@ -132,6 +135,13 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         let _ = write!(out, "<li>{}{link}</li>", words::finding(f, &st));
     }
     out.push_str("</ol></section>");
+    if !r.recording.notes.is_empty() {
+        out.push_str("<section class=\"notes\" id=\"notes\"><h2>Notes</h2><ul>");
+        for n in &r.recording.notes {
+            let _ = write!(out, "<li>{}</li>", super::render::note_words(n, &st));
+        }
+        out.push_str("</ul></section>");
+    }
 
     out.push_str("<section class=\"timeline\" id=\"lanes\"><h2>On one time axis</h2>");
     legend(out);

@@ -1,0 +1,112 @@
+//! `blackbox note`: an annotation of a recording, also while a recorder holds it.
+
+use super::args::parse_duration;
+use super::safe::term;
+use super::{CliError, CmdResult};
+use crate::analysis::Selector;
+use crate::store::notes::{self, NewNote};
+use crate::store::{StoreError, Writer};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// Add a note to a recording ("deploy of runner 5442b72 started").
+///
+/// Notes appear in `snapshots`, the timeline, the report and its page. With --mark the window
+/// before the note (e.g. the last 2 h) is kept by retention (`record --retain/--max-size`).
+/// When a recorder holds the file, the note goes to its inbox (`<db>.inbox/`) and the recorder
+/// takes it in before its next snapshot.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The note's text (at most 4096 characters kept).
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+    /// When it happened: an RFC 3339 time, +90s from the first snapshot, or a snapshot (17,
+    /// first, last, -3). Default: now.
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN")]
+    pub at: Option<Selector>,
+    /// Keep this much of the recording before the note from being pruned (e.g. 2h).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub mark: Option<Duration>,
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// The note's time: a time as given, anything else through the recording's snapshots.
+fn when(sel: &Option<Selector>, db: &Path) -> Result<i64, CliError> {
+    match sel {
+        None => Ok(now_us()),
+        Some(Selector::At(t)) => Ok(*t),
+        Some(s) => {
+            let (_d, rec) = super::open_recording(db)?;
+            if let Selector::Offset(o) = s {
+                return Ok(rec.start_us() + o);
+            }
+            let seq = rec.resolve(s)?;
+            Ok(rec.info(seq).map_or(0, |i| i.started_at))
+        }
+    }
+}
+
+pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+    if args.text.trim().is_empty() {
+        return Err(CliError::usage("the note is empty"));
+    }
+    if !db.exists() {
+        return Err(StoreError::Missing {
+            path: db.to_path_buf(),
+        }
+        .into());
+    }
+    let at = when(&args.at, db)?;
+    let note = NewNote {
+        at,
+        text: args.text.clone(),
+        mark_from: args.mark.map(|d| at - d.as_micros() as i64),
+        mark_to: args.mark.map(|_| at),
+        created_at: now_us(),
+    };
+    match Writer::try_open(db) {
+        Ok(mut w) => {
+            // Earlier notes waiting for a recorder that is gone go in first.
+            let (_, bad) = w.take_inbox()?;
+            for b in bad {
+                super::record::say(&format!("note: {}", term(&b)));
+            }
+            w.add_notes(std::slice::from_ref(&note))?;
+            writeln!(out, "noted at {}", super::text::date_time(at))?;
+        }
+        Err(StoreError::Locked { .. }) => {
+            let file = notes::post(db, &note).map_err(|e| {
+                CliError::failure(format!(
+                    "a recorder holds {} and its inbox cannot be written: {e}",
+                    term(&db.display().to_string())
+                ))
+            })?;
+            // Wait a little for the recorder to take it in.
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while file.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            if file.exists() {
+                writeln!(
+                    out,
+                    "noted at {}; the recorder holding the file has not taken it in yet: it will before its next snapshot (or the next record or note on the file will)",
+                    super::text::date_time(at)
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "noted at {}; taken in by the recorder holding the file",
+                    super::text::date_time(at)
+                )?;
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Sealed incident bundles (`blackbox cut`): a recording of one window of another, whole on its
+//! own — its snapshots, their bodies (stored full, no delta reaching outside), every entity's
+//! state at the window's start and its versions after, the notes — with a manifest in `meta`
+//! saying where it came from and a blake3 digest over everything else. `verify` recomputes the
+//! digest: any change to the file after the cut breaks the seal.
+
+use super::reader::Reader;
+use super::schema::*;
+use super::{DbResult, ReadDb, StoreError, blobs, checkpoint, codec};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub const FORMAT: &str = "beacon-blackbox bundle 1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Counts {
+    pub snapshots: u64,
+    pub bodies: u64,
+    pub versions: u64,
+    pub notes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    /// The recording it was cut from.
+    pub source_recording_id: Option<String>,
+    pub from_seq: u64,
+    pub to_seq: u64,
+    /// Times of the first and last snapshot (RFC 3339).
+    pub from: String,
+    pub to: String,
+    /// The jobs it holds (all the source's, or those given to `cut --job`).
+    pub jobs: Vec<String>,
+    pub counts: Counts,
+    pub created_by: String,
+    pub created_at: String,
+    /// blake3 over every table but this manifest, hex.
+    pub digest: String,
+}
+
+/// Feeds one table's entries to the hasher: its name, then every key and value, each
+/// length-prefixed, in key order.
+fn feed<K: redb::Key + 'static, V: redb::Value + 'static>(
+    h: &mut blake3::Hasher,
+    txn: &redb::ReadTransaction,
+    def: TableDefinition<K, V>,
+    skip: impl Fn(&[u8]) -> bool,
+) -> Result<(), StoreError> {
+    let name = def.name().to_string();
+    h.update(&(name.len() as u64).to_le_bytes());
+    h.update(name.as_bytes());
+    let t = match txn.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(StoreError::Db(e.into())),
+    };
+    for e in t.iter().db()? {
+        let (k, v) = e.db()?;
+        let kv = k.value();
+        let kb = K::as_bytes(&kv);
+        let kb: &[u8] = kb.as_ref();
+        if skip(kb) {
+            continue;
+        }
+        let vv = v.value();
+        let vb = V::as_bytes(&vv);
+        let vb: &[u8] = vb.as_ref();
+        h.update(&(kb.len() as u64).to_le_bytes());
+        h.update(kb);
+        h.update(&(vb.len() as u64).to_le_bytes());
+        h.update(vb);
+    }
+    Ok(())
+}
+
+/// The digest of a recording's contents, its manifest left out.
+pub fn digest(txn: &redb::ReadTransaction) -> Result<String, StoreError> {
+    let mut h = blake3::Hasher::new();
+    feed(&mut h, txn, META, |k| k == b"manifest")?;
+    feed(&mut h, txn, SESSIONS, |_| false)?;
+    feed(&mut h, txn, SNAPSHOTS, |_| false)?;
+    feed(&mut h, txn, STRINGS, |_| false)?;
+    feed(&mut h, txn, BODIES, |_| false)?;
+    feed(&mut h, txn, BODY_INDEX, |_| false)?;
+    feed(&mut h, txn, JOBS, |_| false)?;
+    feed(&mut h, txn, JOB_VERSIONS, |_| false)?;
+    feed(&mut h, txn, EXEC_VERSIONS, |_| false)?;
+    feed(&mut h, txn, ROUTER_VERSIONS, |_| false)?;
+    feed(&mut h, txn, EXEC_CHANGES, |_| false)?;
+    feed(&mut h, txn, EXEC_CHECKPOINTS, |_| false)?;
+    feed(&mut h, txn, EXEC_EXTRAS, |_| false)?;
+    feed(&mut h, txn, NOTES, |_| false)?;
+    feed(&mut h, txn, PRUNED, |_| false)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// `None` for a file that is not a bundle; else whether its seal holds (`Err`: why not).
+pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, StoreError> {
+    let Some(bytes) = reader.manifest_json()? else {
+        return Ok(None);
+    };
+    let m: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => return Ok(Some(Err(format!("its manifest is unreadable: {e}")))),
+    };
+    let d = digest(&reader.txn)?;
+    Ok(Some(if d == m.digest {
+        Ok(m)
+    } else {
+        Err(format!(
+            "the seal is broken: the contents' digest is {d}, the manifest says {}",
+            m.digest
+        ))
+    }))
+}
+
+/// Writes snapshots `from..=to` of `src` (only `jobs`' requests and versions when given; the
+/// router's always) as a sealed bundle at `out`, which must not exist.
+pub fn cut(
+    src: &ReadDb,
+    from: u64,
+    to: u64,
+    jobs: Option<&[String]>,
+    out: &Path,
+) -> Result<Manifest, StoreError> {
+    let r = Reader::windowed(src, from, to)?;
+    let all_jobs = r.jobs()?;
+    let kept_jobs: Vec<(String, u32)> = match jobs {
+        Some(want) => all_jobs
+            .into_iter()
+            .filter(|(n, _)| want.contains(n))
+            .collect(),
+        None => all_jobs,
+    };
+    let job_ids: BTreeSet<u32> = kept_jobs.iter().map(|(_, i)| *i).collect();
+    let snaps: Vec<(u64, SnapshotRec)> = r
+        .snapshots()?
+        .into_iter()
+        .map(|(i, mut s)| {
+            s.fetches
+                .retain(|f| f.job.is_none_or(|j| job_ids.contains(&j)));
+            (i.seq, s)
+        })
+        .collect();
+    if snaps.is_empty() {
+        return Err(StoreError::corrupt(
+            "cut",
+            std::io::Error::other("no snapshot in the range"),
+        ));
+    }
+    let strings = r.strings()?;
+    let db = super::create_bundle_file(out)?;
+    let mut counts = Counts::default();
+    let txn = db.begin_write().db()?;
+    {
+        let mut t = txn.open_table(SESSIONS).db()?;
+        for s in r.sessions()? {
+            t.insert(
+                s.first_seq,
+                codec::encode(format::SESSION_V2, &s).as_slice(),
+            )
+            .db()?;
+        }
+    }
+    let mut bodies: BTreeSet<u64> = BTreeSet::new();
+    {
+        let mut t = txn.open_table(SNAPSHOTS).db()?;
+        let mut st = txn.open_table(STRINGS).db()?;
+        let mut used: BTreeSet<u32> = BTreeSet::new();
+        for (seq, s) in &snaps {
+            for f in &s.fetches {
+                used.insert(f.url);
+                used.extend(f.content_type);
+                used.extend(f.location);
+                bodies.extend(f.body);
+            }
+            t.insert(*seq, codec::encode(format::SNAPSHOT_V2, s).as_slice())
+                .db()?;
+            counts.snapshots += 1;
+        }
+        for id in used {
+            if let Some(s) = strings.get(&id) {
+                st.insert(id, s.as_str()).db()?;
+            }
+        }
+    }
+    {
+        let mut t = txn.open_table(BODIES).db()?;
+        let mut idx = txn.open_table(BODY_INDEX).db()?;
+        for &id in &bodies {
+            // Whole: a delta's base may be outside the window.
+            let raw = r.body(id)?;
+            let hash = *blake3::hash(&raw).as_bytes();
+            let rec = blobs::encode(&raw, hash, None);
+            t.insert(id, codec::encode(format::BODY_V1, &rec).as_slice())
+                .db()?;
+            if idx.get(&hash).db()?.is_none() {
+                idx.insert(&hash, id).db()?;
+            }
+            counts.bodies += 1;
+        }
+    }
+    {
+        let mut jt = txn.open_table(JOBS).db()?;
+        let mut jv = txn.open_table(JOB_VERSIONS).db()?;
+        let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+        let mut ch = txn.open_table(EXEC_CHANGES).db()?;
+        let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
+        for (name, job) in &kept_jobs {
+            jt.insert(name.as_str(), *job).db()?;
+            for (seq, rec) in r.job_versions(*job)? {
+                jv.insert((*job, seq), codec::encode(format::JOB_V1, &rec).as_slice())
+                    .db()?;
+                counts.versions += 1;
+            }
+            let mut err = None;
+            r.each_exec_version(*job, i64::MIN..=i64::MAX, |id, seq, e| {
+                let bytes = match &e {
+                    Some(e) => codec::encode(format::EXEC_V1, e),
+                    None => vec![format::EXEC_TOMBSTONE],
+                };
+                let done = ev
+                    .insert((*job, id, seq), bytes.as_slice())
+                    .and_then(|_| ch.insert((*job, seq, id), ()));
+                if let Err(e) = done {
+                    err.get_or_insert(e);
+                }
+                counts.versions += 1;
+            })?;
+            if let Some(e) = err {
+                return Err(StoreError::Db(e.into()));
+            }
+            // The state at the window's start in one value, as the recorder would have it.
+            let start = r.execs_at(*job, from)?;
+            if !start.is_empty() {
+                let encoded: Vec<(i64, Vec<u8>)> = start
+                    .values()
+                    .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
+                    .collect();
+                let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
+                cp.insert((*job, from), value.as_slice()).db()?;
+            }
+            for (seq, rows) in r.extras_versions(*job)? {
+                xt.insert((*job, seq), codec::encode_extras(&rows).as_slice())
+                    .db()?;
+                counts.versions += 1;
+            }
+        }
+    }
+    {
+        let mut t = txn.open_table(ROUTER_VERSIONS).db()?;
+        for (seq, rec) in r.router_versions()? {
+            t.insert(seq, codec::encode(format::ROUTER_V1, &rec).as_slice())
+                .db()?;
+            counts.versions += 1;
+        }
+    }
+    {
+        let mut t = txn.open_table(NOTES).db()?;
+        for (at, n, rec) in r.notes()? {
+            t.insert((at, n), codec::encode(format::NOTE_V1, &rec).as_slice())
+                .db()?;
+            counts.notes += 1;
+        }
+        let mut p = txn.open_table(PRUNED).db()?;
+        for (a, b) in r.pruned()? {
+            p.insert(a.max(from), b.min(to)).db()?;
+        }
+    }
+    txn.commit().db()?;
+    let time = |seq: u64| {
+        snaps
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map_or(String::new(), |(_, s)| {
+                crate::beacon::format_micros(s.started_at)
+            })
+    };
+    let first = snaps.first().map_or(from, |(s, _)| *s);
+    let last = snaps.last().map_or(to, |(s, _)| *s);
+    let digest = digest(&db.begin_read().db()?)?;
+    let m = Manifest {
+        format: FORMAT.into(),
+        source_recording_id: r.recording_id()?,
+        from_seq: first,
+        to_seq: last,
+        from: time(first),
+        to: time(last),
+        jobs: kept_jobs.iter().map(|(n, _)| n.clone()).collect(),
+        counts,
+        created_by: format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
+        created_at: crate::beacon::format_micros(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as i64),
+        ),
+        digest,
+    };
+    let txn = db.begin_write().db()?;
+    txn.open_table(META)
+        .db()?
+        .insert(
+            "manifest",
+            serde_json::to_vec(&m).unwrap_or_default().as_slice(),
+        )
+        .db()?;
+    txn.commit().db()?;
+    Ok(m)
+}
