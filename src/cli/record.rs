@@ -78,6 +78,15 @@ pub struct Args {
     /// Bodies larger than this are cut off and recorded as a failed fetch.
     #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
+    /// Keep only the last DURATION of snapshots (e.g. 24h): older ones are removed as recording
+    /// goes on and their space reused, so the file stops growing. Marked windows
+    /// (`note --mark`) are kept.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub retain: Option<Duration>,
+    /// Keep the data under SIZE (e.g. 2GiB): the oldest snapshots go first. Marked windows are
+    /// kept.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub max_size: Option<u64>,
     /// Serve the postmortem page while recording, updated as snapshots commit (read-only).
     /// Without ADDR: 127.0.0.1:8765.
     #[arg(
@@ -154,8 +163,8 @@ impl Args {
                 label: self.label.clone(),
                 durable: true,
                 disk_limit: None,
-                retain: None,
-                max_size: None,
+                retain: self.retain,
+                max_size: self.max_size,
             },
             HttpConfig {
                 timeout: self.timeout,

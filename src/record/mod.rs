@@ -133,6 +133,10 @@ fn spawn_writer(
     };
     let mut w = Writer::open_limited(path, sharing, opts.disk_limit)?;
     w.set_durable(opts.durable);
+    w.set_retention(crate::store::prune::Retention {
+        retain_us: opts.retain.map(|d| d.as_micros() as i64),
+        max_size: opts.max_size,
+    });
     w.begin_session(session);
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     let h = std::thread::Builder::new()

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod codec;
 mod guard;
 pub mod notes;
+pub mod prune;
 mod reader;
 pub mod schema;
 mod verify;

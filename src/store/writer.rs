@@ -71,7 +71,16 @@ pub struct Writer {
     /// Set when a commit failed: redb then refuses every write until the database is opened
     /// again, so the next ingest reopens it (checked, as any open) and reloads the caches.
     broken: bool,
+    retention: super::prune::Retention,
+    /// Poll time of the last retention pass.
+    pruned_at: Option<i64>,
+    commits: u64,
 }
+
+/// Retention runs at most this often (poll time) ...
+const PRUNE_EVERY_US: i64 = 300_000_000;
+/// ... or every this many commits when a size is set (the file can fill faster).
+const PRUNE_EVERY_COMMITS: u64 = 50;
 
 impl Writer {
     /// Opens for recording: shared with readers in other processes, durable commits.
@@ -126,6 +135,9 @@ impl Writer {
             router_state: RouterRec::default(),
             since_checkpoint: HashMap::new(),
             broken: false,
+            retention: Default::default(),
+            pruned_at: None,
+            commits: 0,
         };
         w.reload()?;
         Ok(w)
@@ -227,6 +239,39 @@ impl Writer {
         };
         self.last_body.clear();
         Ok(())
+    }
+
+    /// Keep only a window of the recording (`record --retain`, `--max-size`).
+    pub fn set_retention(&mut self, r: super::prune::Retention) {
+        self.retention = r;
+    }
+
+    /// Runs retention when due after a commit at poll time `now_us`; says what it removed.
+    fn maybe_prune(&mut self, now_us: i64) -> Option<String> {
+        if !self.retention.any() {
+            return None;
+        }
+        let due = self.pruned_at.is_none_or(|t| now_us - t >= PRUNE_EVERY_US)
+            || (self.retention.max_size.is_some()
+                && self.commits.is_multiple_of(PRUNE_EVERY_COMMITS));
+        if !due {
+            return None;
+        }
+        self.pruned_at = Some(now_us);
+        let db = self.db.as_ref()?;
+        match super::prune::prune(db, self.retention, now_us, self.session, self.durable) {
+            Ok(Some(st)) => {
+                self.last_body
+                    .retain(|_, (id, _, _)| !st.removed_bodies.contains(id));
+                tracing::debug!(snapshots = st.snapshots, bodies = st.bodies, "retention");
+                None
+            }
+            Ok(None) => None,
+            Err(e) => Some(format!(
+                "retention pass failed (recording goes on): {}",
+                crate::record::error_chain(&e)
+            )),
+        }
     }
 
     /// Writes notes now, in their own transaction.
@@ -341,6 +386,11 @@ impl Writer {
                     self.apply(pending);
                     self.next_seq += 1;
                     self.pending_session = None;
+                    self.commits += 1;
+                    let mut stats = stats;
+                    if let Some(w) = self.maybe_prune(poll.started_at) {
+                        stats.warnings.push(w);
+                    }
                     Ok(stats)
                 }
                 Err(e) => {
