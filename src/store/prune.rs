@@ -60,13 +60,16 @@ pub fn used_bytes(txn: &WriteTransaction) -> Result<u64, StoreError> {
     Ok(s.allocated_pages() * s.page_size() as u64)
 }
 
+/// (seq, start time) of every snapshot, in order.
+type Times = Vec<(u64, i64)>;
+
 /// The snapshots retention removes now: older than the window, or the oldest while the data is
 /// over its size; never a marked one, never the newest.
 fn choose(
     txn: &WriteTransaction,
     r: Retention,
     now_us: i64,
-) -> Result<(BTreeSet<u64>, Vec<(u64, i64)>), StoreError> {
+) -> Result<(BTreeSet<u64>, Times), StoreError> {
     let mut times: Vec<(u64, i64)> = Vec::new();
     for e in txn.open_table(SNAPSHOTS).db()?.iter().db()? {
         let (k, v) = e.db()?;
