@@ -5,9 +5,11 @@
 //!   `name`, `provider`, `id`, `job_id` or `region` (whichever it has, in that order), else its
 //!   index. Scalars are kept as JSON text (`"ok"`, `3`, `true`, `null`).
 //! - Prometheus text format (`name{labels} value`): one path per sample.
-//! - Volatile keys are dropped: the moment of the answer (`timestamp`, `current_timestamp`)
-//!   and ages measured from it (`*_ago_seconds`, `*_ago_human`, `duration_seconds`). They
-//!   change on every answer and say nothing the recorder's clock does not.
+//! - Volatile keys are dropped: the moment of the answer (`timestamp`, `current_timestamp`),
+//!   ages measured from it (`*_ago_seconds`, `*_ago_human`, `duration_seconds`), and the
+//!   runner's per-service `last_check` (its checker's clock, restamped every few seconds).
+//!   They change on every answer and say nothing the recorder's clock does not. (The router's
+//!   `last_check_timestamp` and `last_health_check` stay: a new value is a health check.)
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,8 +22,10 @@ const MAX_VALUE: usize = 200;
 pub type Flat = BTreeMap<String, String>;
 
 fn volatile(key: &str) -> bool {
-    matches!(key, "timestamp" | "current_timestamp" | "duration_seconds")
-        || key.ends_with("_ago_seconds")
+    matches!(
+        key,
+        "timestamp" | "current_timestamp" | "duration_seconds" | "last_check"
+    ) || key.ends_with("_ago_seconds")
         || key.ends_with("_ago_human")
 }
 

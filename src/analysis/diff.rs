@@ -139,6 +139,8 @@ pub struct Diff {
     pub jobs: Vec<JobDiff>,
     pub router: RouterDiff,
     pub providers: ProviderDiff,
+    /// The extra endpoints, by key: each one's answer in force at `from` vs at `to`.
+    pub endpoints: Vec<super::endpoints::EndpointChange>,
 }
 
 impl Diff {
@@ -146,6 +148,7 @@ impl Diff {
         self.jobs.iter().all(JobDiff::is_empty)
             && self.router.changes.is_empty()
             && self.providers == ProviderDiff::default()
+            && self.endpoints.is_empty()
     }
 }
 
@@ -335,6 +338,7 @@ pub fn diff_states(rec: &Recording, a: &State, b: &State) -> Diff {
         jobs,
         router: RouterDiff { changes },
         providers,
+        endpoints: Vec::new(),
     }
 }
 
@@ -362,5 +366,7 @@ pub fn diff(
             Ok::<_, crate::store::StoreError>((a?, b?))
         })?
     };
-    Ok(diff_states(rec, &a, &b))
+    let mut d = diff_states(rec, &a, &b);
+    d.endpoints = super::endpoints::diff(rec, from, to)?;
+    Ok(d)
 }

@@ -192,6 +192,13 @@ pub enum Finding {
         kinds: Vec<FetchKind>,
         recovered_at: Option<Stamp>,
     },
+    /// The runner's `/admin/stuck-jobs` named jobs processing for too long.
+    StuckJobs {
+        max_count: u64,
+        jobs: Vec<String>,
+        first_seen: Option<Stamp>,
+        last_seen: Option<Stamp>,
+    },
     RecorderGap {
         source: &'static str,
         job: Option<String>,

@@ -6,6 +6,7 @@
 
 pub mod answer;
 pub mod diff;
+pub mod endpoints;
 pub mod failures;
 pub mod fetches;
 pub mod findings;

@@ -56,6 +56,8 @@ pub struct Report {
     pub jobs: Vec<JobReport>,
     pub router: RouterReport,
     pub fetch: FetchReport,
+    /// The extra endpoints: how they answered, queues, stuck jobs, the router's checks.
+    pub endpoints: super::endpoints::EndpointsReport,
     pub recording: RecordingInfo,
 }
 
@@ -74,7 +76,18 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
         .collect();
     let router = router_report(rec, &failures)?;
     let fetch = fetch_report(rec);
-    let findings = findings(&reports, &router, &fetch, rec);
+    let endpoints = super::endpoints::report(rec)?;
+    let mut findings = findings(&reports, &router, &fetch, rec);
+    if let Some(st) = &endpoints.stuck_jobs
+        && st.max_count > 0
+    {
+        findings.push(Finding::StuckJobs {
+            max_count: st.max_count,
+            jobs: st.jobs.clone(),
+            first_seen: st.first_seen,
+            last_seen: st.last_seen,
+        });
+    }
     let recording = RecordingInfo {
         snapshots: rec.infos.len(),
         first: rec.infos.first().map(|i| snapshot_ref(rec, i.seq)),
@@ -116,6 +129,7 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
         jobs: reports,
         router,
         fetch,
+        endpoints,
         recording,
     })
 }

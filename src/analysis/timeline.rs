@@ -67,6 +67,11 @@ pub enum EventKind {
     Note {
         note: super::Note,
     },
+    /// An extra endpoint's answer changed (by key).
+    EndpointChanged {
+        #[serde(flatten)]
+        change: super::endpoints::EndpointChange,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -328,6 +333,16 @@ pub fn timeline(
             }
         }
         prev = Some(r);
+    }
+    // The extra endpoints, after the router.
+    for c in super::endpoints::changes(rec)? {
+        let seq = c.seq;
+        push(
+            &mut ev,
+            (seq, u32::MAX, 1, 0),
+            u32::MAX,
+            EventKind::EndpointChanged { change: c },
+        );
     }
     // Notes, before everything else of their snapshot.
     for n in &rec.notes {

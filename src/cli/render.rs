@@ -498,6 +498,27 @@ pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::
             .collect();
         writeln!(out, "provider {}: {}", term(&c.name), f.join(", "))?;
     }
+    for c in &d.endpoints {
+        writeln!(
+            out,
+            "endpoint {} (its answers at seq {} and {}): {}",
+            term(&c.endpoint.label()),
+            c.from_seq,
+            c.seq,
+            plural(c.changed as u64, "path changed", "paths changed")
+        )?;
+        let shown = if verbose { c.changes.len() } else { 10 };
+        for p in c.changes.iter().take(shown) {
+            let v = |v: &Option<String>| {
+                v.as_deref()
+                    .map_or("(absent)".to_string(), |v| term(v).into_owned())
+            };
+            writeln!(out, "  {}: {} -> {}", term(&p.path), v(&p.from), v(&p.to))?;
+        }
+        if c.changed > shown.min(c.changes.len()) {
+            writeln!(out, "  and {} more", c.changed - shown.min(c.changes.len()))?;
+        }
+    }
     if !verbose {
         writeln!(out, "(--verbose lists every change)")?;
     }
@@ -878,6 +899,91 @@ fn outages_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
+/// Queue depth changes listed in the report; the JSON has them all.
+const QUEUE_POINTS: usize = 12;
+
+/// Non-zero depths, or "0 throughout".
+fn depths(m: &BTreeMap<String, f64>) -> String {
+    let v: Vec<String> = m
+        .iter()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(k, v)| format!("{} {v}", md(k)))
+        .collect();
+    if v.is_empty() {
+        "every depth 0".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// The extra endpoints: how they answered, queue depths, stuck jobs, the router's checks.
+fn endpoints_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let e = &r.endpoints;
+    if e.endpoints.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## Extra endpoints\n")?;
+    writeln!(
+        out,
+        "| endpoint | requests | ok | failed | not offered | changes |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for c in &e.endpoints {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            md(&c.endpoint.label()),
+            c.requests,
+            c.ok,
+            c.failed,
+            c.not_offered,
+            c.changes
+        )?;
+    }
+    writeln!(out)?;
+    for q in &e.queues {
+        writeln!(
+            out,
+            "- Queue depth ({}): at most {}; {} over the recording.",
+            q.source,
+            depths(&q.max),
+            plural(q.points.len() as u64, "change", "changes")
+        )?;
+        for p in q.points.iter().take(QUEUE_POINTS) {
+            writeln!(out, "  - {}: {}", ctx.time(p.at.0), depths(&p.depths))?;
+        }
+        if q.points.len() > QUEUE_POINTS {
+            writeln!(out, "  - and {} more", q.points.len() - QUEUE_POINTS)?;
+        }
+    }
+    if let Some(st) = &e.stuck_jobs {
+        writeln!(
+            out,
+            "- Stuck jobs (runner): at most {} in {}{}.",
+            st.max_count,
+            plural(st.answers as u64, "answer", "answers"),
+            if st.jobs.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", md(&list(st.jobs.iter().cloned(), NAMED)))
+            }
+        )?;
+    }
+    for c in &e.checks {
+        writeln!(
+            out,
+            "- Health checks of {} seen in the router's check history: {}{}.",
+            md(&c.provider),
+            plural(c.checks.len() as u64, "check", "checks"),
+            c.longest_gap_seconds.map_or(String::new(), |g| format!(
+                ", at most {} without one",
+                human((g * 1e6) as i64)
+            ))
+        )?;
+    }
+    writeln!(out)
+}
+
 /// A note as a list item's text.
 pub fn note_words(n: &crate::analysis::Note, st: &Style) -> String {
     format!(
@@ -956,6 +1062,7 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
         job_markdown(j, ctx, out)?;
     }
     router_markdown(r, ctx, out)?;
+    endpoints_markdown(r, ctx, out)?;
     outages_markdown(r, ctx, out)?;
     writeln!(out, "## How this was recorded\n")?;
     writeln!(

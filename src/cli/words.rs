@@ -233,6 +233,7 @@ pub fn event(k: &EventKind, job: Option<&str>, st: &Style) -> String {
             plural(*later_snapshots as u64, "snapshot", "snapshots")
         ),
         EventKind::Router { change: c } => format!("router: {}", change(c, st)),
+        EventKind::EndpointChanged { change: c } => endpoint_change(c, st),
         EventKind::Note { note } => format!(
             "note ({}): {}{}",
             st.ctx.time(note.at.0),
@@ -243,6 +244,27 @@ pub fn event(k: &EventKind, job: Option<&str>, st: &Style) -> String {
             }
         ),
     }
+}
+
+/// `router.debug_providers: providers[modal-eu-west].healthy true -> false, ... and 3 more`.
+pub fn endpoint_change(c: &crate::analysis::endpoints::EndpointChange, st: &Style) -> String {
+    let show = |v: &Option<String>| v.as_deref().map_or("(absent)".to_string(), |v| st.e(v));
+    let parts: Vec<String> = c
+        .changes
+        .iter()
+        .take(5)
+        .map(|p| format!("{} {} -> {}", st.e(&p.path), show(&p.from), show(&p.to)))
+        .collect();
+    format!(
+        "{}: {}{}",
+        st.e(&c.endpoint.label()),
+        parts.join(", "),
+        if c.changed > parts.len() {
+            format!(" and {} more", c.changed - parts.len())
+        } else {
+            String::new()
+        }
+    )
 }
 
 fn join_names(v: &[&str]) -> String {
@@ -687,6 +709,20 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             st.at(to.0),
             plural(*snapshots as u64, "snapshot", "snapshots"),
             kinds.iter().map(fetch_kind).collect::<Vec<_>>().join(", ")
+        ),
+        StuckJobs {
+            max_count,
+            jobs,
+            first_seen,
+            last_seen,
+        } => format!(
+            "The runner reported up to {} stuck (processing past its threshold){}: {}.",
+            plural(*max_count, "job", "jobs"),
+            match (first_seen, last_seen) {
+                (Some(a), Some(b)) => format!(" from {} to {}", st.at(a.0), st.at(b.0)),
+                _ => String::new(),
+            },
+            list(jobs.iter().map(|j| st.e(j)), NAMED)
         ),
     }
 }

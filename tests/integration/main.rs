@@ -1,6 +1,7 @@
 //! One integration binary: every test drives the real `blackbox` binary against real HTTP
 //! servers on loopback (the built-in simulator) and real redb files in temporary folders.
 
+mod always;
 mod analysis;
 mod bad_input;
 mod cli;

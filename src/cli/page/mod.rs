@@ -167,6 +167,7 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         signatures(j, &st, out);
     }
     router_changes(r, &st, out);
+    endpoints(r, out);
     windows(r, plain, out);
     recorded(r, plain, out);
 }
@@ -210,6 +211,7 @@ fn evidence(f: &Finding, r: &Report) -> Option<(String, &'static str)> {
         RowProblems { .. } | FetchOutage { .. } | RecorderGap { .. } => {
             ("fetches".to_string(), "requests lane")
         }
+        StuckJobs { .. } => ("endpoints".to_string(), "extra endpoints"),
     })
 }
 
@@ -321,6 +323,73 @@ fn router_changes(r: &Report, st: &words::Style, out: &mut String) {
         );
     }
     out.push_str("</ul></details></section>");
+}
+
+fn endpoints(r: &Report, out: &mut String) {
+    let e = &r.endpoints;
+    if e.endpoints.is_empty() {
+        return;
+    }
+    out.push_str("<section class=\"endpoints\" id=\"endpoints\"><h3>Extra endpoints</h3><table><tr><th>endpoint</th><th>requests</th><th>ok</th><th>failed</th><th>not offered</th><th>changes</th></tr>");
+    for c in &e.endpoints {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.endpoint.label()),
+            c.requests,
+            c.ok,
+            c.failed,
+            c.not_offered,
+            c.changes
+        );
+    }
+    out.push_str("</table><ul>");
+    for q in &e.queues {
+        let m: Vec<String> = q
+            .max
+            .iter()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(k, v)| format!("{} {v}", esc(k)))
+            .collect();
+        let m = if m.is_empty() {
+            vec!["every depth 0".to_string()]
+        } else {
+            m
+        };
+        let _ = write!(
+            out,
+            "<li>Queue depth ({}): at most {}; {}.</li>",
+            q.source,
+            m.join(", "),
+            plural(q.points.len() as u64, "change", "changes")
+        );
+    }
+    if let Some(st) = &e.stuck_jobs {
+        let jobs: Vec<String> = st.jobs.iter().take(20).map(|j| esc(j)).collect();
+        let _ = write!(
+            out,
+            "<li>Stuck jobs (runner): at most {}{}.</li>",
+            st.max_count,
+            if jobs.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", jobs.join(", "))
+            }
+        );
+    }
+    for c in &e.checks {
+        let _ = write!(
+            out,
+            "<li>Health checks of {} seen in the router's check history: {}{}.</li>",
+            esc(&c.provider),
+            plural(c.checks.len() as u64, "check", "checks"),
+            c.longest_gap_seconds.map_or(String::new(), |g| format!(
+                ", at most {} without one",
+                human((g * 1e6) as i64)
+            ))
+        );
+    }
+    out.push_str("</ul></section>");
 }
 
 fn windows(r: &Report, ctx: Ctx, out: &mut String) {
