@@ -1,7 +1,7 @@
 //! The accept loop of our HTTP servers (`replay --serve`, the live page). Their clients are
-//! untrusted: a request head must arrive within `Limits::header_timeout`, and at most
+//! untrusted: a request head must arrive within `Limits::header_timeout`, at most
 //! `Limits::max_connections` are served at once (more are closed at once, so a flood cannot
-//! starve the clients being served).
+//! starve the clients being served), and none lives longer than `CONNECTION_LIFETIME`.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -20,6 +20,9 @@ pub type Resp = Response<Full<Bytes>>;
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once, per listener.
 pub const MAX_CONNECTIONS: usize = 256;
+/// A connection is closed after this long whatever it does, so that clients that stop
+/// reading cannot hold every slot (a browser simply opens a new one).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -59,11 +62,11 @@ where
             let h = handle.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req| h(req));
-                let _ = hyper::server::conn::http1::Builder::new()
+                let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(limits.header_timeout)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
+                    .serve_connection(TokioIo::new(stream), svc);
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
                 drop(slot);
             });
         }

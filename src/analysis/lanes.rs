@@ -8,7 +8,6 @@ use super::history::RowsAt;
 use super::matrix::Cell;
 use super::report::Report;
 use super::router::ProviderState;
-use super::timeline::cell_of;
 use super::{FetchKind, Recording, by_id_ranges};
 use crate::beacon::{Execution, Str};
 use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
@@ -31,6 +30,33 @@ pub struct Lanes {
     /// Notes, and the windows they mark.
     pub notes: Vec<Marker>,
     pub marks: Vec<(i64, i64)>,
+    /// Stretches nobody recorded: between sessions, a stalled recorder, snapshots removed by
+    /// retention. What the lanes show across them is the last state before.
+    pub unrecorded: Vec<(i64, i64)>,
+}
+
+/// Gaps between two snapshots longer than this many times the usual spacing (and a minute)
+/// were not recorded.
+const GAP_FACTOR: i64 = 4;
+
+fn unrecorded(rec: &Recording) -> Vec<(i64, i64)> {
+    // In time order: a clock that stepped back puts later snapshots earlier.
+    let mut infos: Vec<&crate::store::SnapshotInfo> = rec.infos.iter().collect();
+    infos.sort_by_key(|i| i.started_at);
+    let mut steps: Vec<i64> = infos
+        .windows(2)
+        .map(|w| w[1].started_at - w[0].started_at)
+        .filter(|d| *d > 0)
+        .collect();
+    steps.sort_unstable();
+    let usual = steps.get(steps.len() / 2).copied().unwrap_or(0);
+    let limit = (usual * GAP_FACTOR).max(60_000_000);
+    infos
+        .windows(2)
+        .filter(|w| w[1].started_at - w[0].ended_at > limit || w[1].seq > w[0].seq + 1)
+        .map(|w| (w[0].ended_at, w[1].started_at))
+        .filter(|(a, b)| b > a)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +92,13 @@ pub struct Bar {
     pub cell: Option<Cell>,
     /// 0 for a cell's first row; 1, 2, ... for its later rows (redeliveries, duplicates).
     pub rank: u32,
+    /// Where the bar is drawn: its times within the axis.
     pub start_us: i64,
     pub end_us: i64,
+    /// Its own times (they may lie outside the axis: begun before the recording, dated by a
+    /// runner clock ahead of the recorder's).
+    pub real_start_us: i64,
+    pub real_end_us: i64,
     pub end: BarEnd,
     /// The row's last known status.
     pub status: Str,
@@ -81,8 +112,14 @@ pub struct Bar {
 }
 
 impl Bar {
+    /// Its real length (not the drawn one).
     pub fn duration_us(&self) -> i64 {
-        self.end_us - self.start_us
+        (self.real_end_us - self.real_start_us).max(0)
+    }
+
+    /// It runs on past the axis' end (drawn cut there).
+    pub fn after_end(&self) -> bool {
+        self.real_end_us > self.end_us
     }
 }
 
@@ -223,7 +260,8 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
         let Some(&(_, index)) = rec.jobs.iter().find(|(n, _)| *n == j.summary.job_id) else {
             continue;
         };
-        let mut bars = bars(rec, index, start_us, end_us)?;
+        let single_default = j.summary.expected.questions == ["default"];
+        let mut bars = bars(rec, index, start_us, end_us, single_default)?;
         let last = rec.infos.last().map_or(0, |i| i.seq);
         for x in rec.reader.extras_at(index, last)? {
             // Kept beside the list, without a history of their own: their own creation time
@@ -234,7 +272,15 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
                 final_us: t,
                 vanished_us: None,
             };
-            bars.push(bar_of(x.id(), &x.exec, start_us, end_us, seen, true));
+            bars.push(bar_of(
+                x.id(),
+                &x.exec,
+                start_us,
+                end_us,
+                seen,
+                true,
+                single_default,
+            ));
         }
         order_by_cell(&mut bars);
         let h = &j.history;
@@ -332,6 +378,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
             .iter()
             .filter_map(|n| Some((n.mark_from?.0, n.mark_to?.0)))
             .collect(),
+        unrecorded: unrecorded(rec),
     })
 }
 
@@ -344,7 +391,13 @@ struct Seen {
 }
 
 /// One bar per row id the job ever had (vanished ones too), from one sweep of its versions.
-fn bars(rec: &Recording, job: u32, start_us: i64, end_us: i64) -> Result<Vec<Bar>, StoreError> {
+fn bars(
+    rec: &Recording,
+    job: u32,
+    start_us: i64,
+    end_us: i64,
+    single_default: bool,
+) -> Result<Vec<Bar>, StoreError> {
     let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
     let parts = by_id_ranges(rec, job, |ids| {
         let mut out = Vec::new();
@@ -352,7 +405,15 @@ fn bars(rec: &Recording, job: u32, start_us: i64, end_us: i64) -> Result<Vec<Bar
         let mut cur: Option<(i64, Option<Execution>, Seen)> = None;
         let finish = |c: Option<(i64, Option<Execution>, Seen)>, out: &mut Vec<Bar>| {
             if let Some((id, Some(e), seen)) = c {
-                out.push(bar_of(Some(id), &e, start_us, end_us, seen, false));
+                out.push(bar_of(
+                    Some(id),
+                    &e,
+                    start_us,
+                    end_us,
+                    seen,
+                    false,
+                    single_default,
+                ));
             }
         };
         rec.reader.each_exec_version(job, ids, |id, seq, v| {
@@ -387,9 +448,31 @@ fn bars(rec: &Recording, job: u32, start_us: i64, end_us: i64) -> Result<Vec<Bar
 
 /// Statuses after which a row does not change any more.
 fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "failed" | "cancelled" | "canceled")
+    matches!(
+        status,
+        "completed" | "failed" | "cancelled" | "canceled" | "error"
+    )
 }
 
+/// The cell of a row by the matrix's rule: no question means `default` only when the spec's
+/// one question is `default`; no region, or `unknown`, means no cell.
+fn cell_of(e: &Execution, single_default: bool) -> Option<Cell> {
+    let q = match e.question_id.as_deref() {
+        Some(q) if !q.is_empty() => q,
+        _ if single_default => "default",
+        _ => return None,
+    };
+    Some(Cell {
+        question_id: q.into(),
+        model_id: e.model_id.clone().filter(|m| !m.is_empty())?,
+        region: e
+            .region
+            .clone()
+            .filter(|r| !r.is_empty() && r != "unknown")?,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 fn bar_of(
     id: Option<i64>,
     e: &Execution,
@@ -397,6 +480,7 @@ fn bar_of(
     end_us: i64,
     seen: Seen,
     beside: bool,
+    single_default: bool,
 ) -> Bar {
     let begin = e.started_at.or(e.created_at).unwrap_or(seen.first_us);
     let (end, how) = match (e.completed_at, seen.vanished_us) {
@@ -405,14 +489,18 @@ fn bar_of(
         (None, None) if is_final(&e.status) => (seen.final_us, BarEnd::SeenFinal),
         (None, None) => (end_us, BarEnd::StillRunning),
     };
+    let real_end = end.max(begin);
     let before_start = begin < start_us;
-    let begin = begin.clamp(start_us, end_us);
+    // `start_us <= end_us` (the axis is the min and max of the snapshots' times).
+    let shown = begin.clamp(start_us, end_us);
     Bar {
         id,
-        cell: cell_of(e),
+        cell: cell_of(e, single_default),
         rank: 0,
-        start_us: begin,
-        end_us: end.clamp(begin, end_us.max(begin)),
+        start_us: shown,
+        end_us: real_end.clamp(shown, end_us),
+        real_start_us: begin,
+        real_end_us: real_end,
         end: how,
         status: e.status.clone(),
         error_code: e.error_code.clone(),

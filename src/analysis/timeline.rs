@@ -88,8 +88,11 @@ pub struct Event {
 pub(crate) fn cell_of(e: &Execution) -> Option<Cell> {
     Some(Cell {
         question_id: e.question_id.as_deref().unwrap_or("default").into(),
-        model_id: e.model_id.clone()?,
-        region: e.region.clone().filter(|r| r != "unknown")?,
+        model_id: e.model_id.clone().filter(|m| !m.is_empty())?,
+        region: e
+            .region
+            .clone()
+            .filter(|r| !r.is_empty() && r != "unknown")?,
     })
 }
 

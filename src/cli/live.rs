@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex};
 
 /// The page of one snapshot, rendered once.
 struct Rendered {
+    /// What it was rendered from: the recording's id and last seq (another file put in the
+    /// path, or a new recording there, is another key).
+    key: (Option<String>, u64),
     seq: u64,
     page: Bytes,
     main: Bytes,
@@ -30,6 +33,9 @@ pub struct LivePage {
     /// Said on the page: this process is recording the file.
     recording: bool,
     cache: Mutex<Option<Arc<Rendered>>>,
+    /// Bound to loopback: requests must name it (`Host`), or a web page elsewhere could read
+    /// the recording through DNS rebinding.
+    loopback: std::sync::atomic::AtomicBool,
 }
 
 /// What a look at the file found.
@@ -49,6 +55,7 @@ impl LivePage {
             job,
             recording,
             cache: Mutex::new(None),
+            loopback: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -56,15 +63,20 @@ impl LivePage {
     fn look(&self) -> Result<Look, String> {
         let d = match open_reader(&self.path) {
             Ok(d) => d,
-            Err(StoreError::Missing { .. }) => return Ok(Look::Waiting),
+            // The recorder this process runs has not made it yet.
+            Err(StoreError::Missing { .. }) if self.recording => return Ok(Look::Waiting),
+            Err(StoreError::Missing { .. }) => return Err("the recording is gone".into()),
             Err(e) => return Err(crate::record::error_chain(&e)),
         };
         let err = |e: StoreError| crate::record::error_chain(&e);
-        let Some(seq) = Reader::new(&d).map_err(err)?.last_seq().map_err(err)? else {
+        let reader = Reader::new(&d).map_err(err)?;
+        let Some(seq) = reader.last_seq().map_err(err)? else {
             return Ok(Look::Waiting);
         };
+        let key = (reader.recording_id().map_err(err)?, seq);
+        drop(reader);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = cache.as_ref().filter(|r| r.seq == seq) {
+        if let Some(r) = cache.as_ref().filter(|r| r.key == key) {
             return Ok(Look::Page(r.clone()));
         }
         let rec = Recording::open(&d).map_err(err)?;
@@ -79,6 +91,7 @@ impl LivePage {
         let mut main = String::new();
         page::main_html(&r, &l, ctx, Some(live), &mut main);
         let rendered = Arc::new(Rendered {
+            key,
             seq,
             page: Bytes::from(page::report_html(&r, &l, ctx, Some(live))),
             main: Bytes::from(main),
@@ -89,7 +102,21 @@ impl LivePage {
 
     async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Result<Resp, std::io::Error> {
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "read-only: GET only"));
+            let mut r = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "read-only: GET and HEAD only",
+            );
+            r.headers_mut().insert(
+                "allow",
+                hyper::header::HeaderValue::from_static("GET, HEAD"),
+            );
+            return Ok(r);
+        }
+        if self.loopback.load(std::sync::atomic::Ordering::Relaxed) && !local_host(&req) {
+            return Ok(plain(
+                StatusCode::MISDIRECTED_REQUEST,
+                "this page answers only to localhost, 127.0.0.1 or [::1]",
+            ));
         }
         let path = req.uri().path().to_string();
         let after: Option<u64> = req
@@ -105,16 +132,55 @@ impl LivePage {
             .await
             .map_err(std::io::Error::other)?;
         Ok(match (look, path.as_str()) {
-            (Err(e), _) => plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("cannot read the recording: {}", term(&e)),
-            ),
+            // The details (a path, an error text) go to the server's log, not to any client.
+            (Err(e), _) => {
+                super::record::say(&format!(
+                    "live page: cannot read the recording: {}",
+                    term(&e)
+                ));
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the recording cannot be read now (the server's log says why)",
+                )
+            }
             (Ok(Look::Waiting), "/") => html(StatusCode::OK, waiting_page(), None),
             (Ok(Look::Waiting), _) => empty(StatusCode::NO_CONTENT),
             (Ok(Look::Page(r)), "/") => html(StatusCode::OK, r.page.clone(), None),
             (Ok(Look::Page(r)), _) if after == Some(r.seq) => empty(StatusCode::NO_CONTENT),
             (Ok(Look::Page(r)), _) => html(StatusCode::OK, r.main.clone(), Some(r.seq)),
         })
+    }
+}
+
+/// The request names a loopback host (by its `Host` header, or an absolute URI's authority).
+fn local_host(req: &Request<Incoming>) -> bool {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.host().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(|h| match h.rsplit_once(':') {
+                    // `[::1]:8765`, `localhost:8765`; a bare `::1` has colons too.
+                    Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+                        name.to_string()
+                    }
+                    _ => h.to_string(),
+                })
+        });
+    match host {
+        None => true,
+        Some(h) => {
+            let h = h
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase();
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
     }
 }
 
@@ -163,6 +229,10 @@ pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, super:
     let bound = listener
         .local_addr()
         .map_err(|e| super::CliError::failure(format!("cannot listen on {}: {e}", term(addr))))?;
+    page.loopback.store(
+        bound.ip().is_loopback(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     crate::serve::serve(listener, Limits::default(), move |req| {
         page.clone().answer(req)
     });

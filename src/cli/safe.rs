@@ -24,7 +24,7 @@ pub const PAINT: char = '\u{e000}';
 fn is_hostile(c: char) -> bool {
     c.is_control()
         || c == PAINT
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{200e}' | '\u{200f}')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
 }
 
 fn escape_into(out: &mut String, c: char) {

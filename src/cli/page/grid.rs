@@ -11,6 +11,17 @@ use std::fmt::Write;
 
 /// Above this many cells the grid is not drawn (the counts and lists stay).
 pub const GRID_MAX: u64 = 20_000;
+/// Characters of a question, model or region name shown in the grid.
+const NAME_CHARS: usize = 40;
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(n - 1).collect();
+        format!("{head}…")
+    }
+}
 
 pub fn grid(j: &JobReport, k: usize, out: &mut String) {
     let s = &j.summary;
@@ -69,25 +80,27 @@ fn table(j: &JobReport, out: &mut String) {
             cols.push((mi as u32, ri as u32));
         }
     }
+    // Names are cut: a spec of long names would otherwise repeat them in every cell.
+    let cut = |s: &str| esc(&short(s, NAME_CHARS));
     out.push_str(r#"<div class="grid-wrap"><table class="matrix"><thead><tr><th>question</th>"#);
     for (m, r) in &cols {
         let _ = write!(
             out,
             "<th>{}<br>@ {}</th>",
-            esc(&e.models[*m as usize]),
-            esc(&e.regions[*r as usize])
+            cut(&e.models[*m as usize]),
+            cut(&e.regions[*r as usize])
         );
     }
     out.push_str("</tr></thead><tbody>");
     for (qi, q) in e.questions.iter().enumerate() {
-        let _ = write!(out, "<tr><th>{}</th>", esc(q));
+        let _ = write!(out, "<tr><th>{}</th>", cut(q));
         for (m, r) in &cols {
             let name = || {
                 format!(
                     "{}/{}/{}",
-                    esc(q),
-                    esc(&e.models[*m as usize]),
-                    esc(&e.regions[*r as usize])
+                    cut(q),
+                    cut(&e.models[*m as usize]),
+                    cut(&e.regions[*r as usize])
                 )
             };
             match s.cells.rows_of((qi as u32, *m, *r)) {

@@ -25,6 +25,9 @@ const BAND_H: f64 = 22.0;
 const LANE_GAP: f64 = 14.0;
 const AXIS_TOP: f64 = 44.0;
 
+/// Characters of a label that fit the gutter at its font size.
+const LABEL_CHARS: usize = 32;
+
 /// Status classes of the rows lane, bottom to top.
 const CLASSES: [&str; 4] = ["completed", "failed", "running", "other"];
 
@@ -72,6 +75,18 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
         out,
         r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9e9e9e" stroke-width="2"/></pattern><pattern id="hatch-warn" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3c4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f9a825" stroke-width="2"/></pattern></defs>"##
     );
+    // Stretches nobody recorded.
+    for (from, to) in &l.unrecorded {
+        let (x1, x2) = (s.x(*from), s.x(*to));
+        let _ = write!(
+            out,
+            r#"<rect class="band norec" data-from="{from}" data-to="{to}" x="{x1:.1}" y="{AXIS_TOP:.1}" width="{:.1}" height="{:.1}"><title>not recorded from {} to {}: the lanes hold the last state seen before</title></rect>"#,
+            (x2 - x1).max(2.0),
+            height - AXIS_TOP,
+            ctx.time(*from),
+            ctx.time(*to)
+        );
+    }
     // Marked windows, then failure windows, behind everything, across every lane.
     for (from, to) in &l.marks {
         let (x1, x2) = (s.x(*from), s.x(*to));
@@ -113,11 +128,17 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
     }
     axis(&s, ctx, AXIS_TOP, height, &mut out);
     out.push_str(&body);
+    // Flags close together step sideways so that each stays visible.
+    let mut last_x = f64::NEG_INFINITY;
+    let mut shift = 0.0;
     for (n, at, text) in &flags {
         let x = s.x(*at);
+        shift = if x - last_x < 15.0 { shift + 15.0 } else { 0.0 };
+        last_x = x;
+        let fx = x + shift;
         let _ = write!(
             out,
-            r#"<g class="marker" id="marker-{n}"><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{height:.1}"/><circle cx="{x:.1}" cy="{:.1}" r="7"/><text x="{x:.1}" y="{:.1}">{n}</text><title>{}: {}</title></g>"#,
+            r#"<g class="marker" id="marker-{n}"><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{height:.1}"/><circle cx="{fx:.1}" cy="{:.1}" r="7"/><text x="{fx:.1}" y="{:.1}">{n}</text><title>{}: {}</title></g>"#,
             AXIS_TOP,
             AXIS_TOP - 34.0,
             AXIS_TOP - 30.5,
@@ -382,7 +403,7 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
                     r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
                     GUTTER - 4.0,
                     y + row_h - 2.5,
-                    esc(&short(&cell_label(b), 40))
+                    esc(&short(&cell_label(b), LABEL_CHARS))
                 );
             }
         } else {
@@ -405,7 +426,7 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             && cls == "failed"
             && modes.contains(&(dur / 1_000_000))
             && dur % 1_000_000 == 0;
-        let instant = dur < 1_000_000 && b.end != BarEnd::StillRunning;
+        let instant = dur < 1_000_000 && b.end != BarEnd::StillRunning && !b.after_end();
         let mut classes = format!("bar st-{cls}");
         for (on, c) in [
             (mode, " mode"),
@@ -429,8 +450,8 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             esc(&cell_label(b)),
             esc(&b.status),
             human(dur),
-            ctx.time(b.start_us),
-            ctx.time(b.end_us),
+            ctx.time(b.real_start_us),
+            ctx.time(b.real_end_us),
             match b.end {
                 BarEnd::Completed => "",
                 BarEnd::StillRunning => ", still not final at the last snapshot",
@@ -460,6 +481,27 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
                 r#"<rect class="{classes}" x="{x1:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{title}</title></rect>"#,
                 (x2 - x1).max(1.5),
                 row_h - 2.0
+            );
+        }
+        // Cut at an edge of the axis: an arrow says it goes on.
+        if b.before_start {
+            let _ = write!(
+                out,
+                r#"<path class="cut" d="M{:.1},{:.1}l-4,{:.1}l4,{:.1}z"/>"#,
+                x1,
+                y,
+                (row_h - 2.0) / 2.0,
+                (row_h - 2.0) / 2.0
+            );
+        }
+        if b.after_end() {
+            let _ = write!(
+                out,
+                r#"<path class="cut" d="M{:.1},{:.1}l4,{:.1}l-4,{:.1}z"/>"#,
+                x2,
+                y,
+                (row_h - 2.0) / 2.0,
+                (row_h - 2.0) / 2.0
             );
         }
     }
@@ -526,7 +568,7 @@ fn density(
             r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
             GUTTER - 4.0,
             y + BAND_H / 2.0 + 3.0,
-            esc(&short(name, 34))
+            esc(&short(name, LABEL_CHARS))
         );
         for (i, c) in counts.iter().enumerate() {
             let total: u32 = c.iter().sum();
@@ -608,7 +650,9 @@ fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut String) 
         h,
         out,
     );
-    let yv = |v: i64| y0 + HEALTH_H - 4.0 - (v as f64 / max as f64) * (HEALTH_H - 12.0);
+    // Counts out of range (a negative one from a broken router) stay inside the lane.
+    let yv =
+        |v: i64| y0 + HEALTH_H - 4.0 - (v.clamp(0, max) as f64 / max as f64) * (HEALTH_H - 12.0);
     let x_end = s.x(s.end_us);
     for (class, pick) in [
         (
@@ -671,7 +715,7 @@ fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut String) 
             r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
             GUTTER - 4.0,
             y + STATE_H - 2.0,
-            esc(&short(&name, 34))
+            esc(&short(&name, LABEL_CHARS))
         );
         for (from, to, st) in &p.spans {
             let (x1, x2) = (s.x(*from), s.x(*to));
@@ -733,20 +777,48 @@ fn sources_lane(l: &Lanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut String) -> f6
             y + SOURCE_H - 3.0,
             esc(&name)
         );
-        // Failures drawn last, over the oks of the same instant.
+        // Failures drawn last, over the oks of the same instant. Alike marks closer than a
+        // mark's width are one mark (a day of requests stays a few thousand marks).
         let mut marks: Vec<&(i64, Mark, crate::analysis::FetchKind)> = src.marks.iter().collect();
-        marks.sort_by_key(|m| (m.1 != Mark::Ok, m.0));
-        for (t, m, kind) in marks {
-            let x = s.x(*t);
+        marks.sort_by_key(|m| (m.1 != Mark::Ok, m.1, m.0));
+        let mut k = 0;
+        while k < marks.len() {
+            let (t, m, kind) = marks[k];
+            let mut end = k;
+            while end + 1 < marks.len()
+                && marks[end + 1].1 == *m
+                && marks[end + 1].2 == *kind
+                && s.x(marks[end + 1].0) - s.x(marks[end].0) < 2.2
+            {
+                end += 1;
+            }
+            let (x1, x2) = (s.x(*t), s.x(marks[end].0));
+            let title = if end == k {
+                format!(
+                    "{} {}: {}",
+                    ctx.time(*t),
+                    esc(src.source),
+                    esc(&kind.word())
+                )
+            } else {
+                format!(
+                    "{} to {}: {} requests of {}: {}",
+                    ctx.time(*t),
+                    ctx.time(marks[end].0),
+                    end - k + 1,
+                    esc(src.source),
+                    esc(&kind.word())
+                )
+            };
             let _ = write!(
                 out,
-                r#"<rect class="hb hb-{}" x="{:.1}" y="{y:.1}" width="2.2" height="{SOURCE_H}"><title>{} {}: {}</title></rect>"#,
+                r#"<rect class="hb hb-{}" data-n="{}" x="{:.1}" y="{y:.1}" width="{:.1}" height="{SOURCE_H}"><title>{title}</title></rect>"#,
                 mark_class(*m),
-                x - 1.1,
-                ctx.time(*t),
-                esc(src.source),
-                esc(&kind.word())
+                end - k + 1,
+                x1 - 1.1,
+                x2 - x1 + 2.2
             );
+            k = end + 1;
         }
     }
     y0 + h.max(20.0) + LANE_GAP

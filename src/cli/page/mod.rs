@@ -18,10 +18,21 @@ use crate::analysis::router::ProviderState;
 use crate::duration::human;
 use std::fmt::Write;
 
-/// HTML-escapes a value (after `term`, so no control character survives either).
+/// Letters written right to left (Hebrew, Arabic, Syriac, Thaana, ...).
+fn right_to_left(c: char) -> bool {
+    matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+}
+
+/// HTML-escapes a value (after `term`, so no control character survives either). A value
+/// with right-to-left letters is isolated (FSI ... PDI), so it cannot reorder the text around
+/// it.
 pub fn esc(s: &str) -> String {
     let t = term(s);
-    let mut out = String::with_capacity(t.len());
+    let rtl = t.chars().any(right_to_left);
+    let mut out = String::with_capacity(t.len() + 6);
+    if rtl {
+        out.push('\u{2068}');
+    }
     for c in t.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -31,6 +42,9 @@ pub fn esc(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
+    }
+    if rtl {
+        out.push('\u{2069}');
     }
     out
 }
@@ -47,7 +61,9 @@ pub struct Live {
 const CSS: &str = include_str!("page.css");
 
 /// The live page's only script: fetch `main?after=SEQ`; a 200 carries a newer `<main>`.
-const LIVE_JS: &str = r#"(function(){var m=document.querySelector('main');var seq=+m.dataset.seq;function tick(){fetch('main?after='+seq,{cache:'no-store'}).then(function(r){if(r.status===200){seq=+r.headers.get('x-seq');return r.text().then(function(t){var y=window.scrollY;m.innerHTML=t;m.dataset.seq=seq;window.scrollTo(0,y);});}}).catch(function(){}).then(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"#;
+/// A failed look says so at the bottom of the window until one succeeds; open `<details>` stay
+/// open across updates.
+const LIVE_JS: &str = r#"(function(){var m=document.querySelector('main');var s=document.getElementById('live-status');var seq=+m.dataset.seq;function say(t){s.textContent=t;s.hidden=!t;}function tick(){fetch('main?after='+seq,{cache:'no-store'}).then(function(r){if(r.status===200){seq=+r.headers.get('x-seq');return r.text().then(function(t){var y=window.scrollY;var open=[].map.call(m.querySelectorAll('details'),function(d){return d.open;});m.innerHTML=t;[].forEach.call(m.querySelectorAll('details'),function(d,i){if(open[i])d.open=true;});m.dataset.seq=seq;window.scrollTo(0,y);say('');});}if(r.status===204){say('');return;}return r.text().then(function(t){say('Updates stopped: '+t);});}).catch(function(){say('Updates stopped: the server does not answer.');}).then(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"#;
 
 /// The whole document.
 pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> String {
@@ -71,6 +87,7 @@ pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> Strin
     main_html(r, l, ctx, live, &mut out);
     out.push_str("</main>");
     if live.is_some() {
+        out.push_str("<p id=\"live-status\" hidden></p>");
         let _ = write!(out, "<script>{LIVE_JS}</script>");
     }
     out.push_str("</body></html>\n");
@@ -143,6 +160,11 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         out.push_str("</ul></section>");
     }
 
+    if l.start_us == l.end_us && r.recording.snapshots == 0 {
+        out.push_str("<section class=\"timeline\" id=\"lanes\"><h2>On one time axis</h2><p>Nothing recorded yet: no lanes to draw.</p></section>");
+        recorded(r, plain, out);
+        return;
+    }
     out.push_str("<section class=\"timeline\" id=\"lanes\"><h2>On one time axis</h2>");
     legend(out);
     let (svg, flags) = lanes::lanes_svg(l, plain);
@@ -251,7 +273,7 @@ fn legend(out: &mut String) {
             m.name()
         );
     }
-    out.push_str("<span><i class=\"sw outsw\"></i>a source failing</span><span><i class=\"sw gapsw\"></i>not sent by the recorder</span></div>");
+    out.push_str("<span><i class=\"sw outsw\"></i>a source failing</span><span><i class=\"sw gapsw\"></i>not sent by the recorder</span><span><i class=\"sw norecsw\"></i>not recorded</span><span>▸ goes on past the edge</span></div>");
 }
 
 fn snake(s: &str) -> String {
