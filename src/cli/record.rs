@@ -87,6 +87,10 @@ pub struct Args {
     /// kept.
     #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub max_size: Option<u64>,
+    /// How to write the per-snapshot lines on stderr: text (one line, on a terminal a status
+    /// line), or json (one object per line, for a service's journal).
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub log_format: LogFormat,
     /// Serve the postmortem page while recording, updated as snapshots commit (read-only).
     /// Without ADDR: 127.0.0.1:8765.
     #[arg(
@@ -175,6 +179,12 @@ impl Args {
     }
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Writes a line to stderr; a closed or full stderr never stops the recorder.
 pub fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
@@ -182,6 +192,8 @@ pub fn say(line: &str) {
 
 /// The live status: one line on a terminal (indicatif), plain lines otherwise.
 pub struct Status {
+    /// One JSON object per line instead of text.
+    json: bool,
     bar: Option<ProgressBar>,
     start: Instant,
     count: u64,
@@ -203,6 +215,7 @@ impl Status {
             b
         });
         Status {
+            json: false,
             bar,
             start: Instant::now(),
             count: 0,
@@ -211,6 +224,17 @@ impl Status {
             last_rows: BTreeMap::new(),
             quiet,
         }
+    }
+
+    /// JSON lines (`--log-format json`): no status line.
+    pub fn json() -> Self {
+        let mut s = Status::new(true);
+        s.json = true;
+        s
+    }
+
+    fn json_line(&self, v: serde_json::Value) {
+        say(&v.to_string());
     }
 
     pub fn finish(&self) {
@@ -231,10 +255,40 @@ impl Status {
 
 impl Observer for Status {
     fn warn(&mut self, msg: &str) {
+        if self.json {
+            return self.json_line(serde_json::json!({"event": "note", "message": msg}));
+        }
         self.show(format!("note: {}", term(msg)));
     }
 
-    fn committed(&mut self, stats: &IngestStats, _poll: &Poll) {
+    fn committed(&mut self, stats: &IngestStats, poll: &Poll) {
+        if self.json {
+            self.count += 1;
+            let jobs: Vec<serde_json::Value> = stats
+                .job_rows
+                .iter()
+                .map(|(job, by)| serde_json::json!({"job": job, "rows": by.values().sum::<usize>(), "by_status": by}))
+                .collect();
+            let problems: Vec<serde_json::Value> = stats
+                .problems
+                .iter()
+                .map(|(k, w)| serde_json::json!({"source": k.name(), "outcome": w}))
+                .collect();
+            return self.json_line(serde_json::json!({
+                "event": "snapshot",
+                "seq": stats.seq,
+                "taken_at": crate::beacon::format_micros(poll.started_at),
+                "requests": stats.requests,
+                "failed": stats.failed,
+                "not_sent": stats.gaps,
+                "problems": problems,
+                "jobs": jobs,
+                "new_bodies": stats.new_bodies,
+                "new_body_bytes": stats.new_body_bytes,
+                "notes_taken": stats.notes_taken,
+                "warnings": stats.warnings,
+            }));
+        }
         if stats.notes_taken > 0 {
             self.show(format!(
                 "{} taken in",
@@ -294,6 +348,12 @@ impl Observer for Status {
     }
 
     fn write_failed(&mut self, err: &StoreError) {
+        if self.json {
+            return self.json_line(serde_json::json!({
+                "event": "write_failed",
+                "message": crate::record::error_chain(err),
+            }));
+        }
         self.show(format!(
             "error: snapshot not written: {}",
             term(&crate::record::error_chain(err))
@@ -343,7 +403,10 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             term(&e.to_string())
         ))
     })?;
-    let mut status = Status::new(false);
+    let mut status = match args.log_format {
+        LogFormat::Text => Status::new(false),
+        LogFormat::Json => Status::json(),
+    };
     if let Some(addr) = &args.ui {
         let page = super::live::LivePage::new(db.to_path_buf(), None, true);
         let bound = rt.block_on(super::live::start(page, addr))?;

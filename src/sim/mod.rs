@@ -18,7 +18,7 @@ mod source;
 mod state;
 
 pub use answer::{Asked, SimAnswer};
-pub use scenario::{BUILTIN, Scenario, builtin};
+pub use scenario::{BUILTIN, Scenario, builtin, fleet};
 pub use source::SimSource;
 pub use state::{World, world_at};
 

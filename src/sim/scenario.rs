@@ -134,7 +134,7 @@ pub enum EventKind {
 }
 
 /// Names of the built-in scenarios.
-pub const BUILTIN: &[&str] = &["classic", "cutoff", "outage", "legacy"];
+pub const BUILTIN: &[&str] = &["classic", "cutoff", "outage", "legacy", "fleet"];
 
 pub fn builtin(name: &str) -> Option<Scenario> {
     match name {
@@ -142,6 +142,7 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         "cutoff" => Some(cutoff()),
         "outage" => Some(outage()),
         "legacy" => Some(legacy()),
+        "fleet" => Some(fleet()),
         _ => None,
     }
 }
@@ -205,6 +206,93 @@ fn map_region(r: &str) -> &'static str {
         "US" => "us-east",
         "ASIA" | "APAC" => "asia-pacific",
         _ => "eu-west",
+    }
+}
+
+/// A day of an always-on runner: 50 jobs, 45 finished before it began (200 rows each), 5
+/// active whose 200 rows complete one by one over the day (about one change every 7 minutes
+/// per job). What `record --all-jobs` costs when little happens.
+pub fn fleet() -> Scenario {
+    const DAY: f64 = 86_400.0;
+    const ROWS: usize = 200;
+    let questions: Vec<String> = (0..ROWS).map(|k| format!("q{k:03}")).collect();
+    let qrefs: Vec<&str> = questions.iter().map(String::as_str).collect();
+    let mut jobs = Vec::new();
+    let mut events = Vec::new();
+    let mut id = 100_000i64;
+    for j in 0..50usize {
+        let name = format!("bias-detection-fleet-{j:02}");
+        let active = j >= 45;
+        // Finished ones were created over the day before; active ones just before the start.
+        let created = if active {
+            -600.0 + j as f64
+        } else {
+            -DAY + j as f64 * 1_500.0
+        };
+        jobs.push(SimJob {
+            id: name.clone(),
+            spec: job_runner_spec(&name, &qrefs, &["llama3.2-1b"], &["US"]),
+            status: if active { "processing" } else { "completed" }.into(),
+            created,
+        });
+        for (k, q) in questions.iter().enumerate() {
+            let start = created + 1.0 + k as f64 * 0.5;
+            let done = if active {
+                // Spread over the day, each job offset a little.
+                (k + 1) as f64 * DAY / (ROWS + 1) as f64 + j as f64 * 37.0
+            } else {
+                start + 30.0
+            };
+            events.push(Event {
+                at: start,
+                what: EventKind::Insert {
+                    job: name.clone(),
+                    id,
+                    question: q.clone(),
+                    model: "llama3.2-1b".into(),
+                    region: "us-east".into(),
+                    provider_id: "modal-us-east".into(),
+                    status: if active { "running" } else { "completed" }.into(),
+                    started: Some(start),
+                    completed: (!active).then_some(done),
+                    output: (!active).then(|| json!({"response": "ok"})),
+                },
+            });
+            if active {
+                events.push(Event {
+                    at: done,
+                    what: EventKind::Update {
+                        id,
+                        status: Some("completed".into()),
+                        completed: Some(done),
+                        output: Some(json!({"response": "ok"})),
+                        provider_id: None,
+                        retry: false,
+                    },
+                });
+            }
+            id += 1;
+        }
+        if active {
+            events.push(Event {
+                at: DAY - 1.0,
+                what: EventKind::JobStatus {
+                    job: name.clone(),
+                    status: "completed".into(),
+                },
+            });
+        }
+    }
+    Scenario {
+        name: "fleet".into(),
+        description: "An always-on day: 50 jobs, 45 finished, 5 active whose 200 rows each \
+                      complete one by one over 24 h."
+            .into(),
+        end: DAY,
+        runner: RunnerConf::default(),
+        jobs,
+        providers: three_providers(),
+        events,
     }
 }
 

@@ -468,3 +468,40 @@ fn a_cut_bundle_is_sealed_and_reports_as_its_window() {
     assert_eq!(v.code, 1);
     assert!(v.stdout.contains("the seal is broken"), "{}", v.stdout);
 }
+
+/// `--log-format json`: one object per snapshot on stderr, for a service's journal.
+#[test]
+fn json_log_lines_for_a_service() {
+    let s = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let mut args: Vec<String> = vec![
+        "record".into(),
+        "--runner".into(),
+        s.runner.clone(),
+        "--job".into(),
+        s.job(),
+        "--router".into(),
+        s.router.clone(),
+        "--interval".into(),
+        "100ms".into(),
+        "--max-runner-rpm".into(),
+        "100000".into(),
+        "--count".into(),
+        "3".into(),
+        "--log-format".into(),
+        "json".into(),
+    ];
+    args.splice(0..0, ["--db".to_string(), db.display().to_string()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = bb_plain(&refs).ok();
+    let lines: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let snaps: Vec<&Value> = lines.iter().filter(|l| l["event"] == "snapshot").collect();
+    assert_eq!(snaps.len(), 3);
+    assert_eq!(snaps[2]["seq"], 3);
+    assert_eq!(snaps[0]["jobs"][0]["job"], s.job());
+    assert!(snaps[0]["requests"].as_u64().unwrap() >= 4);
+}
