@@ -109,6 +109,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 impl HttpSource {
     pub fn new(cfg: HttpConfig, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
+        install_crypto();
         let client = reqwest::Client::builder()
             .connect_timeout(
                 cfg.timeout
@@ -264,4 +265,14 @@ mod tests {
         assert_eq!(wait_hint(|_| None, body, now), Some(10));
         assert_eq!(wait_hint(|_| None, b"{}", now), None);
     }
+}
+
+/// Makes rustls' ring provider the process' TLS crypto (once; reqwest is built without one).
+/// Every HTTP client of the process needs it before it is built.
+pub fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Already set by someone else: theirs stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

@@ -11,7 +11,7 @@ mod http;
 pub use crate::fetch::{FetchErrorKind, Fetched, Request, SourceKind};
 pub use fake::{FakeSource, Reply, Rule};
 pub(crate) use http::wait_hint;
-pub use http::{HttpConfig, HttpSource};
+pub use http::{HttpConfig, HttpSource, install_crypto};
 
 use std::future::Future;
 

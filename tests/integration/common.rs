@@ -329,11 +329,14 @@ pub fn http_get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>),
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(url)
-            .timeout(std::time::Duration::from_secs(5))
-            .send()
-            .await?;
+        let r = {
+            beacon_blackbox::source::install_crypto();
+            reqwest::Client::new()
+        }
+        .get(url)
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await?;
         let s = r.status().as_u16();
         let h = r.headers().clone();
         Ok((s, h, r.bytes().await?.to_vec()))

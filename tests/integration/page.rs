@@ -230,13 +230,16 @@ fn served_page_follows_commits_of_another_process() {
             .build()
             .unwrap();
         rt.block_on(async {
-            reqwest::Client::new()
-                .post(format!("{base}/"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            {
+                beacon_blackbox::source::install_crypto();
+                reqwest::Client::new()
+            }
+            .post(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
         })
     };
     assert_eq!(post, 405);
@@ -248,14 +251,17 @@ fn served_page_follows_commits_of_another_process() {
             .build()
             .unwrap();
         rt.block_on(async {
-            reqwest::Client::new()
-                .get(format!("{base}/"))
-                .header("host", "attacker.example")
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            {
+                beacon_blackbox::source::install_crypto();
+                reqwest::Client::new()
+            }
+            .get(format!("{base}/"))
+            .header("host", "attacker.example")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
         })
     };
     assert_eq!(rebound, 421);
