@@ -10,6 +10,7 @@ mod completions;
 mod cut;
 mod demo;
 mod diff;
+mod export;
 mod json;
 mod live;
 mod note;
@@ -70,6 +71,7 @@ enum Command {
     ServeReport(live::ServeArgs),
     Note(note::Args),
     Cut(cut::Args),
+    Export(export::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
 }
@@ -216,6 +218,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::ServeReport(a) => live::serve_report(a, &db),
         Command::Note(a) => note::run(a, &db, out),
         Command::Cut(a) => cut::run(a, &db, out),
+        Command::Export(a) => export::run(a, &db, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Man(a) => completions::man(a, out),
     }

@@ -6,6 +6,7 @@ mod analysis;
 mod bad_input;
 mod cli;
 mod common;
+mod export;
 mod faults;
 mod hostile;
 mod page;

@@ -1,0 +1,343 @@
+//! The recording as flat tables, the same for every way out (JSON lines, Parquet, ClickHouse).
+//! Column names and meanings are documented in `docs/export.md` and kept stable: a column is
+//! only ever added.
+
+use super::super::render::text_style;
+use super::super::text::Ctx;
+use super::super::words;
+use crate::analysis::router::provider_state;
+use crate::analysis::{Recording, report, timeline};
+use crate::fetch::SourceKind;
+use crate::store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotRow {
+    pub recording_id: String,
+    pub seq: u64,
+    /// µs since the epoch.
+    pub taken_at_us: i64,
+    pub ended_at_us: i64,
+    pub session: u64,
+    pub requests: u32,
+    pub failed: u32,
+    pub not_sent: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRow {
+    pub recording_id: String,
+    pub seq: u64,
+    /// Its place in the snapshot.
+    pub n: u32,
+    pub taken_at_us: i64,
+    pub source: String,
+    pub job: Option<String>,
+    /// Without secrets.
+    pub url: String,
+    pub status: Option<u16>,
+    pub latency_us: u64,
+    /// `ok`, `http_error`, `transport`, `skipped_by_budget`, ...
+    pub outcome: String,
+    pub error_kind: Option<String>,
+    pub body_bytes: u64,
+    pub rows_in_body: Option<u32>,
+}
+
+/// One stored version of an execution: what the snapshot `seq` saw change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecutionRow {
+    pub recording_id: String,
+    pub job: String,
+    pub id: i64,
+    pub seq: u64,
+    pub taken_at_us: i64,
+    /// The row left the complete list at this snapshot (the other fields are empty).
+    pub gone: bool,
+    pub status: Option<String>,
+    pub question_id: Option<String>,
+    pub model_id: Option<String>,
+    pub region: Option<String>,
+    pub region_raw: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at_us: Option<i64>,
+    pub started_at_us: Option<i64>,
+    pub completed_at_us: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub retry_count: Option<u32>,
+    pub output_null: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRow {
+    pub recording_id: String,
+    pub job: String,
+    pub seq: u64,
+    pub taken_at_us: i64,
+    pub found: bool,
+    pub status: Option<String>,
+    pub default_rows: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouterRow {
+    pub recording_id: String,
+    pub seq: u64,
+    pub taken_at_us: i64,
+    pub status: Option<String>,
+    pub version: Option<String>,
+    pub providers_total: Option<i64>,
+    pub providers_healthy: Option<i64>,
+    /// Comma-separated, sorted.
+    pub regions: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderRow {
+    pub recording_id: String,
+    pub seq: u64,
+    pub taken_at_us: i64,
+    pub name: String,
+    pub region: Option<String>,
+    pub healthy: Option<bool>,
+    /// `checked_healthy`, `assumed_healthy`, `checks_failing`, ...
+    pub state: String,
+    pub last_health_check_us: Option<i64>,
+    pub success_rate: Option<f64>,
+    pub avg_latency: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub recording_id: String,
+    pub seq: u64,
+    pub at_us: i64,
+    pub job: Option<String>,
+    pub kind: String,
+    pub message: String,
+    /// The typed event (`docs/json.md`) as JSON text.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingRow {
+    pub recording_id: String,
+    pub n: u32,
+    pub kind: String,
+    pub job: Option<String>,
+    pub message: String,
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    pub snapshots: Vec<SnapshotRow>,
+    pub requests: Vec<RequestRow>,
+    pub executions: Vec<ExecutionRow>,
+    pub jobs: Vec<JobRow>,
+    pub router: Vec<RouterRow>,
+    pub providers: Vec<ProviderRow>,
+    pub events: Vec<EventRow>,
+    pub findings: Vec<FindingRow>,
+}
+
+/// The id every row carries: the recording's own, or for a file without one its path.
+pub fn recording_id(rec: &Recording, fallback: &str) -> Result<String, StoreError> {
+    Ok(rec
+        .reader
+        .recording_id()?
+        .unwrap_or_else(|| fallback.to_string()))
+}
+
+fn kind_of(v: &serde_json::Value) -> String {
+    v.get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Snapshots, requests and stored versions with `seq` in `seqs` (all for `..`), and the
+/// analysis (events, findings) of the whole recording when `analysis` is set.
+pub fn tables(
+    rec: &Recording,
+    id: &str,
+    seqs: std::ops::RangeInclusive<u64>,
+    analysis: bool,
+) -> Result<Tables, super::super::CliError> {
+    let mut t = Tables::default();
+    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+    let job_name = |i: u32| {
+        rec.jobs
+            .iter()
+            .find(|(_, j)| *j == i)
+            .map(|(n, _)| n.clone())
+    };
+    for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
+        if !seqs.contains(&info.seq) {
+            continue;
+        }
+        let (mut failed, mut gaps) = (0, 0);
+        for (n, f) in snap.fetches.iter().enumerate() {
+            let o = f.outcome();
+            failed += o.is_failure() as u32;
+            gaps += o.is_gap() as u32;
+            t.requests.push(RequestRow {
+                recording_id: id.to_string(),
+                seq: info.seq,
+                n: n as u32,
+                taken_at_us: info.started_at,
+                source: SourceKind::name_of(f.source).to_string(),
+                job: f.job.and_then(job_name),
+                url: rec.string(f.url).to_string(),
+                status: f.status,
+                latency_us: f.latency_us,
+                outcome: o.name().to_string(),
+                error_kind: f.error_kind().map(|k| k.name().to_string()),
+                body_bytes: f.body_len,
+                rows_in_body: f.rows.map(|r| r[0]),
+            });
+        }
+        t.snapshots.push(SnapshotRow {
+            recording_id: id.to_string(),
+            seq: info.seq,
+            taken_at_us: info.started_at,
+            ended_at_us: info.ended_at,
+            session: info.session,
+            requests: snap.fetches.len() as u32,
+            failed,
+            not_sent: gaps,
+        });
+    }
+    for (name, idx) in &rec.jobs {
+        rec.reader
+            .each_exec_version(*idx, i64::MIN..=i64::MAX, |eid, seq, e| {
+                if !seqs.contains(&seq) {
+                    return;
+                }
+                let s = |v: &Option<crate::beacon::Str>| v.as_ref().map(|x| x.to_string());
+                t.executions.push(match e {
+                    Some(e) => ExecutionRow {
+                        recording_id: id.to_string(),
+                        job: name.clone(),
+                        id: eid,
+                        seq,
+                        taken_at_us: at(seq),
+                        gone: false,
+                        status: Some(e.status.to_string()),
+                        question_id: s(&e.question_id),
+                        model_id: s(&e.model_id),
+                        region: s(&e.region),
+                        region_raw: s(&e.region_raw),
+                        provider_id: s(&e.provider_id),
+                        created_at_us: e.created_at,
+                        started_at_us: e.started_at,
+                        completed_at_us: e.completed_at,
+                        error_code: s(&e.error_code),
+                        error_message: s(&e.error_message),
+                        retry_count: e.retry_count,
+                        output_null: e.output_null,
+                    },
+                    None => ExecutionRow {
+                        recording_id: id.to_string(),
+                        job: name.clone(),
+                        id: eid,
+                        seq,
+                        taken_at_us: at(seq),
+                        gone: true,
+                        status: None,
+                        question_id: None,
+                        model_id: None,
+                        region: None,
+                        region_raw: None,
+                        provider_id: None,
+                        created_at_us: None,
+                        started_at_us: None,
+                        completed_at_us: None,
+                        error_code: None,
+                        error_message: None,
+                        retry_count: None,
+                        output_null: None,
+                    },
+                });
+            })?;
+        for (seq, r) in rec.reader.job_versions(*idx)? {
+            if !seqs.contains(&seq) {
+                continue;
+            }
+            t.jobs.push(JobRow {
+                recording_id: id.to_string(),
+                job: name.clone(),
+                seq,
+                taken_at_us: at(seq),
+                found: r.found,
+                status: r.status,
+                default_rows: r.default_rows,
+            });
+        }
+    }
+    for (seq, r) in rec.reader.router_versions()? {
+        if !seqs.contains(&seq) {
+            continue;
+        }
+        let h = r.health.clone().unwrap_or_default();
+        let mut regions = h.regions.clone();
+        regions.sort();
+        t.router.push(RouterRow {
+            recording_id: id.to_string(),
+            seq,
+            taken_at_us: at(seq),
+            status: h.status,
+            version: h.version,
+            providers_total: h.providers_total,
+            providers_healthy: h.providers_healthy,
+            regions: regions.join(","),
+        });
+        for p in r.providers.iter().flatten() {
+            t.providers.push(ProviderRow {
+                recording_id: id.to_string(),
+                seq,
+                taken_at_us: at(seq),
+                name: p.name.clone(),
+                region: p.region.clone(),
+                healthy: p.healthy,
+                state: serde_json::to_value(provider_state(p, at(seq)))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                last_health_check_us: p.last_health_check,
+                success_rate: p.success_rate,
+                avg_latency: p.avg_latency,
+            });
+        }
+    }
+    if analysis && !rec.infos.is_empty() {
+        let st = text_style(Ctx::new(rec.start_us(), false));
+        let (first, last) = (rec.infos[0].seq, rec.infos[rec.infos.len() - 1].seq);
+        for e in timeline::timeline(rec, first, last, &rec.jobs)? {
+            let data = serde_json::to_value(&e).unwrap_or_default();
+            t.events.push(EventRow {
+                recording_id: id.to_string(),
+                seq: e.seq,
+                at_us: e.at.0,
+                job: e.job.as_ref().map(|j| j.to_string()),
+                kind: kind_of(&data),
+                message: words::event(&e.kind, e.job.as_deref(), &st),
+                data: data.to_string(),
+            });
+        }
+        let r = report::report(rec, None)?;
+        for (n, f) in r.findings.iter().enumerate() {
+            let data = serde_json::to_value(f).unwrap_or_default();
+            t.findings.push(FindingRow {
+                recording_id: id.to_string(),
+                n: n as u32,
+                kind: kind_of(&data),
+                job: f.job().map(str::to_string),
+                message: words::finding(f, &st),
+                data: data.to_string(),
+            });
+        }
+    }
+    Ok(t)
+}
