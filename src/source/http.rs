@@ -232,6 +232,16 @@ impl Source for HttpSource {
     }
 }
 
+/// Makes rustls' ring provider the process' TLS crypto (once; reqwest is built without one).
+/// Every HTTP client of the process needs it before it is built.
+pub fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Already set by someone else: theirs stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,14 +275,4 @@ mod tests {
         assert_eq!(wait_hint(|_| None, body, now), Some(10));
         assert_eq!(wait_hint(|_| None, b"{}", now), None);
     }
-}
-
-/// Makes rustls' ring provider the process' TLS crypto (once; reqwest is built without one).
-/// Every HTTP client of the process needs it before it is built.
-pub fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Already set by someone else: theirs stays.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
