@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod beacon;
+pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod duration;

@@ -80,6 +80,9 @@ pub enum ListObs {
     Complete(JobRows),
     /// Some request failed or was not sent: the rows stay as last known.
     Incomplete,
+    /// No complete list was asked for, only the default view (an imported capture): its rows
+    /// are some of the job's rows. Stored, but no row is taken as gone for not being there.
+    Partial(JobRows),
 }
 
 /// All rows of a job: by id, and the rows kept beside (repeated id within a body, no id).
@@ -218,6 +221,7 @@ fn entry<'a, T: Default>(v: &'a mut Vec<(String, T)>, job: &str) -> &'a mut T {
 pub fn normalise(fetches: &[Fetched]) -> Observations {
     let mut obs = Observations::default();
     let mut lists: Vec<(String, ListAcc)> = Vec::new();
+    let mut view_rows: Vec<(String, Vec<crate::beacon::Execution>)> = Vec::new();
     for f in fetches {
         let mut notes = FetchNotes::new(answer_outcome(f));
         notes.server_time = f.date_us;
@@ -227,7 +231,15 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
                 read_list(f, &mut notes, acc);
             }
             (SourceKind::RunnerJobDefault, Some(job)) => {
-                if let Some(rec) = read_view(f, &mut notes) {
+                let mut seen = None;
+                let rec = read_view(f, &mut notes, &mut seen);
+                if let Some(rows) = seen {
+                    match view_rows.iter_mut().find(|(j, _)| j == job) {
+                        Some(v) => v.1 = rows,
+                        None => view_rows.push((job.to_string(), rows)),
+                    }
+                }
+                if let Some(rec) = rec {
                     match obs.views.iter_mut().find(|(j, _)| j == job) {
                         Some(v) => v.1 = rec,
                         None => obs.views.push((job.to_string(), rec)),
@@ -283,6 +295,17 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
             (job, l)
         })
         .collect();
+    // A view of a job whose complete list was not asked for: its rows are what there is.
+    for (job, rows) in view_rows {
+        if obs.lists.iter().any(|(j, _)| *j == job) {
+            continue;
+        }
+        let mut r = JobRows::default();
+        for e in rows {
+            r.by_id.entry(e.id).or_insert(e);
+        }
+        obs.lists.push((job, ListObs::Partial(r)));
+    }
     obs
 }
 
@@ -325,7 +348,11 @@ fn read_list(f: &Fetched, notes: &mut FetchNotes, acc: &mut ListAcc) {
     }
 }
 
-fn read_view(f: &Fetched, notes: &mut FetchNotes) -> Option<JobRec> {
+fn read_view(
+    f: &Fetched,
+    notes: &mut FetchNotes,
+    seen: &mut Option<Vec<crate::beacon::Execution>>,
+) -> Option<JobRec> {
     match notes.outcome {
         Outcome::JobNotFound => Some(JobRec::default()),
         Outcome::Ok => match beacon::parse_job_view(f.ok_body()?) {
@@ -334,6 +361,7 @@ fn read_view(f: &Fetched, notes: &mut FetchNotes) -> Option<JobRec> {
                     Some(l) => {
                         let n = l.in_body.min(u32::MAX as usize) as u32;
                         let ids = l.rows.iter().map(|r| r.id).collect();
+                        *seen = Some(l.rows.clone());
                         note_problems(notes, l.problems);
                         notes.rows = Some(RowCount {
                             in_body: n,

@@ -39,6 +39,8 @@ pub struct ViewAnswer {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ListAnswer {
+    /// A complete list was read; without one, `rows` are the rows seen (a default view).
+    pub complete_seen: bool,
     pub rows: usize,
     pub covered: usize,
     /// Rows beyond the first of their cell.
@@ -81,6 +83,8 @@ pub struct JobAnswer {
     pub default_view: Option<ViewAnswer>,
     pub complete: ListAnswer,
     pub missing: u64,
+    /// Cells without a row seen, when no complete list was read: not known to be missing.
+    pub unknown: u64,
     pub failures: Option<FailureAnswer>,
     pub output: OutputAnswer,
 }
@@ -162,6 +166,7 @@ pub fn answer(s: &JobSummary, h: &JobHistory, js: &JobState) -> JobAnswer {
         }),
         default_view,
         complete: ListAnswer {
+            complete_seen: c.complete,
             rows: s.rows,
             covered: c.covered,
             duplicate_rows: c.duplicated.iter().map(|d| d.rows.len() - 1).sum(),
@@ -170,6 +175,7 @@ pub fn answer(s: &JobSummary, h: &JobHistory, js: &JobState) -> JobAnswer {
             no_cell: c.no_cell.len(),
         },
         missing: c.missing_count,
+        unknown: c.unknown_count,
         failures,
         output,
     }

@@ -62,6 +62,18 @@ pub enum Finding {
         job: String,
         regions: Vec<String>,
     },
+    /// No complete list was read, only the default view (an import of what a person saw):
+    /// the cells without a row seen are unknown.
+    OnlyDefaultView {
+        job: String,
+        visible: usize,
+        page_size: u32,
+        /// The view is full: rows beyond it cannot be seen.
+        may_be_cut: bool,
+        expected: u64,
+        covered: usize,
+        unknown: u64,
+    },
     MissingCells {
         job: String,
         count: u64,
@@ -223,6 +235,7 @@ impl Finding {
             | MatrixCounted { job, .. }
             | UnplannedRegions { job, .. }
             | MissingCells { job, .. }
+            | OnlyDefaultView { job, .. }
             | UnexpectedRows { job, .. }
             | RowsWithoutCell { job, .. }
             | RepeatedIds { job, .. }
@@ -261,7 +274,17 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     }
     let e = &s.expected;
     let c = &s.cells;
-    if e.cells > 0 {
+    if !c.complete {
+        out.push(Finding::OnlyDefaultView {
+            job: job.clone(),
+            visible: s.rows,
+            page_size: super::answer::DEFAULT_PAGE,
+            may_be_cut: s.default_view.may_be_cut,
+            expected: e.cells,
+            covered: c.covered,
+            unknown: c.unknown_count,
+        });
+    } else if e.cells > 0 {
         out.push(Finding::Coverage {
             job: job.clone(),
             expected: e.cells,

@@ -50,6 +50,11 @@ pub struct Coverage {
     pub covered: usize,
     /// Expected cells without a row.
     pub missing_count: u64,
+    /// Expected cells without a row seen, when no complete list was read (then none is
+    /// "missing": rows beyond the view may exist).
+    pub unknown_count: u64,
+    /// A complete list was read: `missing` means missing.
+    pub complete: bool,
     /// Whether the cells are listed (`missing`, the matrix table): a matrix over
     /// `beacon::MATRIX_CAP` cells is counted only.
     pub listed: bool,
@@ -87,6 +92,15 @@ impl CellRows {
 }
 
 impl Coverage {
+    /// Without a complete list, cells without a row are unknown, not missing.
+    pub fn only_seen(mut self) -> Coverage {
+        self.unknown_count = self.missing_count;
+        self.missing_count = 0;
+        self.missing.clear();
+        self.complete = false;
+        self
+    }
+
     /// (status, id) of the rows of an expected cell (by indexes); `None` when the cell is not
     /// expected or the matrix is not listed.
     pub fn rows_of(&self, cell: (u32, u32, u32)) -> Option<&[(Str, Option<i64>)]> {
@@ -149,6 +163,7 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
     let mut cov = Coverage {
         expected: m.cell_count(),
         listed: m.listable(),
+        complete: true,
         ..Default::default()
     };
     let (qi, mi, ri) = (index(&m.questions), index(&m.models), index(&m.regions));

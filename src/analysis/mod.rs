@@ -125,6 +125,10 @@ pub struct JobState {
     pub execs: BTreeMap<i64, Execution>,
     /// Rows kept beside the by-id list (an id repeated within one body, no usable id).
     pub extras: Vec<ExtraRow>,
+    /// A complete list of its rows was read at some snapshot up to this one. Without one
+    /// (an imported default view alone), rows not seen may exist: cells are unknown, not
+    /// missing.
+    pub list_seen: bool,
 }
 
 impl JobState {
@@ -312,6 +316,21 @@ impl Recording {
         })
     }
 
+    /// Whether a complete list of `job` was read at or before `seq`.
+    pub fn list_seen(&self, job: u32, seq: u64) -> bool {
+        self.infos
+            .iter()
+            .zip(&self.snaps)
+            .filter(|(i, _)| i.seq <= seq)
+            .any(|(_, s)| {
+                s.fetches.iter().any(|f| {
+                    f.job == Some(job)
+                        && SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list)
+                        && f.outcome() == crate::fetch::Outcome::Ok
+                })
+            })
+    }
+
     pub fn state_at(&self, seq: u64, jobs: &[(String, u32)]) -> Result<State, StoreError> {
         let taken_at = self.info(seq).map_or(0, |i| i.started_at);
         let mut out = Vec::with_capacity(jobs.len());
@@ -322,6 +341,7 @@ impl Recording {
                 rec: self.reader.job_at(*idx, seq)?.map(|(_, r)| r),
                 execs: self.reader.execs_at(*idx, seq)?,
                 extras: self.reader.extras_at(*idx, seq)?,
+                list_seen: self.list_seen(*idx, seq),
             });
         }
         let router = match self.reader.router_at(seq)? {

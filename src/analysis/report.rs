@@ -26,6 +26,8 @@ pub struct SessionOut {
     pub endpoints: Vec<(String, String)>,
     pub retain_seconds: Option<f64>,
     pub max_size: Option<u64>,
+    /// For an import: each capture and how its time was decided.
+    pub origin: Vec<String>,
 }
 
 /// A range of snapshots removed by retention.
@@ -114,6 +116,7 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
                 endpoints: s.endpoints.clone(),
                 retain_seconds: s.retain_us.map(|u| u as f64 / 1e6),
                 max_size: s.max_size,
+                origin: s.origin.clone(),
             })
             .collect(),
         notes: rec.notes.clone(),

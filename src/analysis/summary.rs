@@ -45,6 +45,9 @@ pub struct DefaultView {
     pub hidden: usize,
     /// The ids the page showed (newest first, as the runner orders it).
     pub ids: Vec<i64>,
+    /// No complete list was read and the page is full (the runner's default page size): rows
+    /// beyond it may exist that nothing recorded shows.
+    pub may_be_cut: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -165,13 +168,19 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
             regions: m.regions.clone(),
             unplanned_regions: m.unplanned_regions.clone(),
         },
-        cells: coverage(&m, js.rows()),
+        cells: if js.list_seen {
+            coverage(&m, js.rows())
+        } else {
+            coverage(&m, js.rows()).only_seen()
+        },
         default_view: DefaultView {
             rows: default_rows,
             complete_rows: total,
             truncated: default_rows.is_some_and(|d| (d as usize) < total),
             hidden: if default_rows.is_some() { hidden } else { 0 },
             ids,
+            may_be_cut: !js.list_seen
+                && default_rows.is_some_and(|d| d >= super::answer::DEFAULT_PAGE),
         },
         list_fetch: outcome_of(
             rec,

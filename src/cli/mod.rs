@@ -11,6 +11,7 @@ mod cut;
 mod demo;
 mod diff;
 mod export;
+mod import;
 mod json;
 mod live;
 mod note;
@@ -72,6 +73,7 @@ enum Command {
     Note(note::Args),
     Cut(cut::Args),
     Export(export::Args),
+    Import(import::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
 }
@@ -219,6 +221,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Note(a) => note::run(a, &db, out),
         Command::Cut(a) => cut::run(a, &db, out),
         Command::Export(a) => export::run(a, &db, out),
+        Command::Import(a) => import::run(a, &db, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Man(a) => completions::man(a, out),
     }

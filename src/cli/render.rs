@@ -142,7 +142,12 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
         }
     )?;
     let c = &j.cells;
-    let missing = if c.missing_count > 0 {
+    let missing = if !c.complete {
+        ctx.warn(&format!(
+            "{} unknown (no complete list seen, only the default view)",
+            c.unknown_count
+        ))
+    } else if c.missing_count > 0 {
         ctx.warn(&format!("{} missing", c.missing_count))
     } else {
         "0 missing".into()
@@ -569,6 +574,7 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
         for (m, r) in &cols {
             let text = match s.cells.rows_of((qi as u32, *m, *r)) {
                 None => "n/a".to_string(),
+                Some([]) if !s.cells.complete => "unknown".to_string(),
                 Some([]) => "**missing**".to_string(),
                 Some(sts) => {
                     let sts: Vec<String> = sts.iter().map(|(x, _)| md(x)).collect();
@@ -1102,6 +1108,13 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
                 .as_deref()
                 .map_or(String::new(), |l| format!(", label \"{}\"", md(l)))
         )?;
+        if !s.origin.is_empty() {
+            writeln!(
+                out,
+                "  - Imported, not recorded: {}. What was not captured cannot be shown: without a complete list, rows beyond a default view are unknown.",
+                md(&list(s.origin.iter().cloned(), NAMED))
+            )?;
+        }
     }
     Ok(())
 }

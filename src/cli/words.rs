@@ -710,6 +710,29 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             plural(*snapshots as u64, "snapshot", "snapshots"),
             kinds.iter().map(fetch_kind).collect::<Vec<_>>().join(", ")
         ),
+        OnlyDefaultView {
+            job,
+            visible,
+            page_size,
+            may_be_cut,
+            expected,
+            covered,
+            unknown,
+        } => format!(
+            "Job {}: only the default view was seen, no complete list: {} visible covering {} of {} expected; {}{} unknown, not missing.",
+            j(job),
+            plural(*visible as u64, "row", "rows"),
+            covered,
+            plural(*expected, "cell", "cells"),
+            if *may_be_cut {
+                format!(
+                    "the view is cut at {page_size} (the runner's default page, newest first), so rows beyond it cannot be seen: "
+                )
+            } else {
+                String::new()
+            },
+            plural(*unknown, "cell", "cells")
+        ),
         StuckJobs {
             max_count,
             jobs,
@@ -821,12 +844,29 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
             plural(c.no_cell as u64, "row", "rows")
         ));
     }
-    s.push(format!(
-        "The complete list had {} = {}; {} missing.",
-        plural(c.rows as u64, "row", "rows"),
-        parts.join(" + "),
-        plural(a.missing, "cell", "cells")
-    ));
+    if c.complete_seen {
+        s.push(format!(
+            "The complete list had {} = {}; {} missing.",
+            plural(c.rows as u64, "row", "rows"),
+            parts.join(" + "),
+            plural(a.missing, "cell", "cells")
+        ));
+    } else {
+        let cut = a.default_view.as_ref().filter(|v| v.rows >= v.page_size);
+        s.push(format!(
+            "No complete list was seen, only the default view: {} visible = {}; {}{} unknown, not missing.",
+            plural(c.rows as u64, "row", "rows"),
+            parts.join(" + "),
+            match cut {
+                Some(v) => format!(
+                    "the view is cut at {} (the runner's default page), so rows beyond it cannot be seen: ",
+                    v.page_size
+                ),
+                None => String::new(),
+            },
+            plural(a.unknown, "cell", "cells")
+        ));
+    }
     if let Some(f) = &a.failures {
         let when = match (f.first, f.last) {
             (Some(x), Some(y)) => format!(" between {} and {}", st.at(x.0), st.at(y.0)),

@@ -187,6 +187,7 @@ fn session(opts: &RecordOptions, clock: &dyn Clock) -> SessionRec {
             .collect(),
         retain_us: opts.retain.map(|d| d.as_micros() as i64),
         max_size: opts.max_size,
+        origin: Vec::new(),
     }
 }
 

@@ -117,6 +117,9 @@ pub struct SessionRec {
     pub retain_us: Option<i64>,
     /// `--max-size`, bytes.
     pub max_size: Option<u64>,
+    /// `import`: where each capture came from and how its time was decided ("view.json: time
+    /// from its Date header").
+    pub origin: Vec<String>,
 }
 
 impl SessionRec {
@@ -231,6 +234,7 @@ impl From<SessionRec1> for SessionRec {
             endpoints: Vec::new(),
             retain_us: None,
             max_size: None,
+            origin: Vec::new(),
         }
     }
 }

@@ -460,6 +460,7 @@ impl Writer {
                 endpoints: Vec::new(),
                 retain_us: None,
                 max_size: None,
+                origin: Vec::new(),
             });
             txn.open_table(SESSIONS)
                 .db()?
@@ -532,8 +533,10 @@ impl Writer {
             let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
             let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
             for (name, list) in &obs.lists {
-                let ListObs::Complete(rows) = list else {
-                    continue;
+                let (rows, complete) = match list {
+                    ListObs::Complete(r) => (r, true),
+                    ListObs::Partial(r) => (r, false),
+                    ListObs::Incomplete => continue,
                 };
                 let job = self.job_index(txn, name)?;
                 let current = self.execs.get(&job);
@@ -548,7 +551,7 @@ impl Writer {
                         written += 1;
                     }
                 }
-                if let Some(cur) = current {
+                if let Some(cur) = current.filter(|_| complete) {
                     for &id in cur.keys() {
                         if !rows.by_id.contains_key(&id) {
                             ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
@@ -561,7 +564,7 @@ impl Writer {
                     }
                 }
                 let since = self.since_checkpoint.get(&job).copied().unwrap_or(0) + written;
-                if written > 0 && checkpoint::due(since, rows.by_id.len()) {
+                if complete && written > 0 && checkpoint::due(since, rows.by_id.len()) {
                     // The state after this poll is exactly the complete list just read.
                     let encoded: Vec<(i64, Vec<u8>)> = rows
                         .by_id
@@ -576,7 +579,7 @@ impl Writer {
                 }
                 // Extras: a version whenever they change, an empty one when they go.
                 let had = self.extras_state.get(&job);
-                if !(rows.extras.is_empty() && had.is_none()) {
+                if complete && !(rows.extras.is_empty() && had.is_none()) {
                     let bytes = codec::encode_extras(&rows.extras);
                     if had != Some(&bytes) {
                         xt.insert((job, seq), bytes.as_slice()).db()?;
@@ -584,7 +587,9 @@ impl Writer {
                         stats.extras_versions += 1;
                     }
                 }
-                stats.job_rows.push((name.clone(), rows.by_status()));
+                if complete {
+                    stats.job_rows.push((name.clone(), rows.by_status()));
+                }
             }
         }
         {

@@ -9,6 +9,7 @@ mod common;
 mod export;
 mod faults;
 mod hostile;
+mod import;
 mod page;
 mod record;
 mod recorder;

@@ -32,6 +32,7 @@ pub enum Format {
 /// docs/export.md.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// jsonl or parquet (one file per table in the folder OUT), or trace (one file).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Format,
     /// The folder (jsonl, parquet) or file (trace) to write.

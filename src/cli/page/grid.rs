@@ -33,10 +33,14 @@ pub fn grid(j: &JobReport, k: usize, out: &mut String) {
     );
     let _ = write!(
         out,
-        "<p class=\"counts\">{} expected, {} covered, {} missing, {} with more than one row, {} outside the matrix, {} without a cell.</p>",
+        "<p class=\"counts\">{} expected, {} covered, {}, {} with more than one row, {} outside the matrix, {} without a cell.</p>",
         plural(e.cells, "cell", "cells"),
         s.cells.covered,
-        s.cells.missing_count,
+        if s.cells.complete {
+            format!("{} missing", s.cells.missing_count)
+        } else {
+            format!("{} unknown (no complete list seen)", s.cells.unknown_count)
+        },
         s.cells.duplicated.len(),
         plural(s.cells.unexpected.len() as u64, "row", "rows"),
         plural(s.cells.no_cell.len() as u64, "row", "rows"),

@@ -213,6 +213,7 @@ fn evidence(f: &Finding, r: &Report) -> Option<(String, &'static str)> {
         | MatrixCounted { .. }
         | UnplannedRegions { .. }
         | MissingCells { .. }
+        | OnlyDefaultView { .. }
         | UnexpectedRows { .. }
         | RowsWithoutCell { .. } => (format!("grid-{j}"), "grid"),
         RepeatedIds { .. }
@@ -472,6 +473,16 @@ fn recorded(r: &Report, ctx: Ctx, out: &mut String) {
                 .as_deref()
                 .map_or(String::new(), |l| format!(", label {}", esc(l)))
         );
+        if !s.origin.is_empty() {
+            let o: Vec<String> = s.origin.iter().take(20).map(|x| esc(x)).collect();
+            let _ = write!(
+                out,
+                "<li>imported, not recorded ({}): {}{}</li>",
+                s.origin.len(),
+                o.join("; "),
+                if s.origin.len() > 20 { "; ..." } else { "" }
+            );
+        }
     }
     out.push_str("</ul></section>");
 }

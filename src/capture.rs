@@ -1,0 +1,385 @@
+//! Captures made without the recorder — a response body saved by `curl` (`-o`, or `-i` with
+//! its status line and headers), a browser's HAR file — read into the fetches a recorder would
+//! have made, so that they go through the same normalise step and every read command works on
+//! them.
+//!
+//! Which endpoint a capture is comes from its URL's path (after any prefix): `/api/v1/jobs/ID`
+//! (`?include=executions`: the default view; with `exec_limit`/`exec_offset`: a page),
+//! `/api/v1/jobs/ID/executions/all`, `/api/v1/jobs`, `/providers`, `/health` (the router's if
+//! its body has `providers_total`, else the runner's), `/health/ready`, `/ready`, `/metrics`,
+//! `/debug/...`, `/queue/status`, `/admin/queue-stats`, `/admin/stuck-jobs`. Anything else is
+//! an `endpoint` named by its path.
+
+use crate::fetch::{Fetched, SourceKind};
+use reqwest::Url;
+
+/// A capture, ready to store.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub fetched: Fetched,
+    /// When it was answered, µs since the epoch.
+    pub at_us: i64,
+    /// Where it came from and how its time was decided (said in the report).
+    pub origin: String,
+}
+
+/// The endpoint of a URL (and the job it is about).
+pub fn kind_of(url: &Url, body: &[u8]) -> (SourceKind, Option<String>) {
+    let path = url.path().trim_end_matches('/');
+    let q = |k: &str| url.query_pairs().any(|(n, _)| n == k);
+    let decode = percent_decode;
+    if let Some(i) = path.find("/api/v1/jobs") {
+        let rest = &path[i + "/api/v1/jobs".len()..];
+        let segs: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        return match segs.as_slice() {
+            [""] => (SourceKind::RunnerJobs, None),
+            [id] if q("exec_limit") || q("exec_offset") => {
+                (SourceKind::RunnerJobPage, Some(decode(id)))
+            }
+            [id] => (SourceKind::RunnerJobDefault, Some(decode(id))),
+            [id, "executions", "all"] => (SourceKind::RunnerExecAll, Some(decode(id))),
+            _ => (SourceKind::Custom, None),
+        };
+    }
+    let ends = |s: &str| path.ends_with(s);
+    let kind = if ends("/health/ready") {
+        SourceKind::RunnerReady
+    } else if ends("/health") {
+        let router = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .is_some_and(|v| v.get("providers_total").is_some());
+        if router {
+            SourceKind::RouterHealth
+        } else {
+            SourceKind::RunnerHealth
+        }
+    } else if ends("/providers") {
+        SourceKind::RouterProviders
+    } else if ends("/admin/queue-stats") {
+        SourceKind::RunnerAdminQueue
+    } else if ends("/admin/stuck-jobs") {
+        SourceKind::RunnerStuckJobs
+    } else if ends("/metrics") {
+        SourceKind::RouterMetrics
+    } else if ends("/debug/providers") {
+        SourceKind::RouterDebugProviders
+    } else if ends("/debug/startup-status") {
+        SourceKind::RouterStartup
+    } else if ends("/debug/health-check-history") {
+        SourceKind::RouterCheckHistory
+    } else if ends("/queue/status") {
+        SourceKind::RouterQueue
+    } else if ends("/ready") {
+        SourceKind::RouterReady
+    } else {
+        SourceKind::Custom
+    };
+    (kind, None)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A saved response: its status, headers and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// It started with a status line (`curl -i`).
+    pub with_head: bool,
+}
+
+impl Saved {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a saved response. With `curl -i`, the status line and headers come first (after a
+/// `100 Continue` or a redirect, the last response is the one); without, it is all body and
+/// the status is taken as 200.
+pub fn parse_saved(bytes: &[u8]) -> Saved {
+    let mut rest = bytes;
+    let mut last: Option<Saved> = None;
+    while rest.starts_with(b"HTTP/") {
+        let Some(end) = find(rest, b"\r\n\r\n")
+            .map(|i| (i, 4))
+            .or_else(|| find(rest, b"\n\n").map(|i| (i, 2)))
+        else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest[..end.0]).into_owned();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
+        rest = &rest[end.0 + end.1..];
+        last = Some(Saved {
+            status,
+            headers,
+            body: Vec::new(),
+            with_head: true,
+        });
+        // Another response follows (a 1xx, or `curl -iL` after a redirect).
+        if !rest.starts_with(b"HTTP/") {
+            break;
+        }
+    }
+    match last {
+        Some(mut s) => {
+            s.body = rest.to_vec();
+            s
+        }
+        None => Saved {
+            status: 200,
+            headers: Vec::new(),
+            body: bytes.to_vec(),
+            with_head: false,
+        },
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A `Date` header as µs since the epoch.
+pub fn http_date(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(s)
+        .ok()
+        .map(|d| d.timestamp_micros())
+}
+
+fn fetched(url: &Url, saved: &Saved, latency_us: u64, at_us: i64) -> Fetched {
+    let (kind, job) = kind_of(url, &saved.body);
+    Fetched {
+        kind,
+        job,
+        url: crate::redact::url(url),
+        status: Some(saved.status),
+        latency_us,
+        content_type: saved.header("content-type").map(str::to_string),
+        body: Some(saved.body.clone()),
+        error: None,
+        retry_after: None,
+        location: saved.header("location").map(crate::redact::url_text),
+        date_us: saved.header("date").and_then(http_date).or(Some(at_us)),
+    }
+}
+
+/// One saved response. Its time: `at` when given, else its `Date` header, else the file's
+/// modification time.
+pub fn from_file(
+    name: &str,
+    bytes: &[u8],
+    url: &Url,
+    at: Option<i64>,
+    mtime_us: Option<i64>,
+) -> Result<Capture, String> {
+    let saved = parse_saved(bytes);
+    if saved.with_head && saved.status == 0 {
+        return Err(format!("{name}: its status line has no status"));
+    }
+    let (at_us, how) = match (at, saved.header("date").and_then(http_date), mtime_us) {
+        (Some(t), _, _) => (t, "time given"),
+        (None, Some(t), _) => (t, "time from its Date header"),
+        (None, None, Some(t)) => (t, "time from the file's modification time"),
+        (None, None, None) => return Err(format!("{name}: no time (give --at)")),
+    };
+    Ok(Capture {
+        fetched: fetched(url, &saved, 0, at_us),
+        at_us,
+        origin: format!("{name}: {} ({how})", crate::redact::url(url)),
+    })
+}
+
+/// Every GET of a HAR file to a runner or router path, at its recorded time; the number of
+/// entries left out (other methods, other paths, unreadable entries).
+pub fn from_har(name: &str, bytes: &[u8]) -> Result<(Vec<Capture>, usize), String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{name} is not a HAR file: {e}"))?;
+    let entries = v
+        .pointer("/log/entries")
+        .and_then(|e| e.as_array())
+        .ok_or_else(|| format!("{name} is not a HAR file: no log.entries"))?;
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for e in entries {
+        let read = || -> Option<Capture> {
+            let req = e.get("request")?;
+            if req.get("method")?.as_str()? != "GET" {
+                return None;
+            }
+            let url = Url::parse(req.get("url")?.as_str()?).ok()?;
+            let started = e.get("startedDateTime")?.as_str()?;
+            let at_us = chrono::DateTime::parse_from_rfc3339(started)
+                .ok()?
+                .timestamp_micros();
+            let res = e.get("response")?;
+            let status = res.get("status")?.as_u64()? as u16;
+            let content = res.get("content")?;
+            let text = content.get("text").and_then(|t| t.as_str()).unwrap_or("");
+            let body = if content.get("encoding").and_then(|x| x.as_str()) == Some("base64") {
+                base64_decode(text)?
+            } else {
+                text.as_bytes().to_vec()
+            };
+            let headers = res
+                .get("headers")
+                .and_then(|h| h.as_array())
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|x| {
+                            Some((
+                                x.get("name")?.as_str()?.to_string(),
+                                x.get("value")?.as_str()?.to_string(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let saved = Saved {
+                status,
+                headers,
+                body,
+                with_head: true,
+            };
+            let (kind, _) = kind_of(&url, &saved.body);
+            if kind == SourceKind::Custom {
+                return None;
+            }
+            let ms = e.get("time").and_then(|t| t.as_f64()).unwrap_or(0.0);
+            Some(Capture {
+                fetched: fetched(&url, &saved, (ms.max(0.0) * 1000.0) as u64, at_us),
+                at_us,
+                origin: format!(
+                    "{name}: {} (time from the HAR entry)",
+                    crate::redact::url(&url)
+                ),
+            })
+        };
+        match read() {
+            Some(c) => out.push(c),
+            None => skipped += 1,
+        }
+    }
+    Ok((out, skipped))
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        })
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_endpoint() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            kind_of(&u("http://r/api/v1/jobs/j%201?include=executions"), b""),
+            (SourceKind::RunnerJobDefault, Some("j 1".into()))
+        );
+        assert_eq!(
+            kind_of(&u("http://r/beacon/api/v1/jobs/j/executions/all"), b"").0,
+            SourceKind::RunnerExecAll
+        );
+        assert_eq!(
+            kind_of(
+                &u("http://r/api/v1/jobs/j?include=executions&exec_limit=200"),
+                b""
+            )
+            .0,
+            SourceKind::RunnerJobPage
+        );
+        assert_eq!(
+            kind_of(&u("http://r/api/v1/jobs?limit=5"), b"").0,
+            SourceKind::RunnerJobs
+        );
+        assert_eq!(
+            kind_of(
+                &u("http://x/health"),
+                br#"{"status":"healthy","providers_total":2}"#
+            )
+            .0,
+            SourceKind::RouterHealth
+        );
+        assert_eq!(
+            kind_of(
+                &u("http://x/health"),
+                br#"{"status":"healthy","services":[]}"#
+            )
+            .0,
+            SourceKind::RunnerHealth
+        );
+        assert_eq!(kind_of(&u("http://x/who/knows"), b"").0, SourceKind::Custom);
+    }
+
+    #[test]
+    fn curl_i_output_is_read_with_its_head() {
+        let s = parse_saved(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/2 503 \r\ndate: Wed, 01 Oct 2025 10:00:00 GMT\r\ncontent-type: application/json\r\n\r\n{\"error\":\"x\"}");
+        assert_eq!(s.status, 503);
+        assert_eq!(s.header("Date"), Some("Wed, 01 Oct 2025 10:00:00 GMT"));
+        assert_eq!(s.body, b"{\"error\":\"x\"}");
+        assert_eq!(
+            http_date("Wed, 01 Oct 2025 10:00:00 GMT"),
+            Some(1_759_312_800_000_000)
+        );
+        let plain = parse_saved(b"{\"a\":1}");
+        assert_eq!((plain.status, plain.with_head), (200, false));
+        assert_eq!(base64_decode("eyJhIjoxfQ==").unwrap(), b"{\"a\":1}");
+    }
+}
