@@ -21,6 +21,7 @@ mod render;
 mod replay;
 mod report;
 mod safe;
+mod ship;
 mod show;
 mod simulate;
 mod snapshots;
@@ -74,6 +75,7 @@ enum Command {
     Cut(cut::Args),
     Export(export::Args),
     Import(import::Args),
+    Ship(ship::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
 }
@@ -222,6 +224,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Cut(a) => cut::run(a, &db, out),
         Command::Export(a) => export::run(a, &db, out),
         Command::Import(a) => import::run(a, &db, out),
+        Command::Ship(a) => ship::run(a, &db, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Man(a) => completions::man(a, out),
     }

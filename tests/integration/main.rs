@@ -5,6 +5,7 @@ mod always;
 mod analysis;
 mod bad_input;
 mod cli;
+mod clickhouse;
 mod common;
 mod export;
 mod faults;

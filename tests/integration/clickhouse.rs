@@ -1,0 +1,265 @@
+//! Issue 12: shipping into a real ClickHouse server, started here on loopback (Debian's
+//! `clickhouse-server`, 18.16; `.ci/run` installs it when missing). Skipped, saying so, only
+//! where the server is not installed.
+
+use crate::common::*;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+struct ClickHouse {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for ClickHouse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .map(|d| d.join("clickhouse-server"))
+        .find(|p| p.is_file())
+}
+
+fn start() -> Option<ClickHouse> {
+    let Some(bin) = binary() else {
+        eprintln!(
+            "SKIPPED: clickhouse-server is not installed (.ci/run installs it: apt-get install clickhouse-server)"
+        );
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("config.xml"),
+        format!(
+            r#"<?xml version="1.0"?><yandex><logger><level>warning</level><console>1</console></logger>
+<http_port>{port}</http_port><listen_host>127.0.0.1</listen_host><path>{p}/data/</path><tmp_path>{p}/tmp/</tmp_path>
+<users_config>{p}/users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+<mark_cache_size>536870912</mark_cache_size></yandex>"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("users.xml"),
+        r#"<?xml version="1.0"?><yandex><profiles><default></default></profiles><users><default><password></password>
+<networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+<quotas><default></default></quotas></yandex>"#,
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let child = std::process::Command::new(bin)
+        .arg(format!("--config-file={p}/config.xml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let ch = ClickHouse { child, port, dir };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok((200, _, b)) = http_get(&format!("http://127.0.0.1:{port}/ping"))
+            && b.starts_with(b"Ok")
+        {
+            return Some(ch);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clickhouse-server did not answer: {}",
+            std::fs::read_to_string(ch.dir.path().join("server.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl ClickHouse {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn query(&self, sql: &str) -> String {
+        let mut u = reqwest::Url::parse(&self.url()).unwrap();
+        u.query_pairs_mut().append_pair("query", sql);
+        let (status, _, body) = http_get(u.as_str()).unwrap();
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200, "{sql}: {text}");
+        text.trim().to_string()
+    }
+
+    fn count(&self, table: &str) -> u64 {
+        self.query(&format!("SELECT count() FROM {table}"))
+            .parse()
+            .unwrap()
+    }
+}
+
+fn local_versions(db: &std::path::Path, dir: &std::path::Path) -> usize {
+    let out = dir.join("jl");
+    bb(
+        db,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    std::fs::read_to_string(out.join("executions.jsonl"))
+        .unwrap()
+        .lines()
+        .count()
+}
+
+#[test]
+fn shipping_is_whole_idempotent_and_follows_a_live_recording() {
+    let Some(ch) = start() else { return };
+    let (d, db, _) = record_scenario("classic", 30.0);
+    let url = ch.url();
+    let ship =
+        |db: &std::path::Path| bb(db, &["ship", "--clickhouse", &url, "--database", "fleet"]).ok();
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let n = snaps.as_array().unwrap().len() as u64;
+    let first = ship(&db);
+    assert!(
+        first.stdout.contains(&format!("shipped {n} snapshots")),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(ch.count("fleet.snapshots"), n);
+    let versions = local_versions(&db, d.path());
+    assert_eq!(ch.count("fleet.executions") as usize, versions);
+    let requests: u64 = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sources"].as_array().unwrap().len() as u64)
+        .sum();
+    assert_eq!(ch.count("fleet.requests"), requests);
+    // Twice: one copy.
+    let again = ship(&db);
+    assert!(
+        again.stdout.contains("shipped 0 snapshots"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(ch.count("fleet.snapshots"), n);
+    assert_eq!(ch.count("fleet.executions") as usize, versions);
+    // The fleet view: another recording into the same server; the documented queries.
+    let (_d2, db2, _) = record_scenario("outage", 30.0);
+    ship(&db2);
+    assert_eq!(ch.query("SELECT count() FROM fleet.recordings FINAL"), "2");
+    let dup = ch.query(
+        "SELECT recording_id, job, count() AS duplicated_cells FROM (SELECT recording_id, job, question_id, model_id, region, uniqExact(id) AS rows FROM fleet.executions FINAL WHERE gone = 0 GROUP BY recording_id, job, question_id, model_id, region HAVING rows > 1) GROUP BY recording_id, job ORDER BY duplicated_cells DESC",
+    );
+    assert!(
+        dup.lines()
+            .next()
+            .unwrap()
+            .ends_with("\tbias-detection-1759330371966\t8"),
+        "{dup}"
+    );
+    let by_code = ch.query(
+        "SELECT day, version, error_code, failed_rows FROM (SELECT toDate(taken_at) AS day, recording_id, error_code, uniqExact(job, id) AS failed_rows FROM fleet.executions FINAL WHERE status = 'failed' GROUP BY day, recording_id, error_code) ANY LEFT JOIN (SELECT toDate(taken_at) AS day, recording_id, argMax(version, taken_at) AS version FROM fleet.router FINAL GROUP BY day, recording_id) USING (day, recording_id) ORDER BY day, failed_rows DESC",
+    );
+    assert!(by_code.contains("ROUTER_TIMEOUT\t44"), "{by_code}");
+    assert!(by_code.contains("PROVIDER_UNAVAILABLE\t4"), "{by_code}");
+    // --follow: snapshots committed later by another recorder reach the server.
+    let (_d3, db3) = tmp();
+    let clock = std::sync::Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
+    let src = beacon_blackbox::source::FakeSource::new(clock.clone(), |_, _| {
+        beacon_blackbox::source::Reply::json(
+            200,
+            r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":[]}"#,
+        )
+    });
+    let mut opts = options(&[], 5.0);
+    opts.targets.runner = None;
+    opts.stop = beacon_blackbox::record::Stop::Count(3);
+    record_lib(&db3, opts.clone(), &src, clock.clone());
+    let mut follower = Child(
+        bin()
+            .args([
+                "--db",
+                db3.to_str().unwrap(),
+                "ship",
+                "--clickhouse",
+                &url,
+                "--database",
+                "fleet",
+                "--follow",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let id = bb(
+        &db3,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            d.path().join("j3").to_str().unwrap(),
+        ],
+    )
+    .ok();
+    drop(id);
+    let rid = std::fs::read_to_string(d.path().join("j3/snapshots.jsonl")).unwrap();
+    let rid: serde_json::Value = serde_json::from_str(rid.lines().next().unwrap()).unwrap();
+    let rid = rid["recording_id"].as_str().unwrap().to_string();
+    let have = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let c: u64 = ch
+                .query(&format!(
+                    "SELECT count() FROM fleet.snapshots WHERE recording_id = '{rid}'"
+                ))
+                .parse()
+                .unwrap();
+            if c == n {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{c} of {n} snapshots shipped");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    have(3);
+    opts.stop = beacon_blackbox::record::Stop::Count(4);
+    record_lib(&db3, opts, &src, clock);
+    have(7);
+    let _ = follower.0.kill();
+}
+
+/// A server that refuses: one line, exit 1, no password in it.
+#[test]
+fn a_refusing_server_is_one_clean_line() {
+    let (_d, db, _) = record_scenario("classic", 60.0);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    let r = bb(
+        &db,
+        &[
+            "ship",
+            "--clickhouse",
+            &format!("http://user:Sekr1t@127.0.0.1:{port}"),
+        ],
+    );
+    let line = r.clean_failure();
+    assert!(line.contains("did not answer"), "{line}");
+    assert!(!r.stderr.contains("Sekr1t"));
+}
