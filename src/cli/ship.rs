@@ -52,8 +52,11 @@ fn parse_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// (column, ClickHouse type) per table; `taken_at` is made from `taken_at_us`.
-const TABLES: [(&str, &str, &[(&str, &str)]); 6] = [
+/// (column, ClickHouse type).
+type Columns = &'static [(&'static str, &'static str)];
+
+/// (table, ORDER BY, columns); `taken_at` is made from `taken_at_us`.
+const TABLES: [(&str, &str, Columns); 6] = [
     (
         "snapshots",
         "recording_id, taken_at, seq",
