@@ -238,6 +238,9 @@ mod tests {
         assert_eq!(f["up"], "1");
         assert_eq!(f["http_requests_total{code=\"200\",path=\"/a b\"}"], "1027");
         assert_eq!(f["lat_seconds"], "NaN");
+        assert_eq!(prometheus("odd}name 3").unwrap()["odd}name"], "3");
+        let many: String = (0..MAX_PATHS + 5).map(|i| format!("m{i} 1\n")).collect();
+        assert_eq!(prometheus(&many).unwrap().len(), MAX_PATHS);
         assert!(read(b"<html>oops</html>").is_err());
         assert!(read(b"up one").is_err());
         assert!(read(&[0xff, 0xfe]).is_err());
@@ -254,6 +257,19 @@ mod tests {
         for _ in 0..100 {
             deep = json!({ "d": deep });
         }
-        assert_eq!(flatten(&deep).len(), 1, "cut at depth 32, kept as text");
+        let f = flatten(&deep);
+        assert_eq!(f.len(), 1);
+        let (path, value) = f.iter().next().unwrap();
+        assert_eq!(path.split('.').count(), 32, "cut at depth 32 ...");
+        assert!(
+            value.starts_with(r#"{"d":"#),
+            "... the rest kept as text: {value}"
+        );
+        let mut deep = json!(1);
+        for _ in 0..100 {
+            deep = json!([deep]);
+        }
+        let f = flatten(&deep);
+        assert!(f.values().next().unwrap().starts_with('['), "arrays too");
     }
 }

@@ -239,4 +239,34 @@ mod tests {
         f.listed(&list, IDLE_AFTER_US + 1);
         assert!(f.jobs().is_empty());
     }
+
+    /// The grace period ends exactly at its length; an active job is kept past it (until
+    /// it has been idle for an hour); a finished job the list gives no creation time for is
+    /// not followed.
+    #[test]
+    fn grace_and_idle_limits_are_exact() {
+        let mut f = Follow::new(vec![], 10 * MIN);
+        let t = 5 * MIN;
+        let no_time = ListedJob {
+            id: "undated".into(),
+            status: Some("completed".into()),
+            created_at: None,
+        };
+        f.listed(&[no_time, job("busy", "processing", 0)], t);
+        assert_eq!(f.jobs(), ["busy"], "an undated finished job is old news");
+        // Unchanged and active for longer than the grace: still followed.
+        assert!(f.listed(&[], t + 30 * MIN).is_none());
+        assert_eq!(f.jobs(), ["busy"]);
+        // Idle for exactly an hour: let go.
+        assert!(f.listed(&[], t + IDLE_AFTER_US - 1).is_none());
+        assert!(f.listed(&[], t + IDLE_AFTER_US).is_some());
+        assert!(f.jobs().is_empty());
+        // A finished job: kept until exactly the grace period has passed.
+        let mut g = Follow::new(vec![], 10 * MIN);
+        g.listed(&[job("done", "failed", t)], t);
+        assert_eq!(g.jobs(), ["done"]);
+        assert!(g.listed(&[], t + 10 * MIN - 1).is_none());
+        assert!(g.listed(&[], t + 10 * MIN).is_some());
+        assert!(g.jobs().is_empty());
+    }
 }
