@@ -203,7 +203,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(f.jobs(), ["pinned", "busy", "just-done"]);
-        assert!(note.contains("following busy, just-done"), "{note}");
+        assert_eq!(note, "following busy, just-done; 3 jobs followed");
         // Nothing changes: no note.
         assert!(
             f.listed(&[job("busy", "processing", 0)], now + MIN)
@@ -238,6 +238,14 @@ mod tests {
         assert!(note.contains("50 more active jobs not followed"), "{note}");
         f.listed(&list, IDLE_AFTER_US + 1);
         assert!(f.jobs().is_empty());
+    }
+
+    #[test]
+    fn long_lists_of_names_are_shortened() {
+        let ids: Vec<String> = (0..6).map(|i| format!("j{i}")).collect();
+        let refs: Vec<&String> = ids.iter().collect();
+        assert_eq!(names(&refs[..5]), "j0, j1, j2, j3, j4");
+        assert_eq!(names(&refs), "j0, j1, j2, j3, j4 and 1 more");
     }
 
     /// The grace period ends exactly at its length; an active job is kept past it (until
