@@ -254,7 +254,8 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
     let end_us = rec
         .infos
         .last()
-        .map_or(start_us, |i| i.ended_at.max(i.started_at));
+        .map_or(start_us, |i| i.ended_at.max(i.started_at))
+        .max(start_us);
     let mut jobs = Vec::new();
     for j in &r.jobs {
         let Some(&(_, index)) = rec.jobs.iter().find(|(n, _)| *n == j.summary.job_id) else {

@@ -23,8 +23,13 @@ pub struct JobsList {
     pub unusable: usize,
 }
 
+/// `.` and `..` would name another path (`/api/v1/jobs/..` is `/api/v1/`), even encoded.
 pub fn usable_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control)
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id != "."
+        && id != ".."
+        && !id.chars().any(char::is_control)
 }
 
 pub fn parse_jobs_list(body: &[u8]) -> Result<JobsList, String> {
@@ -61,13 +66,13 @@ mod tests {
     #[test]
     fn reads_the_runner_list_and_refuses_odd_ids() {
         let body = br#"{"jobs":[{"id":"bias-detection-1","status":"queued","created_at":"2025-10-15T16:21:11.904Z"},
-            {"id":"","status":"x"},{"id":7},{"status":"completed"},{"id":"a\nb"},{"id":"ok-2"}]}"#;
+            {"id":"","status":"x"},{"id":7},{"status":"completed"},{"id":"a\nb"},{"id":"ok-2"},{"id":"."},{"id":".."},{"id":"..."}]}"#;
         let l = parse_jobs_list(body).unwrap();
-        assert_eq!(l.jobs.len(), 2);
+        assert_eq!(l.jobs.len(), 3, "{:?}", l.jobs);
         assert_eq!(l.jobs[0].status.as_deref(), Some("queued"));
         assert!(l.jobs[0].created_at.is_some());
         assert_eq!(l.jobs[1].status, None);
-        assert_eq!(l.unusable, 4);
+        assert_eq!(l.unusable, 6);
         assert_eq!(
             parse_jobs_list(br#"{"jobs":null}"#).unwrap(),
             JobsList::default()

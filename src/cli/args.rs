@@ -63,6 +63,18 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// `record --max-size`: a size, at least 1 MiB (an empty recording's tables alone take about
+/// 100 KiB, and one answer of a large job a few MiB).
+pub fn parse_max_size(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n < 1 << 20 {
+        return Err(format!(
+            "{s:?} is too small to hold a recording: give at least 1MiB"
+        ));
+    }
+    Ok(n)
+}
+
 /// A speed factor for simulated or replayed time.
 pub fn parse_speed(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {

@@ -47,13 +47,29 @@ fn time(s: &str) -> Result<i64, CliError> {
         .map_err(|e| CliError::usage(format!("{:?} is not an RFC 3339 time: {e}", term(s))))
 }
 
-fn read(path: &Path) -> Result<(Vec<u8>, Option<i64>), CliError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        CliError::failure(format!(
-            "cannot read {}: {e}",
-            term(&path.display().to_string())
-        ))
-    })?;
+/// The largest file read: a saved body as large as the recorder's default `--max-body`; a HAR
+/// file, which holds many bodies, four times that.
+const MAX_FILE: u64 = 64 << 20;
+const MAX_HAR: u64 = 4 * MAX_FILE;
+
+fn read(path: &Path, max: u64) -> Result<(Vec<u8>, Option<i64>), CliError> {
+    use std::io::Read;
+    let shown = term(&path.display().to_string()).into_owned();
+    let failed = |e: &dyn std::fmt::Display| CliError::failure(format!("cannot read {shown}: {e}"));
+    let meta = std::fs::metadata(path).map_err(|e| failed(&e))?;
+    if !meta.is_file() {
+        return Err(failed(&"it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| failed(&e))?;
+    if bytes.len() as u64 > max {
+        return Err(failed(&format!(
+            "it is larger than {}",
+            super::text::size(max)
+        )));
+    }
     let mtime = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -84,7 +100,7 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
         }
         let at = args.at.as_deref().map(time).transpose()?;
         for f in &args.files {
-            let (bytes, mtime) = read(f)?;
+            let (bytes, mtime) = read(f, MAX_FILE)?;
             caps.push(
                 capture::from_file(&name(f), &bytes, url, at, mtime).map_err(CliError::failure)?,
             );
@@ -93,7 +109,7 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
         return Err(CliError::usage("--url and --at go with a FILE"));
     }
     if let Some(list) = &args.manifest {
-        let (text, _) = read(list)?;
+        let (text, _) = read(list, MAX_FILE)?;
         let dir = list.parent().unwrap_or(Path::new("."));
         for (n, line) in String::from_utf8_lossy(&text).lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -121,7 +137,7 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
                 ))
             })?;
             let path = dir.join(file);
-            let (bytes, mtime) = read(&path)?;
+            let (bytes, mtime) = read(&path, MAX_FILE)?;
             caps.push(
                 capture::from_file(&name(&path), &bytes, &url, at, mtime)
                     .map_err(CliError::failure)?,
@@ -129,7 +145,7 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
         }
     }
     for h in &args.hars {
-        let (bytes, _) = read(h)?;
+        let (bytes, _) = read(h, MAX_HAR)?;
         let (c, s) = capture::from_har(&name(h), &bytes).map_err(CliError::failure)?;
         caps.extend(c);
         skipped += s;
@@ -145,11 +161,15 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let (mut caps, skipped) = gather(&args)?;
     caps.sort_by_key(|c| c.at_us);
-    // Captures within a second of the first of a group are one snapshot.
+    // Captures within a second of the first of a group are one snapshot, unless one asked
+    // the same URL again: then that answer is a later state and starts a snapshot of its own.
     let mut polls: Vec<Poll> = Vec::new();
     for c in &caps {
         match polls.last_mut() {
-            Some(p) if c.at_us - p.started_at < 1_000_000 => {
+            Some(p)
+                if c.at_us - p.started_at < 1_000_000
+                    && !p.fetches.iter().any(|f| f.url == c.fetched.url) =>
+            {
                 p.ended_at = p.ended_at.max(c.at_us + c.fetched.latency_us as i64);
                 p.fetches.push(c.fetched.clone());
             }
@@ -159,6 +179,17 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 fetches: vec![c.fetched.clone()],
             }),
         }
+    }
+    // Checked before the file is opened for writing (which would mark it as written).
+    if let (Some(last), Some(first)) = (crate::store::last_started_at(db)?, polls.first())
+        && first.started_at < last
+    {
+        return Err(CliError::usage(format!(
+            "the captures start at {}, before the recording's last snapshot ({}): a recording \
+             runs forward in time; import them into a new one (--db OTHER.redb)",
+            super::text::date_time(first.started_at),
+            super::text::date_time(last)
+        )));
     }
     let mut w = Writer::open_with(db, Sharing::Shared)?;
     let mut jobs: Vec<String> = caps.iter().filter_map(|c| c.fetched.job.clone()).collect();

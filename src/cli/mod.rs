@@ -15,6 +15,7 @@ mod import;
 mod json;
 mod live;
 mod note;
+mod outfile;
 mod page;
 mod record;
 mod render;
@@ -150,6 +151,10 @@ fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                 }
                 StoreError::Db(_) | StoreError::Corrupt { .. } | StoreError::Open { .. } => Some(
                     "the file looks truncated or damaged; `blackbox verify` lists what it can read"
+                        .into(),
+                ),
+                StoreError::Sealed { .. } => Some(
+                    "a bundle stays as it was cut (`verify` checks its seal); write to the recording it came from"
                         .into(),
                 ),
                 StoreError::Damaged { .. } => Some(

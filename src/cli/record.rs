@@ -1,6 +1,8 @@
 //! `blackbox record`: poll the runner and router into the database.
 
-use super::args::{parse_base_url, parse_count, parse_duration, parse_endpoint, parse_size};
+use super::args::{
+    parse_base_url, parse_count, parse_duration, parse_endpoint, parse_max_size, parse_size,
+};
 use super::safe::term;
 use super::{CliError, CmdResult};
 use crate::clock::{Clock, SystemClock};
@@ -85,7 +87,7 @@ pub struct Args {
     pub retain: Option<Duration>,
     /// Keep the data under SIZE (e.g. 2GiB): the oldest snapshots go first. Marked windows are
     /// kept.
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = parse_max_size, value_name = "SIZE")]
     pub max_size: Option<u64>,
     /// How to write the per-snapshot lines on stderr: text (one line, on a terminal a status
     /// line), or json (one object per line, for a service's journal).

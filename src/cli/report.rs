@@ -122,7 +122,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         Some(path) => {
             let mut buf = Vec::new();
             render_report(&rec, args.job.as_deref(), format, false, &mut buf)?;
-            write_private(path, &buf, db).map_err(|e| {
+            super::outfile::write_bytes(path, db, &buf).map_err(|e| {
                 CliError::failure(format!(
                     "cannot write {}: {e}",
                     term(&path.display().to_string())
@@ -132,29 +132,5 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
             Ok(())
         }
         None => render_report(&rec, args.job.as_deref(), format, color, out),
-    }
-}
-
-/// Writes a file that holds what the recording holds with the recording's own permissions
-/// (0600 for every file `record` makes), whatever the umask says.
-fn write_private(path: &Path, bytes: &[u8], db: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let mode = std::fs::metadata(db).map_or(0o600, |m| m.permissions().mode() & 0o777);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(path)?;
-        // An existing file keeps its old mode through open(): set it.
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.write_all(bytes)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = db;
-        std::fs::write(path, bytes)
     }
 }

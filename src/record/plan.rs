@@ -132,6 +132,8 @@ pub struct Scheduler {
     /// Extra endpoints the service does not offer (a 404), and when to ask again; keyed by
     /// kind and, for `--endpoint`s, name.
     not_offered: HashMap<(SourceKind, String), i64>,
+    /// Entries of the last job list without a usable id (told when it changes).
+    unusable_jobs: usize,
 }
 
 /// `base` with the API path and query appended: a path prefix of the base (a runner behind
@@ -186,6 +188,7 @@ impl Scheduler {
             first_view: targets.jobs.iter().cloned().collect(),
             follow,
             not_offered: HashMap::new(),
+            unusable_jobs: 0,
             targets,
             requested_us: interval_us.max(1_000),
             max_rpm: max_rpm.max(1),
@@ -350,12 +353,13 @@ impl Scheduler {
         let c = self.plan_cadence();
         if c.interval_us != self.cadence.interval_us || c.view_every != self.cadence.view_every {
             self.cadence = c;
-            self.notice = self.describe().or_else(|| {
-                Some(format!(
+            let said = self.describe().unwrap_or_else(|| {
+                format!(
                     "polling every {} again, everything every poll",
                     crate::duration::human(self.requested_us)
-                ))
+                )
             });
+            self.tell(said);
         }
     }
 
@@ -630,6 +634,21 @@ impl Scheduler {
             .and_then(|b| crate::beacon::parse_jobs_list(b).ok());
         out.push(f);
         let Some(list) = listed else { return };
+        if list.unusable != self.unusable_jobs {
+            self.unusable_jobs = list.unusable;
+            if list.unusable > 0 {
+                self.tell(format!(
+                    "{} in the runner's job list not followed: no usable id (empty, `.`, `..`, \
+                     control characters or over {} characters; the list is recorded)",
+                    if list.unusable == 1 {
+                        "1 entry".to_string()
+                    } else {
+                        format!("{} entries", list.unusable)
+                    },
+                    crate::beacon::MAX_ID_LEN
+                ));
+            }
+        }
         let before: BTreeSet<String> = self.jobs().iter().cloned().collect();
         if let Some(note) = self.follow.listed(&list.jobs, clock.now_us()) {
             for j in self.follow.jobs() {
@@ -637,12 +656,17 @@ impl Scheduler {
                     self.first_view.insert(j.clone());
                 }
             }
-            self.notice = Some(match self.notice.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note,
-            });
+            self.tell(note);
             self.replan();
         }
+    }
+
+    /// Adds to what is to be told after this poll (nothing said before is lost).
+    fn tell(&mut self, s: String) {
+        self.notice = Some(match self.notice.take() {
+            Some(n) => format!("{n}; {s}"),
+            None => s,
+        });
     }
 
     /// Tells the follower whether a job's rows changed (its complete list's bodies).

@@ -24,7 +24,7 @@ pub use writer::{IngestStats, Poll, Writer};
 use redb::{ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase};
 
 use redb::ReadableTable as _;
-use schema::{META, SCHEMA_VERSION};
+use schema::{META, SCHEMA_VERSION, SNAPSHOTS};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,10 @@ pub enum StoreError {
     Damaged { path: PathBuf, cause: String },
     #[error("database {path} was closed after a failed write")]
     Closed { path: PathBuf },
+    #[error("{path} is not a regular file (a pipe, a device or a folder), so not a recording")]
+    NotFile { path: PathBuf },
+    #[error("database {path} is a sealed bundle made by `blackbox cut`; it is never written to")]
+    Sealed { path: PathBuf },
     #[error("cannot create database file {path}")]
     Create {
         path: PathBuf,
@@ -313,7 +317,13 @@ fn open_writer_once(
     sharing: Sharing,
     limit: Option<u64>,
 ) -> Result<Database, StoreError> {
-    let empty = std::fs::metadata(path).map(|m| m.len() == 0);
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| !m.is_file()) {
+        return Err(StoreError::NotFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let empty = meta.map(|m| m.len() == 0);
     match empty {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_whole(path)?,
         // An empty file (made by hand, say) is someone's; but nothing in it can be harmed.
@@ -433,12 +443,42 @@ pub fn check_pages(path: &Path) -> Result<Option<String>, StoreError> {
 /// foreign tables.
 fn check_contents(path: &Path, db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_read().db()?;
-    let stored = match txn.open_table(META) {
-        Ok(meta) => meta.get("schema_version").db()?.map(|v| v.value().to_vec()),
-        Err(redb::TableError::TableDoesNotExist(_)) => None,
+    let (stored, sealed) = match txn.open_table(META) {
+        Ok(meta) => (
+            meta.get("schema_version").db()?.map(|v| v.value().to_vec()),
+            meta.get("manifest").db()?.is_some(),
+        ),
+        Err(redb::TableError::TableDoesNotExist(_)) => (None, false),
         Err(e) => return Err(StoreError::Db(e.into())),
     };
-    check_schema(path, stored.as_deref())
+    check_schema(path, stored.as_deref())?;
+    if sealed {
+        return Err(StoreError::Sealed {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// When the newest snapshot of the recording at `path` started: `None` when there is no file
+/// or no snapshot yet. Reads only.
+pub fn last_started_at(path: &Path) -> Result<Option<i64>, StoreError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let db = open_reader(path)?;
+    let txn = db.begin_read()?;
+    let snaps = match txn.open_table(SNAPSHOTS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(StoreError::Db(e.into())),
+    };
+    let Some((k, v)) = snaps.last().db()? else {
+        return Ok(None);
+    };
+    let rec = codec::decode_snapshot(v.value())
+        .map_err(|e| StoreError::corrupt(format!("snapshot {}", k.value()), e))?;
+    Ok(Some(rec.started_at))
 }
 
 /// A database opened for reading: the file itself, or, when the file needs redb's crash
@@ -498,6 +538,12 @@ fn looks_like_redb(path: &Path) -> bool {
 pub fn open_reader(path: &Path) -> Result<ReadDb, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    // A pipe or a device would be read forever.
+    if !path.is_file() {
+        return Err(StoreError::NotFile {
             path: path.to_path_buf(),
         });
     }

@@ -173,6 +173,15 @@ pub fn prune(
     if !durable {
         txn.set_durability(redb::Durability::None).db()?;
     }
+    // Only the size asked about, and the data under it: nothing to read.
+    let under = match r.max_size {
+        Some(max) => used_bytes(&txn)? as f64 <= max as f64 * SIZE_HIGH,
+        None => true,
+    };
+    if r.retain_us.is_none() && under {
+        let _ = txn.abort();
+        return Ok(None);
+    }
     let (removed, times) = choose(&txn, r, now_us)?;
     if removed.is_empty() {
         let _ = txn.abort();

@@ -74,13 +74,10 @@ pub struct Writer {
     retention: super::prune::Retention,
     /// Poll time of the last retention pass.
     pruned_at: Option<i64>,
-    commits: u64,
 }
 
-/// Retention runs at most this often (poll time) ...
+/// The retention window is applied this often (poll time), or more often for short windows.
 const PRUNE_EVERY_US: i64 = 300_000_000;
-/// ... or every this many commits when a size is set (the file can fill faster).
-const PRUNE_EVERY_COMMITS: u64 = 50;
 
 impl Writer {
     /// Opens for recording: shared with readers in other processes, durable commits.
@@ -137,7 +134,6 @@ impl Writer {
             broken: false,
             retention: Default::default(),
             pruned_at: None,
-            commits: 0,
         };
         w.reload()?;
         Ok(w)
@@ -251,15 +247,27 @@ impl Writer {
         if !self.retention.any() {
             return None;
         }
-        let due = self.pruned_at.is_none_or(|t| now_us - t >= PRUNE_EVERY_US)
-            || (self.retention.max_size.is_some()
-                && self.commits.is_multiple_of(PRUNE_EVERY_COMMITS));
-        if !due {
+        // The window is applied every five minutes of poll time; the size after every commit
+        // (a cheap look at the allocated pages while under it), so a fast-growing recording
+        // cannot outrun it.
+        // (A window shorter than 20 minutes is applied at a quarter of its length.)
+        let every = self
+            .retention
+            .retain_us
+            .map_or(PRUNE_EVERY_US, |w| (w / 4).clamp(1_000_000, PRUNE_EVERY_US));
+        let window_due = self.pruned_at.is_none_or(|t| now_us - t >= every);
+        if !window_due && self.retention.max_size.is_none() {
             return None;
         }
-        self.pruned_at = Some(now_us);
+        let r = super::prune::Retention {
+            retain_us: self.retention.retain_us.filter(|_| window_due),
+            max_size: self.retention.max_size,
+        };
+        if window_due {
+            self.pruned_at = Some(now_us);
+        }
         let db = self.db.as_ref()?;
-        match super::prune::prune(db, self.retention, now_us, self.session, self.durable) {
+        match super::prune::prune(db, r, now_us, self.session, self.durable) {
             Ok(Some(st)) => {
                 self.last_body
                     .retain(|_, (id, _, _)| !st.removed_bodies.contains(id));
@@ -386,7 +394,6 @@ impl Writer {
                     self.apply(pending);
                     self.next_seq += 1;
                     self.pending_session = None;
-                    self.commits += 1;
                     let mut stats = stats;
                     if let Some(w) = self.maybe_prune(poll.started_at) {
                         stats.warnings.push(w);

@@ -144,6 +144,44 @@ fn all_jobs_follows_a_new_job_and_lets_a_finished_one_go() {
     );
 }
 
+/// `--all-jobs` on a list of 120 active jobs and ids that name other paths: 100 followed and
+/// the rest told, not dropped silently; `.` and `..` never asked for (they would be
+/// `/api/v1/jobs/..` = another endpoint).
+#[test]
+fn all_jobs_tells_what_it_does_not_follow() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |_, req: &Request| match req.kind {
+        SourceKind::RunnerJobs => {
+            let mut jobs: Vec<String> = (0..120)
+                .map(|i| format!(r#"{{"id":"j{i:03}","status":"processing"}}"#))
+                .collect();
+            jobs.push(r#"{"id":"..","status":"processing"}"#.into());
+            jobs.push(r#"{"id":".","status":"processing"}"#.into());
+            Reply::json(200, format!(r#"{{"jobs":[{}]}}"#, jobs.join(",")))
+        }
+        _ => Reply::json(404, r#"{"detail":"Not Found"}"#),
+    });
+    let mut opts = options(&[], 5.0);
+    opts.targets.router = None;
+    opts.targets.all_jobs = true;
+    // The default budget: following 100 jobs changes the cadence, which is told too.
+    opts.stop = Stop::Count(3);
+    let (_d, db) = tmp();
+    let (_, heard) = record_lib(&db, opts, &src, clock);
+    let all = heard.warnings.join("\n");
+    assert!(all.contains("20 more active jobs not followed"), "{all}");
+    assert!(
+        all.contains("2 entries in the runner's job list not followed"),
+        "{all}"
+    );
+    assert!(
+        src.requests()
+            .iter()
+            .all(|(_, r)| !matches!(r.job.as_deref(), Some(".") | Some(".."))),
+        "a dot id was asked for"
+    );
+}
+
 /// Every extra endpoint is recorded where present, a 404 is "not offered" (asked again every
 /// five minutes, never a failure), `/env` is never asked, and answers are compared by key.
 #[test]
@@ -381,6 +419,52 @@ fn retention_keeps_the_file_flat_and_marked_windows() {
     assert_eq!(show["jobs"][0]["by_status"]["running"], 1);
     let md = bb(&db, &["report"]).ok().stdout;
     assert!(md.contains("Retention removed"), "{md}");
+}
+
+/// `--max-size`: answers of 256 KiB that do not compress, one per second, for 200 polls
+/// (50 MiB received): the file stays near the size asked for, checked after every commit.
+#[test]
+fn max_size_holds_against_fast_growth() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |now, req: &Request| {
+        // A different pseudo-random body at each poll (xorshift on the time).
+        let mut x = (now as u64) | 1;
+        let noise: String = (0..(256 << 10) / 16)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{x:016x}")
+            })
+            .collect();
+        match req.kind {
+            SourceKind::RouterHealth => Reply::json(
+                200,
+                format!(
+                    r#"{{"status":"healthy","providers_total":1,"providers_healthy":1,"noise":"{noise}"}}"#
+                ),
+            ),
+            SourceKind::RouterProviders => Reply::json(200, r#"{"providers":[]}"#),
+            _ => Reply::json(404, "{}"),
+        }
+    });
+    let (_d, db) = tmp();
+    let mut opts = options(&[], 1.0);
+    opts.max_size = Some(8 << 20);
+    opts.stop = Stop::Count(200);
+    record_lib(&db, opts, &src, clock);
+    let len = size(&db);
+    assert!(len < 12 << 20, "{len} bytes for --max-size 8MiB");
+    bb(&db, &["verify"]).ok();
+    let snaps = bb(&db, &["snapshots", "--json", "--all"]).ok().json();
+    let seqs: Vec<u64> = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(*seqs.last().unwrap(), 200);
+    assert!(seqs.len() < 100, "{} snapshots kept", seqs.len());
 }
 
 /// `note` while a recorder holds the file: the recorder takes it in before its next snapshot.

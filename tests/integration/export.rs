@@ -168,3 +168,47 @@ fn jsonl_and_trace() {
         .count();
     assert_eq!(tracks, 36);
 }
+
+/// An output path that is the recording (or a link to it) is refused and the recording left
+/// as it was; a sealed bundle is never written to, so its seal stays true.
+#[test]
+fn outputs_never_overwrite_the_recording_and_bundles_stay_sealed() {
+    let (d, db, _) = record_scenario("classic", 30.0);
+    let before = std::fs::read(&db).unwrap();
+    let db_s = db.to_str().unwrap();
+    let line = bb(&db, &["export", "--format", "trace", "--out", db_s])
+        .clean_failure()
+        .to_string();
+    assert!(line.contains("recording itself"), "{line}");
+    let link = d.path().join("alias.html");
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    bb(&db, &["report", "--out", link.to_str().unwrap()]).clean_failure();
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the recording changed"
+    );
+    bb(&db, &["verify"]).ok();
+
+    let bundle = d.path().join("cut.redb");
+    bb(
+        &db,
+        &[
+            "cut",
+            "--from",
+            "2",
+            "--to",
+            "5",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let sealed = std::fs::read(&bundle).unwrap();
+    let line = bb(&bundle, &["note", "hello"]).clean_failure().to_string();
+    assert!(line.contains("sealed bundle"), "{line}");
+    assert!(
+        std::fs::read(&bundle).unwrap() == sealed,
+        "the bundle changed"
+    );
+    bb(&bundle, &["verify"]).ok();
+}

@@ -170,3 +170,63 @@ fn a_manifest_lists_many_captures() {
     bb(&db, &["import", "--manifest", list.to_str().unwrap()]).usage_failure();
     bb(&db, &["import", "view.txt"]).usage_failure();
 }
+
+/// Two answers of one URL are two states, however close in time; a recording runs forward, so
+/// captures older than its last snapshot are refused and it is left as it was; only regular
+/// files are read.
+#[test]
+fn captures_run_forward_and_one_url_is_never_merged() {
+    let (d, db) = tmp();
+    let url = "http://r.test/api/v1/jobs/j/executions/all";
+    let row = |st: &str| {
+        format!(
+            r#"{{"executions":[{{"id":1,"status":"{st}","question_id":"q","model_id":"m","region":"US"}}]}}"#
+        )
+    };
+    std::fs::write(d.path().join("b1.json"), row("running")).unwrap();
+    std::fs::write(d.path().join("b2.json"), row("failed")).unwrap();
+    let list = d.path().join("m.txt");
+    std::fs::write(
+        &list,
+        format!("{url} b1.json 2025-10-01T10:00:00.1Z\n{url} b2.json 2025-10-01T10:00:00.9Z\n"),
+    )
+    .unwrap();
+    let out = bb(&db, &["import", "--manifest", list.to_str().unwrap()]).ok();
+    assert!(out.stdout.contains("into 2 snapshots"), "{}", out.stdout);
+    let last = bb(&db, &["show", "--json"]).ok().json();
+    assert_eq!(last["jobs"][0]["by_status"]["failed"], 1, "{last}");
+    let first = bb(&db, &["show", "--at", "first", "--json"]).ok().json();
+    assert_eq!(first["jobs"][0]["by_status"]["running"], 1, "{first}");
+
+    let before = std::fs::read(&db).unwrap();
+    let old = d.path().join("b1.json");
+    let line = bb(
+        &db,
+        &[
+            "import",
+            "--url",
+            url,
+            "--at",
+            "2025-09-30T00:00:00Z",
+            old.to_str().unwrap(),
+        ],
+    )
+    .usage_failure()
+    .to_string();
+    assert!(
+        line.contains("before the recording's last snapshot"),
+        "{line}"
+    );
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the recording changed"
+    );
+    let line = bb(&db, &["import", "--url", url, "/dev/null"])
+        .clean_failure()
+        .to_string();
+    assert!(line.contains("not a regular file"), "{line}");
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the recording changed"
+    );
+}

@@ -6,6 +6,7 @@ mod pq;
 pub mod tables;
 mod trace;
 
+use super::outfile::{write_bytes, write_file};
 use super::safe::term;
 use super::{CliError, CmdResult, open_recording};
 use pq::Column;
@@ -40,35 +41,38 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-fn jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for r in rows {
-        serde_json::to_writer(&mut w, r)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()
+fn jsonl<T: serde::Serialize>(path: &Path, db: &Path, rows: &[T]) -> std::io::Result<()> {
+    write_file(path, db, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        for r in rows {
+            serde_json::to_writer(&mut w, r)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    })
 }
 
-fn write_jsonl(dir: &Path, t: &Tables) -> std::io::Result<()> {
+fn write_jsonl(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
     let p = |n: &str| dir.join(format!("{n}.jsonl"));
-    jsonl(&p("snapshots"), &t.snapshots)?;
-    jsonl(&p("requests"), &t.requests)?;
-    jsonl(&p("executions"), &t.executions)?;
-    jsonl(&p("jobs"), &t.jobs)?;
-    jsonl(&p("router"), &t.router)?;
-    jsonl(&p("providers"), &t.providers)?;
-    jsonl(&p("events"), &t.events)?;
-    jsonl(&p("findings"), &t.findings)
+    jsonl(&p("snapshots"), db, &t.snapshots)?;
+    jsonl(&p("requests"), db, &t.requests)?;
+    jsonl(&p("executions"), db, &t.executions)?;
+    jsonl(&p("jobs"), db, &t.jobs)?;
+    jsonl(&p("router"), db, &t.router)?;
+    jsonl(&p("providers"), db, &t.providers)?;
+    jsonl(&p("events"), db, &t.events)?;
+    jsonl(&p("findings"), db, &t.findings)
 }
 
 fn u(v: u64) -> i64 {
     v.min(i64::MAX as u64) as i64
 }
 
-fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
+fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
     let p = |n: &str| dir.join(format!("{n}.parquet"));
     let s = &t.snapshots;
     pq::write(
+        db,
         &p("snapshots"),
         &[
             Column::str("recording_id", s.iter().map(|r| r.recording_id.clone())),
@@ -83,6 +87,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let q = &t.requests;
     pq::write(
+        db,
         &p("requests"),
         &[
             Column::str("recording_id", q.iter().map(|r| r.recording_id.clone())),
@@ -105,6 +110,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let e = &t.executions;
     pq::write(
+        db,
         &p("executions"),
         &[
             Column::str("recording_id", e.iter().map(|r| r.recording_id.clone())),
@@ -133,6 +139,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let j = &t.jobs;
     pq::write(
+        db,
         &p("jobs"),
         &[
             Column::str("recording_id", j.iter().map(|r| r.recording_id.clone())),
@@ -149,6 +156,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let r = &t.router;
     pq::write(
+        db,
         &p("router"),
         &[
             Column::str("recording_id", r.iter().map(|x| x.recording_id.clone())),
@@ -163,6 +171,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let v = &t.providers;
     pq::write(
+        db,
         &p("providers"),
         &[
             Column::str("recording_id", v.iter().map(|x| x.recording_id.clone())),
@@ -182,6 +191,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let ev = &t.events;
     pq::write(
+        db,
         &p("events"),
         &[
             Column::str("recording_id", ev.iter().map(|x| x.recording_id.clone())),
@@ -195,6 +205,7 @@ fn write_parquet(dir: &Path, t: &Tables) -> parquet::errors::Result<()> {
     )?;
     let f = &t.findings;
     pq::write(
+        db,
         &p("findings"),
         &[
             Column::str("recording_id", f.iter().map(|x| x.recording_id.clone())),
@@ -223,16 +234,19 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 &rec.jobs,
             )?;
             let json = trace::trace(&lanes, &events, &rec);
-            std::fs::write(&args.out, json).map_err(|e| failed(&e))?;
+            write_bytes(&args.out, db, json.as_bytes()).map_err(|e| failed(&e))?;
             writeln!(out, "wrote {shown}")?;
         }
         f => {
+            if args.out.exists() && !args.out.is_dir() {
+                return Err(failed(&"it is not a folder"));
+            }
             std::fs::create_dir_all(&args.out).map_err(|e| failed(&e))?;
             let id = tables::recording_id(&rec, &db.display().to_string())?;
             let t = tables::tables(&rec, &id, 0..=u64::MAX, true)?;
             match f {
-                Format::Jsonl => write_jsonl(&args.out, &t).map_err(|e| failed(&e))?,
-                _ => write_parquet(&args.out, &t).map_err(|e| failed(&e))?,
+                Format::Jsonl => write_jsonl(&args.out, db, &t).map_err(|e| failed(&e))?,
+                _ => write_parquet(&args.out, db, &t).map_err(|e| failed(&e))?,
             }
             writeln!(
                 out,

@@ -124,7 +124,17 @@ fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
     (vals, defs)
 }
 
-pub fn write(path: &Path, cols: &[Column]) -> parquet::errors::Result<()> {
+/// Writes the table at `path`, whole or not at all (`outfile`), never over `db`.
+pub fn write(db: &Path, path: &Path, cols: &[Column]) -> std::io::Result<()> {
+    super::super::outfile::write_file(path, db, |f| {
+        table(f, cols).map_err(|e| match e {
+            parquet::errors::ParquetError::External(x) => std::io::Error::other(x),
+            e => std::io::Error::other(e),
+        })
+    })
+}
+
+fn table(file: &mut std::fs::File, cols: &[Column]) -> parquet::errors::Result<()> {
     let rows = cols.first().map_or(0, Column::len);
     let schema = Arc::new(parquet::schema::parser::parse_message_type(&schema(cols))?);
     let props = Arc::new(
@@ -133,7 +143,6 @@ pub fn write(path: &Path, cols: &[Column]) -> parquet::errors::Result<()> {
             .set_created_by(format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")))
             .build(),
     );
-    let file = std::fs::File::create(path)?;
     let mut w = SerializedFileWriter::new(file, schema, props)?;
     let mut start = 0;
     // An empty table still gets its schema (and one empty row group).
