@@ -206,8 +206,15 @@ pub fn from_file(
     mtime_us: Option<i64>,
 ) -> Result<Capture, String> {
     let saved = parse_saved(bytes);
-    if saved.with_head && saved.status == 0 {
-        return Err(format!("{name}: its status line has no status"));
+    if !saved.with_head && bytes.starts_with(b"HTTP/") {
+        return Err(format!(
+            "{name}: its head (as `curl -i` saves it) has no end (a blank line); the capture looks cut"
+        ));
+    }
+    if saved.with_head && !(100..=599).contains(&saved.status) {
+        return Err(format!(
+            "{name}: its status line has no HTTP status (100 to 599)"
+        ));
     }
     let (at_us, how) = match (at, saved.header("date").and_then(http_date), mtime_us) {
         (Some(t), _, _) => (t, "time given"),
@@ -224,35 +231,84 @@ pub fn from_file(
 
 /// Every GET of a HAR file to a runner or router path, at its recorded time; the number of
 /// entries left out (other methods, other paths, unreadable entries).
-pub fn from_har(name: &str, bytes: &[u8]) -> Result<(Vec<Capture>, usize), String> {
+/// What a HAR file gave: its captures, the entries left out because they are not ours (not a
+/// GET to a runner or router path), and the entries of ours that could not be read, each with
+/// why (these go into the session's origin: nothing is dropped without a word).
+#[derive(Debug, Default)]
+pub struct Har {
+    pub captures: Vec<Capture>,
+    pub not_ours: usize,
+    pub unreadable: Vec<String>,
+}
+
+/// The longest time a HAR entry may say a request took: a day.
+const MAX_HAR_MS: f64 = 86_400_000.0;
+
+pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("{name} is not a HAR file: {e}"))?;
     let entries = v
         .pointer("/log/entries")
         .and_then(|e| e.as_array())
         .ok_or_else(|| format!("{name} is not a HAR file: no log.entries"))?;
-    let mut out = Vec::new();
-    let mut skipped = 0;
-    for e in entries {
-        let read = || -> Option<Capture> {
-            let req = e.get("request")?;
-            if req.get("method")?.as_str()? != "GET" {
-                return None;
+    let mut out = Har::default();
+    for (n, e) in entries.iter().enumerate() {
+        enum Skip {
+            NotOurs,
+            Unreadable(String),
+        }
+        use Skip::*;
+        let bad = |why: &str| Unreadable(why.to_string());
+        let read = || -> Result<Capture, Skip> {
+            let req = e.get("request").ok_or(NotOurs)?;
+            if req.get("method").and_then(|m| m.as_str()) != Some("GET") {
+                return Err(NotOurs);
             }
-            let url = Url::parse(req.get("url")?.as_str()?).ok()?;
-            let started = e.get("startedDateTime")?.as_str()?;
-            let at_us = chrono::DateTime::parse_from_rfc3339(started)
-                .ok()?
-                .timestamp_micros();
-            let res = e.get("response")?;
-            let status = res.get("status")?.as_u64()? as u16;
-            let content = res.get("content")?;
-            let text = content.get("text").and_then(|t| t.as_str()).unwrap_or("");
-            let body = if content.get("encoding").and_then(|x| x.as_str()) == Some("base64") {
-                base64_decode(text)?
-            } else {
-                text.as_bytes().to_vec()
+            let url = req
+                .get("url")
+                .and_then(|u| u.as_str())
+                .and_then(|u| Url::parse(u).ok())
+                .ok_or(NotOurs)?;
+            let res = e.get("response").ok_or_else(|| bad("no response"))?;
+            let content = res.get("content");
+            let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
+            let body = match (text, content.and_then(|c| c.get("encoding"))) {
+                (Some(t), Some(enc)) if enc.as_str() == Some("base64") => {
+                    base64_decode(t).ok_or_else(|| bad("its base64 body does not decode"))?
+                }
+                (Some(t), _) => t.as_bytes().to_vec(),
+                (None, _) => Vec::new(),
             };
+            let (kind, _) = kind_of(&url, &body);
+            if kind == SourceKind::Custom {
+                return Err(NotOurs);
+            }
+            let at_us = e
+                .get("startedDateTime")
+                .and_then(|t| t.as_str())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|d| d.timestamp_micros())
+                .ok_or_else(|| bad("its startedDateTime is not an RFC 3339 time"))?;
+            let status = res.get("status").and_then(|s| s.as_u64()).unwrap_or(0);
+            if status == 0 {
+                return Err(bad(
+                    "no answer was recorded (status 0: blocked, aborted or cached)",
+                ));
+            }
+            if !(100..=599).contains(&status) {
+                return Err(bad("its status is not an HTTP status (100 to 599)"));
+            }
+            let size = content
+                .and_then(|c| c.get("size"))
+                .and_then(|s| s.as_i64())
+                .unwrap_or(0);
+            if text.is_none() && size > 0 {
+                return Err(bad("the browser did not save its body"));
+            }
+            let ms = e.get("time").and_then(|t| t.as_f64()).unwrap_or(0.0);
+            if !(0.0..=MAX_HAR_MS).contains(&ms) {
+                return Err(bad("its time is out of range (0 to a day)"));
+            }
             let headers = res
                 .get("headers")
                 .and_then(|h| h.as_array())
@@ -268,18 +324,13 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<(Vec<Capture>, usize), Strin
                 })
                 .unwrap_or_default();
             let saved = Saved {
-                status,
+                status: status as u16,
                 headers,
                 body,
                 with_head: true,
             };
-            let (kind, _) = kind_of(&url, &saved.body);
-            if kind == SourceKind::Custom {
-                return None;
-            }
-            let ms = e.get("time").and_then(|t| t.as_f64()).unwrap_or(0.0);
-            Some(Capture {
-                fetched: fetched(&url, &saved, (ms.max(0.0) * 1000.0) as u64, at_us),
+            Ok(Capture {
+                fetched: fetched(&url, &saved, (ms * 1000.0) as u64, at_us),
                 at_us,
                 origin: format!(
                     "{name}: {} (time from the HAR entry)",
@@ -288,11 +339,18 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<(Vec<Capture>, usize), Strin
             })
         };
         match read() {
-            Some(c) => out.push(c),
-            None => skipped += 1,
+            Ok(c) => out.captures.push(c),
+            Err(NotOurs) => out.not_ours += 1,
+            Err(Unreadable(why)) => out.unreadable.push(format!(
+                "{name}: entry {} ({}) not imported: {why}",
+                n + 1,
+                e.pointer("/request/url")
+                    .and_then(|u| u.as_str())
+                    .map_or_else(|| "no URL".into(), crate::redact::url_text)
+            )),
         }
     }
-    Ok((out, skipped))
+    Ok(out)
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -381,5 +439,59 @@ mod tests {
         let plain = parse_saved(b"{\"a\":1}");
         assert_eq!((plain.status, plain.with_head), (200, false));
         assert_eq!(base64_decode("eyJhIjoxfQ==").unwrap(), b"{\"a\":1}");
+    }
+
+    #[test]
+    fn a_cut_head_or_an_odd_status_is_refused() {
+        let url = Url::parse("http://r/api/v1/jobs/j/executions/all").unwrap();
+        let cut = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n";
+        let e = from_file("t.txt", cut, &url, Some(0), None).unwrap_err();
+        assert!(e.contains("looks cut"), "{e}");
+        let odd = b"HTTP/1.1 1 X\r\n\r\n{}";
+        let e = from_file("o.txt", odd, &url, Some(0), None).unwrap_err();
+        assert!(e.contains("100 to 599"), "{e}");
+        assert!(from_file("ok.txt", b"HTTP/1.1 200 OK\r\n\r\n{}", &url, Some(0), None).is_ok());
+    }
+
+    #[test]
+    fn har_entries_of_ours_that_cannot_be_read_are_named_not_dropped() {
+        let entry = |status: &str, time: &str, content: &str, started: &str| {
+            format!(
+                r#"{{"startedDateTime":"{started}","time":{time},"request":{{"method":"GET","url":"http://r/api/v1/jobs/j/executions/all?token=s3cret"}},"response":{{"status":{status},"headers":[],"content":{content}}}}}"#
+            )
+        };
+        let t = "2025-10-01T10:00:00Z";
+        let body = r#"{"text":"{\"executions\":[]}"}"#;
+        let entries = [
+            entry("200", "12", body, t),
+            entry("0", "12", body, t),
+            entry("70200", "12", body, t),
+            entry("200", "1e300", body, t),
+            entry("200", "12", r#"{"size":5000}"#, t),
+            entry("200", "12", r#"{"text":"!!","encoding":"base64"}"#, t),
+            entry("200", "12", body, "garbage"),
+            r#"{"request":{"method":"POST","url":"http://r/api/v1/jobs"},"response":{}}"#.into(),
+            r#"{"request":{"method":"GET","url":"http://cdn/app.js"},"response":{}}"#.into(),
+        ];
+        let har = format!(r#"{{"log":{{"entries":[{}]}}}}"#, entries.join(","));
+        let h = from_har("a.har", har.as_bytes()).unwrap();
+        assert_eq!(h.captures.len(), 1);
+        assert_eq!(h.captures[0].fetched.latency_us, 12_000);
+        assert_eq!(h.not_ours, 2);
+        let whys = h.unreadable.join("\n");
+        assert_eq!(h.unreadable.len(), 6, "{whys}");
+        for why in [
+            "entry 2 ",
+            "status 0",
+            "entry 3 ",
+            "not an HTTP status",
+            "time is out of range",
+            "did not save its body",
+            "does not decode",
+            "not an RFC 3339 time",
+        ] {
+            assert!(whys.contains(why), "{why}: {whys}");
+        }
+        assert!(!whys.contains("s3cret"), "{whys}");
     }
 }

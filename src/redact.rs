@@ -15,7 +15,11 @@ const SECRET_PARTS: &[&str] = &[
     "key",
     "secret",
     "pass",
-    "pwd",
+    "pw",
+    "tkn",
+    "hmac",
+    "access",
+    "otp",
     "auth",
     "sig",
     "credential",
@@ -69,8 +73,10 @@ pub fn url_text(s: &str) -> String {
     // Unparsable: cut textually. Userinfo is what sits between `//` and an `@` before the path.
     let mut out = s.to_string();
     if let Some(start) = out.find("//").map(|i| i + 2) {
+        // Up to the query or fragment, not the first `/`: a password may hold a `/` (an `@`
+        // in the path is cut too; over-cutting a URL that does not parse is harmless).
         let end = out[start..]
-            .find(['/', '?', '#'])
+            .find(['?', '#'])
             .map_or(out.len(), |i| start + i);
         if let Some(at) = out[start..end].rfind('@') {
             out.replace_range(start..start + at + 1, "");
@@ -135,6 +141,10 @@ mod tests {
             "http://h/x?include=executions&token=REDACTED&API_KEY=REDACTED&X-Amz-Signature=REDACTED"
         );
         assert_eq!(u("http://h/x?exec_limit=200"), "http://h/x?exec_limit=200");
+        assert_eq!(
+            u("http://h/x?pw=1&hmac=2&apitkn=3&access=4&otp=5&job=j"),
+            "http://h/x?pw=REDACTED&hmac=REDACTED&apitkn=REDACTED&access=REDACTED&otp=REDACTED&job=j"
+        );
     }
 
     #[test]
@@ -146,5 +156,8 @@ mod tests {
             in_text("error sending request for url (http://u:hunter2@h:1/p?token=t0k): refused");
         assert!(!e.contains("hunter2") && !e.contains("t0k"), "{e}");
         assert!(e.ends_with("): refused"), "{e}");
+        // A password holding a `/` (the URL does not parse: "invalid port").
+        let s = url_text("http://bob:pa/ss@host/x");
+        assert!(!s.contains("pa/ss") && !s.contains("ss@"), "{s}");
     }
 }

@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Outage {
     pub source: &'static str,
     pub job: Option<String>,
+    /// For an `--endpoint`: its name (each endpoint fails on its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     pub from: Stamp,
     pub to: Stamp,
     pub from_seq: u64,
@@ -56,7 +59,8 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
 /// Windows of consecutive snapshots in which a source's requests matched `bad` (per source
 /// and job), each closed by the next snapshot in which that source's requests did not.
 fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
-    type Key = (u8, Option<u32>);
+    // (source, job, the URL of an `--endpoint`)
+    type Key = (u8, Option<u32>, Option<u32>);
     struct Open {
         from: u64,
         to: u64,
@@ -78,6 +82,13 @@ fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
         out.push(Outage {
             source: SourceKind::name_of(key.0),
             job: job_name(key.1),
+            endpoint: key.2.map(|u| {
+                let url = rec.string(u);
+                rec.sessions
+                    .iter()
+                    .find_map(|s| s.endpoint_name(url))
+                    .map_or_else(|| url.to_string(), str::to_string)
+            }),
             from: at(w.from),
             to: at(w.to),
             from_seq: w.from,
@@ -91,7 +102,8 @@ fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
     for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
         let mut status: BTreeMap<Key, Option<FetchKind>> = BTreeMap::new();
         for f in &snap.fetches {
-            let e = status.entry((f.source, f.job)).or_insert(None);
+            let endpoint = (f.source == SourceKind::Custom as u8).then_some(f.url);
+            let e = status.entry((f.source, f.job, endpoint)).or_insert(None);
             if bad(f) && e.is_none() {
                 *e = Some(FetchKind::of(f));
             }

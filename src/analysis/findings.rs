@@ -196,6 +196,9 @@ pub enum Finding {
     FetchOutage {
         sources: Vec<&'static str>,
         job: Option<String>,
+        /// For an `--endpoint`: its name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
         from: Stamp,
         to: Stamp,
         from_seq: u64,
@@ -560,7 +563,11 @@ fn fetch_findings(fetch: &FetchReport, out: &mut Vec<Finding>) {
     let mut groups: Vec<(Vec<&'static str>, &Outage)> = Vec::new();
     for o in &fetch.outages {
         match groups.iter_mut().find(|(_, g)| {
-            g.job == o.job && g.from_seq == o.from_seq && g.to_seq == o.to_seq && g.kinds == o.kinds
+            g.job == o.job
+                && g.endpoint == o.endpoint
+                && g.from_seq == o.from_seq
+                && g.to_seq == o.to_seq
+                && g.kinds == o.kinds
         }) {
             Some((names, _)) => names.push(o.source),
             None => groups.push((vec![o.source], o)),
@@ -570,6 +577,7 @@ fn fetch_findings(fetch: &FetchReport, out: &mut Vec<Finding>) {
         out.push(Finding::FetchOutage {
             sources,
             job: o.job.clone(),
+            endpoint: o.endpoint.clone(),
             from: o.from,
             to: o.to,
             from_seq: o.from_seq,

@@ -85,9 +85,13 @@ fn name(p: &Path) -> String {
     )
 }
 
-fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
+/// The captures, how many HAR entries were not ours, and the entries of ours not readable.
+type Gathered = (Vec<Capture>, usize, Vec<String>);
+
+fn gather(args: &Args) -> Result<Gathered, CliError> {
     let mut caps = Vec::new();
     let mut skipped = 0;
+    let mut unreadable = Vec::new();
     if !args.files.is_empty() {
         let url = args
             .url
@@ -146,20 +150,27 @@ fn gather(args: &Args) -> Result<(Vec<Capture>, usize), CliError> {
     }
     for h in &args.hars {
         let (bytes, _) = read(h, MAX_HAR)?;
-        let (c, s) = capture::from_har(&name(h), &bytes).map_err(CliError::failure)?;
-        caps.extend(c);
-        skipped += s;
+        let har = capture::from_har(&name(h), &bytes).map_err(CliError::failure)?;
+        caps.extend(har.captures);
+        skipped += har.not_ours;
+        unreadable.extend(har.unreadable);
+    }
+    if caps.is_empty() && !unreadable.is_empty() {
+        return Err(CliError::failure(format!(
+            "nothing importable: {}",
+            super::text::list(unreadable.iter().map(|u| term(u).into_owned()), 3)
+        )));
     }
     if caps.is_empty() {
         return Err(CliError::usage(
             "nothing to import: give FILE with --url, --manifest LIST or --har FILE",
         ));
     }
-    Ok((caps, skipped))
+    Ok((caps, skipped, unreadable))
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    let (mut caps, skipped) = gather(&args)?;
+    let (mut caps, skipped, unreadable) = gather(&args)?;
     caps.sort_by_key(|c| c.at_us);
     // Captures within a second of the first of a group are one snapshot, unless one asked
     // the same URL again: then that answer is a later state and starts a snapshot of its own.
@@ -210,7 +221,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         endpoints: Vec::new(),
         retain_us: None,
         max_size: None,
-        origin: caps.iter().map(|c| c.origin.clone()).collect(),
+        origin: caps
+            .iter()
+            .map(|c| c.origin.clone())
+            .chain(unreadable.iter().cloned())
+            .collect(),
     });
     let (mut first, mut last) = (None, 0);
     for p in &polls {
@@ -235,5 +250,8 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             String::new()
         }
     )?;
+    for u in &unreadable {
+        writeln!(out, "{}", term(u))?;
+    }
     Ok(())
 }

@@ -858,8 +858,11 @@ fn outages_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()>
         for o in &r.fetch.outages {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {}{} | {} | {} | {} | {} | {} | {} |",
                 o.source,
+                o.endpoint
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(" {}", md(e))),
                 md(o.job.as_deref().unwrap_or("-")),
                 ctx.time(o.from.0),
                 ctx.time(o.to.0),

@@ -673,6 +673,7 @@ pub fn finding(f: &Finding, st: &Style) -> String {
         FetchOutage {
             sources,
             job,
+            endpoint,
             from,
             to,
             snapshots,
@@ -680,8 +681,11 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             recovered_at,
             ..
         } => format!(
-            "{}{} failed from {} to {} ({}; {}){}.",
+            "{}{}{} failed from {} to {} ({}; {}){}.",
             join_names(sources),
+            endpoint
+                .as_deref()
+                .map_or(String::new(), |e| format!(" {}", st.e(e))),
             job.as_deref()
                 .map_or(String::new(), |j| format!(" ({})", st.e(j))),
             st.at(from.0),

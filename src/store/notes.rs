@@ -30,7 +30,22 @@ pub struct NewNote {
     pub created_at: i64,
 }
 
+/// The latest time a note may have: the end of year 9999, in µs.
+const MAX_TIME_US: i64 = 253_402_300_799_999_999;
+
 impl NewNote {
+    /// What `note` itself accepts: a text, times from 1970 to 9999, a marked window both ends
+    /// given, in order. An inbox file is anyone's; it is held to the same rule.
+    pub fn valid(&self) -> bool {
+        let time = |t: i64| (0..=MAX_TIME_US).contains(&t);
+        let mark = match (self.mark_from, self.mark_to) {
+            (None, None) => true,
+            (Some(f), Some(t)) => time(f) && time(t) && f <= t,
+            _ => false,
+        };
+        !self.text.trim().is_empty() && time(self.at) && time(self.created_at) && mark
+    }
+
     fn rec(&self) -> NoteRec {
         NoteRec {
             text: self.text.chars().take(MAX_TEXT).collect(),
@@ -90,7 +105,8 @@ pub fn waiting(db: &Path) -> (Vec<(PathBuf, NewNote)>, Vec<String>) {
             .ok()
             .filter(|m| m.is_file() && m.len() <= MAX_FILE)
             .and_then(|_| std::fs::read(&p).ok())
-            .and_then(|b| serde_json::from_slice::<NewNote>(&b).ok());
+            .and_then(|b| serde_json::from_slice::<NewNote>(&b).ok())
+            .filter(NewNote::valid);
         match read {
             Some(n) => notes.push((p, n)),
             None => {
@@ -163,11 +179,51 @@ mod tests {
         let f = post(&db, &n).unwrap();
         assert!(f.starts_with(inbox_of(&db)));
         std::fs::write(inbox_of(&db).join("zz.json"), b"{not a note").unwrap();
+        // Notes `note` would refuse: empty, out of range, a window backwards or half given.
+        let odd = [
+            NewNote {
+                text: " ".into(),
+                ..n.clone()
+            },
+            NewNote {
+                at: i64::MIN,
+                ..n.clone()
+            },
+            NewNote {
+                created_at: -1,
+                ..n.clone()
+            },
+            NewNote {
+                mark_from: Some(9),
+                mark_to: Some(3),
+                ..n.clone()
+            },
+            NewNote {
+                mark_from: Some(1),
+                mark_to: None,
+                ..n.clone()
+            },
+        ];
+        for (i, o) in odd.iter().enumerate() {
+            std::fs::write(
+                inbox_of(&db).join(format!("odd{i}.json")),
+                serde_json::to_vec(o).unwrap(),
+            )
+            .unwrap();
+        }
         let (ok, bad) = waiting(&db);
         assert_eq!(ok.len(), 1);
         assert_eq!(ok[0].1, n);
-        assert_eq!(bad.len(), 1);
+        assert_eq!(bad.len(), 1 + odd.len(), "{bad:?}");
         assert!(inbox_of(&db).join("zz.rejected").exists());
+        assert!(
+            NewNote {
+                mark_from: Some(3),
+                mark_to: Some(9),
+                ..n.clone()
+            }
+            .valid()
+        );
         // A long text is cut.
         let long = NewNote {
             text: "x".repeat(10_000),

@@ -467,6 +467,43 @@ fn max_size_holds_against_fast_growth() {
     assert!(seqs.len() < 100, "{} snapshots kept", seqs.len());
 }
 
+/// Two `--endpoint`s failing in different ways are two outages, each named.
+#[test]
+fn each_endpoint_fails_on_its_own() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |_, req: &Request| match req.kind {
+        SourceKind::Custom if req.url.path() == "/a" => Reply::json(500, "{}"),
+        SourceKind::Custom => Reply::json(200, "not json at all"),
+        SourceKind::RouterHealth => Reply::json(
+            200,
+            r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":[]}"#,
+        ),
+        SourceKind::RouterProviders => Reply::json(200, r#"{"providers":[]}"#),
+        _ => Reply::json(404, "{}"),
+    });
+    let mut opts = options(&[], 60.0);
+    opts.targets.runner = None;
+    opts.targets.extras = true;
+    opts.targets.endpoints = vec![
+        ("alpha".into(), base("http://w.test/a")),
+        ("beta".into(), base("http://w.test/b")),
+    ];
+    opts.stop = Stop::Count(3);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let named: Vec<&str> = rep["fetch"]["outages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["endpoint"].as_str())
+        .collect();
+    assert_eq!(named, vec!["alpha", "beta"], "{}", rep["fetch"]);
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(md.contains("endpoint alpha failed"), "{md}");
+    assert!(md.contains("endpoint beta failed"), "{md}");
+}
+
 /// `note` while a recorder holds the file: the recorder takes it in before its next snapshot.
 #[test]
 fn a_note_is_taken_in_while_recording() {

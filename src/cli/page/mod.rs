@@ -429,8 +429,11 @@ fn windows(r: &Report, ctx: Ctx, out: &mut String) {
             let kinds: Vec<String> = o.kinds.iter().map(|k| esc(&k.word())).collect();
             let _ = write!(
                 out,
-                "<li>{}{} {what} from {} to {} ({}: {}){}</li>",
+                "<li>{}{}{} {what} from {} to {} ({}: {}){}</li>",
                 esc(o.source),
+                o.endpoint
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(" {}", esc(e))),
                 o.job
                     .as_deref()
                     .map_or(String::new(), |j| format!(" ({})", esc(j))),
