@@ -408,6 +408,12 @@ fn retention_keeps_the_file_flat_and_marked_windows() {
     );
     assert!(!seqs.contains(&200) && !seqs.contains(&3000));
     assert!(seqs.len() < 560, "{} kept", seqs.len());
+    // ... and every snapshot of the last 30 minutes (360 polls).
+    assert!(
+        (3241..=3600).all(|s| seqs.contains(&s)),
+        "{:?}",
+        &seqs[seqs.len() - 5..]
+    );
     assert_eq!(*seqs.last().unwrap(), 3600);
     let rep = bb(&db, &["report", "--json"]).ok().json();
     let pruned = rep["recording"]["pruned"].as_array().unwrap();
@@ -417,6 +423,13 @@ fn retention_keeps_the_file_flat_and_marked_windows() {
     let show = bb(&db, &["show", "--json"]).ok().json();
     assert_eq!(show["jobs"][0]["rows"], 40);
     assert_eq!(show["jobs"][0]["by_status"]["running"], 1);
+    // The job's one version (seq 1, never changed) moved forward, not lost.
+    assert_eq!(show["jobs"][0]["status"], "processing", "{show}");
+    // The first snapshot after the marked window is whole too.
+    let after = seqs.iter().find(|&&s| s > 181).unwrap().to_string();
+    let mid = bb(&db, &["show", "--at", &after, "--json"]).ok().json();
+    assert_eq!(mid["jobs"][0]["rows"], 40, "{mid}");
+    assert_eq!(mid["jobs"][0]["status"], "processing", "{mid}");
     let md = bb(&db, &["report"]).ok().stdout;
     assert!(md.contains("Retention removed"), "{md}");
 }

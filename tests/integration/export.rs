@@ -212,3 +212,55 @@ fn outputs_never_overwrite_the_recording_and_bundles_stay_sealed() {
     );
     bb(&bundle, &["verify"]).ok();
 }
+
+/// Rows with a repeated id or none are exported too (`extra_rows`): every row the report
+/// counts is in the export.
+#[test]
+fn rows_without_a_place_of_their_own_are_exported() {
+    let body = r#"{"executions":[
+        {"id":1,"status":"failed","model_id":"m","question_id":"q1","region":"US"},
+        {"id":1,"status":"failed","model_id":"m","question_id":"q2","region":"US"},
+        {"id":18446744073709551615,"status":"running","model_id":"m","question_id":"q3","region":"US"}]}"#;
+    let (d, db) = record_bodies(body.into(), "{}".into(), r#"{"providers":[]}"#.into(), 2);
+    let out = d.path().join("out");
+    let o = bb(
+        &db,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert!(o.stdout.contains("2 rows kept beside them"), "{}", o.stdout);
+    let text = std::fs::read_to_string(out.join("extra_rows.jsonl")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let whys: Vec<(&str, Value)> = lines
+        .iter()
+        .map(|r| (r["why"].as_str().unwrap(), r["id"].clone()))
+        .collect();
+    assert_eq!(
+        whys,
+        vec![("duplicate_id", Value::from(1)), ("no_id", Value::Null)],
+        "{text}"
+    );
+    assert_eq!(lines[0]["question_id"], "q2");
+    bb(
+        &db,
+        &[
+            "export",
+            "--format",
+            "parquet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let (_, pq) = rows(&out.join("extra_rows.parquet"));
+    assert_eq!(pq.len(), 2);
+}

@@ -27,7 +27,8 @@ pub enum Format {
 /// Export the recording to files other tools read.
 ///
 /// jsonl and parquet write the tables snapshots, requests, executions (every stored version),
-/// jobs, router, providers, events (the timeline) and findings into the folder OUT (made if
+/// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
+/// timeline) and findings into the folder OUT (made if
 /// absent; its files of those names are replaced). trace writes one file: a track per cell, a
 /// slice per execution, instants for failed requests and router changes. Columns are in
 /// docs/export.md.
@@ -57,6 +58,7 @@ fn write_jsonl(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
     jsonl(&p("snapshots"), db, &t.snapshots)?;
     jsonl(&p("requests"), db, &t.requests)?;
     jsonl(&p("executions"), db, &t.executions)?;
+    jsonl(&p("extra_rows"), db, &t.extra_rows)?;
     jsonl(&p("jobs"), db, &t.jobs)?;
     jsonl(&p("router"), db, &t.router)?;
     jsonl(&p("providers"), db, &t.providers)?;
@@ -135,6 +137,31 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
                 e.iter().map(|r| r.retry_count.map(i64::from)),
             ),
             Column::opt_bool("output_null", e.iter().map(|r| r.output_null)),
+        ],
+    )?;
+    let x = &t.extra_rows;
+    pq::write(
+        db,
+        &p("extra_rows"),
+        &[
+            Column::str("recording_id", x.iter().map(|r| r.recording_id.clone())),
+            Column::str("job", x.iter().map(|r| r.job.clone())),
+            Column::i64("seq", x.iter().map(|r| u(r.seq))),
+            Column::i64("taken_at_us", x.iter().map(|r| r.taken_at_us)),
+            Column::i64("n", x.iter().map(|r| r.n as i64)),
+            Column::str("why", x.iter().map(|r| r.why.clone())),
+            Column::opt_i64("id", x.iter().map(|r| r.id)),
+            Column::str("status", x.iter().map(|r| r.status.clone())),
+            Column::opt_str("question_id", x.iter().map(|r| r.question_id.clone())),
+            Column::opt_str("model_id", x.iter().map(|r| r.model_id.clone())),
+            Column::opt_str("region", x.iter().map(|r| r.region.clone())),
+            Column::opt_str("provider_id", x.iter().map(|r| r.provider_id.clone())),
+            Column::opt_i64("created_at_us", x.iter().map(|r| r.created_at_us)),
+            Column::opt_str("error_message", x.iter().map(|r| r.error_message.clone())),
+            Column::opt_i64(
+                "retry_count",
+                x.iter().map(|r| r.retry_count.map(i64::from)),
+            ),
         ],
     )?;
     let j = &t.jobs;
@@ -250,10 +277,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             }
             writeln!(
                 out,
-                "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} events, {} findings",
+                "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} rows kept beside them, {} events, {} findings",
                 t.snapshots.len(),
                 t.requests.len(),
                 t.executions.len(),
+                t.extra_rows.len(),
                 t.events.len(),
                 t.findings.len()
             )?;

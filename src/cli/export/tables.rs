@@ -69,6 +69,30 @@ pub struct ExecutionRow {
     pub output_null: Option<bool>,
 }
 
+/// A row of a job's complete list kept beside the by-id list (its id repeats an earlier
+/// row's, or it has none): the whole list of them as of snapshot `seq`, where it changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtraRowOut {
+    pub recording_id: String,
+    pub job: String,
+    pub seq: u64,
+    pub taken_at_us: i64,
+    /// Its place in that list.
+    pub n: u32,
+    /// `duplicate_id` or `no_id`.
+    pub why: String,
+    /// The repeated id (none for `no_id`).
+    pub id: Option<i64>,
+    pub status: String,
+    pub question_id: Option<String>,
+    pub model_id: Option<String>,
+    pub region: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at_us: Option<i64>,
+    pub error_message: Option<String>,
+    pub retry_count: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRow {
     pub recording_id: String,
@@ -135,6 +159,7 @@ pub struct Tables {
     pub snapshots: Vec<SnapshotRow>,
     pub requests: Vec<RequestRow>,
     pub executions: Vec<ExecutionRow>,
+    pub extra_rows: Vec<ExtraRowOut>,
     pub jobs: Vec<JobRow>,
     pub router: Vec<RouterRow>,
     pub providers: Vec<ProviderRow>,
@@ -261,6 +286,36 @@ pub fn tables(
                     },
                 });
             })?;
+        for (seq, rows) in rec.reader.extras_versions(*idx)? {
+            if !seqs.contains(&seq) {
+                continue;
+            }
+            let s = |v: &Option<crate::beacon::Str>| v.as_ref().map(|x| x.to_string());
+            for (n, x) in rows.iter().enumerate() {
+                let e = &x.exec;
+                t.extra_rows.push(ExtraRowOut {
+                    recording_id: id.to_string(),
+                    job: name.clone(),
+                    seq,
+                    taken_at_us: at(seq),
+                    n: n as u32,
+                    why: match x.why {
+                        crate::beacon::ExtraWhy::DuplicateId => "duplicate_id",
+                        crate::beacon::ExtraWhy::NoId => "no_id",
+                    }
+                    .into(),
+                    id: x.id(),
+                    status: e.status.to_string(),
+                    question_id: s(&e.question_id),
+                    model_id: s(&e.model_id),
+                    region: s(&e.region),
+                    provider_id: s(&e.provider_id),
+                    created_at_us: e.created_at,
+                    error_message: s(&e.error_message),
+                    retry_count: e.retry_count,
+                });
+            }
+        }
         for (seq, r) in rec.reader.job_versions(*idx)? {
             if !seqs.contains(&seq) {
                 continue;
