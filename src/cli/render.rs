@@ -144,8 +144,13 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
     let c = &j.cells;
     let missing = if !c.complete {
         ctx.warn(&format!(
-            "{} unknown (no complete list seen, only the default view)",
-            c.unknown_count
+            "{} unknown ({})",
+            c.unknown_count,
+            if j.default_view.rows.is_some() {
+                "no complete list seen, only the default view"
+            } else {
+                "nothing of this job recorded by this snapshot"
+            }
         ))
     } else if c.missing_count > 0 {
         ctx.warn(&format!("{} missing", c.missing_count))

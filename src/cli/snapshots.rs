@@ -114,6 +114,18 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
         })
         .collect();
     let notes = rec.notes_by_snapshot();
+    // When each job was first asked about: before that a job has no line (it was not polled).
+    let first_polled: std::collections::HashMap<&str, u64> = rec
+        .jobs
+        .iter()
+        .filter_map(|(name, idx)| {
+            rec.infos
+                .iter()
+                .zip(&rec.snaps)
+                .find(|(_, s)| s.fetches.iter().any(|f| f.job == Some(*idx)))
+                .map(|(i, _)| (name.as_str(), i.seq))
+        })
+        .collect();
     let mut k = 0;
     while k < rec.infos.len() {
         let mut end = k;
@@ -154,6 +166,7 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
         };
         let jobs: Vec<String> = series
             .iter()
+            .filter(|(name, _)| first_polled.get(name.as_str()).is_some_and(|&f| f <= b.seq))
             .map(|(name, s)| {
                 let (r0, r1): (usize, usize) = (s[k].values().sum(), s[end].values().sum());
                 let rows = if r0 == r1 {
