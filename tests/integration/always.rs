@@ -462,6 +462,18 @@ fn max_size_holds_against_fast_growth() {
         }
     });
     let (_d, db) = tmp();
+    // A marked window (polls 11 to 21) is kept whatever the size.
+    beacon_blackbox::store::notes::post(
+        &db,
+        &beacon_blackbox::store::notes::NewNote {
+            at: T0 + 20 * SEC,
+            text: "keep".into(),
+            mark_from: Some(T0 + 10 * SEC),
+            mark_to: Some(T0 + 20 * SEC),
+            created_at: T0,
+        },
+    )
+    .unwrap();
     let mut opts = options(&[], 1.0);
     opts.max_size = Some(8 << 20);
     opts.stop = Stop::Count(200);
@@ -478,6 +490,8 @@ fn max_size_holds_against_fast_growth() {
         .collect();
     assert_eq!(*seqs.last().unwrap(), 200);
     assert!(seqs.len() < 100, "{} snapshots kept", seqs.len());
+    assert!((11..=21).all(|s| seqs.contains(&s)), "{:?}", &seqs[..15]);
+    assert!(!seqs.contains(&30) && !seqs.contains(&150));
 }
 
 /// Two `--endpoint`s failing in different ways are two outages, each named.
