@@ -287,12 +287,20 @@ pub fn open_writer_limited(
 
 /// A new recording file for a bundle (`cut`): refused if anything exists at `path`.
 pub fn create_bundle_file(path: &Path) -> Result<Database, StoreError> {
-    if path.exists() {
+    // A link counts, even one pointing nowhere: creating the bundle would follow it.
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        let what = if m.is_symlink() {
+            "a symbolic link"
+        } else if m.is_dir() {
+            "a folder"
+        } else {
+            "a file"
+        };
         return Err(StoreError::Create {
             path: path.to_path_buf(),
             source: std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
-                "a file is already there (a bundle is never written over anything)",
+                format!("{what} is already there (a bundle is never written over anything)"),
             ),
         });
     }
