@@ -430,6 +430,27 @@ fn retention_keeps_the_file_flat_and_marked_windows() {
     let mid = bb(&db, &["show", "--at", &after, "--json"]).ok().json();
     assert_eq!(mid["jobs"][0]["rows"], 40, "{mid}");
     assert_eq!(mid["jobs"][0]["status"], "processing", "{mid}");
+    // ... with each row in its state there (the versions of the removed range moved to it):
+    // the row of that minute is the one running.
+    let running = bb(
+        &db,
+        &[
+            "show", "--at", &after, "--rows", "--status", "running", "--json",
+        ],
+    )
+    .ok()
+    .json();
+    let taken =
+        chrono::DateTime::parse_from_rfc3339(running["snapshot"]["taken_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros();
+    let minute = (taken - T0) / (60 * SEC);
+    assert_eq!(
+        running["jobs"][0]["rows"][0]["question_id"],
+        format!("q{}", minute % 40),
+        "{running}"
+    );
+    assert_eq!(running["jobs"][0]["rows"].as_array().unwrap().len(), 1);
     let md = bb(&db, &["report"]).ok().stdout;
     assert!(md.contains("Retention removed"), "{md}");
 }
