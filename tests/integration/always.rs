@@ -515,6 +515,34 @@ fn max_size_holds_against_fast_growth() {
     assert!(!seqs.contains(&30) && !seqs.contains(&150));
 }
 
+/// A window shorter than the five-minute pass (`--retain 8s`) is applied too.
+#[test]
+fn a_short_window_is_applied() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |now, req: &Request| match req.kind {
+        SourceKind::RouterHealth => Reply::json(
+            200,
+            format!(
+                r#"{{"status":"healthy","timestamp":{},"providers_total":1,"providers_healthy":1,"regions":[]}}"#,
+                now as f64 / 1e6
+            ),
+        ),
+        SourceKind::RouterProviders => Reply::json(200, r#"{"providers":[]}"#),
+        _ => Reply::json(404, "{}"),
+    });
+    let mut opts = options(&[], 1.0);
+    opts.targets.runner = None;
+    opts.retain = Some(std::time::Duration::from_secs(8));
+    opts.stop = Stop::Count(40);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let snaps = bb(&db, &["snapshots", "--json", "--all"]).ok().json();
+    let n = snaps.as_array().unwrap().len();
+    // 8 s at one poll a second, plus up to a pass's interval (2 s) not yet applied.
+    assert!((8..=12).contains(&n), "{n} snapshots kept");
+    bb(&db, &["verify"]).ok();
+}
+
 /// Two `--endpoint`s failing in different ways are two outages, each named.
 #[test]
 fn each_endpoint_fails_on_its_own() {
