@@ -162,7 +162,11 @@ pub fn diff(rec: &Recording, from: u64, to: u64) -> Result<Vec<EndpointChange>, 
     let mut out = Vec::new();
     for (id, list) in answers(rec) {
         let at = |s: u64| list.iter().rev().find(|a| a.seq <= s);
-        let (Some(a), Some(b)) = (at(from), at(to)) else {
+        // No answer yet at `from` (the recording, or a bundle cut from it, starts later than
+        // the last one before): compared from its first answer in the range (the seqs
+        // compared are said).
+        let first_in = || list.iter().find(|a| a.seq > from && a.seq <= to);
+        let (Some(a), Some(b)) = (at(from).or_else(first_in), at(to)) else {
             continue;
         };
         if a.body == b.body {

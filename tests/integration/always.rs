@@ -297,6 +297,33 @@ fn extra_endpoints_are_recorded_and_diffed_by_key() {
         by("router.health_check_history").is_none(),
         "only its ages changed"
     );
+    // A bundle cut where no extra answer is (seq 2): its diff compares from each endpoint's
+    // first answer in it, and says which.
+    let bundle = db.with_extension("cut.redb");
+    bb(
+        &db,
+        &[
+            "cut",
+            "--from",
+            "2",
+            "--to",
+            "last",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let bd = bb(&bundle, &["diff", "first", "last", "--json"])
+        .ok()
+        .json();
+    let bdp = bd["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "router.debug_providers")
+        .expect("the change is seen in the bundle too");
+    assert_eq!(bdp["changes"], dp["changes"]);
+    assert!(bdp["from_seq"].as_u64().unwrap() > 2, "{bdp}");
     // The readiness probe's 503 is a failed request of that source.
     let rep = bb(&db, &["report", "--json"]).ok().json();
     let counts = rep["endpoints"]["endpoints"].as_array().unwrap();
