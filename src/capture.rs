@@ -298,16 +298,26 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
             if !(100..=599).contains(&status) {
                 return Err(bad("its status is not an HTTP status (100 to 599)"));
             }
+            if status == 304 {
+                return Err(bad("304 Not Modified: the browser used its cached copy"));
+            }
             let size = content
                 .and_then(|c| c.get("size"))
                 .and_then(|s| s.as_i64())
                 .unwrap_or(0);
-            if text.is_none() && size > 0 {
+            // No text, or an empty one for a body that had a size: the browser kept no body
+            // (every endpoint we read answers with one).
+            if text.is_none() || (text == Some("") && size != 0) {
                 return Err(bad("the browser did not save its body"));
             }
-            let ms = e.get("time").and_then(|t| t.as_f64()).unwrap_or(0.0);
+            // A negative time is the HAR way of saying "not known".
+            let ms = e
+                .get("time")
+                .and_then(|t| t.as_f64())
+                .unwrap_or(0.0)
+                .max(0.0);
             if !(0.0..=MAX_HAR_MS).contains(&ms) {
-                return Err(bad("its time is out of range (0 to a day)"));
+                return Err(bad("its time is out of range (more than a day)"));
             }
             let headers = res
                 .get("headers")
@@ -470,16 +480,29 @@ mod tests {
             entry("200", "12", r#"{"size":5000}"#, t),
             entry("200", "12", r#"{"text":"!!","encoding":"base64"}"#, t),
             entry("200", "12", body, "garbage"),
+            entry("200", "12", r#"{"text":"","size":7128}"#, t),
+            entry("200", "12", r#"{"size":-1}"#, t),
+            entry("304", "12", r#"{"size":0}"#, t),
+            entry("200", "-1", body, t),
             r#"{"request":{"method":"POST","url":"http://r/api/v1/jobs"},"response":{}}"#.into(),
             r#"{"request":{"method":"GET","url":"http://cdn/app.js"},"response":{}}"#.into(),
         ];
         let har = format!(r#"{{"log":{{"entries":[{}]}}}}"#, entries.join(","));
         let h = from_har("a.har", har.as_bytes()).unwrap();
-        assert_eq!(h.captures.len(), 1);
+        assert_eq!(h.captures.len(), 2);
         assert_eq!(h.captures[0].fetched.latency_us, 12_000);
+        assert_eq!(
+            h.captures[1].fetched.latency_us, 0,
+            "a time of -1 is not known"
+        );
         assert_eq!(h.not_ours, 2);
         let whys = h.unreadable.join("\n");
-        assert_eq!(h.unreadable.len(), 6, "{whys}");
+        assert_eq!(h.unreadable.len(), 9, "{whys}");
+        assert!(
+            whys.contains("entry 9 ") && whys.contains("entry 10 "),
+            "{whys}"
+        );
+        assert!(whys.contains("304 Not Modified"), "{whys}");
         for why in [
             "entry 2 ",
             "status 0",

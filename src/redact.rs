@@ -20,6 +20,8 @@ const SECRET_PARTS: &[&str] = &[
     "hmac",
     "access",
     "otp",
+    "cred",
+    "ticket",
     "auth",
     "sig",
     "credential",
@@ -31,10 +33,13 @@ const SECRET_PARTS: &[&str] = &[
     "code",
 ];
 
+/// Short names that are credentials only as a whole (`?p=`, `?sid=`).
+const SECRET_NAMES: &[&str] = &["p", "s", "k", "sid", "pin"];
+
 /// Whether a query parameter name looks like it carries a credential.
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    SECRET_PARTS.iter().any(|p| n.contains(p))
+    SECRET_PARTS.iter().any(|p| n.contains(p)) || SECRET_NAMES.contains(&n.as_str())
 }
 
 /// A parsed URL without its secrets.
@@ -73,12 +78,9 @@ pub fn url_text(s: &str) -> String {
     // Unparsable: cut textually. Userinfo is what sits between `//` and an `@` before the path.
     let mut out = s.to_string();
     if let Some(start) = out.find("//").map(|i| i + 2) {
-        // Up to the query or fragment, not the first `/`: a password may hold a `/` (an `@`
-        // in the path is cut too; over-cutting a URL that does not parse is harmless).
-        let end = out[start..]
-            .find(['?', '#'])
-            .map_or(out.len(), |i| start + i);
-        if let Some(at) = out[start..end].rfind('@') {
+        // Up to the last `@` anywhere: a password may hold `/`, `?` or `#` (an `@` in the
+        // path or query is cut with it; over-cutting a URL that does not parse is harmless).
+        if let Some(at) = out[start..].rfind('@') {
             out.replace_range(start..start + at + 1, "");
         }
     }
@@ -145,6 +147,10 @@ mod tests {
             u("http://h/x?pw=1&hmac=2&apitkn=3&access=4&otp=5&job=j"),
             "http://h/x?pw=REDACTED&hmac=REDACTED&apitkn=REDACTED&access=REDACTED&otp=REDACTED&job=j"
         );
+        assert_eq!(
+            u("http://h/x?cred=1&ticket=2&sid=3&p=4&page=5"),
+            "http://h/x?cred=REDACTED&ticket=REDACTED&sid=REDACTED&p=REDACTED&page=5"
+        );
     }
 
     #[test]
@@ -157,7 +163,16 @@ mod tests {
         assert!(!e.contains("hunter2") && !e.contains("t0k"), "{e}");
         assert!(e.ends_with("): refused"), "{e}");
         // A password holding a `/` (the URL does not parse: "invalid port").
-        let s = url_text("http://bob:pa/ss@host/x");
-        assert!(!s.contains("pa/ss") && !s.contains("ss@"), "{s}");
+        for raw in [
+            "http://bob:pa/ss@host/x",
+            "http://bob:pa?ss@host:1/x",
+            "http://u:s3c#ss@h:1/",
+        ] {
+            let s = url_text(raw);
+            assert!(
+                !s.contains("ss@") && !s.contains(":pa") && !s.contains("s3c"),
+                "{s}"
+            );
+        }
     }
 }

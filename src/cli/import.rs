@@ -48,9 +48,10 @@ fn time(s: &str) -> Result<i64, CliError> {
 }
 
 /// The largest file read: a saved body as large as the recorder's default `--max-body`; a HAR
-/// file, which holds many bodies, four times that.
+/// file, which holds many bodies, twice that (reading one takes about 16 times its size in
+/// memory: the JSON tree and the bodies).
 const MAX_FILE: u64 = 64 << 20;
-const MAX_HAR: u64 = 4 * MAX_FILE;
+const MAX_HAR: u64 = 2 * MAX_FILE;
 
 fn read(path: &Path, max: u64) -> Result<(Vec<u8>, Option<i64>), CliError> {
     use std::io::Read;
@@ -161,6 +162,11 @@ fn gather(args: &Args) -> Result<Gathered, CliError> {
             super::text::list(unreadable.iter().map(|u| term(u).into_owned()), 3)
         )));
     }
+    if caps.is_empty() && !args.hars.is_empty() {
+        return Err(CliError::failure(
+            "nothing to import: the HAR files hold no GET to a runner or router path",
+        ));
+    }
     if caps.is_empty() {
         return Err(CliError::usage(
             "nothing to import: give FILE with --url, --manifest LIST or --har FILE",
@@ -169,17 +175,26 @@ fn gather(args: &Args) -> Result<Gathered, CliError> {
     Ok((caps, skipped, unreadable))
 }
 
+/// Two answers of one source: the same kind and job (an `--endpoint`-like capture: the same
+/// URL).
+fn same_source(a: &crate::fetch::Fetched, b: &crate::fetch::Fetched) -> bool {
+    a.kind == b.kind
+        && a.job == b.job
+        && (a.kind != crate::fetch::SourceKind::Custom || a.url == b.url)
+}
+
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let (mut caps, skipped, unreadable) = gather(&args)?;
     caps.sort_by_key(|c| c.at_us);
-    // Captures within a second of the first of a group are one snapshot, unless one asked
-    // the same URL again: then that answer is a later state and starts a snapshot of its own.
+    // Captures within a second of the first of a group are one snapshot, unless one is a
+    // second answer of the same source (the same endpoint of the same job, whatever its
+    // query): then it is a later state and starts a snapshot of its own.
     let mut polls: Vec<Poll> = Vec::new();
     for c in &caps {
         match polls.last_mut() {
             Some(p)
                 if c.at_us - p.started_at < 1_000_000
-                    && !p.fetches.iter().any(|f| f.url == c.fetched.url) =>
+                    && !p.fetches.iter().any(|f| same_source(f, &c.fetched)) =>
             {
                 p.ended_at = p.ended_at.max(c.at_us + c.fetched.latency_us as i64);
                 p.fetches.push(c.fetched.clone());
@@ -192,12 +207,14 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         }
     }
     // Checked before the file is opened for writing (which would mark it as written).
-    if let (Some(last), Some(first)) = (crate::store::last_started_at(db)?, polls.first())
-        && first.started_at < last
+    // (A file that cannot be read here is refused by the writer's own checks, with its cause.)
+    let last = crate::store::last_started_at(db).ok().flatten();
+    if let (Some(last), Some(first)) = (last, polls.first())
+        && first.started_at <= last
     {
         return Err(CliError::usage(format!(
-            "the captures start at {}, before the recording's last snapshot ({}): a recording \
-             runs forward in time; import them into a new one (--db OTHER.redb)",
+            "the captures start at {}, not after the recording's last snapshot ({}): a \
+             recording runs forward in time; import them into a new one (--db OTHER.redb)",
             super::text::date_time(first.started_at),
             super::text::date_time(last)
         )));

@@ -70,6 +70,12 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         mark_to: args.mark.map(|_| at),
         created_at: now_us(),
     };
+    // The rule the recorder holds inbox notes to.
+    if !note.valid() {
+        return Err(CliError::usage(
+            "a note's time (and its marked window) must lie between 1970 and 9999",
+        ));
+    }
     match Writer::try_open(db) {
         Ok(mut w) => {
             // Earlier notes waiting for a recorder that is gone go in first.
@@ -91,6 +97,13 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             let deadline = std::time::Instant::now() + Duration::from_secs(15);
             while file.exists() && std::time::Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(200));
+            }
+            let rejected = file.with_extension("rejected");
+            if rejected.exists() {
+                return Err(CliError::failure(format!(
+                    "the recorder holding the file did not take the note in (set aside as {})",
+                    term(&rejected.display().to_string())
+                )));
             }
             if file.exists() {
                 writeln!(

@@ -3,7 +3,8 @@
 //!
 //! Each file is written into a new temporary file beside it, then renamed over the name: a
 //! full disk leaves the earlier file as it was, and a symbolic link at the name is replaced,
-//! not followed. The file gets the recording's permissions (0600 for every file `record`
+//! not followed. A pipe or device at the name (`/dev/stdout`, `>(wc -c)`, a FIFO), or a link
+//! to one, is written to as it is; so is a file in a folder no file can be made in. The file gets the recording's permissions (0600 for every file `record`
 //! makes), whatever the umask says: it holds what the recording holds.
 
 use std::io::{self, Write};
@@ -45,13 +46,33 @@ fn temp_beside(path: &Path) -> PathBuf {
     dir.map_or_else(|| PathBuf::from(&tmp), |d| d.join(&tmp))
 }
 
-/// Writes `path` through `fill`, whole or not at all (see the module doc).
+/// Writes into what is at `path` as it is: a pipe, a terminal, `/dev/stdout`, or a file in a
+/// folder we may not create files in.
+fn write_in_place(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    fill(&mut f)?;
+    f.flush()
+}
+
+/// Writes `path` through `fill`, whole or not at all (see the module doc). What is not a
+/// regular file there (a pipe, a device, a link to one) is written to as it is, and so is a
+/// regular file in a folder where no file can be made beside it.
 pub fn write_file(
     path: &Path,
     db: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
     check_target(path, db)?;
+    let target = std::fs::metadata(path);
+    if target.as_ref().is_ok_and(|m| !m.is_file()) {
+        return write_in_place(path, fill);
+    }
     let tmp = temp_beside(path);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -61,7 +82,13 @@ pub fn write_file(
         let mode = std::fs::metadata(db).map_or(0o600, |m| m.permissions().mode() & 0o777);
         opts.mode(mode);
         let _ = std::fs::remove_file(&tmp);
-        let mut f = opts.open(&tmp)?;
+        let mut f = match opts.open(&tmp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && target.is_ok() => {
+                return write_in_place(path, fill);
+            }
+            Err(e) => return Err(e),
+        };
         let done = f
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .and_then(|()| fill(&mut f))
@@ -124,5 +151,33 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(names.len(), 4, "{names:?}");
         assert!(write_bytes(d.path(), &db, b"x").is_err(), "a folder");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_to_not_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("r.redb");
+        std::fs::write(&db, b"recording").unwrap();
+        let fifo = d.path().join("out.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        write_bytes(&fifo, &db, b"page").unwrap();
+        assert_eq!(reader.join().unwrap(), b"page");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        // A link to the pipe: the same.
+        let link = d.path().join("link.md");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let reader = std::thread::spawn(move || std::fs::read(&fifo).unwrap());
+        write_bytes(&link, &db, b"again").unwrap();
+        assert_eq!(reader.join().unwrap(), b"again");
     }
 }

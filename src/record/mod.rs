@@ -67,6 +67,10 @@ pub enum RecordError {
     Store(#[from] StoreError),
     #[error("the database writer stopped unexpectedly")]
     WriterGone,
+    #[error(
+        "the recording's last snapshot ({last}) is later than now ({now}) by this recorder's clock; a recording runs forward in time: record into a new file (--db OTHER.redb)"
+    )]
+    Behind { last: String, now: String },
 }
 
 /// What the caller hears while recording (the CLI renders it).
@@ -200,6 +204,16 @@ pub async fn record<S: Source>(
     observer: &mut dyn Observer,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RecordSummary, RecordError> {
+    // Snapshots are in time order (selectors, windows and the page rely on it).
+    // (A file that cannot be read here is refused by the writer's own checks, with its cause.)
+    if let Some(last) = crate::store::last_started_at(db).ok().flatten()
+        && last > clock.now_us()
+    {
+        return Err(RecordError::Behind {
+            last: crate::beacon::format_micros(last),
+            now: crate::beacon::format_micros(clock.now_us()),
+        });
+    }
     let (tx, handle) = spawn_writer(db, session(&opts, &*clock), &opts)?;
     let mut plan = Scheduler::new(
         opts.targets.clone(),

@@ -350,6 +350,12 @@ fn open_writer_once(
             path: path.to_path_buf(),
             cause: format!("redb failed reading it: {p}"),
         })??;
+    // Refused before anything is written (the backend is not armed yet).
+    if is_sealed(&db)? {
+        return Err(StoreError::Sealed {
+            path: path.to_path_buf(),
+        });
+    }
     arm.arm(&replay).map_err(|source| StoreError::Create {
         path: path.to_path_buf(),
         source,
@@ -378,6 +384,12 @@ fn dry_open(
     sharing: Sharing,
     limit: Option<u64>,
 ) -> Result<(Database, guard::Arm, std::fs::File), StoreError> {
+    // A pipe would be read forever.
+    if !path.is_file() {
+        return Err(StoreError::NotFile {
+            path: path.to_path_buf(),
+        });
+    }
     if !looks_like_redb(path) {
         return Err(StoreError::NotBlackbox {
             path: path.to_path_buf(),
@@ -451,27 +463,39 @@ pub fn check_pages(path: &Path) -> Result<Option<String>, StoreError> {
 /// foreign tables.
 fn check_contents(path: &Path, db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_read().db()?;
-    let (stored, sealed) = match txn.open_table(META) {
-        Ok(meta) => (
-            meta.get("schema_version").db()?.map(|v| v.value().to_vec()),
-            meta.get("manifest").db()?.is_some(),
-        ),
-        Err(redb::TableError::TableDoesNotExist(_)) => (None, false),
+    let stored = match txn.open_table(META) {
+        Ok(meta) => meta.get("schema_version").db()?.map(|v| v.value().to_vec()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
         Err(e) => return Err(StoreError::Db(e.into())),
     };
-    check_schema(path, stored.as_deref())?;
-    if sealed {
-        return Err(StoreError::Sealed {
-            path: path.to_path_buf(),
-        });
+    check_schema(path, stored.as_deref())
+}
+
+/// Whether the file is a sealed bundle (`cut`): one that is never written to.
+fn is_sealed(db: &Database) -> Result<bool, StoreError> {
+    let txn = db.begin_read().db()?;
+    match txn.open_table(META) {
+        Ok(meta) => Ok(meta.get("manifest").db()?.is_some()),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+        Err(e) => Err(StoreError::Db(e.into())),
     }
-    Ok(())
 }
 
 /// When the newest snapshot of the recording at `path` started: `None` when there is no file
 /// or no snapshot yet. Reads only.
 pub fn last_started_at(path: &Path) -> Result<Option<i64>, StoreError> {
-    if !path.exists() {
+    // redb can panic on a damaged page.
+    no_panic(|| last_started_at_unguarded(path)).map_err(|p| StoreError::Damaged {
+        path: path.to_path_buf(),
+        cause: format!("redb failed reading it: {p}"),
+    })?
+}
+
+fn last_started_at_unguarded(path: &Path) -> Result<Option<i64>, StoreError> {
+    // No file, or an empty one (which a writer makes a recording): no snapshot.
+    if std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
+    {
         return Ok(None);
     }
     let db = open_reader(path)?;

@@ -188,7 +188,10 @@ fn captures_run_forward_and_one_url_is_never_merged() {
     let list = d.path().join("m.txt");
     std::fs::write(
         &list,
-        format!("{url} b1.json 2025-10-01T10:00:00.1Z\n{url} b2.json 2025-10-01T10:00:00.9Z\n"),
+        // The second with a cache-busting query: still the same job's list.
+        format!(
+            "{url} b1.json 2025-10-01T10:00:00.1Z\n{url}?nocache=1 b2.json 2025-10-01T10:00:00.9Z\n"
+        ),
     )
     .unwrap();
     let out = bb(&db, &["import", "--manifest", list.to_str().unwrap()]).ok();
@@ -214,7 +217,7 @@ fn captures_run_forward_and_one_url_is_never_merged() {
     .usage_failure()
     .to_string();
     assert!(
-        line.contains("before the recording's last snapshot"),
+        line.contains("not after the recording's last snapshot"),
         "{line}"
     );
     assert!(
@@ -229,4 +232,61 @@ fn captures_run_forward_and_one_url_is_never_merged() {
         std::fs::read(&db).unwrap() == before,
         "the recording changed"
     );
+
+    // A capture dated in the future, then `record` now: refused, not a timeline running back.
+    let (d2, fut) = tmp();
+    bb(
+        &fut,
+        &[
+            "import",
+            "--url",
+            url,
+            "--at",
+            "2099-01-01T00:00:00Z",
+            old.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let before = std::fs::read(&fut).unwrap();
+    let line = bb(
+        &fut,
+        &[
+            "record",
+            "--router",
+            "http://127.0.0.1:1",
+            "--count",
+            "1",
+            "--timeout",
+            "1s",
+        ],
+    )
+    .clean_failure()
+    .to_string();
+    assert!(line.contains("later than now"), "{line}");
+    assert!(
+        std::fs::read(&fut).unwrap() == before,
+        "the recording changed"
+    );
+    // An empty file (made by `touch` or `mktemp`) becomes a recording.
+    let empty = d2.path().join("empty.redb");
+    std::fs::write(&empty, b"").unwrap();
+    bb(&empty, &["import", "--url", url, old.to_str().unwrap()]).ok();
+    // `note` holds itself to the rule the recorder holds inbox notes to.
+    bb(
+        &empty,
+        &["note", "--at", "1969-12-31T00:00:00Z", "too early"],
+    )
+    .usage_failure();
+    // `verify` on a pipe says so instead of waiting for it forever.
+    let fifo = d2.path().join("pipe.redb");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let v = bb(&fifo, &["verify"]);
+    assert_eq!(v.code, 1, "{}", v.stderr);
+    assert!(v.stdout.contains("not a regular file"), "{}", v.stdout);
 }
