@@ -360,6 +360,22 @@ fn extra_endpoints_are_recorded_and_diffed_by_key() {
     );
 }
 
+/// Leaves a note in the inbox marking seconds `from` to `to` after T0 (taken in when
+/// recording starts).
+fn mark(db: &std::path::Path, text: &str, from: i64, to: i64) {
+    beacon_blackbox::store::notes::post(
+        db,
+        &beacon_blackbox::store::notes::NewNote {
+            at: T0 + to * SEC,
+            text: text.into(),
+            mark_from: Some(T0 + from * SEC),
+            mark_to: Some(T0 + to * SEC),
+            created_at: T0,
+        },
+    )
+    .unwrap();
+}
+
 fn size(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).unwrap().len()
 }
@@ -398,17 +414,7 @@ fn retention_keeps_the_file_flat_and_marked_windows() {
     });
     let (_d, db) = tmp();
     // A note marking minutes 5 to 15, waiting in the inbox before recording starts.
-    beacon_blackbox::store::notes::post(
-        &db,
-        &beacon_blackbox::store::notes::NewNote {
-            at: T0 + 900 * SEC,
-            text: "keep this".into(),
-            mark_from: Some(T0 + 300 * SEC),
-            mark_to: Some(T0 + 900 * SEC),
-            created_at: T0,
-        },
-    )
-    .unwrap();
+    mark(&db, "keep this", 300, 900);
     let mut sizes = Vec::new();
     for _ in 0..4 {
         let mut opts = options(&["j"], 5.0);
@@ -511,17 +517,7 @@ fn max_size_holds_against_fast_growth() {
     });
     let (_d, db) = tmp();
     // A marked window (polls 11 to 21) is kept whatever the size.
-    beacon_blackbox::store::notes::post(
-        &db,
-        &beacon_blackbox::store::notes::NewNote {
-            at: T0 + 20 * SEC,
-            text: "keep".into(),
-            mark_from: Some(T0 + 10 * SEC),
-            mark_to: Some(T0 + 20 * SEC),
-            created_at: T0,
-        },
-    )
-    .unwrap();
+    mark(&db, "keep", 10, 20);
     let mut opts = options(&[], 1.0);
     opts.max_size = Some(8 << 20);
     opts.stop = Stop::Count(200);
