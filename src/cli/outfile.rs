@@ -151,6 +151,15 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(names.len(), 4, "{names:?}");
         assert!(write_bytes(d.path(), &db, b"x").is_err(), "a folder");
+        // The output gets the recording's permissions, whatever was there before.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let out = d.path().join("report.md");
+        std::fs::write(&out, b"old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_bytes(&out, &db, b"new").unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o640);
     }
 
     #[cfg(unix)]
