@@ -493,10 +493,10 @@ pub fn last_started_at(path: &Path) -> Result<Option<i64>, StoreError> {
 
 fn last_started_at_unguarded(path: &Path) -> Result<Option<i64>, StoreError> {
     // No file, or an empty one (which a writer makes a recording): no snapshot.
-    if std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-        || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
-    {
-        return Ok(None);
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(m) if m.is_file() && m.len() == 0 => return Ok(None),
+        _ => {}
     }
     let db = open_reader(path)?;
     let txn = db.begin_read()?;

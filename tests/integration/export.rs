@@ -7,6 +7,15 @@ use parquet::record::RowAccessor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// `blackbox export --format FORMAT --out OUT`, which must succeed.
+fn export(db: &std::path::Path, format: &str, out: &std::path::Path) -> Run {
+    bb(
+        db,
+        &["export", "--format", format, "--out", out.to_str().unwrap()],
+    )
+    .ok()
+}
+
 /// Column index by name in a Parquet file's rows.
 fn rows(path: &std::path::Path) -> (Vec<String>, Vec<parquet::record::Row>) {
     let r = SerializedFileReader::try_from(path).unwrap();
@@ -28,17 +37,7 @@ fn rows(path: &std::path::Path) -> (Vec<String>, Vec<parquet::record::Row>) {
 fn parquet_read_back_agrees_with_show() {
     let (d, db, _) = record_scenario("classic", 30.0);
     let out = d.path().join("pq");
-    bb(
-        &db,
-        &[
-            "export",
-            "--format",
-            "parquet",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    export(&db, "parquet", &out);
     let (names, execs) = rows(&out.join("executions.parquet"));
     let col = |n: &str| names.iter().position(|x| x == n).unwrap();
     let (id, seq, gone, status) = (col("id"), col("seq"), col("gone"), col("status"));
@@ -110,17 +109,7 @@ fn parquet_read_back_agrees_with_show() {
 fn jsonl_and_trace() {
     let (d, db, _) = record_scenario("classic", 30.0);
     let out = d.path().join("jl");
-    bb(
-        &db,
-        &[
-            "export",
-            "--format",
-            "jsonl",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    export(&db, "jsonl", &out);
     let read = |t: &str| -> Vec<Value> {
         std::fs::read_to_string(out.join(format!("{t}.jsonl")))
             .unwrap()
@@ -143,17 +132,7 @@ fn jsonl_and_trace() {
     );
     // The trace: one slice per execution, on a track per cell; 36 cells.
     let trace = d.path().join("t.json");
-    bb(
-        &db,
-        &[
-            "export",
-            "--format",
-            "trace",
-            "--out",
-            trace.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    export(&db, "trace", &trace);
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
     let ev = v["traceEvents"].as_array().unwrap();
     let slices: Vec<&Value> = ev.iter().filter(|e| e["ph"] == "X").collect();
@@ -223,17 +202,7 @@ fn rows_without_a_place_of_their_own_are_exported() {
         {"id":18446744073709551615,"status":"running","model_id":"m","question_id":"q3","region":"US"}]}"#;
     let (d, db) = record_bodies(body.into(), "{}".into(), r#"{"providers":[]}"#.into(), 2);
     let out = d.path().join("out");
-    let o = bb(
-        &db,
-        &[
-            "export",
-            "--format",
-            "jsonl",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    let o = export(&db, "jsonl", &out);
     assert!(o.stdout.contains("2 rows kept beside them"), "{}", o.stdout);
     let text = std::fs::read_to_string(out.join("extra_rows.jsonl")).unwrap();
     let lines: Vec<Value> = text
@@ -250,17 +219,7 @@ fn rows_without_a_place_of_their_own_are_exported() {
         "{text}"
     );
     assert_eq!(lines[0]["question_id"], "q2");
-    bb(
-        &db,
-        &[
-            "export",
-            "--format",
-            "parquet",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    export(&db, "parquet", &out);
     let (_, pq) = rows(&out.join("extra_rows.parquet"));
     assert_eq!(pq.len(), 2);
 }

@@ -224,47 +224,23 @@ fn served_page_follows_commits_of_another_process() {
         .sum();
     assert_eq!(marks, 5 * 4, "4 requests a poll, 5 polls");
     // Read-only, and nothing but the page.
-    let post = {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            {
-                beacon_blackbox::source::install_crypto();
-                reqwest::Client::new()
-            }
-            .post(format!("{base}/"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-        })
-    };
+    let post = status_of(|c| c.post(format!("{base}/")));
     assert_eq!(post, 405);
     assert_eq!(http_get(&format!("{base}/../etc/passwd")).unwrap().0, 404);
     // Another name for this address (DNS rebinding): refused.
-    let rebound = {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            {
-                beacon_blackbox::source::install_crypto();
-                reqwest::Client::new()
-            }
-            .get(format!("{base}/"))
-            .header("host", "attacker.example")
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-        })
-    };
+    let rebound = status_of(|c| c.get(format!("{base}/")).header("host", "attacker.example"));
     assert_eq!(rebound, 421);
+}
+
+/// The status of one request built from a fresh client.
+fn status_of(req: impl FnOnce(reqwest::Client) -> reqwest::RequestBuilder) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    beacon_blackbox::source::install_crypto();
+    let r = req(reqwest::Client::new());
+    rt.block_on(async { r.send().await.unwrap().status().as_u16() })
 }
 
 /// `serve-report` on something that is not a recording fails at once, with one line.

@@ -305,14 +305,7 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         }
     }
     // Scale labels and hover details per snapshot.
-    let _ = write!(
-        out,
-        r#"<text class="y-label" x="{:.1}" y="{:.1}">{max}</text><text class="y-label" x="{:.1}" y="{:.1}">0</text>"#,
-        GUTTER - 4.0,
-        yv(max) + 4.0,
-        GUTTER - 4.0,
-        yv(0)
-    );
+    y_scale(out, max, yv(max), yv(0));
     for (i, r) in job.rows.iter().enumerate() {
         // One hover target per snapshot where something changed, and the last.
         let changed = i == 0
@@ -683,14 +676,7 @@ fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut String) 
             let _ = write!(out, r#"<path class="health {class}" d="{d}"/>"#);
         }
     }
-    let _ = write!(
-        out,
-        r#"<text class="y-label" x="{:.1}" y="{:.1}">{max}</text><text class="y-label" x="{:.1}" y="{:.1}">0</text>"#,
-        GUTTER - 4.0,
-        yv(max) + 4.0,
-        GUTTER - 4.0,
-        yv(0)
-    );
+    y_scale(out, max, yv(max), yv(0));
     for (i, p) in r.healthy.iter().enumerate() {
         let next = r.healthy.get(i + 1).map_or(x_end, |n| s.x(n.0));
         let x = s.x(p.0);
@@ -822,4 +808,16 @@ fn sources_lane(l: &Lanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut String) -> f6
         }
     }
     y0 + h.max(20.0) + LANE_GAP
+}
+
+/// The scale labels of a lane: its top value and 0, left of the plot.
+fn y_scale(out: &mut String, max: impl std::fmt::Display, y_max: f64, y_zero: f64) {
+    let _ = write!(
+        out,
+        r#"<text class="y-label" x="{:.1}" y="{:.1}">{max}</text><text class="y-label" x="{:.1}" y="{:.1}">0</text>"#,
+        GUTTER - 4.0,
+        y_max + 4.0,
+        GUTTER - 4.0,
+        y_zero
+    );
 }
