@@ -31,6 +31,8 @@ pub enum Finding {
     JobNotFound {
         job: String,
     },
+    /// The default view against the complete list fetched in the same poll, at its most
+    /// truncated (and, when earlier, where it first was).
     DefaultViewTruncated {
         job: String,
         shown: u32,
@@ -38,6 +40,9 @@ pub enum Finding {
         page_size: u32,
         seq: u64,
         at: Stamp,
+        first: Option<super::seen::ViewAndList>,
+        /// Polls that fetched both (the others are not compared).
+        compared_polls: usize,
     },
     Coverage {
         job: String,
@@ -46,7 +51,10 @@ pub enum Finding {
         covered: usize,
         missing: u64,
         duplicated_cells: usize,
-        extra_rows: usize,
+        /// Runs beyond the first of each duplicated cell, by distinct execution id.
+        extra_runs: usize,
+        /// Rows repeating an id within their cell (one execution sent twice).
+        repeated_rows: usize,
         rows: usize,
     },
     NoSpec {
@@ -273,6 +281,8 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             page_size: super::answer::DEFAULT_PAGE,
             seq: t.seq,
             at: t.at,
+            first: h.first_truncation.filter(|f| f.seq != t.seq),
+            compared_polls: h.compared_polls,
         });
     }
     let e = &s.expected;
@@ -295,7 +305,8 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             covered: c.covered,
             missing: c.missing_count,
             duplicated_cells: c.duplicated.len(),
-            extra_rows: c.duplicated.iter().map(|d| d.rows.len() - 1).sum(),
+            extra_runs: c.duplicated.iter().map(|d| d.extra_runs()).sum(),
+            repeated_rows: c.repeated_rows,
             rows: s.rows,
         });
         if !c.listed {

@@ -5,9 +5,7 @@
 use super::failures::{self, Failures, ObservedFailure};
 use super::{JobState, Recording, Stamp};
 use crate::beacon::{Execution, ExtraRow, Str};
-use crate::fetch::SourceKind;
 use crate::store::StoreError;
-use crate::store::schema::SnapshotRec;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -18,8 +16,13 @@ pub struct RowsAt {
     pub taken_at: Stamp,
     pub rows: usize,
     pub by_status: BTreeMap<String, usize>,
-    /// Rows on the default view's page in force then (`None`: not recorded yet).
+    /// This poll read the complete list whole (else `rows` are the last known).
+    pub list_seen: bool,
+    /// Rows on the default view's page, when this poll fetched it (`None` otherwise: a view
+    /// fetched earlier is not a view of this moment).
     pub default_rows: Option<u32>,
+    /// The default view last fetched at or before this poll: its poll and rows.
+    pub default_last: Option<(u64, u32)>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,14 +52,8 @@ pub struct StatusChange {
     pub found: bool,
 }
 
-/// The default view at its most truncated.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
-pub struct Truncation {
-    pub shown: u32,
-    pub complete: usize,
-    pub seq: u64,
-    pub at: Stamp,
-}
+/// The default view against the complete list fetched in the same poll.
+pub type Truncation = super::seen::ViewAndList;
 
 /// An id the runner sent more than once in one body.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -91,25 +88,19 @@ pub struct JobHistory {
     pub status_history: Vec<StatusChange>,
     pub rows_over_time: Vec<RowsAt>,
     pub growth: Growth,
+    /// The poll whose default view hid the most rows of the complete list fetched with it.
     pub max_truncation: Option<Truncation>,
+    /// The first poll whose default view showed fewer rows than the complete list fetched
+    /// with it.
+    pub first_truncation: Option<Truncation>,
+    /// The last poll that fetched both the default view and the complete list.
+    pub last_compared: Option<Truncation>,
+    /// Polls that fetched the default view, and those that fetched it with the complete list.
+    pub view_polls: usize,
+    pub compared_polls: usize,
     pub failures: Failures,
     pub extra_rows: ExtraSummary,
     pub clock_skew: Option<ClockSkew>,
-}
-
-/// Whether a snapshot got the job's complete list whole.
-fn list_ok(snap: &SnapshotRec, job: u32) -> bool {
-    let mut any = false;
-    for f in &snap.fetches {
-        if f.job == Some(job) && SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list) {
-            any = true;
-            let o = f.outcome();
-            if o.is_failure() || o.is_gap() {
-                return false;
-            }
-        }
-    }
-    any
 }
 
 /// What one sweep over a range of a job's row versions learns. Versions come in (id, seq)
@@ -306,16 +297,28 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
     let jv = rec.reader.job_versions(js.index)?;
     let mut rows_over_time = Vec::with_capacity(rec.infos.len());
     let mut v = 0;
+    let mut default_last: Option<(u64, u32)> = None;
     for (i, by) in rec.infos.iter().zip(series) {
         while v < jv.len() && jv[v].0 <= i.seq {
             v += 1;
+        }
+        let in_force = v.checked_sub(1).and_then(|k| jv[k].1.default_rows);
+        let fetched = rec.seen.view_at(js.index, i.seq);
+        let default_rows = in_force.filter(|_| fetched);
+        if let Some(d) = default_rows {
+            default_last = Some((i.seq, d));
+        } else if fetched {
+            // Answered without rows ("job not found", no `executions`).
+            default_last = None;
         }
         rows_over_time.push(RowsAt {
             seq: i.seq,
             taken_at: Stamp(i.started_at),
             rows: by.values().sum(),
             by_status: by,
-            default_rows: v.checked_sub(1).and_then(|k| jv[k].1.default_rows),
+            list_seen: rec.seen.list_at(js.index, i.seq),
+            default_rows,
+            default_last,
         });
     }
     let mut growth = Growth::default();
@@ -344,9 +347,8 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
     let ok_seqs: Vec<u64> = rec
         .infos
         .iter()
-        .zip(&rec.snaps)
-        .filter(|(_, s)| list_ok(s, js.index))
-        .map(|(i, _)| i.seq)
+        .filter(|i| rec.seen.list_at(js.index, i.seq))
+        .map(|i| i.seq)
         .collect();
     let observed = observed_failures(rec, &w.first_failed, &ok_seqs);
     let mut status_history: Vec<StatusChange> = Vec::new();
@@ -363,18 +365,16 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
             });
         }
     }
+    let pairs = view_and_list(&rows_over_time);
+    let view_polls = rows_over_time
+        .iter()
+        .filter(|r| rec.seen.view_at(js.index, r.seq))
+        .count();
     let mut max_truncation: Option<Truncation> = None;
-    for r in &rows_over_time {
-        if let Some(d) = r.default_rows
-            && (d as usize) < r.rows
-            && max_truncation.is_none_or(|t| r.rows - d as usize > t.complete - t.shown as usize)
+    for t in pairs.iter().filter(|t| t.truncated()) {
+        if max_truncation.is_none_or(|m| t.complete - t.shown as usize > m.complete - m.shown as usize)
         {
-            max_truncation = Some(Truncation {
-                shown: d,
-                complete: r.rows,
-                seq: r.seq,
-                at: r.taken_at,
-            });
+            max_truncation = Some(*t);
         }
     }
     Ok(JobHistory {
@@ -385,5 +385,25 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         rows_over_time,
         growth,
         max_truncation,
+        first_truncation: pairs.iter().find(|t| t.truncated()).copied(),
+        last_compared: pairs.last().copied(),
+        view_polls,
+        compared_polls: pairs.len(),
     })
+}
+
+/// The polls that fetched both the default view (with rows) and the complete list, with the
+/// two counts of that poll: the only moments at which they are compared.
+fn view_and_list(rows: &[RowsAt]) -> Vec<Truncation> {
+    rows.iter()
+        .filter(|r| r.list_seen)
+        .filter_map(|r| {
+            Some(Truncation {
+                seq: r.seq,
+                at: r.taken_at,
+                shown: r.default_rows?,
+                complete: r.rows,
+            })
+        })
+        .collect()
 }

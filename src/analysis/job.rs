@@ -21,7 +21,7 @@ pub fn job_report(rec: &Recording, last: &State, js: &JobState) -> Result<JobRep
     let summary = job_summary(rec, last, js);
     let history = job_history(rec, js)?;
     Ok(JobReport {
-        answer: answer(&summary, &history, js),
+        answer: answer(rec, &summary, &history, js)?,
         summary,
         history,
     })

@@ -301,16 +301,13 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
                 },
             })
             .collect();
-        if let Some(t) = h
-            .rows_over_time
-            .iter()
-            .find(|p| p.default_rows.is_some_and(|d| (d as usize) < p.rows))
-        {
+        // The same poll the finding cites: the view and the list fetched together.
+        if let Some(t) = h.first_truncation {
             markers.push(Marker {
-                at_us: t.taken_at.0,
+                at_us: t.at.0,
                 kind: MarkerKind::FirstTruncated {
-                    shown: t.default_rows.unwrap_or(0),
-                    complete: t.rows,
+                    shown: t.shown,
+                    complete: t.complete,
                 },
             });
         }

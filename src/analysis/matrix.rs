@@ -27,9 +27,36 @@ pub struct DupCell {
     pub question_id: Str,
     pub model_id: Str,
     pub region: Str,
-    /// Ids of the cell's rows that have one (an id can repeat: the runner sent it twice).
+    /// The distinct ids of the cell's rows.
     pub execution_ids: Vec<i64>,
+    /// Distinct executions: distinct ids, each row without a usable id counted as its own.
+    /// A row repeating an id of the same body is that execution sent twice, not a second run.
+    pub executions: usize,
+    /// Every row, a repeated one too.
     pub rows: Vec<RowRef>,
+}
+
+impl DupCell {
+    /// Runs beyond the cell's first (by distinct execution).
+    pub fn extra_runs(&self) -> usize {
+        self.executions - 1
+    }
+}
+
+/// Distinct executions among rows: distinct ids, plus every row without one.
+pub fn distinct_executions(ids: impl IntoIterator<Item = Option<i64>>) -> (Vec<i64>, usize) {
+    let mut with: Vec<i64> = Vec::new();
+    let mut without = 0;
+    for id in ids {
+        match id {
+            Some(i) => with.push(i),
+            None => without += 1,
+        }
+    }
+    with.sort_unstable();
+    with.dedup();
+    let n = with.len() + without;
+    (with, n)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -60,6 +87,9 @@ pub struct Coverage {
     pub listed: bool,
     pub missing: Vec<Cell>,
     pub duplicated: Vec<DupCell>,
+    /// Rows in expected cells that repeat an id already in their cell (the runner sent one
+    /// execution twice): neither a cell covered nor a second run.
+    pub repeated_rows: usize,
     /// Rows with a full cell key that the spec does not expect.
     pub unexpected: Vec<Unexpected>,
     /// Rows that cannot be placed in any cell (no question, region `unknown`, ...): early
@@ -240,12 +270,18 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
     cov.covered = groups.len();
     cov.missing_count = cov.expected.saturating_sub(groups.len() as u64);
     for g in groups.iter().filter(|g| g.len() > 1) {
+        let (execution_ids, executions) = distinct_executions(g.iter().map(|(_, r)| r.id));
+        cov.repeated_rows += g.len() - executions;
+        if executions < 2 {
+            continue;
+        }
         let cell = cell_of(m, g[0].0);
         cov.duplicated.push(DupCell {
             question_id: cell.question_id,
             model_id: cell.model_id,
             region: cell.region,
-            execution_ids: g.iter().filter_map(|(_, r)| r.id).collect(),
+            execution_ids,
+            executions,
             rows: g.iter().map(|(_, r)| row_ref(r)).collect(),
         });
     }

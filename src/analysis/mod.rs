@@ -17,6 +17,7 @@ pub mod matrix;
 pub mod report;
 pub mod router;
 pub mod rows;
+pub mod seen;
 mod select;
 pub mod summary;
 pub mod timeline;
@@ -104,6 +105,8 @@ pub struct Recording {
     pub notes: Vec<Note>,
     /// Ranges of snapshots removed by retention.
     pub pruned: Vec<(u64, u64)>,
+    /// Which poll observed which source (`seen`).
+    pub seen: seen::SeenIndex,
 }
 
 /// An annotation of the recording.
@@ -213,7 +216,8 @@ impl Recording {
     }
 
     fn with_reader(reader: Reader) -> Result<Self, StoreError> {
-        let (infos, snaps) = reader.snapshots()?.into_iter().unzip();
+        let (infos, snaps): (Vec<SnapshotInfo>, Vec<SnapshotRec>) =
+            reader.snapshots()?.into_iter().unzip();
         let notes = reader
             .notes()?
             .into_iter()
@@ -231,6 +235,7 @@ impl Recording {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             notes,
             pruned: reader.pruned()?,
+            seen: seen::SeenIndex::build(&infos, &snaps),
             infos,
             snaps,
             reader,
@@ -318,17 +323,7 @@ impl Recording {
 
     /// Whether a complete list of `job` was read at or before `seq`.
     pub fn list_seen(&self, job: u32, seq: u64) -> bool {
-        self.infos
-            .iter()
-            .zip(&self.snaps)
-            .filter(|(i, _)| i.seq <= seq)
-            .any(|(_, s)| {
-                s.fetches.iter().any(|f| {
-                    f.job == Some(job)
-                        && SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list)
-                        && f.outcome() == crate::fetch::Outcome::Ok
-                })
-            })
+        self.seen.last_list(job, seq).is_some()
     }
 
     pub fn state_at(&self, seq: u64, jobs: &[(String, u32)]) -> Result<State, StoreError> {

@@ -3,6 +3,7 @@
 
 use super::matrix::{Coverage, coverage, router_regions};
 use super::router::{ClockUsed, ProviderState, provider_state};
+use super::seen::{Observed, ViewAndList};
 use super::{FetchKind, JobState, Recording, Stamp, State};
 use crate::beacon::{ExpectedMatrix, RouterRec};
 use crate::fetch::SourceKind;
@@ -36,13 +37,22 @@ pub struct Expected {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DefaultView {
-    /// Rows on the page a person gets from `?include=executions`.
+    /// Rows on the page a person gets from `?include=executions`, as last fetched (`seen`
+    /// says when).
     pub rows: Option<u32>,
-    /// Rows in the complete list at the same snapshot.
+    /// Rows in the complete list at this snapshot.
     pub complete_rows: usize,
+    /// The poll that fetched the view described (`None`: before this recording or window).
+    pub seen: Option<Observed>,
+    /// This snapshot's poll fetched both the view and the complete list: only then are they
+    /// compared here (`truncated`, `hidden`).
+    pub same_poll: bool,
+    /// Fewer rows than the complete list of the same poll.
     pub truncated: bool,
-    /// Rows of the complete list that the default page did not show.
+    /// Rows of the complete list of the same poll that the default page did not show.
     pub hidden: usize,
+    /// When this poll did not fetch both: the last poll at or before it that did.
+    pub last_compared: Option<ViewAndList>,
     /// The ids the page showed (newest first, as the runner orders it).
     pub ids: Vec<i64>,
     /// No complete list was read and the page is full (the runner's default page size): rows
@@ -153,6 +163,17 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
     let shown: BTreeSet<i64> = ids.iter().copied().collect();
     // Rows the page did not show: by id, plus every row kept beside the list.
     let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count() + js.extras.len();
+    let seen = &rec.seen;
+    let same_poll =
+        seen.view_at(js.index, state.seq) && seen.list_at(js.index, state.seq) && default_rows.is_some();
+    let last_compared = if same_poll {
+        None
+    } else {
+        seen.view_and_list(rec, js.index)
+            .into_iter()
+            .rev()
+            .find(|p| p.seq <= state.seq)
+    };
     JobSummary {
         job_id: js.job_id.clone(),
         found: js.rec.as_ref().is_none_or(|r| r.found),
@@ -176,8 +197,13 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
         default_view: DefaultView {
             rows: default_rows,
             complete_rows: total,
-            truncated: default_rows.is_some_and(|d| (d as usize) < total),
-            hidden: if default_rows.is_some() { hidden } else { 0 },
+            seen: default_rows
+                .and(seen.last_view(js.index, state.seq))
+                .map(|s| rec.observed(s, state.seq)),
+            same_poll,
+            truncated: same_poll && default_rows.is_some_and(|d| (d as usize) < total),
+            hidden: if same_poll { hidden } else { 0 },
+            last_compared,
             ids,
             may_be_cut: !js.list_seen
                 && default_rows.is_some_and(|d| d >= super::answer::DEFAULT_PAGE),

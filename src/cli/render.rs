@@ -205,7 +205,7 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
     }
     let v = &j.default_view;
     match v.rows {
-        Some(n) => writeln!(
+        Some(n) if v.same_poll => writeln!(
             out,
             "  default view: {n} of {} rows{}",
             v.complete_rows,
@@ -213,6 +213,33 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
                 ctx.warn(&format!(" (TRUNCATED: {} not shown)", v.hidden))
             } else {
                 String::new()
+            }
+        )?,
+        Some(n) => writeln!(
+            out,
+            "  default view: {} {}; not compared with this snapshot's complete list{}",
+            plural(n as u64, "row", "rows"),
+            match &v.seen {
+                Some(o) => format!(
+                    "as last fetched at seq {}, {} earlier",
+                    o.seq,
+                    human((o.age_seconds * 1e6) as i64)
+                ),
+                None => "as fetched before this window".into(),
+            },
+            match &v.last_compared {
+                Some(c) => format!(
+                    " (last fetched together at seq {}: {} of {}{})",
+                    c.seq,
+                    c.shown,
+                    c.complete,
+                    if c.truncated() {
+                        ctx.warn(", truncated")
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => String::new(),
             }
         )?,
         None => writeln!(out, "  default view: not recorded")?,
@@ -680,20 +707,28 @@ fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> 
     )?;
     let mut last = None;
     for p in &h.rows_over_time {
-        let key = (p.rows, p.default_rows);
+        let key = (p.rows, p.default_last.map(|d| d.1));
         if last != Some(key) {
             writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {}{} | {} |",
                 p.seq,
                 ctx.time(p.taken_at.0),
                 p.rows,
-                p.default_rows.map_or("-".into(), |d| d.to_string())
+                if p.list_seen { "" } else { " (last read)" },
+                match (p.default_rows, p.default_last) {
+                    (Some(d), _) => d.to_string(),
+                    (None, Some((seq, d))) => format!("{d} (fetched at seq {seq})"),
+                    (None, None) => "-".into(),
+                }
             )?;
             last = Some(key);
         }
     }
-    writeln!(out, "\n(a line where a count changed)\n")?;
+    writeln!(
+        out,
+        "\n(a line where a count changed; a count not fetched in that poll is the last known, and says so)\n"
+    )?;
     if !h.status_history.is_empty() {
         let chain: Vec<String> = h
             .status_history

@@ -290,11 +290,18 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             complete,
             page_size,
             at,
+            first,
             ..
         } => format!(
-            "The default job view of {} showed {shown} of {complete} rows at {} (the runner returns the newest {page_size} by created_at unless asked for more); the complete list had {complete}.",
+            "The default job view of {} showed {shown} of {complete} rows at {}, when the complete list fetched in the same poll had {complete} (the runner returns the newest {page_size} by created_at unless asked for more){}.",
             j(job),
-            st.at(at.0)
+            st.at(at.0),
+            first.map_or(String::new(), |f| format!(
+                "; it first showed fewer than the list at {}: {} of {}",
+                st.at(f.at.0),
+                f.shown,
+                f.complete
+            ))
         ),
         Coverage {
             job,
@@ -303,7 +310,8 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             covered,
             missing,
             duplicated_cells,
-            extra_rows,
+            extra_runs,
+            repeated_rows,
             rows,
         } => {
             let declared = match declared {
@@ -320,7 +328,13 @@ pub fn finding(f: &Finding, st: &Style) -> String {
                 s.push_str(&format!(
                     "; {} ran more than once ({})",
                     plural(*duplicated_cells as u64, "cell", "cells"),
-                    plural(*extra_rows as u64, "extra row", "extra rows")
+                    plural(*extra_runs as u64, "extra run", "extra runs")
+                ));
+            }
+            if *repeated_rows > 0 {
+                s.push_str(&format!(
+                    "; {} repeated an execution id within its cell (one execution sent twice, not a second run)",
+                    plural(*repeated_rows as u64, "row", "rows")
                 ));
             }
             s.push_str(&format!(
@@ -399,7 +413,7 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             list(reasons.iter().map(|r| st.e(r)), NAMED)
         ),
         RepeatedIds { job, ids } => format!(
-            "Job {}: the complete list repeated ids within one body ({}); every row is kept and counted.",
+            "Job {}: the complete list repeated ids within one body ({}): the runner sent those executions more than once, each row a copy, not a second run; every row is kept and counted, each execution once in the cells.",
             j(job),
             list(
                 ids.iter()
@@ -787,6 +801,7 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
             "Job {job}: no spec was recorded, so how many executions it should have is unknown."
         )),
     }
+    let end_seq = a.complete.seen.map(|o| o.seq);
     if let Some(v) = &a.default_view {
         let statuses = match v.by_status.len() {
             0 => String::new(),
@@ -813,14 +828,30 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
         };
         let dup = if v.duplicates_shown > 0 {
             format!(
-                "; {} of them are second runs of a cell (redeliveries)",
-                v.duplicates_shown
+                "; {} of them {} second runs of a cell (redeliveries)",
+                v.duplicates_shown,
+                if v.duplicates_shown == 1 { "is a" } else { "are" }
             )
         } else {
             String::new()
         };
+        let when = match v.complete_then {
+            // Described at the poll the complete list below was read in: nothing to add.
+            Some(_) if Some(v.seen.seq) == end_seq && v.seen.age_seconds == 0.0 => String::new(),
+            Some(c) => format!(
+                " at {} (seq {}, the last poll that fetched it with the complete list, which had {} then)",
+                st.at(v.seen.at.0),
+                v.seen.seq,
+                plural(c as u64, "row", "rows")
+            ),
+            None => format!(
+                " at {} (seq {}); no poll fetched it together with the complete list, so the two are not compared",
+                st.at(v.seen.at.0),
+                v.seen.seq
+            ),
+        };
         s.push(format!(
-            "The default view (?include=executions) showed {}{statuses}{why}{dup}.",
+            "The default view (?include=executions) showed {}{statuses}{when}{why}{dup}.",
             plural(v.rows as u64, "row", "rows")
         ));
     }
@@ -829,11 +860,18 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
         "{} covered",
         plural(c.covered as u64, "cell", "cells")
     )];
-    if c.duplicate_rows > 0 {
+    if c.extra_runs > 0 {
         parts.push(format!(
             "{} of {} that ran more than once",
-            plural(c.duplicate_rows as u64, "extra row", "extra rows"),
+            plural(c.extra_runs as u64, "extra run", "extra runs"),
             plural(c.duplicated_cells as u64, "cell", "cells")
+        ));
+    }
+    if c.repeated_rows > 0 {
+        parts.push(format!(
+            "{} repeating an execution id of {} cell (the runner sent one execution twice, not a second run)",
+            plural(c.repeated_rows as u64, "row", "rows"),
+            if c.repeated_rows == 1 { "its" } else { "their" }
         ));
     }
     if c.unexpected > 0 {
@@ -849,8 +887,17 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
         ));
     }
     if c.complete_seen {
+        let when = match c.seen {
+            Some(o) if o.age_seconds > 0.0 => format!(
+                ", as last read whole at {} (seq {}, {} before the last snapshot),",
+                st.at(o.at.0),
+                o.seq,
+                human((o.age_seconds * 1e6) as i64)
+            ),
+            _ => String::new(),
+        };
         s.push(format!(
-            "The complete list had {} = {}; {} missing.",
+            "The complete list{when} had {} = {}; {} missing.",
             plural(c.rows as u64, "row", "rows"),
             parts.join(" + "),
             plural(a.missing, "cell", "cells")
@@ -872,8 +919,23 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
         ));
     }
     if let Some(f) = &a.failures {
+        let clock = match f.runner_ahead_seconds {
+            Some(ahead) => format!(
+                " by the rows' own timestamps, on the runner's clock, which ran up to {} ahead of the recorder's{}",
+                human((ahead * 1e6) as i64),
+                match (f.seen_first, f.seen_last) {
+                    (Some(x), Some(y)) => format!(
+                        " (by the recorder's clock, polling first saw a failure at {} and the last new one at {})",
+                        st.at(x.0),
+                        st.at(y.0)
+                    ),
+                    _ => String::new(),
+                }
+            ),
+            None => String::new(),
+        };
         let when = match (f.first, f.last) {
-            (Some(x), Some(y)) => format!(" between {} and {}", st.at(x.0), st.at(y.0)),
+            (Some(x), Some(y)) => format!(" between {} and {}{clock}", st.at(x.0), st.at(y.0)),
             _ => String::new(),
         };
         let error = match (&f.top.error_code, &f.error_text) {

@@ -61,7 +61,8 @@ fn classic_report_answers_why_20_instead_of_36() {
     let cov = findings_of(&rep, "coverage");
     assert_eq!(cov[0]["expected"], 36);
     assert_eq!(cov[0]["duplicated_cells"], 8);
-    assert_eq!(cov[0]["extra_rows"], 8);
+    assert_eq!(cov[0]["extra_runs"], 8);
+    assert_eq!(cov[0]["repeated_rows"], 0);
     let exact = findings_of(&rep, "exact_duration");
     assert_eq!(
         (exact[0]["seconds"].as_u64(), exact[0]["count"].as_u64()),
@@ -92,7 +93,7 @@ fn classic_report_answers_why_20_instead_of_36() {
     );
     assert_eq!(a["complete"]["rows"], 44);
     assert_eq!(a["complete"]["covered"], 36);
-    assert_eq!(a["complete"]["duplicate_rows"], 8);
+    assert_eq!(a["complete"]["extra_runs"], 8);
     assert_eq!(a["missing"], 0);
     assert_eq!(a["output"]["error_in_list"], 44);
     assert_eq!(a["output"]["null_in_list"], 0);

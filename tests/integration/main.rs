@@ -16,3 +16,4 @@ mod record;
 mod recorder;
 mod replay;
 mod router;
+mod seen;

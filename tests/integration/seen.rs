@@ -1,0 +1,282 @@
+//! Issue 16: as seen, when seen. A value the recorder did not fetch in a poll is never read as
+//! if it had been: the default view and the complete list are compared only within one poll
+//! that fetched both, a carried value says its age, and cells and redeliveries are counted by
+//! distinct execution.
+
+use crate::common::*;
+use beacon_blackbox::analysis::Recording;
+use beacon_blackbox::analysis::lanes::{MarkerKind, lanes};
+use beacon_blackbox::analysis::report::report;
+use beacon_blackbox::analysis::summary::show;
+use beacon_blackbox::clock::ManualClock;
+use beacon_blackbox::fetch::SourceKind;
+use beacon_blackbox::record::Stop;
+use beacon_blackbox::source::{FakeSource, Reply};
+use beacon_blackbox::store::open_reader;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Whether snapshot `seq` fetched `job`'s default view and its complete list.
+fn fetched_both(rec: &Recording, seq: u64, job: u32) -> (bool, bool) {
+    let snap = &rec.snaps[rec.index_of(seq).unwrap()];
+    let ok = |k: SourceKind| {
+        snap.fetches.iter().any(|f| {
+            f.job == Some(job)
+                && f.source == k as u8
+                && f.outcome() == beacon_blackbox::fetch::Outcome::Ok
+        })
+    };
+    (ok(SourceKind::RunnerJobDefault), ok(SourceKind::RunnerExecAll))
+}
+
+/// Every comparison of the view with the list, in every output built from the analysis, is
+/// made within one poll that fetched both; and the plan did skip views.
+fn assert_same_poll_only(name: &str, interval: f64) {
+    let (_d, db, _) = record_scenario(name, interval);
+    let rec = Recording::open(&open_reader(&db).unwrap()).unwrap();
+    let (_, job) = rec.jobs[0].clone();
+    let skipped = rec
+        .infos
+        .iter()
+        .filter(|i| !fetched_both(&rec, i.seq, job).0)
+        .count();
+    assert!(
+        skipped > 0,
+        "{name} at {interval}s: the budget fetched every view, the test proves nothing"
+    );
+    let mut stated_age = 0;
+    for info in &rec.infos {
+        let out = show(&rec, info.seq, None).unwrap();
+        let v = &out.jobs[0].default_view;
+        let (view, list) = fetched_both(&rec, info.seq, job);
+        assert_eq!(v.same_poll, view && list && v.rows.is_some(), "seq {}", info.seq);
+        if v.truncated || v.hidden > 0 {
+            assert!(v.same_poll, "{name} seq {}: compared across polls", info.seq);
+        }
+        if v.rows.is_some() && !view {
+            let o = v.seen.expect("a carried view says when it was fetched");
+            assert!(o.seq < info.seq && o.age_seconds > 0.0);
+            assert!(fetched_both(&rec, o.seq, job).0);
+            stated_age += 1;
+        }
+        if let Some(c) = v.last_compared {
+            assert_eq!(fetched_both(&rec, c.seq, job), (true, true));
+        }
+    }
+    assert!(stated_age > 0);
+    let r = report(&rec, None).unwrap();
+    let h = &r.jobs[0].history;
+    for t in [h.max_truncation, h.first_truncation, h.last_compared]
+        .into_iter()
+        .flatten()
+    {
+        assert_eq!(fetched_both(&rec, t.seq, job), (true, true), "{name}: {t:?}");
+    }
+    for f in &r.findings {
+        if let beacon_blackbox::analysis::findings::Finding::DefaultViewTruncated {
+            seq, first, ..
+        } = f
+        {
+            assert_eq!(fetched_both(&rec, *seq, job), (true, true));
+            if let Some(x) = first {
+                assert_eq!(fetched_both(&rec, x.seq, job), (true, true));
+            }
+        }
+    }
+    // The answer describes one poll that fetched both.
+    if let Some(v) = &r.jobs[0].answer.default_view
+        && v.complete_then.is_some()
+    {
+        assert_eq!(fetched_both(&rec, v.seen.seq, job), (true, true));
+    }
+    // The page's marker is at such a poll too.
+    let l = lanes(&rec, &r).unwrap();
+    for m in &l.jobs[0].markers {
+        if let MarkerKind::FirstTruncated { .. } = m.kind {
+            let seq = rec.seq_at(m.at_us).unwrap();
+            assert_eq!(fetched_both(&rec, seq, job), (true, true));
+            assert_eq!(Some(m.at_us), h.first_truncation.map(|t| t.at.0));
+        }
+    }
+    // The text says so: a carried view names its poll and is not compared.
+    let carried = rec
+        .infos
+        .iter()
+        .find(|i| !fetched_both(&rec, i.seq, job).0 && i.seq > 1)
+        .unwrap()
+        .seq;
+    let text = bb(&db, &["show", "--at", &carried.to_string()]).ok().stdout;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("default view:"))
+        .unwrap();
+    assert!(line.contains("as last fetched at seq"), "{line}");
+    assert!(line.contains("not compared"), "{line}");
+    assert!(!line.contains("TRUNCATED"), "{line}");
+}
+
+#[test]
+fn cutoff_at_2s_compares_the_view_only_within_a_poll() {
+    assert_same_poll_only("cutoff", 2.0);
+}
+
+#[test]
+fn outage_at_2s_compares_the_view_only_within_a_poll() {
+    assert_same_poll_only("outage", 2.0);
+}
+
+#[test]
+fn classic_at_1s_compares_the_view_only_within_a_poll() {
+    assert_same_poll_only("classic", 1.0);
+}
+
+/// The issue's case, made certain: the view fetched at seq 1 shows 0 rows, the plan skips it at
+/// seq 2 and 3 while the list grows to 5. No poll fetched both with rows in them, so there is
+/// no truncation, and the view at seq 3 is "0 rows as last fetched at seq 1".
+#[test]
+fn a_view_from_an_earlier_poll_is_never_compared() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let rows = |n: i64| -> String {
+        let r: Vec<String> = (1..=n)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{i},"status":"completed","question_id":"q","model_id":"m{i}","region":"us-east"}}"#
+                )
+            })
+            .collect();
+        format!(r#"{{"executions":[{}]}}"#, r.join(","))
+    };
+    let spec = r#"{"questions":["q"],"models":[{"id":"m1","regions":["US"]}],"constraints":{"regions":["US"]}}"#;
+    let src = FakeSource::new(clock.clone(), move |now, req| {
+        let poll = (now - T0) / 10_000_000 + 1;
+        match req.kind {
+            SourceKind::RunnerExecAll => Reply::json(200, rows(if poll == 1 { 0 } else { 5 })),
+            // Only the first poll gets an answer of the view: later ones fail.
+            SourceKind::RunnerJobDefault if poll == 1 => Reply::json(
+                200,
+                format!(r#"{{"job":{spec},"status":"processing","executions":null}}"#),
+            ),
+            SourceKind::RunnerJobDefault => {
+                Reply::fault(beacon_blackbox::fetch::FetchErrorKind::ConnectRefused)
+            }
+            _ => Reply::json(404, "{}"),
+        }
+    });
+    let mut opts = options(&["j"], 10.0);
+    opts.targets.router = None;
+    opts.stop = Stop::Count(3);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let s = bb(&db, &["show", "--at", "3", "--json"]).ok().json();
+    let v = &s["jobs"][0]["default_view"];
+    assert_eq!(v["rows"], 0);
+    assert_eq!(v["complete_rows"], 5);
+    assert_eq!(v["truncated"], false);
+    assert_eq!(v["hidden"], 0);
+    assert_eq!(v["same_poll"], false);
+    assert_eq!(v["seen"]["seq"], 1);
+    assert_eq!(v["seen"]["age_seconds"], 20.0);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert!(findings_of(&rep, "default_view_truncated").is_empty());
+    let a = &rep["jobs"][0]["answer"]["default_view"];
+    assert_eq!(a["seen"]["seq"], 1);
+    assert_eq!(a["complete_then"], 0);
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(
+        md.contains("showed 0 rows at ") && md.contains("(seq 1, the last poll that fetched it with the complete list, which had 0 rows then)"),
+        "{md}"
+    );
+    assert!(!md.contains("default page, the newest"), "{md}");
+}
+
+/// A runner body that sends one execution twice under one id (a duplicated join row) beside
+/// three real redeliveries: cells are counted by distinct execution.
+#[test]
+fn rows_sharing_an_id_are_not_second_runs() {
+    let row = |id: i64, q: &str, t: &str| {
+        json!({"id": id, "job_id": "j", "status": "failed", "region": "us-east",
+               "provider_id": "", "model_id": "m", "question_id": q,
+               "created_at": t, "started_at": t, "completed_at": t})
+    };
+    let mut rows = Vec::new();
+    // Ten cells, one execution each; execution 1..=10 created at minute 1.
+    for i in 1..=10 {
+        rows.push(row(i, &format!("q{i}"), "2025-10-09T08:54:00Z"));
+    }
+    // Three redeliveries: cells q1..q3 run again (ids 11..13), created later.
+    for i in 1..=3 {
+        rows.push(row(10 + i, &format!("q{i}"), "2025-10-09T08:55:00Z"));
+    }
+    // The runner repeats ids 4..=8 and 11 within the body (a join that doubles rows).
+    for i in [4, 5, 6, 7, 8] {
+        rows.push(row(i, &format!("q{i}"), "2025-10-09T08:54:00Z"));
+    }
+    rows.push(row(11, "q1", "2025-10-09T08:55:00Z"));
+    let all = json!({ "executions": rows }).to_string();
+    let questions: Vec<String> = (1..=10).map(|i| format!("q{i}")).collect();
+    let spec = json!({"questions": questions, "models": [{"id": "m", "regions": ["US"]}],
+                      "constraints": {"regions": ["US"]}})
+    .to_string();
+    // The view shows the newest rows: the three redeliveries and four more.
+    let shown: Vec<Value> = [11, 12, 13, 11, 1, 2, 3, 4]
+        .iter()
+        .map(|&i| json!({"id": i, "status": "failed"}))
+        .collect();
+    let view = json!({"job": serde_json::from_str::<Value>(&spec).unwrap(), "status": "failed",
+                      "executions": shown})
+    .to_string();
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |_, req| match req.kind {
+        SourceKind::RunnerExecAll => Reply::json(200, all.clone()),
+        SourceKind::RunnerJobDefault => Reply::json(200, view.clone()),
+        _ => Reply::json(404, "{}"),
+    });
+    let mut opts = options(&["j"], 10.0);
+    opts.targets.router = None;
+    opts.stop = Stop::Count(2);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let j = &rep["jobs"][0];
+    assert_eq!(j["rows"], 19);
+    assert_eq!(j["cells"]["covered"], 10);
+    assert_eq!(j["cells"]["duplicated"].as_array().unwrap().len(), 3);
+    assert_eq!(j["cells"]["repeated_rows"], 6);
+    let q1 = &j["cells"]["duplicated"][0];
+    assert_eq!(q1["execution_ids"], json!([1, 11]));
+    assert_eq!(q1["executions"], 2);
+    assert_eq!(q1["rows"].as_array().unwrap().len(), 3);
+    let a = &j["answer"];
+    assert_eq!(a["complete"]["duplicated_cells"], 3);
+    assert_eq!(a["complete"]["extra_runs"], 3);
+    assert_eq!(a["complete"]["repeated_rows"], 6);
+    // 11, 12 and 13 are second runs; 11 shown twice is still one execution.
+    assert_eq!(a["default_view"]["duplicates_shown"], 3);
+    let cov = &findings_of(&rep, "coverage")[0];
+    assert_eq!(cov["duplicated_cells"], 3);
+    assert_eq!(cov["extra_runs"], 3);
+    assert_eq!(cov["repeated_rows"], 6);
+    // The repeated ids are their own finding: the runner's duplicate rows, named and counted.
+    let rep_ids = &findings_of(&rep, "repeated_ids")[0];
+    let ids: Vec<(i64, i64)> = rep_ids["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_i64().unwrap(), r["rows"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ids, vec![(4, 2), (5, 2), (6, 2), (7, 2), (8, 2), (11, 2)]);
+    assert!(
+        rep_ids["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a second run"),
+        "{}",
+        rep_ids["message"]
+    );
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(md.contains("3 of them are second runs of a cell"), "{md}");
+    assert!(
+        md.contains("19 rows = 10 cells covered + 3 extra runs of 3 cells that ran more than once + 6 rows repeating an execution id"),
+        "{md}"
+    );
+}
