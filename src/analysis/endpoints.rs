@@ -200,6 +200,11 @@ pub struct QueueSeries {
     pub source: &'static str,
     /// A point whenever a depth changed (and the first).
     pub points: Vec<QueuePoint>,
+    /// Changes of depth: the points after the first.
+    pub changes: usize,
+    /// Answers at which a counter (`completed`, `failed`) went down: the queues are made
+    /// anew when the router starts, so a restart. (The answer before, this one, its time.)
+    pub resets: Vec<(u64, u64, Stamp)>,
     /// The largest of each depth.
     pub max: BTreeMap<String, f64>,
 }
@@ -215,14 +220,17 @@ pub struct StuckJobs {
     pub jobs: Vec<String>,
 }
 
-/// One provider's health checks as the router's check history shows them (each new
-/// `last_check_timestamp` is a check that completed).
+/// One provider's completed health checks, as the polls saw them: every distinct stamp of
+/// `/providers`' `last_health_check` and of the check history's `last_check_timestamp`. Each
+/// answer shows only a provider's last check, so checks between two polls go unseen: the list
+/// is a lower bound.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProviderChecks {
     pub provider: String,
     /// Checks seen: (when it ran, by the router's clock; healthy after it).
     pub checks: Vec<(Stamp, bool)>,
-    /// The longest time between two checks seen (or from the last to the end), seconds.
+    /// The longest time between two checks seen (or from the last to the end), seconds;
+    /// checks in between may have gone unseen.
     pub longest_gap_seconds: Option<f64>,
 }
 
@@ -287,6 +295,8 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
         cache: HashMap::new(),
     };
     let end = rec.infos.last().map_or(0, |i| i.ended_at);
+    // Checks seen per provider, from the check history and `/providers`.
+    let mut by: BTreeMap<String, Vec<(Stamp, bool)>> = BTreeMap::new();
     for (id, list) in answers(rec) {
         let at = |seq: u64| Stamp(rec.info(seq).map_or(0, |i| i.started_at));
         match id.source {
@@ -294,8 +304,12 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
                 let mut s = QueueSeries {
                     source: id.source,
                     points: Vec::new(),
+                    changes: 0,
+                    resets: Vec::new(),
                     max: BTreeMap::new(),
                 };
+                let mut counters: BTreeMap<String, f64> = BTreeMap::new();
+                let mut prev_seq = 0;
                 for a in &list {
                     let Some(flat) = bodies.flat(a.body)? else {
                         continue;
@@ -321,6 +335,24 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
                         let m = s.max.entry(k.clone()).or_insert(*v);
                         *m = m.max(*v);
                     }
+                    let mut reset = false;
+                    for (k, v) in flat.iter() {
+                        let leaf = k.rsplit('.').next().unwrap_or(k);
+                        if !matches!(leaf, "completed" | "failed") {
+                            continue;
+                        }
+                        let Some(v) = number(v) else { continue };
+                        if counters
+                            .insert(k.clone(), v)
+                            .is_some_and(|before| v < before)
+                        {
+                            reset = true;
+                        }
+                    }
+                    if reset {
+                        s.resets.push((prev_seq, a.seq, at(a.seq)));
+                    }
+                    prev_seq = a.seq;
                     if s.points.last().is_none_or(|p| p.depths != depths) {
                         s.points.push(QueuePoint {
                             seq: a.seq,
@@ -330,6 +362,7 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
                     }
                     bodies.cache.clear();
                 }
+                s.changes = s.points.len().saturating_sub(1);
                 r.queues.push(s);
             }
             "runner.admin_stuck_jobs" => {
@@ -360,7 +393,6 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
                 r.stuck_jobs = Some(st);
             }
             "router.health_check_history" => {
-                let mut by: BTreeMap<String, Vec<(Stamp, bool)>> = BTreeMap::new();
                 for a in &list {
                     let Some(flat) = bodies.flat(a.body)? else {
                         continue;
@@ -387,29 +419,43 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
                     }
                     bodies.cache.clear();
                 }
-                for (provider, checks) in by {
-                    let mut longest: Option<f64> = None;
-                    let mut prev: Option<i64> = None;
-                    for (t, _) in &checks {
-                        if let Some(p) = prev {
-                            let g = (t.0 - p) as f64 / 1e6;
-                            longest = Some(longest.map_or(g, |l: f64| l.max(g)));
-                        }
-                        prev = Some(t.0);
-                    }
-                    if let Some(p) = prev {
-                        let g = (end - p) as f64 / 1e6;
-                        longest = Some(longest.map_or(g, |l: f64| l.max(g)));
-                    }
-                    r.checks.push(ProviderChecks {
-                        provider,
-                        checks,
-                        longest_gap_seconds: longest,
-                    });
-                }
             }
             _ => {}
         }
+    }
+    // And every stamp `/providers` showed.
+    for (_, v) in rec.reader.router_versions()? {
+        for p in v.providers.iter().flatten() {
+            if let Some(t) = p.last_health_check {
+                by.entry(p.name.clone())
+                    .or_default()
+                    .push((Stamp(t), p.healthy == Some(true)));
+            }
+        }
+    }
+    for (provider, mut checks) in by {
+        checks.sort_by_key(|c| c.0);
+        // The two endpoints turn one float into µs their own way: within a millisecond is
+        // the same check.
+        checks.dedup_by(|b, a| (b.0.0 - a.0.0).abs() < 1000);
+        let mut longest: Option<f64> = None;
+        let mut prev: Option<i64> = None;
+        for (t, _) in &checks {
+            if let Some(p) = prev {
+                let g = (t.0 - p) as f64 / 1e6;
+                longest = Some(longest.map_or(g, |l: f64| l.max(g)));
+            }
+            prev = Some(t.0);
+        }
+        if let Some(p) = prev {
+            let g = (end - p) as f64 / 1e6;
+            longest = Some(longest.map_or(g, |l: f64| l.max(g)));
+        }
+        r.checks.push(ProviderChecks {
+            provider,
+            checks,
+            longest_gap_seconds: longest,
+        });
     }
     Ok(r)
 }

@@ -155,8 +155,15 @@ pub enum Finding {
         job: String,
         status: Option<String>,
     },
+    /// Every poll whose `/health` answered said every provider was healthy.
     RouterAllHealthy {
+        /// The healthy count of the last answer.
         healthy: i64,
+        /// Each distinct (healthy, total) it gave, in order.
+        counts: Vec<(Option<i64>, Option<i64>)>,
+        /// Polls whose `/health` answered, of all.
+        polls_seen: usize,
+        polls: usize,
         failed_rows: usize,
     },
     FailedWhileAllHealthy {
@@ -185,6 +192,8 @@ pub enum Finding {
         to_seq: u64,
         snapshots: usize,
         throughout: bool,
+        /// The last completed check (for checks failing since a healthy one: that check).
+        last_check: Option<Stamp>,
         age_seconds: Option<f64>,
         clock: ClockUsed,
     },
@@ -469,26 +478,25 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
         });
     }
     if router.all_healthy_throughout {
-        let h = router
-            .series
-            .last()
-            .and_then(|p| p.providers_healthy)
-            .unwrap_or(0);
+        let h = router.healthy_counts.last().and_then(|c| c.0).unwrap_or(0);
         out.push(Finding::RouterAllHealthy {
             healthy: h,
+            counts: router.healthy_counts.clone(),
+            polls_seen: router.health_polls,
+            polls: router.polls,
             failed_rows: router.failed_while_all_healthy,
         });
-    } else {
-        if !router.transitions.is_empty() {
-            out.push(Finding::RouterChanges {
-                changes: router.transitions.clone(),
-            });
-        }
-        if router.failed_while_all_healthy > 0 {
-            out.push(Finding::FailedWhileAllHealthy {
-                rows: router.failed_while_all_healthy,
-            });
-        }
+    } else if router.failed_while_all_healthy > 0 {
+        out.push(Finding::FailedWhileAllHealthy {
+            rows: router.failed_while_all_healthy,
+        });
+    }
+    // Changes stand on their own: a restart that added a provider keeps every poll "all
+    // healthy" and is still a change.
+    if !router.transitions.is_empty() {
+        out.push(Finding::RouterChanges {
+            changes: router.transitions.clone(),
+        });
     }
     if let Some(d) = router.disagreements.first() {
         out.push(Finding::HealthDisagrees {
@@ -525,6 +533,7 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
                 to_seq: s.to_seq,
                 snapshots: s.snapshots,
                 throughout: s.from_seq == first && s.to_seq == last,
+                last_check: s.last_check,
                 age_seconds: s.age_seconds,
                 clock: s.clock,
             }),

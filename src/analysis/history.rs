@@ -372,7 +372,8 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         .count();
     let mut max_truncation: Option<Truncation> = None;
     for t in pairs.iter().filter(|t| t.truncated()) {
-        if max_truncation.is_none_or(|m| t.complete - t.shown as usize > m.complete - m.shown as usize)
+        if max_truncation
+            .is_none_or(|m| t.complete - t.shown as usize > m.complete - m.shown as usize)
         {
             max_truncation = Some(*t);
         }

@@ -76,9 +76,10 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
         .zip(&last.jobs)
         .map(|(r, js)| (&r.history.failures, js))
         .collect();
-    let router = router_report(rec, &failures)?;
+    let mut router = router_report(rec, &failures)?;
     let fetch = fetch_report(rec);
     let endpoints = super::endpoints::report(rec)?;
+    super::router::queue_restarts(&mut router, &endpoints);
     let mut findings = findings(&reports, &router, &fetch, rec);
     if let Some(st) = &endpoints.stuck_jobs
         && st.max_count > 0

@@ -62,8 +62,7 @@ impl ViewAndList {
 pub fn list_complete(snap: &SnapshotRec, job: u32) -> bool {
     let mut answered = false;
     for f in &snap.fetches {
-        if f.job != Some(job) || !SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list)
-        {
+        if f.job != Some(job) || !SourceKind::from_u8(f.source).is_some_and(SourceKind::is_list) {
             continue;
         }
         match f.outcome() {

@@ -2,7 +2,7 @@
 //! per-job part of the report starts from.
 
 use super::matrix::{Coverage, coverage, router_regions};
-use super::router::{ClockUsed, ProviderState, provider_state};
+use super::router::{CheckMemory, ClockUsed, ProviderState, provider_state};
 use super::seen::{Observed, ViewAndList};
 use super::{FetchKind, JobState, Recording, Stamp, State};
 use crate::beacon::{ExpectedMatrix, RouterRec};
@@ -94,6 +94,12 @@ pub struct ProviderOut {
 pub struct RouterSummary {
     /// How this snapshot's `/health` request went.
     pub fetch: Option<FetchKind>,
+    /// How this snapshot's `/providers` request went.
+    pub providers_fetch: Option<FetchKind>,
+    /// The polls whose `/health` and `/providers` answers are shown (`None`: before this
+    /// recording or window); each provider's state is as of its poll.
+    pub health_seen: Option<Observed>,
+    pub providers_seen: Option<Observed>,
     pub status: Option<String>,
     pub version: Option<String>,
     pub providers_total: Option<i64>,
@@ -164,8 +170,9 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
     // Rows the page did not show: by id, plus every row kept beside the list.
     let hidden = js.execs.keys().filter(|id| !shown.contains(id)).count() + js.extras.len();
     let seen = &rec.seen;
-    let same_poll =
-        seen.view_at(js.index, state.seq) && seen.list_at(js.index, state.seq) && default_rows.is_some();
+    let same_poll = seen.view_at(js.index, state.seq)
+        && seen.list_at(js.index, state.seq)
+        && default_rows.is_some();
     let last_compared = if same_poll {
         None
     } else {
@@ -243,9 +250,29 @@ pub fn router_time_at(rec: &Recording, seq: u64) -> (i64, ClockUsed) {
 pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
     let r = state.router.as_ref()?;
     let h = r.health.clone().unwrap_or_default();
-    let (now, clock) = router_time_at(rec, state.seq);
+    let providers_seq = rec.seen.last_providers(state.seq);
+    // States as of the poll that answered `/providers`, never aged past what it saw.
+    let (now, clock) = router_time_at(rec, providers_seq.unwrap_or(state.seq));
+    let mut memory = CheckMemory::default();
+    let mut raised = BTreeMap::new();
+    if let Ok(versions) = rec.reader.router_versions() {
+        for (seq, v) in versions.iter().filter(|(s, _)| *s <= state.seq) {
+            for p in v.providers.iter().flatten() {
+                let x = memory.observe(p);
+                if Some(*seq) <= providers_seq || providers_seq.is_none() {
+                    raised.insert(p.name.clone(), x);
+                }
+            }
+        }
+    }
     Some(RouterSummary {
         fetch: outcome_of(rec, state.seq, &[SourceKind::RouterHealth], None),
+        providers_fetch: outcome_of(rec, state.seq, &[SourceKind::RouterProviders], None),
+        health_seen: rec
+            .seen
+            .last_health(state.seq)
+            .map(|s| rec.observed(s, state.seq)),
+        providers_seen: providers_seq.map(|s| rec.observed(s, state.seq)),
         status: h.status,
         version: h.version,
         providers_total: h.providers_total,
@@ -260,7 +287,7 @@ pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
                 kind: p.kind.clone(),
                 region: p.region.clone(),
                 healthy: p.healthy,
-                state: provider_state(p, now),
+                state: provider_state(p, now, raised.get(&p.name).copied().unwrap_or(false)),
                 last_health_check: p.last_health_check.map(Stamp),
                 age_seconds: p.last_health_check.map(|t| (now - t) as f64 / 1e6),
                 success_rate: p.success_rate,

@@ -266,6 +266,23 @@ fn router_text(r: &Option<RouterSummary>, st: &Style, out: &mut dyn Write) -> io
             ctx.bad(&format!("health fetch {f}"))
         ))
     )?;
+    match &r.providers_seen {
+        Some(o) if o.age_seconds > 0.0 => writeln!(
+            out,
+            "  providers as last answered, at seq {} ({} earlier){}; states as of then:",
+            o.seq,
+            human((o.age_seconds * 1e6) as i64),
+            fetch_word(&r.providers_fetch).map_or(String::new(), |f| format!(
+                "; this snapshot's request: {}",
+                ctx.bad(&f)
+            ))
+        )?,
+        None if !r.providers.is_empty() => writeln!(
+            out,
+            "  providers as answered before this window; states as of then:"
+        )?,
+        _ => {}
+    }
     for p in &r.providers {
         let state = words::state(p.state);
         let state = match p.state {
@@ -993,10 +1010,17 @@ fn endpoints_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<(
     for q in &e.queues {
         writeln!(
             out,
-            "- Queue depth ({}): at most {}; {} over the recording.",
+            "- Queue depth ({}): at most {}; {} over the recording{}.",
             q.source,
             depths(&q.max),
-            plural(q.points.len() as u64, "change", "changes")
+            plural(q.changes as u64, "change", "changes"),
+            match q.resets.first() {
+                Some((_, _, t)) => format!(
+                    "; its counters went back at {} (the queues start empty: a restart)",
+                    ctx.time(t.0)
+                ),
+                None => String::new(),
+            }
         )?;
         for p in q.points.iter().take(QUEUE_POINTS) {
             writeln!(out, "  - {}: {}", ctx.time(p.at.0), depths(&p.depths))?;
@@ -1021,11 +1045,11 @@ fn endpoints_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<(
     for c in &e.checks {
         writeln!(
             out,
-            "- Health checks of {} seen in the router's check history: {}{}.",
+            "- Health checks of {} seen by the polls (each answer shows only the last one): at least {}{}.",
             md(&c.provider),
-            plural(c.checks.len() as u64, "check", "checks"),
+            c.checks.len(),
             c.longest_gap_seconds.map_or(String::new(), |g| format!(
-                ", at most {} without one",
+                "; the longest stretch between two seen, or from the last to the end, is {} (checks in between may have gone unseen)",
                 human((g * 1e6) as i64)
             ))
         )?;

@@ -54,9 +54,12 @@ pub fn state(s: ProviderState) -> &'static str {
         ProviderState::AssumedHealthy => "assumed healthy, never checked",
         ProviderState::HealthyStale => "healthy, but not checked for a long time",
         ProviderState::CheckedUnhealthy => "checked unhealthy",
+        ProviderState::UnhealthyStale => "checked unhealthy, and not checked again for a long time",
         ProviderState::ChecksFailing => "unhealthy, checks failing",
+        ProviderState::CheckRaised => "unhealthy, checks failing",
         ProviderState::Unknown => "of unknown health",
         ProviderState::Absent => "not listed",
+        ProviderState::NotSeen => "not seen (the router did not answer)",
     }
 }
 
@@ -144,10 +147,11 @@ pub fn change(c: &RouterChange, st: &Style) -> String {
                 Some(false) => "unhealthy",
                 None => "of unknown health",
             },
-            if *checked {
-                ""
-            } else {
-                " (no new check recorded)"
+            match (checked, healthy) {
+                (true, _) => "",
+                (false, Some(false)) =>
+                    " without a new check stamp: its check raised (refused or timed out)",
+                (false, _) => " (no new check recorded)",
             }
         ),
     }
@@ -522,18 +526,38 @@ pub fn finding(f: &Finding, st: &Style) -> String {
         ),
         RouterAllHealthy {
             healthy,
+            counts,
+            polls_seen,
+            polls,
             failed_rows,
-        } => format!(
-            "The router reported {healthy} of {healthy} providers healthy throughout{}.",
-            if *failed_rows > 0 {
-                format!(
-                    ", while {} failed with router or provider errors (its health is checked only at start-up and after inference requests, so it can be stale)",
-                    plural(*failed_rows as u64, "row", "rows")
-                )
+        } => {
+            let when = if polls_seen == polls {
+                "throughout".to_string()
             } else {
-                String::new()
-            }
-        ),
+                format!("in every poll it answered ({polls_seen} of {polls})")
+            };
+            let what = match counts.as_slice() {
+                [_] | [] => format!("{healthy} of {healthy} providers healthy {when}"),
+                many => format!(
+                    "every provider healthy {when}: {}",
+                    many.iter()
+                        .map(|(h, t)| format!("{} of {}", opt_count(*h), opt_count(*t)))
+                        .collect::<Vec<_>>()
+                        .join(", then ")
+                ),
+            };
+            format!(
+                "The router reported {what}{}.",
+                if *failed_rows > 0 {
+                    format!(
+                        ", while {} failed with router or provider errors (its health is checked only at start-up and after inference requests, so it can be stale)",
+                        plural(*failed_rows as u64, "row", "rows")
+                    )
+                } else {
+                    String::new()
+                }
+            )
+        }
         FailedWhileAllHealthy { rows } => format!(
             "{} failed with router or provider errors while the router reported every provider healthy.",
             plural(*rows as u64, "row", "rows")
@@ -541,9 +565,15 @@ pub fn finding(f: &Finding, st: &Style) -> String {
         RouterChanges { changes } => format!(
             "Router changes: {}.",
             list(
-                changes
-                    .iter()
-                    .map(|t| format!("{} at {}", change(&t.change, st), st.at(t.at.0))),
+                changes.iter().map(|t| match t.since {
+                    Some(since) => format!(
+                        "{} between {} and {} (the router was not observed in between)",
+                        change(&t.change, st),
+                        st.at(since.0),
+                        st.at(t.at.0)
+                    ),
+                    None => format!("{} at {}", change(&t.change, st), st.at(t.at.0)),
+                }),
                 NAMED
             )
         ),
@@ -577,42 +607,45 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             from,
             to,
             throughout,
+            last_check,
             age_seconds,
             clock,
             ..
         } => {
+            use crate::analysis::router::ProviderState as P;
             let when = if *throughout {
                 "throughout the recording".to_string()
             } else {
                 format!("from {} to {}", st.at(from.0), st.at(to.0))
             };
+            let clock = if *clock == ClockUsed::Router {
+                "router"
+            } else {
+                "recorder"
+            };
             let age = match (s, age_seconds) {
-                (
-                    crate::analysis::router::ProviderState::HealthyStale
-                    | crate::analysis::router::ProviderState::ChecksFailing,
-                    Some(a),
-                ) => format!(
-                    "; the last check was {} old at the end (by the {}'s clock)",
-                    human((a * 1e6) as i64),
-                    if *clock == ClockUsed::Router {
-                        "router"
-                    } else {
-                        "recorder"
-                    }
+                (P::HealthyStale | P::UnhealthyStale | P::CheckRaised, Some(a)) => format!(
+                    "; the last completed check was {} old at the end (by the {clock}'s clock)",
+                    human((a * 1e6) as i64)
                 ),
                 _ => String::new(),
             };
             let meaning = match s {
-                crate::analysis::router::ProviderState::AssumedHealthy => {
+                P::AssumedHealthy => {
                     ": the router has not checked them, so their health is assumed, not measured"
+                        .to_string()
                 }
-                crate::analysis::router::ProviderState::ChecksFailing => {
-                    ": no health check has completed"
+                P::ChecksFailing => ": no health check has ever completed".to_string(),
+                P::CheckRaised => format!(
+                    ": the last check that completed{} found {} healthy, and a later one raised (refused or timed out) without stamping its time, so checks have been failing since at least {}",
+                    last_check.map_or(String::new(), |t| format!(" ({})", st.at(t.0))),
+                    if providers.len() == 1 { "it" } else { "them" },
+                    st.at(from.0)
+                ),
+                P::HealthyStale | P::UnhealthyStale => {
+                    ": the router checks only at start-up and after inference requests".to_string()
                 }
-                crate::analysis::router::ProviderState::HealthyStale => {
-                    ": the router checks only at start-up and after inference requests"
-                }
-                _ => "",
+                _ => String::new(),
             };
             let names = list(
                 providers
@@ -662,6 +695,15 @@ pub fn finding(f: &Finding, st: &Style) -> String {
                     RestartSign::ChecksReset => "every provider's last check went back".into(),
                     RestartSign::RatesReset => {
                         "every provider's success rate went back to 1.0".into()
+                    }
+                    RestartSign::ProvidersChanged => {
+                        "its list of providers changed (it makes them only at start-up)".into()
+                    }
+                    RestartSign::AfterRefusal => {
+                        "it refused connections, then answered with a changed provider list".into()
+                    }
+                    RestartSign::QueuesReset => {
+                        "its queue counters went back (its queues start empty)".into()
                     }
                 })
                 .collect();
@@ -830,7 +872,11 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
             format!(
                 "; {} of them {} second runs of a cell (redeliveries)",
                 v.duplicates_shown,
-                if v.duplicates_shown == 1 { "is a" } else { "are" }
+                if v.duplicates_shown == 1 {
+                    "is a"
+                } else {
+                    "are"
+                }
             )
         } else {
             String::new()

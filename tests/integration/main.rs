@@ -16,4 +16,5 @@ mod record;
 mod recorder;
 mod replay;
 mod router;
+mod router_truth;
 mod seen;

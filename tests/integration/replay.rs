@@ -77,10 +77,16 @@ fn round_trip_through_the_clock_server_agrees() {
         assert_eq!(sa["jobs"][0][key], sb["jobs"][0][key], "{key}");
     }
     // The default view alike; when it was fetched is each recording's own.
-    for key in ["rows", "complete_rows", "truncated", "hidden", "ids", "same_poll"] {
+    for key in [
+        "rows",
+        "complete_rows",
+        "truncated",
+        "hidden",
+        "ids",
+        "same_poll",
+    ] {
         assert_eq!(
-            sa["jobs"][0]["default_view"][key],
-            sb["jobs"][0]["default_view"][key],
+            sa["jobs"][0]["default_view"][key], sb["jobs"][0]["default_view"][key],
             "default_view {key}"
         );
     }

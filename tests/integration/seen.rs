@@ -26,7 +26,10 @@ fn fetched_both(rec: &Recording, seq: u64, job: u32) -> (bool, bool) {
                 && f.outcome() == beacon_blackbox::fetch::Outcome::Ok
         })
     };
-    (ok(SourceKind::RunnerJobDefault), ok(SourceKind::RunnerExecAll))
+    (
+        ok(SourceKind::RunnerJobDefault),
+        ok(SourceKind::RunnerExecAll),
+    )
 }
 
 /// Every comparison of the view with the list, in every output built from the analysis, is
@@ -49,9 +52,18 @@ fn assert_same_poll_only(name: &str, interval: f64) {
         let out = show(&rec, info.seq, None).unwrap();
         let v = &out.jobs[0].default_view;
         let (view, list) = fetched_both(&rec, info.seq, job);
-        assert_eq!(v.same_poll, view && list && v.rows.is_some(), "seq {}", info.seq);
+        assert_eq!(
+            v.same_poll,
+            view && list && v.rows.is_some(),
+            "seq {}",
+            info.seq
+        );
         if v.truncated || v.hidden > 0 {
-            assert!(v.same_poll, "{name} seq {}: compared across polls", info.seq);
+            assert!(
+                v.same_poll,
+                "{name} seq {}: compared across polls",
+                info.seq
+            );
         }
         if v.rows.is_some() && !view {
             let o = v.seen.expect("a carried view says when it was fetched");
@@ -70,11 +82,17 @@ fn assert_same_poll_only(name: &str, interval: f64) {
         .into_iter()
         .flatten()
     {
-        assert_eq!(fetched_both(&rec, t.seq, job), (true, true), "{name}: {t:?}");
+        assert_eq!(
+            fetched_both(&rec, t.seq, job),
+            (true, true),
+            "{name}: {t:?}"
+        );
     }
     for f in &r.findings {
         if let beacon_blackbox::analysis::findings::Finding::DefaultViewTruncated {
-            seq, first, ..
+            seq,
+            first,
+            ..
         } = f
         {
             assert_eq!(fetched_both(&rec, *seq, job), (true, true));

@@ -5,7 +5,8 @@
 use super::super::render::text_style;
 use super::super::text::Ctx;
 use super::super::words;
-use crate::analysis::router::provider_state;
+use crate::analysis::router::{CheckMemory, provider_state};
+use crate::analysis::summary::router_time_at;
 use crate::analysis::{Recording, report, timeline};
 use crate::fetch::SourceKind;
 use crate::store::StoreError;
@@ -331,10 +332,20 @@ pub fn tables(
             });
         }
     }
+    // States as the report reads them: on the router's clock, a raised check told by what
+    // the provider's earlier answers said.
+    let mut memory = CheckMemory::default();
     for (seq, r) in rec.reader.router_versions()? {
+        let raised: Vec<bool> = r
+            .providers
+            .iter()
+            .flatten()
+            .map(|p| memory.observe(p))
+            .collect();
         if !seqs.contains(&seq) {
             continue;
         }
+        let router_now = router_time_at(rec, seq).0;
         let h = r.health.clone().unwrap_or_default();
         let mut regions = h.regions.clone();
         regions.sort();
@@ -348,7 +359,7 @@ pub fn tables(
             providers_healthy: h.providers_healthy,
             regions: regions.join(","),
         });
-        for p in r.providers.iter().flatten() {
+        for (p, raised) in r.providers.iter().flatten().zip(raised) {
             t.providers.push(ProviderRow {
                 recording_id: id.to_string(),
                 seq,
@@ -356,7 +367,7 @@ pub fn tables(
                 name: p.name.clone(),
                 region: p.region.clone(),
                 healthy: p.healthy,
-                state: serde_json::to_value(provider_state(p, at(seq)))
+                state: serde_json::to_value(provider_state(p, router_now, raised))
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),

@@ -73,7 +73,7 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
     );
     let _ = write!(
         out,
-        r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9e9e9e" stroke-width="2"/></pattern><pattern id="hatch-warn" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3c4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f9a825" stroke-width="2"/></pattern></defs>"##
+        r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9e9e9e" stroke-width="2"/></pattern><pattern id="hatch-warn" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3c4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f9a825" stroke-width="2"/></pattern><pattern id="hatch-grey" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bdbdbd" stroke-width="2"/></pattern></defs>"##
     );
     // Stretches nobody recorded.
     for (from, to) in &l.unrecorded {
@@ -603,9 +603,12 @@ fn state_class(st: ProviderState) -> &'static str {
         ProviderState::AssumedHealthy => "assumed_healthy",
         ProviderState::HealthyStale => "healthy_stale",
         ProviderState::CheckedUnhealthy => "checked_unhealthy",
+        ProviderState::UnhealthyStale => "unhealthy_stale",
         ProviderState::ChecksFailing => "checks_failing",
+        ProviderState::CheckRaised => "check_raised",
         ProviderState::Unknown => "unknown",
         ProviderState::Absent => "absent",
+        ProviderState::NotSeen => "not_seen",
     }
 }
 
@@ -615,9 +618,12 @@ pub fn state_words(st: ProviderState) -> &'static str {
         ProviderState::AssumedHealthy => "assumed healthy, never checked",
         ProviderState::HealthyStale => "healthy, last check old",
         ProviderState::CheckedUnhealthy => "checked unhealthy",
-        ProviderState::ChecksFailing => "checks failing",
+        ProviderState::UnhealthyStale => "checked unhealthy, last check old",
+        ProviderState::ChecksFailing => "checks failing, none ever completed",
+        ProviderState::CheckRaised => "checks failing since a healthy check",
         ProviderState::Unknown => "health unknown",
         ProviderState::Absent => "absent",
+        ProviderState::NotSeen => "not seen (the router did not answer)",
     }
 }
 

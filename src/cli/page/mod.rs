@@ -249,14 +249,10 @@ fn legend(out: &mut String) {
         let _ = write!(out, "<span><i class=\"sw st-{c}\"></i>{w}</span>");
     }
     out.push_str("<span><i class=\"sw dv\"></i>default view's rows</span><span><i class=\"sw dupsw\"></i>a cell's later row</span><span>◆ near-instant</span><span><i class=\"sw modesw\"></i>exactly the common duration</span><br><span class=\"k\">providers:</span>");
-    for st in [
-        ProviderState::CheckedHealthy,
-        ProviderState::AssumedHealthy,
-        ProviderState::HealthyStale,
-        ProviderState::CheckedUnhealthy,
-        ProviderState::ChecksFailing,
-        ProviderState::Unknown,
-    ] {
+    for st in ProviderState::ALL
+        .into_iter()
+        .filter(|s| *s != ProviderState::Absent)
+    {
         let c = format!("{st:?}");
         let _ = write!(
             out,

@@ -1,10 +1,13 @@
 //! The router across the incident, read the way the real router means its fields (API.md, and
-//! its `core/router.py`): health is checked at start-up and after inference requests only;
-//! `last_health_check: 0` with `healthy: true` is health *assumed* (a new or restarted router
-//! before any check), with `healthy: false` it is checks *failing* (a golem check that raised
-//! never stamps the time); `/health`'s `regions` is a set; `status: "healthy"` is hard-coded;
-//! `version` is the deployed git sha. Ages are measured on the router's own clock (its
-//! `/health` `timestamp`) when the recording has it.
+//! its `core/router.py`, `main.py`): health is checked at start-up and after inference requests
+//! only; what a provider's `healthy` and `last_health_check` mean together is `state`'s;
+//! `/health`'s `regions` is a set; `status: "healthy"` is hard-coded; `version` is the deployed
+//! git sha; providers are made once, at start-up. Ages are measured on the router's own clock
+//! (its `/health` `timestamp`) when the recording has it. Only polls that got an answer are read
+//! as observations: across a poll the router did not answer, a provider is `NotSeen`.
+
+pub mod state;
+pub use state::{CheckMemory, ProviderState, STALE_AFTER_SECS, provider_state};
 
 use super::{JobState, Recording, Stamp};
 use crate::beacon::{Provider, RouterRec};
@@ -13,8 +16,6 @@ use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A provider not checked for this long is called stale.
-pub const STALE_AFTER_SECS: i64 = 600;
 /// A success rate below this, while the router calls the provider healthy, is flagged. The
 /// router moves it by 10 % per call (an exponential average), so 0.5 means most recent calls
 /// failed.
@@ -23,50 +24,6 @@ pub const LOW_SUCCESS: f64 = 0.5;
 pub const SHARP_DROP: f64 = 0.25;
 /// An average latency that grows this many times (and by at least a second) is a sharp change.
 pub const LATENCY_JUMP: f64 = 3.0;
-
-/// What the data says of a provider at one snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderState {
-    /// Healthy, with a check within `STALE_AFTER_SECS`.
-    CheckedHealthy,
-    /// Healthy and never checked (`last_health_check` 0): health assumed, not measured.
-    AssumedHealthy,
-    /// Healthy, but the last check is older than `STALE_AFTER_SECS`.
-    HealthyStale,
-    /// Unhealthy after a recent completed check.
-    CheckedUnhealthy,
-    /// Unhealthy with no completed check (`last_health_check` 0), or none for a long time.
-    ChecksFailing,
-    /// Listed without a usable `healthy`.
-    Unknown,
-    /// Not listed by `/providers`.
-    Absent,
-}
-
-impl ProviderState {
-    /// Whether the state is worth a finding wherever it occurs.
-    pub fn is_risky(self) -> bool {
-        matches!(
-            self,
-            Self::AssumedHealthy | Self::HealthyStale | Self::ChecksFailing
-        )
-    }
-}
-
-/// The state of `p` when the router's clock read `now_us`.
-pub fn provider_state(p: &Provider, now_us: i64) -> ProviderState {
-    let stale = |t: i64| now_us - t > STALE_AFTER_SECS * 1_000_000;
-    match (p.healthy, p.last_health_check) {
-        (Some(true), None) => ProviderState::AssumedHealthy,
-        (Some(true), Some(t)) if stale(t) => ProviderState::HealthyStale,
-        (Some(true), Some(_)) => ProviderState::CheckedHealthy,
-        (Some(false), None) => ProviderState::ChecksFailing,
-        (Some(false), Some(t)) if stale(t) => ProviderState::ChecksFailing,
-        (Some(false), Some(_)) => ProviderState::CheckedUnhealthy,
-        (None, _) => ProviderState::Unknown,
-    }
-}
 
 /// Whose clock ages were measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,15 +63,33 @@ pub enum RouterChange {
     ProviderHealth {
         provider: String,
         healthy: Option<bool>,
-        /// Whether a check completed since (a new `last_health_check`).
+        /// Whether a check completed since (a new `last_health_check`). Turning unhealthy
+        /// without one means the check raised (refused, timed out).
         checked: bool,
     },
 }
 
+impl RouterChange {
+    /// Whether `/providers` carries this change (else `/health`).
+    fn from_providers(&self) -> bool {
+        matches!(
+            self,
+            Self::ProviderAppeared { .. } | Self::ProviderGone { .. } | Self::ProviderHealth { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Transition {
+    /// The first poll that saw the new state.
     pub seq: u64,
     pub at: Stamp,
+    /// When polls before it did not observe the router, the last one that did: the change
+    /// happened somewhere between the two.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Stamp>,
     #[serde(flatten)]
     pub change: RouterChange,
 }
@@ -196,7 +171,7 @@ pub struct ProviderRate {
 }
 
 /// Why a restart is read from the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestartSign {
     VersionChanged,
@@ -204,6 +179,13 @@ pub enum RestartSign {
     ChecksReset,
     /// Every provider's success rate went back to 1.0 and its latency to 0.
     RatesReset,
+    /// A provider appeared or disappeared: the router makes its providers once, at start-up
+    /// (`setup_providers`).
+    ProvidersChanged,
+    /// The router refused connections, then answered with a changed provider list.
+    AfterRefusal,
+    /// A `/queue/status` counter (`completed`, `failed`) went down: the queues start empty.
+    QueuesReset,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,10 +209,16 @@ pub struct RouterReport {
     pub disagreements: Vec<Disagreement>,
     pub rates: Vec<ProviderRate>,
     pub restarts: Vec<Restart>,
-    /// Failed rows with router/provider errors, first seen failed while the router reported
-    /// every provider healthy.
+    /// Failed rows with router/provider errors, first seen failed in a poll whose `/health`
+    /// answer reported every provider healthy.
     pub failed_while_all_healthy: usize,
+    /// Every poll whose `/health` answered said every provider was healthy.
     pub all_healthy_throughout: bool,
+    /// The distinct (healthy, total) counts `/health` gave, in order of first appearance.
+    pub healthy_counts: Vec<(Option<i64>, Option<i64>)>,
+    /// Polls whose `/health` answered, of all polls.
+    pub health_polls: usize,
+    pub polls: usize,
     pub clock: ClockUsed,
 }
 
@@ -247,6 +235,9 @@ impl Default for RouterReport {
             restarts: Vec::new(),
             failed_while_all_healthy: 0,
             all_healthy_throughout: false,
+            healthy_counts: Vec::new(),
+            health_polls: 0,
+            polls: 0,
             clock: ClockUsed::Recorder,
         }
     }
@@ -315,7 +306,7 @@ pub fn router_changes(p: &RouterRec, r: &RouterRec) -> Vec<RouterChange> {
 }
 
 /// The signs of a restart between two versions.
-fn restart_signs(p: &RouterRec, r: &RouterRec) -> Vec<RestartSign> {
+fn restart_signs(p: &RouterRec, r: &RouterRec, refused_before: bool) -> Vec<RestartSign> {
     let mut signs = Vec::new();
     let (pv, v) = (
         p.health.as_ref().and_then(|h| h.version.as_deref()),
@@ -359,7 +350,61 @@ fn restart_signs(p: &RouterRec, r: &RouterRec) -> Vec<RestartSign> {
     {
         signs.push(RestartSign::RatesReset);
     }
+    if let (Some(a), Some(b)) = (&p.providers, &r.providers) {
+        let names = |l: &[Provider]| l.iter().map(|x| x.name.clone()).collect::<BTreeSet<_>>();
+        if names(a) != names(b) {
+            signs.push(RestartSign::ProvidersChanged);
+        }
+        if refused_before && a != b {
+            signs.push(RestartSign::AfterRefusal);
+        }
+    }
     signs
+}
+
+/// Adds the router's queue counters going back (`/queue/status`) to the restarts: the
+/// sign joins a restart seen at the same poll, or stands as one of its own.
+pub fn queue_restarts(rr: &mut RouterReport, e: &super::endpoints::EndpointsReport) {
+    for q in e
+        .queues
+        .iter()
+        .filter(|q| q.source == "router.queue_status")
+    {
+        for &(before, seq, at) in &q.resets {
+            // Queues are read once a minute: the restart is the one seen since the answer
+            // before, if any.
+            match rr
+                .restarts
+                .iter_mut()
+                .find(|r| r.seq > before && r.seq <= seq)
+            {
+                Some(r) => r.signs.push(RestartSign::QueuesReset),
+                None => rr.restarts.push(Restart {
+                    seq,
+                    at,
+                    signs: vec![RestartSign::QueuesReset],
+                    version_from: None,
+                    version_to: None,
+                }),
+            }
+        }
+    }
+    rr.restarts.sort_by_key(|r| r.seq);
+}
+
+/// Whether the router refused a connection in a poll after `after` and before `before`.
+fn refused_between(rec: &Recording, after: Option<u64>, before: u64) -> bool {
+    rec.infos
+        .iter()
+        .zip(&rec.snaps)
+        .filter(|(i, _)| after.is_none_or(|a| i.seq > a) && i.seq < before)
+        .any(|(_, s)| {
+            s.fetches.iter().any(|f| {
+                (f.source == SourceKind::RouterHealth as u8
+                    || f.source == SourceKind::RouterProviders as u8)
+                    && f.error_kind() == Some(crate::fetch::FetchErrorKind::ConnectRefused)
+            })
+        })
 }
 
 /// The router's time at each snapshot: its `/health` timestamp there, else the recorder's
@@ -392,22 +437,13 @@ fn all_healthy(r: &RouterRec) -> bool {
     })
 }
 
-/// Whether both `/health` and `/providers` of a snapshot answered.
-fn both_answered(snap: &crate::store::schema::SnapshotRec) -> bool {
-    let ok = |k: SourceKind| {
-        snap.fetches
-            .iter()
-            .any(|f| f.source == k as u8 && f.outcome() == crate::fetch::Outcome::Ok)
-    };
-    ok(SourceKind::RouterHealth) && ok(SourceKind::RouterProviders)
-}
-
 pub(super) fn router_report(
     rec: &Recording,
     failures: &[(&super::failures::Failures, &JobState)],
 ) -> Result<RouterReport, StoreError> {
     let mut rr = RouterReport {
         recorded: rec.router_recorded(),
+        polls: rec.infos.len(),
         ..Default::default()
     };
     let versions = rec.reader.router_versions()?;
@@ -423,14 +459,30 @@ pub(super) fn router_report(
             regions: h.regions.clone(),
         });
         if let Some(p) = prev {
+            let before = seq.saturating_sub(1);
+            let last_health = rec.seen.last_health(before);
+            let last_providers = rec.seen.last_providers(before);
             for change in router_changes(p, r) {
+                // The last poll that saw the state before, when polls in between did not.
+                let since = if change.from_providers() {
+                    last_providers
+                } else {
+                    last_health
+                }
+                .filter(|s| {
+                    rec.index_of(*s)
+                        .is_some_and(|k| rec.index_of(*seq) != Some(k + 1))
+                });
                 rr.transitions.push(Transition {
                     seq: *seq,
                     at: at(*seq),
+                    since_seq: since,
+                    since: since.map(at),
                     change,
                 });
             }
-            let signs = restart_signs(p, r);
+            let refused = refused_between(rec, last_providers.min(last_health), *seq);
+            let signs = restart_signs(p, r, refused);
             if !signs.is_empty() {
                 rr.restarts.push(Restart {
                     seq: *seq,
@@ -445,10 +497,32 @@ pub(super) fn router_report(
         low_rates(r, *seq, at(*seq), prev, &mut rr.rates);
         prev = Some(r);
     }
-    rr.all_healthy_throughout =
-        !versions.is_empty() && versions.iter().all(|(_, r)| all_healthy(r));
+    // `/health` as each poll that got an answer saw it.
+    let in_force = |seq: u64| {
+        versions
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= seq)
+            .map(|(_, r)| r)
+    };
+    let mut all = true;
+    for i in &rec.infos {
+        if !rec.seen.health_at(i.seq) {
+            continue;
+        }
+        rr.health_polls += 1;
+        let Some(r) = in_force(i.seq) else { continue };
+        all &= all_healthy(r);
+        let h = r.health.clone().unwrap_or_default();
+        let count = (h.providers_healthy, h.providers_total);
+        if !rr.healthy_counts.contains(&count) {
+            rr.healthy_counts.push(count);
+        }
+    }
+    rr.all_healthy_throughout = rr.health_polls > 0 && all;
     per_snapshot(rec, &versions, &mut rr);
-    // Rows failing with router/provider errors while the router said all was well.
+    // Rows first seen failing with router/provider errors in a poll whose `/health` answer
+    // said all was well: the two observed in the same poll, never a carried router state.
     for (f, js) in failures {
         for o in &f.observed {
             let Some(e) = js.execs.get(&o.id) else {
@@ -461,15 +535,10 @@ pub(super) fn router_report(
                 || e.failure_stage
                     .as_deref()
                     .is_some_and(|s| s.contains("router") || s.contains("provider"));
-            if !routerish {
-                continue;
-            }
-            let state = versions
-                .iter()
-                .rev()
-                .find(|(s, _)| *s <= o.failed_seq)
-                .map(|(_, r)| r);
-            if state.is_some_and(all_healthy) {
+            if routerish
+                && rec.seen.health_at(o.failed_seq)
+                && in_force(o.failed_seq).is_some_and(all_healthy)
+            {
                 rr.failed_while_all_healthy += 1;
             }
         }
@@ -478,63 +547,67 @@ pub(super) fn router_report(
 }
 
 /// Provider states, "healthy" with none healthy, and `/health` against `/providers`: these
-/// need every snapshot (a state can change with time alone).
+/// need every snapshot (a state can change with time alone). A poll whose `/providers` did not
+/// answer is `NotSeen` for every provider; one whose `/health` did not answer ends a window of
+/// "healthy" with none healthy.
 fn per_snapshot(rec: &Recording, versions: &[(u64, RouterRec)], rr: &mut RouterReport) {
     let (times, clock) = router_times(rec);
     rr.clock = clock;
     // Open spans: provider -> span.
     let mut open: BTreeMap<String, ProviderSpan> = BTreeMap::new();
     let mut none_open: Option<HealthyWithNone> = None;
+    let mut memory = CheckMemory::default();
     let mut v = 0;
-    for (k, (info, snap)) in rec.infos.iter().zip(&rec.snaps).enumerate() {
+    for (k, info) in rec.infos.iter().enumerate() {
         while v + 1 < versions.len() && versions[v + 1].0 <= info.seq {
             v += 1;
         }
-        let Some((vseq, r)) = versions.get(v).filter(|(s, _)| *s <= info.seq) else {
+        let Some((_, r)) = versions.get(v).filter(|(s, _)| *s <= info.seq) else {
             continue;
         };
         let at = Stamp(info.started_at);
-        // Provider states.
-        if let Some(list) = &r.providers {
-            let mut seen = BTreeSet::new();
-            for p in list {
-                seen.insert(p.name.clone());
-                let state = provider_state(p, times[k]);
-                extend_span(
-                    &mut open,
-                    &mut rr.provider_spans,
-                    p,
-                    state,
-                    info.seq,
-                    at,
-                    times[k],
-                    clock,
-                );
+        // Provider states, from this poll's answer only.
+        let mut now: Vec<(Provider, ProviderState)> = Vec::new();
+        match &r.providers {
+            Some(list) if rec.seen.providers_at(info.seq) => {
+                let mut seen = BTreeSet::new();
+                for p in list {
+                    seen.insert(p.name.clone());
+                    let raised = memory.observe(p);
+                    now.push((p.clone(), provider_state(p, times[k], raised)));
+                }
+                for name in open.keys().filter(|n| !seen.contains(*n)) {
+                    let p = Provider {
+                        name: name.clone(),
+                        ..Default::default()
+                    };
+                    now.push((p, ProviderState::Absent));
+                }
             }
-            let gone: Vec<String> = open
-                .keys()
-                .filter(|n| !seen.contains(*n))
-                .cloned()
-                .collect();
-            for name in gone {
-                let p = Provider {
-                    name,
-                    ..Default::default()
-                };
-                extend_span(
-                    &mut open,
-                    &mut rr.provider_spans,
-                    &p,
-                    ProviderState::Absent,
-                    info.seq,
-                    at,
-                    times[k],
-                    clock,
-                );
+            _ => {
+                for name in open.keys() {
+                    let p = Provider {
+                        name: name.clone(),
+                        ..Default::default()
+                    };
+                    now.push((p, ProviderState::NotSeen));
+                }
             }
         }
-        // "healthy" while no provider is.
-        let h = r.health.as_ref();
+        for (p, state) in now {
+            extend_span(
+                &mut open,
+                &mut rr.provider_spans,
+                &p,
+                state,
+                info.seq,
+                at,
+                times[k],
+                clock,
+            );
+        }
+        // "healthy" while no provider is, in polls whose `/health` answered.
+        let h = r.health.as_ref().filter(|_| rec.seen.health_at(info.seq));
         let none = h.is_some_and(|h| {
             h.status.as_deref() == Some("healthy")
                 && h.providers_healthy == Some(0)
@@ -561,8 +634,8 @@ fn per_snapshot(rec: &Recording, versions: &[(u64, RouterRec)], rr: &mut RouterR
             (None, false) => {}
         }
         // Within one poll, `/health` against `/providers` (both from this poll).
-        if *vseq <= info.seq
-            && both_answered(snap)
+        if rec.seen.health_at(info.seq)
+            && rec.seen.providers_at(info.seq)
             && let (Some(h), Some(list)) = (&r.health, &r.providers)
         {
             let listed_healthy = list.iter().filter(|p| p.healthy == Some(true)).count();
@@ -607,14 +680,14 @@ fn extend_span(
             s.to_seq = seq;
             s.to = at;
             s.snapshots += 1;
-            if state != ProviderState::Absent {
+            if !matches!(state, ProviderState::Absent | ProviderState::NotSeen) {
                 s.age_seconds = age;
                 s.last_check = p.last_health_check.map(Stamp);
             }
         }
         _ => {
             let region = match (state, open.get(&p.name)) {
-                (ProviderState::Absent, Some(prev)) => prev.region.clone(),
+                (ProviderState::Absent | ProviderState::NotSeen, Some(prev)) => prev.region.clone(),
                 _ => p.region.clone(),
             };
             if let Some(prev) = open.insert(
@@ -629,7 +702,8 @@ fn extend_span(
                     to: at,
                     snapshots: 1,
                     last_check: p.last_health_check.map(Stamp),
-                    age_seconds: if state == ProviderState::Absent {
+                    age_seconds: if matches!(state, ProviderState::Absent | ProviderState::NotSeen)
+                    {
                         None
                     } else {
                         age
@@ -731,31 +805,6 @@ mod tests {
     }
 
     #[test]
-    fn states_mean_what_the_router_means() {
-        let now = 10_000_000_000;
-        assert_eq!(
-            provider_state(&p("a", true, None), now),
-            ProviderState::AssumedHealthy
-        );
-        assert_eq!(
-            provider_state(&p("a", false, None), now),
-            ProviderState::ChecksFailing
-        );
-        assert_eq!(
-            provider_state(&p("a", true, Some(now - 1_000_000)), now),
-            ProviderState::CheckedHealthy
-        );
-        assert_eq!(
-            provider_state(&p("a", true, Some(now - 601_000_000)), now),
-            ProviderState::HealthyStale
-        );
-        assert_eq!(
-            provider_state(&p("a", false, Some(now - 1_000_000)), now),
-            ProviderState::CheckedUnhealthy
-        );
-    }
-
-    #[test]
     fn region_order_is_not_a_change_and_a_restart_is_seen() {
         let h = |regions: &[&str], version: &str| RouterHealth {
             status: Some("healthy".into()),
@@ -785,7 +834,7 @@ mod tests {
             removed: vec!["us-east".into()]
         }));
         assert_eq!(
-            restart_signs(&a, &c),
+            restart_signs(&a, &c, false),
             vec![RestartSign::VersionChanged, RestartSign::ChecksReset]
         );
     }

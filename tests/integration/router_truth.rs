@@ -1,0 +1,458 @@
+//! Issue 16: router claims that were false or misleading on the real router, each on bodies
+//! shaped like its answers (`tests/fixtures/router-observed/`, the new ones built from its
+//! `core/router.py`, `main.py` and `core/region_queue.py`, each saying where from).
+
+use crate::common::*;
+use beacon_blackbox::clock::ManualClock;
+use beacon_blackbox::fetch::{FetchErrorKind, SourceKind};
+use beacon_blackbox::record::Stop;
+use beacon_blackbox::source::{FakeSource, Reply};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn fixture(name: &str) -> Value {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/router-observed/"
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{p}{name}")).unwrap()).unwrap();
+    v["body"].clone()
+}
+
+/// The router's clock runs a day ahead of the recorder's: ages come from it.
+const AHEAD_S: f64 = 86_400.0;
+
+/// Seconds of the router's clock at scenario second 0.
+fn r0() -> f64 {
+    T0 as f64 / 1e6 + AHEAD_S
+}
+
+/// What the router answers at scenario second `t` (router clock `r`) to a request of `kind`;
+/// `None` for a 404.
+type Answers = dyn Fn(f64, f64, SourceKind) -> Option<Reply> + Send + Sync;
+
+/// Records a router every 10 s for `secs`, with the extra endpoints when `extras`.
+fn record(
+    secs: u64,
+    extras: bool,
+    answer: Box<Answers>,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let src = FakeSource::new(clock.clone(), move |now, req| {
+        let t = (now - T0) as f64 / 1e6;
+        answer(t, t + r0(), req.kind)
+            .unwrap_or_else(|| Reply::json(404, r#"{"detail":"Not Found"}"#))
+    });
+    let mut opts = options(&[], 10.0);
+    opts.targets.runner = None;
+    opts.targets.extras = extras;
+    opts.stop = Stop::After(std::time::Duration::from_secs(secs));
+    let (d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    (d, db)
+}
+
+fn health(total: i64, healthy: i64, version: &str, r: f64) -> Reply {
+    let mut h = fixture("health.json");
+    h["providers_total"] = json!(total);
+    h["providers_healthy"] = json!(healthy);
+    h["version"] = json!(version);
+    h["regions"] = json!(["us-east"]);
+    h["timestamp"] = json!(r);
+    Reply::json(200, h.to_string())
+}
+
+fn with(mut body: Value, name: &str, healthy: bool, stamp: f64) -> Value {
+    for p in body["providers"].as_array_mut().unwrap() {
+        if p["name"] == name {
+            p["healthy"] = json!(healthy);
+            p["last_health_check"] = json!(stamp);
+        }
+    }
+    body
+}
+
+fn spans_of<'a>(rep: &'a Value, provider: &str) -> Vec<&'a Value> {
+    rep["router"]["provider_spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["provider"] == provider)
+        .collect()
+}
+
+/// Case 1: a golem check that raised after an earlier success leaves the success's stamp.
+/// Unhealthy under that stamp is *checks failing since at least* the poll that saw it, never
+/// "checked unhealthy, last checked" at a check that returned 200.
+#[test]
+fn a_golem_check_that_raised_is_checks_failing_since_the_poll_that_saw_it() {
+    let (_d, db) = record(
+        150,
+        false,
+        Box::new(|t, r, kind| {
+            let ok_stamp = r0() - 5.0;
+            Some(match kind {
+                SourceKind::RouterHealth => health(3, if t < 60.0 { 3 } else { 2 }, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    let b = with(b, "modal-us-east", true, r - 1.0);
+                    let b = with(b, "modal-eu-west", true, r - 1.0);
+                    Reply::json(200, with(b, "golem-1", t < 60.0, ok_stamp).to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let spans = spans_of(&rep, "golem-1");
+    let states: Vec<&str> = spans.iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(states, vec!["checked_healthy", "check_raised"], "{spans:?}");
+    assert_eq!(spans[1]["from_seq"], 7, "first seen raised at t=60");
+    let f: Vec<&Value> = findings_of(&rep, "provider_state")
+        .into_iter()
+        .filter(|f| f["state"] == "check_raised")
+        .collect();
+    assert_eq!(f.len(), 1, "{}", rep["findings"]);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("checks have been failing since at least"),
+        "{msg}"
+    );
+    assert!(msg.contains("found it healthy"), "{msg}");
+    assert!(!msg.contains("checked unhealthy"), "{msg}");
+    // The change itself names the missing stamp.
+    let ch = &findings_of(&rep, "router_changes")[0];
+    assert!(
+        ch["message"]
+            .as_str()
+            .unwrap()
+            .contains("golem-1 turned unhealthy without a new check stamp"),
+        "{}",
+        ch["message"]
+    );
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let g = show["router"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "golem-1")
+        .unwrap()
+        .clone();
+    assert_eq!(g["state"], "check_raised");
+    let text = bb(&db, &["show"]).ok().stdout;
+    let line = text.lines().find(|l| l.contains("golem-1")).unwrap();
+    assert!(line.contains("checks failing"), "{line}");
+    assert!(!line.contains("checked unhealthy"), "{line}");
+}
+
+/// Case 2: checked once at start-up (a 503: the check completed) and never again. After ten
+/// minutes that is an old unhealthy check, not "no health check has completed".
+#[test]
+fn a_provider_checked_once_unhealthy_is_an_old_check_not_failing_checks() {
+    let (_d, db) = record(
+        900,
+        false,
+        Box::new(|_, r, kind| {
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, 1, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = with(
+                        fixture("providers_startup_unhealthy.json"),
+                        "golem-1",
+                        false,
+                        r0() - 5.0,
+                    );
+                    Reply::json(200, with(b, "modal-us-east", true, r - 2.0).to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let states: Vec<String> = spans_of(&rep, "golem-1")
+        .iter()
+        .map(|s| s["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(states, vec!["checked_unhealthy", "unhealthy_stale"]);
+    let f = findings_of(&rep, "provider_state");
+    assert!(f.iter().all(|f| f["state"] != "checks_failing"), "{f:?}");
+    let stale: Vec<&&Value> = f
+        .iter()
+        .filter(|f| f["state"] == "unhealthy_stale")
+        .collect();
+    assert_eq!(stale.len(), 1);
+    let msg = stale[0]["message"].as_str().unwrap();
+    assert!(msg.contains("checked unhealthy"), "{msg}");
+    assert!(!msg.contains("no health check has"), "{msg}");
+    assert!(msg.contains("last completed check was"), "{msg}");
+}
+
+/// Cases 3 and 4: a restart that added a provider (providers are made only at start-up). Every
+/// poll said all healthy, 4 of 4 then 5 of 5: "throughout" names both counts, and the change is
+/// still reported; the restart is seen with the same version and checks moving forward.
+#[test]
+fn a_restart_that_added_a_provider_is_a_change_and_a_restart() {
+    let (_d, db) = record(
+        300,
+        false,
+        Box::new(|t, r, kind| {
+            let before = t < 170.0;
+            Some(match kind {
+                SourceKind::RouterHealth => {
+                    let n = if before { 4 } else { 5 };
+                    health(n, n, "5442b72", r)
+                }
+                SourceKind::RouterProviders => {
+                    // The start-up checks stamp every provider anew after the restart.
+                    let stamp = if before { r0() - 30.0 } else { r0() + 171.0 };
+                    let mut list: Vec<Value> =
+                        ["modal-us-east", "modal-eu-west", "golem-1", "golem-2"]
+                            .iter()
+                            .map(|n| {
+                                let mut p =
+                                    fixture("providers_golem_checked.json")["providers"][0].clone();
+                                p["name"] = json!(n);
+                                p["healthy"] = json!(true);
+                                p["last_health_check"] = json!(stamp);
+                                p
+                            })
+                            .collect();
+                    if !before {
+                        let mut p = list[3].clone();
+                        p["name"] = json!("golem-3");
+                        list.push(p);
+                    }
+                    Reply::json(200, json!({ "providers": list }).to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let all = &findings_of(&rep, "router_all_healthy")[0];
+    assert_eq!(all["counts"], json!([[4, 4], [5, 5]]));
+    let msg = all["message"].as_str().unwrap();
+    assert!(msg.contains("4 of 4, then 5 of 5"), "{msg}");
+    assert!(
+        !msg.contains("5 of 5 providers healthy throughout"),
+        "{msg}"
+    );
+    let ch = findings_of(&rep, "router_changes");
+    assert_eq!(ch.len(), 1, "{}", rep["findings"]);
+    assert!(
+        ch[0]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["change"] == "provider_appeared" && c["provider"] == "golem-3")
+    );
+    let restarts = findings_of(&rep, "router_restart");
+    assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
+    assert_eq!(restarts[0]["signs"], json!(["providers_changed"]));
+    assert_eq!(restarts[0]["seq"], 18);
+}
+
+/// Case 4: a restart with the same version and the same providers, seen only as a refused
+/// stretch followed by a changed provider list, and the queue counters back at 0. Case 7: the
+/// queue's first answer is not a change.
+#[test]
+fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
+    let (_d, db) = record(
+        400,
+        true,
+        Box::new(|t, r, kind| {
+            let down = (100.0..160.0).contains(&t);
+            let after = t >= 160.0;
+            if down
+                && matches!(
+                    kind,
+                    SourceKind::RouterHealth
+                        | SourceKind::RouterProviders
+                        | SourceKind::RouterQueue
+                )
+            {
+                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            }
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, 2, "not_provided", r),
+                SourceKind::RouterProviders => {
+                    let stamp = if after { r0() + 161.0 } else { r0() - 30.0 };
+                    let b = fixture("providers_golem_checked.json");
+                    let mut b = with(b, "golem-1", true, stamp);
+                    b["providers"].as_array_mut().unwrap().truncate(2);
+                    Reply::json(200, with(b, "modal-us-east", true, stamp).to_string())
+                }
+                SourceKind::RouterQueue => {
+                    let mut q = fixture("queue_status.json");
+                    let n = if after { 0 } else { 5 };
+                    q["queues"]["regions"]["US"]["completed"] = json!(n);
+                    q["timestamp"] = json!(r);
+                    Reply::json(200, q.to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let restarts = findings_of(&rep, "router_restart");
+    assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
+    assert_eq!(
+        restarts[0]["signs"],
+        json!(["after_refusal", "queues_reset"])
+    );
+    assert_eq!(
+        restarts[0]["seq"], 17,
+        "the first poll answered after the refusals"
+    );
+    let q = rep["endpoints"]["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["source"] == "router.queue_status")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        q["changes"], 0,
+        "depths never changed; the first answer is no change"
+    );
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(md.contains("0 changes over the recording"), "{md}");
+}
+
+/// Case 6: the check history is read once a minute and shows only each provider's last check;
+/// `/providers`, read every poll, shows more. The count is a lower bound and says so.
+#[test]
+fn checks_seen_are_a_lower_bound_and_include_every_providers_stamp() {
+    let (_d, db) = record(
+        300,
+        true,
+        Box::new(|t, r, kind| {
+            // A check every 20 s.
+            let stamp = r0() + (t / 20.0).floor() * 20.0;
+            Some(match kind {
+                SourceKind::RouterHealth => health(1, 1, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    let mut b = with(b, "modal-us-east", true, stamp);
+                    b["providers"] = json!([b["providers"][1].clone()]);
+                    Reply::json(200, b.to_string())
+                }
+                SourceKind::RouterCheckHistory => {
+                    let mut h = fixture("debug_health_history.json");
+                    h["providers"] = json!([{
+                        "provider": "modal-us-east", "healthy": true,
+                        "last_check_timestamp": stamp, "last_check_ago_seconds": r - stamp,
+                        "last_check_ago_human": "0s ago"
+                    }]);
+                    h["current_timestamp"] = json!(r);
+                    Reply::json(200, h.to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let c = rep["endpoints"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider"] == "modal-us-east")
+        .unwrap()
+        .clone();
+    // 300 s of checks every 20 s: 15 stamps, each seen by a 10 s poll of /providers; the
+    // history alone (once a minute) would show 5.
+    assert_eq!(c["checks"].as_array().unwrap().len(), 15);
+    assert!(c["longest_gap_seconds"].as_f64().unwrap() <= 20.5);
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(md.contains("at least 15"), "{md}");
+    assert!(
+        md.contains("checks in between may have gone unseen"),
+        "{md}"
+    );
+}
+
+/// Case 8: across a router outage nothing is observed. The provider lanes say "not seen"
+/// there, no span of a state runs across it, and `show` names the poll its states come from.
+#[test]
+fn provider_states_are_not_carried_across_a_router_outage() {
+    let (_d, db) = record(
+        300,
+        false,
+        Box::new(|t, r, kind| {
+            if (100.0..200.0).contains(&t) {
+                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            }
+            // Back from the outage, a check has found it unhealthy.
+            let up = t < 100.0;
+            Some(match kind {
+                SourceKind::RouterHealth => health(1, if up { 1 } else { 0 }, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    let mut b = with(b, "modal-us-east", up, r - 1.0);
+                    b["providers"] = json!([b["providers"][1].clone()]);
+                    Reply::json(200, b.to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let spans = spans_of(&rep, "modal-us-east");
+    let states: Vec<(&str, u64, u64)> = spans
+        .iter()
+        .map(|s| {
+            (
+                s["state"].as_str().unwrap(),
+                s["from_seq"].as_u64().unwrap(),
+                s["to_seq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("checked_healthy", 1, 10),
+            ("not_seen", 11, 20),
+            ("checked_unhealthy", 21, 30)
+        ]
+    );
+    // The flip happened while the router was not observed: placed between the two polls
+    // that saw it, never at the moment it answered again alone.
+    let ch = &findings_of(&rep, "router_changes")[0];
+    let flip = ch["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["change"] == "provider_health")
+        .unwrap();
+    assert_eq!(
+        (flip["since_seq"].as_u64(), flip["seq"].as_u64()),
+        (Some(10), Some(21))
+    );
+    assert!(
+        ch["message"]
+            .as_str()
+            .unwrap()
+            .contains("(the router was not observed in between)"),
+        "{}",
+        ch["message"]
+    );
+    let show = bb(&db, &["show", "--at", "15", "--json"]).ok().json();
+    assert_eq!(show["router"]["providers_seen"]["seq"], 10);
+    assert_eq!(
+        show["router"]["providers_fetch"]["error"],
+        "connect_refused"
+    );
+    let text = bb(&db, &["show", "--at", "15"]).ok().stdout;
+    assert!(
+        text.contains("providers as last answered, at seq 10 (50s earlier)"),
+        "{text}"
+    );
+    // The page draws the stretch as not seen.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("r.html");
+    bb(&db, &["report", "--out", page.to_str().unwrap()]).ok();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("ps-not_seen"), "no not-seen span drawn");
+}
