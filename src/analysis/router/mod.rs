@@ -71,7 +71,7 @@ pub enum RouterChange {
 
 impl RouterChange {
     /// Whether `/providers` carries this change (else `/health`).
-    fn from_providers(&self) -> bool {
+    fn of_providers(&self) -> bool {
         matches!(
             self,
             Self::ProviderAppeared { .. } | Self::ProviderGone { .. } | Self::ProviderHealth { .. }
@@ -464,7 +464,7 @@ pub(super) fn router_report(
             let last_providers = rec.seen.last_providers(before);
             for change in router_changes(p, r) {
                 // The last poll that saw the state before, when polls in between did not.
-                let since = if change.from_providers() {
+                let since = if change.of_providers() {
                     last_providers
                 } else {
                     last_health
