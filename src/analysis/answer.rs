@@ -105,6 +105,9 @@ pub struct JobAnswer {
     pub default_view: Option<ViewAnswer>,
     pub complete: ListAnswer,
     pub missing: u64,
+    /// The job's status at the end when not a final one: `missing` are cells without a row
+    /// *so far*.
+    pub active: Option<String>,
     /// Cells without a row seen, when no complete list was read: not known to be missing.
     pub unknown: u64,
     pub failures: Option<FailureAnswer>,
@@ -254,6 +257,7 @@ pub fn answer(
             no_cell: c.no_cell.len(),
         },
         missing: c.missing_count,
+        active: s.status.clone().filter(|st| !super::findings::is_final(st)),
         unknown: c.unknown_count,
         failures,
         output,

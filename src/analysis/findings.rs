@@ -89,6 +89,10 @@ pub enum Finding {
         cells: Vec<Cell>,
         rows_stopped_seq: Option<u64>,
         rows_stopped_at: Option<Stamp>,
+        /// The job's status at the end when it had not finished: the cells have no row *so
+        /// far*, as of `as_of`.
+        active: Option<String>,
+        as_of: Stamp,
     },
     UnexpectedRows {
         job: String,
@@ -142,6 +146,9 @@ pub enum Finding {
         clusters: usize,
         seen_first: Option<Stamp>,
         seen_last: Option<Stamp>,
+        /// `first` and `last` are on the runner's clock, which ran ahead of the recorder's by
+        /// up to this many seconds (the clock skew finding).
+        runner_ahead_seconds: Option<f64>,
     },
     VanishedRows {
         job: String,
@@ -154,6 +161,8 @@ pub enum Finding {
     StatusStayed {
         job: String,
         status: Option<String>,
+        /// The status is not a final one: it has stayed so *so far*.
+        active: bool,
     },
     /// Every poll whose `/health` answered said every provider was healthy.
     RouterAllHealthy {
@@ -274,6 +283,14 @@ impl Finding {
     }
 }
 
+/// A job status after which nothing more happens to the job.
+pub fn is_final(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "failed" | "cancelled" | "canceled" | "not found"
+    )
+}
+
 /// Per-job findings, in order of importance.
 fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     let s = &j.summary;
@@ -337,6 +354,7 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             regions: e.unplanned_regions.clone(),
         });
     }
+    let active = s.status.clone().filter(|st| !is_final(st));
     if c.missing_count > 0 {
         out.push(Finding::MissingCells {
             job: job.clone(),
@@ -344,6 +362,8 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             cells: c.missing.clone(),
             rows_stopped_seq: h.growth.last_new_row_seq,
             rows_stopped_at: h.growth.last_new_row_at,
+            active: active.clone(),
+            as_of: h.rows_over_time.last().map_or(Stamp(0), |r| r.taken_at),
         });
     }
     let reasons = |v: &[super::matrix::Unexpected]| -> Vec<String> {
@@ -436,6 +456,7 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
                 clusters: f.clusters.len(),
                 seen_first: f.first_seen_failed_at,
                 seen_last: f.last_seen_failed_at,
+                runner_ahead_seconds: h.clock_skew.as_ref().map(|k| k.ahead_seconds),
             });
         }
     }
@@ -459,7 +480,11 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     if chain.len() > 1 {
         out.push(Finding::StatusChanged { job, chain });
     } else if let Some(st) = chain.into_iter().next() {
-        out.push(Finding::StatusStayed { job, status: st });
+        out.push(Finding::StatusStayed {
+            job,
+            active: st.as_deref().is_none_or(|s| !is_final(s)),
+            status: st,
+        });
     }
 }
 

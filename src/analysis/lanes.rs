@@ -70,6 +70,10 @@ pub struct JobLanes {
     pub markers: Vec<Marker>,
     /// Durations (whole seconds) that many failed rows share exactly.
     pub duration_modes: Vec<(i64, usize)>,
+    /// The rows' own timestamps are on the runner's clock; when it ran ahead of the
+    /// recorder's (the clock skew finding), bars are drawn moved back by this much (µs), so
+    /// that no row is drawn after the poll that first saw it.
+    pub shift_us: i64,
 }
 
 /// How a bar's end was found.
@@ -109,6 +113,9 @@ pub struct Bar {
     pub before_start: bool,
     /// When polling first saw the row.
     pub first_seen_us: i64,
+    /// Even moved back by the job's shift, the row was dated after the poll that first saw
+    /// it: drawn from that poll.
+    pub dated_ahead: bool,
 }
 
 impl Bar {
@@ -262,7 +269,18 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
             continue;
         };
         let single_default = j.summary.expected.questions == ["default"];
-        let mut bars = bars(rec, index, start_us, end_us, single_default)?;
+        let shift_us = j
+            .history
+            .clock_skew
+            .as_ref()
+            .map_or(0, |k| (k.ahead_seconds * 1e6) as i64);
+        let axis = Axis {
+            start_us,
+            end_us,
+            shift_us,
+            single_default,
+        };
+        let mut bars = bars(rec, index, &axis)?;
         let last = rec.infos.last().map_or(0, |i| i.seq);
         for x in rec.reader.extras_at(index, last)? {
             // Kept beside the list, without a history of their own: their own creation time
@@ -273,15 +291,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
                 final_us: t,
                 vanished_us: None,
             };
-            bars.push(bar_of(
-                x.id(),
-                &x.exec,
-                start_us,
-                end_us,
-                seen,
-                true,
-                single_default,
-            ));
+            bars.push(bar_of(x.id(), &x.exec, &axis, seen, true));
         }
         order_by_cell(&mut bars);
         let h = &j.history;
@@ -343,6 +353,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
                 .iter()
                 .map(|m| (m.seconds, m.count))
                 .collect(),
+            shift_us,
         });
     }
     Ok(Lanes {
@@ -388,30 +399,24 @@ struct Seen {
     vanished_us: Option<i64>,
 }
 
-/// One bar per row id the job ever had (vanished ones too), from one sweep of its versions.
-fn bars(
-    rec: &Recording,
-    job: u32,
+/// Where bars are drawn: the axis, and how far the rows' clock is moved back.
+struct Axis {
     start_us: i64,
     end_us: i64,
+    shift_us: i64,
     single_default: bool,
-) -> Result<Vec<Bar>, StoreError> {
-    let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
+}
+
+/// One bar per row id the job ever had (vanished ones too), from one sweep of its versions.
+fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> {
+    let at = |seq: u64| rec.info(seq).map_or(axis.start_us, |i| i.started_at);
     let parts = by_id_ranges(rec, job, |ids| {
         let mut out = Vec::new();
         // (id, last present version, seen)
         let mut cur: Option<(i64, Option<Execution>, Seen)> = None;
         let finish = |c: Option<(i64, Option<Execution>, Seen)>, out: &mut Vec<Bar>| {
             if let Some((id, Some(e), seen)) = c {
-                out.push(bar_of(
-                    Some(id),
-                    &e,
-                    start_us,
-                    end_us,
-                    seen,
-                    false,
-                    single_default,
-                ));
+                out.push(bar_of(Some(id), &e, axis, seen, false));
             }
         };
         rec.reader.each_exec_version(job, ids, |id, seq, v| {
@@ -470,22 +475,23 @@ fn cell_of(e: &Execution, single_default: bool) -> Option<Cell> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn bar_of(
-    id: Option<i64>,
-    e: &Execution,
-    start_us: i64,
-    end_us: i64,
-    seen: Seen,
-    beside: bool,
-    single_default: bool,
-) -> Bar {
-    let begin = e.started_at.or(e.created_at).unwrap_or(seen.first_us);
-    let (end, how) = match (e.completed_at, seen.vanished_us) {
+fn bar_of(id: Option<i64>, e: &Execution, axis: &Axis, seen: Seen, beside: bool) -> Bar {
+    let (start_us, end_us) = (axis.start_us, axis.end_us);
+    let own = |t: Option<i64>| t.map(|t| t.saturating_sub(axis.shift_us));
+    let begin = own(e.started_at.or(e.created_at)).unwrap_or(seen.first_us);
+    let (end, how) = match (own(e.completed_at), seen.vanished_us) {
         (Some(c), _) => (c, BarEnd::Completed),
         (None, Some(v)) => (v, BarEnd::Vanished),
         (None, None) if is_final(&e.status) => (seen.final_us, BarEnd::SeenFinal),
         (None, None) => (end_us, BarEnd::StillRunning),
+    };
+    // Dated after the poll that first saw it even on the moved clock: the row cannot have
+    // begun later than that, so it is drawn from there.
+    let dated_ahead = begin > seen.first_us;
+    let (begin, end) = if dated_ahead {
+        (seen.first_us, seen.first_us + (end - begin).max(0))
+    } else {
+        (begin, end)
     };
     let real_end = end.max(begin);
     let before_start = begin < start_us;
@@ -493,7 +499,7 @@ fn bar_of(
     let shown = begin.clamp(start_us, end_us);
     Bar {
         id,
-        cell: cell_of(e, single_default),
+        cell: cell_of(e, axis.single_default),
         rank: 0,
         start_us: shown,
         end_us: real_end.clamp(shown, end_us),
@@ -505,6 +511,7 @@ fn bar_of(
         beside,
         before_start,
         first_seen_us: seen.first_us,
+        dated_ahead,
     }
 }
 
@@ -525,8 +532,17 @@ fn order_by_cell(bars: &mut [Bar]) {
             end += 1;
         }
         if bars[k].cell.is_some() {
-            for (rank, b) in bars[k..end].iter_mut().enumerate() {
-                b.rank = rank as u32;
+            // By distinct execution: a row repeating an id of its cell (the runner sent it
+            // twice) is that execution again, not a later run.
+            let mut ids: Vec<Option<i64>> = Vec::new();
+            for b in bars[k..end].iter_mut() {
+                b.rank = match b.id.and_then(|id| ids.iter().position(|x| *x == Some(id))) {
+                    Some(r) => r as u32,
+                    None => {
+                        ids.push(b.id);
+                        (ids.len() - 1) as u32
+                    }
+                };
             }
         }
         k = end;

@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex};
 struct Rendered {
     /// What it was rendered from: the recording's id and last seq (another file put in the
     /// path, or a new recording there, is another key).
-    key: (Option<String>, u64),
-    seq: u64,
+    key: (Option<String>, u64, bool),
+    /// What the page asks after: the snapshot, `e` added once the recording ended.
+    token: String,
     page: Bytes,
     main: Bytes,
 }
@@ -32,6 +33,8 @@ pub struct LivePage {
     job: Option<String>,
     /// Said on the page: this process is recording the file.
     recording: bool,
+    /// The recording this process ran has ended (the page says so, and stops asking).
+    ended: std::sync::atomic::AtomicBool,
     cache: Mutex<Option<Arc<Rendered>>>,
     /// Bound to loopback: requests must name it (`Host`), or a web page elsewhere could read
     /// the recording through DNS rebinding.
@@ -54,13 +57,21 @@ impl LivePage {
             path,
             job,
             recording,
+            ended: std::sync::atomic::AtomicBool::new(false),
             cache: Mutex::new(None),
             loopback: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
+    /// The recording has ended: the page is rendered once more, saying so.
+    pub fn end(&self) {
+        self.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// The page of the latest snapshot: from the cache when nothing committed since.
     fn look(&self) -> Result<Look, String> {
+        let ended = self.ended.load(std::sync::atomic::Ordering::Relaxed);
         let d = match open_reader(&self.path) {
             Ok(d) => d,
             // The recorder this process runs has not made it yet.
@@ -73,7 +84,7 @@ impl LivePage {
         let Some(seq) = reader.last_seq().map_err(err)? else {
             return Ok(Look::Waiting);
         };
-        let key = (reader.recording_id().map_err(err)?, seq);
+        let key = (reader.recording_id().map_err(err)?, seq, ended);
         drop(reader);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = cache.as_ref().filter(|r| r.key == key) {
@@ -87,12 +98,13 @@ impl LivePage {
         let live = Live {
             seq,
             recording: self.recording,
+            ended,
         };
         let mut main = String::new();
         page::main_html(&r, &l, ctx, Some(live), &mut main);
         let rendered = Arc::new(Rendered {
             key,
-            seq,
+            token: format!("{seq}{}", if ended { "e" } else { "" }),
             page: Bytes::from(page::report_html(&r, &l, ctx, Some(live))),
             main: Bytes::from(main),
         });
@@ -119,11 +131,11 @@ impl LivePage {
             ));
         }
         let path = req.uri().path().to_string();
-        let after: Option<u64> = req
+        let after: Option<String> = req
             .uri()
             .query()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
-            .and_then(|v| v.parse().ok());
+            .map(str::to_string);
         if path != "/" && path != "/main" {
             return Ok(plain(StatusCode::NOT_FOUND, "not found: the page is at /"));
         }
@@ -146,8 +158,10 @@ impl LivePage {
             (Ok(Look::Waiting), "/") => html(StatusCode::OK, waiting_page(), None),
             (Ok(Look::Waiting), _) => empty(StatusCode::NO_CONTENT),
             (Ok(Look::Page(r)), "/") => html(StatusCode::OK, r.page.clone(), None),
-            (Ok(Look::Page(r)), _) if after == Some(r.seq) => empty(StatusCode::NO_CONTENT),
-            (Ok(Look::Page(r)), _) => html(StatusCode::OK, r.main.clone(), Some(r.seq)),
+            (Ok(Look::Page(r)), _) if after.as_deref() == Some(r.token.as_str()) => {
+                empty(StatusCode::NO_CONTENT)
+            }
+            (Ok(Look::Page(r)), _) => html(StatusCode::OK, r.main.clone(), Some(&r.token)),
         })
     }
 }
@@ -191,11 +205,11 @@ fn headers(b: hyper::http::response::Builder) -> hyper::http::response::Builder 
         .header("referrer-policy", "no-referrer")
 }
 
-fn html(status: StatusCode, body: Bytes, seq: Option<u64>) -> Resp {
+fn html(status: StatusCode, body: Bytes, token: Option<&str>) -> Resp {
     let mut b = headers(Response::builder().status(status))
         .header("content-type", "text/html; charset=utf-8");
-    if let Some(s) = seq {
-        b = b.header("x-seq", s.to_string());
+    if let Some(s) = token {
+        b = b.header("x-seq", s);
     }
     b.body(Full::new(body))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
@@ -247,6 +261,10 @@ pub fn announce(bound: SocketAddr) -> String {
     }
     s
 }
+
+/// How long `record --ui` serves the final page after the recording ended: two of the
+/// page's 2 s looks.
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The default address of the live page: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";

@@ -409,10 +409,12 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         LogFormat::Text => Status::new(false),
         LogFormat::Json => Status::json(),
     };
+    let mut live = None;
     if let Some(addr) = &args.ui {
         let page = super::live::LivePage::new(db.to_path_buf(), None, true);
-        let bound = rt.block_on(super::live::start(page, addr))?;
+        let bound = rt.block_on(super::live::start(page.clone(), addr))?;
         say(&super::live::announce(bound));
+        live = Some(page);
     }
     let summary = rt.block_on(record(
         db,
@@ -423,6 +425,21 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         shutdown_signal(),
     ));
     status.finish();
+    if let Some(page) = live {
+        // The page shows the last snapshot and says the recording ended: an open page asks
+        // every 2 s, so it is served a little longer (a second Ctrl-C ends it at once).
+        page.end();
+        say(&format!(
+            "live page: recording ended; the final page is served {}s more (Ctrl-C to stop now)",
+            super::live::LINGER.as_secs()
+        ));
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(super::live::LINGER) => {}
+                _ = shutdown_signal() => {}
+            }
+        });
+    }
     let s = summary?;
     writeln!(out, "{}", summary_line(&s, db))?;
     if let Some(cause) = &s.gave_up {

@@ -1007,21 +1007,9 @@ fn endpoints_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<(
         )?;
     }
     writeln!(out)?;
+    let sty = md_style(ctx);
     for q in &e.queues {
-        writeln!(
-            out,
-            "- Queue depth ({}): at most {}; {} over the recording{}.",
-            q.source,
-            depths(&q.max),
-            plural(q.changes as u64, "change", "changes"),
-            match q.resets.first() {
-                Some((_, _, t)) => format!(
-                    "; its counters went back at {} (the queues start empty: a restart)",
-                    ctx.time(t.0)
-                ),
-                None => String::new(),
-            }
-        )?;
+        writeln!(out, "- {}", words::queue_line(q, &sty))?;
         for p in q.points.iter().take(QUEUE_POINTS) {
             writeln!(out, "  - {}: {}", ctx.time(p.at.0), depths(&p.depths))?;
         }
@@ -1043,16 +1031,7 @@ fn endpoints_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<(
         )?;
     }
     for c in &e.checks {
-        writeln!(
-            out,
-            "- Health checks of {} seen by the polls (each answer shows only the last one): at least {}{}.",
-            md(&c.provider),
-            c.checks.len(),
-            c.longest_gap_seconds.map_or(String::new(), |g| format!(
-                "; the longest stretch between two seen, or from the last to the end, is {} (checks in between may have gone unseen)",
-                human((g * 1e6) as i64)
-            ))
-        )?;
+        writeln!(out, "- {}", words::checks_line(c, &sty))?;
     }
     writeln!(out)
 }

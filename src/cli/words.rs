@@ -376,23 +376,40 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             cells,
             rows_stopped_at,
             rows_stopped_seq,
+            active,
+            as_of,
         } => {
             let named = if cells.is_empty() {
                 String::new()
             } else {
                 format!(": {}", list(cells.iter().map(|c| st.cell(c)), NAMED))
             };
-            let stopped = match (rows_stopped_at, rows_stopped_seq) {
-                (Some(t), Some(s)) => {
+            let stopped = match (rows_stopped_at, rows_stopped_seq, active) {
+                (Some(t), Some(s), None) => {
                     format!("; rows stopped appearing at {} (seq {s})", st.at(t.0))
+                }
+                (Some(t), Some(s), Some(_)) => {
+                    format!(
+                        "; the last new row so far appeared at {} (seq {s})",
+                        st.at(t.0)
+                    )
                 }
                 _ => String::new(),
             };
-            format!(
-                "{} of job {} never got a row{named}{stopped}.",
-                plural(*count, "cell", "cells"),
-                j(job)
-            )
+            match active {
+                None => format!(
+                    "{} of job {} never got a row{named}{stopped}.",
+                    plural(*count, "cell", "cells"),
+                    j(job)
+                ),
+                Some(status) => format!(
+                    "{} of job {} had no row so far, by {} (the job was still {}){named}{stopped}.",
+                    plural(*count, "cell", "cells"),
+                    j(job),
+                    st.at(as_of.0),
+                    st.e(status)
+                ),
+            }
         }
         UnexpectedRows {
             job,
@@ -486,18 +503,31 @@ pub fn finding(f: &Finding, st: &Style) -> String {
             clusters,
             seen_first,
             seen_last,
+            runner_ahead_seconds,
             ..
         } => {
             let seen = match (seen_first, seen_last) {
                 (Some(a), Some(b)) => format!(
-                    "; polling first saw a failure at {} and the last new one at {}",
+                    "; polling first saw a failure at {} and the last new one at {}{}",
                     st.at(a.0),
-                    st.at(b.0)
+                    st.at(b.0),
+                    if runner_ahead_seconds.is_some() {
+                        " (the recorder's clock)"
+                    } else {
+                        ""
+                    }
                 ),
                 _ => String::new(),
             };
+            let clock = match runner_ahead_seconds {
+                Some(a) => format!(
+                    " (the runner's clock, up to {} ahead of the recorder's)",
+                    human((a * 1e6) as i64)
+                ),
+                None => String::new(),
+            };
             format!(
-                "By the rows' own timestamps, failures ran from {} to {} ({}, {}){seen}.",
+                "By the rows' own timestamps{clock}, failures ran from {} to {} ({}, {}){seen}.",
                 st.at(first.0),
                 st.at(last.0),
                 human((spread_seconds * 1e6) as i64),
@@ -519,10 +549,19 @@ pub fn finding(f: &Finding, st: &Style) -> String {
                 .collect::<Vec<_>>()
                 .join(" -> ")
         ),
-        StatusStayed { job, status } => format!(
-            "Job {} status stayed {} throughout the recording.",
+        StatusStayed {
+            job,
+            status,
+            active,
+        } => format!(
+            "Job {} status stayed {} throughout the recording{}.",
             j(job),
-            st.ctx.status(&st.opt(status.as_deref(), "?"))
+            st.ctx.status(&st.opt(status.as_deref(), "?")),
+            if *active {
+                " so far (not a final status)"
+            } else {
+                ""
+            }
         ),
         RouterAllHealthy {
             healthy,
@@ -942,11 +981,18 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
             ),
             _ => String::new(),
         };
+        let missing = match (&a.active, a.missing) {
+            (Some(status), n) if n > 0 => format!(
+                "{} without a row so far (the job was still {})",
+                plural(n, "cell", "cells"),
+                st.e(status)
+            ),
+            (_, n) => format!("{} missing", plural(n, "cell", "cells")),
+        };
         s.push(format!(
-            "The complete list{when} had {} = {}; {} missing.",
+            "The complete list{when} had {} = {}; {missing}.",
             plural(c.rows as u64, "row", "rows"),
-            parts.join(" + "),
-            plural(a.missing, "cell", "cells")
+            parts.join(" + ")
         ));
     } else {
         let cut = a.default_view.as_ref().filter(|v| v.rows >= v.page_size);
@@ -1021,4 +1067,45 @@ pub fn answer(a: &JobAnswer, st: &Style) -> String {
         ));
     }
     s.join(" ")
+}
+
+/// A queue endpoint over the recording: its largest depths, how often they changed, and
+/// whether its counters went back (a restart).
+pub fn queue_line(q: &crate::analysis::endpoints::QueueSeries, st: &Style) -> String {
+    let m: Vec<String> = q
+        .max
+        .iter()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(k, v)| format!("{} {v}", st.e(k)))
+        .collect();
+    format!(
+        "Queue depth ({}): at most {}; {} over the recording{}.",
+        q.source,
+        if m.is_empty() {
+            "every depth 0".to_string()
+        } else {
+            m.join(", ")
+        },
+        plural(q.changes as u64, "change", "changes"),
+        match q.resets.first() {
+            Some((_, _, t)) => format!(
+                "; its counters went back at {} (the queues start empty: a restart)",
+                st.at(t.0)
+            ),
+            None => String::new(),
+        }
+    )
+}
+
+/// One provider's completed checks as the polls saw them (a lower bound).
+pub fn checks_line(c: &crate::analysis::endpoints::ProviderChecks, st: &Style) -> String {
+    format!(
+        "Health checks of {} seen by the polls (each answer shows only the last one): at least {}{}.",
+        st.e(&c.provider),
+        c.checks.len(),
+        c.longest_gap_seconds.map_or(String::new(), |g| format!(
+            "; the longest stretch between two seen, or from the last to the end, is {} (checks in between may have gone unseen)",
+            human((g * 1e6) as i64)
+        ))
+    )
 }

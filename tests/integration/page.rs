@@ -305,6 +305,62 @@ fn record_ui_serves_the_recording_as_it_grows() {
     assert!(later > first);
 }
 
+/// Issue 16: `record --ui` shows its last snapshot and says the recording ended; the page's
+/// header is the live state, not "updates by itself" when nothing will.
+#[test]
+fn record_ui_shows_its_last_snapshot_and_says_it_ended() {
+    let sim = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let (mut rec, line) = spawn_until(
+        &[
+            "record",
+            "--db",
+            db.to_str().unwrap(),
+            "--runner",
+            &sim.runner,
+            "--router",
+            &sim.router,
+            "--job",
+            "bias-detection-1759330371966",
+            "--interval",
+            "300ms",
+            "--max-runner-rpm",
+            "1000",
+            "--duration",
+            "2s",
+            "--ui",
+            "127.0.0.1:0",
+        ],
+        "live page at",
+    );
+    let base = addr_of(&line);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (token, body) = loop {
+        if let Ok((200, h, b)) = http_get(&format!("{base}/main?after=0")) {
+            let t = h["x-seq"].to_str().unwrap().to_string();
+            if t.ends_with('e') {
+                break (t, String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "never said it ended");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    // The page of the last snapshot the file holds.
+    let _ = rec.0.wait();
+    let last = bb(&db, &["snapshots", "--json"]).ok().json();
+    let n = last.as_array().unwrap().last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(token, format!("{n}e"));
+    assert!(
+        body.contains(&format!(
+            "Recording ended at snapshot {n}: this page no longer changes."
+        )),
+        "{body}"
+    );
+    assert!(!body.contains("updates by itself"));
+}
+
 /// A window cut from the middle: bars begun before it or going on after it keep their real
 /// length (two-minute timeouts are not drawn as near-instant) and are marked as cut.
 #[test]

@@ -298,3 +298,37 @@ fn rows_sharing_an_id_are_not_second_runs() {
         "{md}"
     );
 }
+
+/// Issue 16: while a job has not finished, what has not happened is said to have not happened
+/// *so far*: "never got a row" and "stayed ... throughout" only of a finished job.
+#[test]
+fn an_unfinished_job_says_so_far() {
+    let (_d, db, _) = record_scenario("cutoff", 30.0);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let m = &findings_of(&rep, "missing_cells")[0];
+    assert_eq!(m["active"], "queued");
+    let msg = m["message"].as_str().unwrap();
+    assert!(msg.contains("had no row so far, by "), "{msg}");
+    assert!(msg.contains("(the job was still queued)"), "{msg}");
+    assert!(!msg.contains("never got a row"), "{msg}");
+    let stayed = &findings_of(&rep, "status_stayed")[0];
+    assert!(
+        stayed["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("so far (not a final status)."),
+        "{}",
+        stayed["message"]
+    );
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(
+        md.contains("2 cells without a row so far (the job was still queued)"),
+        "{md}"
+    );
+    // A finished job's missing cells never got a row.
+    let (_d2, db2, _) = record_scenario("outage", 30.0);
+    let rep = bb(&db2, &["report", "--json"]).ok().json();
+    for f in findings_of(&rep, "status_stayed") {
+        assert_eq!(f["active"], false, "{f}");
+    }
+}

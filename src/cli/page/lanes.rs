@@ -362,8 +362,16 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         Some((secs, n)) => format!("; {n} failed after exactly {}", human(secs * 1_000_000)),
         None => String::new(),
     };
+    let clock = if job.shift_us > 0 {
+        format!(
+            "; on the recorder's clock: the rows' own times moved back {} (the runner's clock ran ahead)",
+            human(job.shift_us)
+        )
+    } else {
+        String::new()
+    };
     let sub = format!(
-        "{}, {} later rows of a cell{mode_text}",
+        "{}, {} later rows of a cell{mode_text}{clock}",
         plural(job.bars.len() as u64, "execution", "executions"),
         dups
     );
@@ -460,6 +468,16 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
                 ""
             }
         );
+        let title = match (job.shift_us, b.dated_ahead) {
+            (_, true) => {
+                format!("{title}; dated after the poll that first saw it, so drawn from that poll")
+            }
+            (0, false) => title,
+            (d, false) => format!(
+                "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
+                human(d)
+            ),
+        };
         if instant {
             // Near-instant: a diamond, so it does not vanish into a hairline.
             let cy = y + row_h / 2.0 - 0.5;

@@ -56,6 +56,8 @@ pub struct Live {
     pub seq: u64,
     /// Whether a recorder is still writing (said at the top).
     pub recording: bool,
+    /// The recording this server's process ran has ended: the page no longer changes.
+    pub ended: bool,
 }
 
 const CSS: &str = include_str!("page.css");
@@ -63,7 +65,7 @@ const CSS: &str = include_str!("page.css");
 /// The live page's only script: fetch `main?after=SEQ`; a 200 carries a newer `<main>`.
 /// A failed look says so at the bottom of the window until one succeeds; open `<details>` stay
 /// open across updates.
-const LIVE_JS: &str = r#"(function(){var m=document.querySelector('main');var s=document.getElementById('live-status');var seq=+m.dataset.seq;function say(t){s.textContent=t;s.hidden=!t;}function tick(){fetch('main?after='+seq,{cache:'no-store'}).then(function(r){if(r.status===200){seq=+r.headers.get('x-seq');return r.text().then(function(t){var y=window.scrollY;var open=[].map.call(m.querySelectorAll('details'),function(d){return d.open;});m.innerHTML=t;[].forEach.call(m.querySelectorAll('details'),function(d,i){if(open[i])d.open=true;});m.dataset.seq=seq;window.scrollTo(0,y);say('');});}if(r.status===204){say('');return;}return r.text().then(function(t){say('Updates stopped: '+t);});}).catch(function(){say('Updates stopped: the server does not answer.');}).then(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"#;
+const LIVE_JS: &str = r#"(function(){var m=document.querySelector('main');var s=document.getElementById('live-status');var seq=m.dataset.seq;function say(t){s.textContent=t;s.hidden=!t;var h=document.getElementById('live-state');if(h&&t){h.className='live stopped';h.textContent='Updates stopped at snapshot '+parseInt(seq,10)+': this page no longer changes.';}}function tick(){if(/e$/.test(seq))return;fetch('main?after='+seq,{cache:'no-store'}).then(function(r){if(r.status===200){seq=r.headers.get('x-seq');return r.text().then(function(t){var y=window.scrollY;var open=[].map.call(m.querySelectorAll('details'),function(d){return d.open;});m.innerHTML=t;[].forEach.call(m.querySelectorAll('details'),function(d,i){if(open[i])d.open=true;});m.dataset.seq=seq;window.scrollTo(0,y);say('');});}if(r.status===204){say('');return;}return r.text().then(function(t){say('Updates stopped: '+t);});}).catch(function(){say('Updates stopped: the server does not answer.');}).then(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"#;
 
 /// The whole document.
 pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> String {
@@ -83,7 +85,16 @@ pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> Strin
         out,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{csp}<link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>{CSS}</style></head><body>"
     );
-    let _ = write!(out, "<main data-seq=\"{}\">", live.map_or(0, |lv| lv.seq));
+    let _ = write!(
+        out,
+        "<main data-seq=\"{}{}\">",
+        live.map_or(0, |lv| lv.seq),
+        if live.is_some_and(|lv| lv.ended) {
+            "e"
+        } else {
+            ""
+        }
+    );
     main_html(r, l, ctx, live, &mut out);
     out.push_str("</main>");
     if live.is_some() {
@@ -120,15 +131,29 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
             plural(rc.snapshots as u64, "snapshot", "snapshots")
         );
         if let Some(lv) = live {
+            let (class, words) = match (lv.recording, lv.ended) {
+                (_, true) => (
+                    "live ended",
+                    format!(
+                        "Recording ended at snapshot {}: this page no longer changes.",
+                        lv.seq
+                    ),
+                ),
+                (true, false) => (
+                    "live",
+                    format!("Live: recording — snapshot {}, updates by itself.", lv.seq),
+                ),
+                (false, false) => (
+                    "live",
+                    format!(
+                        "Live view of the file — snapshot {}, updates when it grows.",
+                        lv.seq
+                    ),
+                ),
+            };
             let _ = write!(
                 out,
-                " <span class=\"live\">{} — snapshot {}, updates by itself.</span>",
-                if lv.recording {
-                    "Live: recording"
-                } else {
-                    "Live view of the file"
-                },
-                lv.seq
+                " <span class=\"{class}\" id=\"live-state\">{words}</span>"
             );
         }
         out.push_str("</p>");
@@ -189,7 +214,7 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         signatures(j, &st, out);
     }
     router_changes(r, &st, out);
-    endpoints(r, out);
+    endpoints(r, &st, out);
     windows(r, plain, out);
     recorded(r, plain, out);
 }
@@ -344,7 +369,7 @@ fn router_changes(r: &Report, st: &words::Style, out: &mut String) {
     out.push_str("</ul></details></section>");
 }
 
-fn endpoints(r: &Report, out: &mut String) {
+fn endpoints(r: &Report, sty: &words::Style, out: &mut String) {
     let e = &r.endpoints;
     if e.endpoints.is_empty() {
         return;
@@ -364,24 +389,7 @@ fn endpoints(r: &Report, out: &mut String) {
     }
     out.push_str("</table><ul>");
     for q in &e.queues {
-        let m: Vec<String> = q
-            .max
-            .iter()
-            .filter(|(_, v)| **v != 0.0)
-            .map(|(k, v)| format!("{} {v}", esc(k)))
-            .collect();
-        let m = if m.is_empty() {
-            vec!["every depth 0".to_string()]
-        } else {
-            m
-        };
-        let _ = write!(
-            out,
-            "<li>Queue depth ({}): at most {}; {}.</li>",
-            q.source,
-            m.join(", "),
-            plural(q.points.len() as u64, "change", "changes")
-        );
+        let _ = write!(out, "<li>{}</li>", words::queue_line(q, sty));
     }
     if let Some(st) = &e.stuck_jobs {
         let jobs: Vec<String> = st.jobs.iter().take(20).map(|j| esc(j)).collect();
@@ -397,16 +405,7 @@ fn endpoints(r: &Report, out: &mut String) {
         );
     }
     for c in &e.checks {
-        let _ = write!(
-            out,
-            "<li>Health checks of {} seen in the router's check history: {}{}.</li>",
-            esc(&c.provider),
-            plural(c.checks.len() as u64, "check", "checks"),
-            c.longest_gap_seconds.map_or(String::new(), |g| format!(
-                ", at most {} without one",
-                human((g * 1e6) as i64)
-            ))
-        );
+        let _ = write!(out, "<li>{}</li>", words::checks_line(c, sty));
     }
     out.push_str("</ul></section>");
 }
