@@ -2,7 +2,10 @@
 //! place: the expected cells and where that number comes from, what the default view showed
 //! and why, what the complete list holds, what is missing, and when and how the rows failed.
 
+use super::failures::Failures;
 use super::history::JobHistory;
+use super::matrix::DupCell;
+use crate::beacon::Execution;
 use super::seen::Observed;
 use super::summary::JobSummary;
 use super::{JobState, Recording};
@@ -114,10 +117,11 @@ pub struct JobAnswer {
     pub output: OutputAnswer,
 }
 
-/// The later distinct executions of each duplicated cell: the redelivered ones.
-fn redelivered(s: &JobSummary) -> BTreeSet<i64> {
+/// The later distinct executions of each duplicated cell (by created, else started time):
+/// the redelivered ones.
+fn redelivered(cells: &[DupCell]) -> BTreeSet<i64> {
     let mut out = BTreeSet::new();
-    for d in &s.cells.duplicated {
+    for d in cells {
         let mut rows: Vec<(Option<Stamp>, i64)> = d
             .rows
             .iter()
@@ -129,6 +133,66 @@ fn redelivered(s: &JobSummary) -> BTreeSet<i64> {
         out.extend(rows.iter().skip(1).map(|(_, id)| *id));
     }
     out
+}
+
+/// Distinct shown executions that are second or later runs of their cell.
+fn redeliveries_shown(ids: &[i64], cells: &[DupCell]) -> usize {
+    let again = redelivered(cells);
+    let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+    distinct.iter().filter(|i| again.contains(i)).count()
+}
+
+/// The shown rows by status, as `execs` (the complete list of the same poll) had them; an id
+/// the list did not have is not counted.
+fn shown_by_status(ids: &[i64], execs: &BTreeMap<i64, Execution>) -> BTreeMap<String, usize> {
+    let mut by = BTreeMap::new();
+    for id in ids {
+        if let Some(e) = execs.get(id) {
+            *by.entry(e.status.to_string()).or_default() += 1;
+        }
+    }
+    by
+}
+
+/// How the failed rows failed: the top signature, when, and the duration most share (only
+/// when at least half of them do).
+fn failure_answer(f: &Failures, runner_ahead: Option<f64>) -> Option<FailureAnswer> {
+    let top = f.signatures.first()?;
+    let mode = f.duration_modes.first().filter(|m| m.count * 2 >= f.total);
+    Some(FailureAnswer {
+        failed: f.total,
+        first: f.first_failed_at,
+        last: f.last_failed_at,
+        top: top.key.clone(),
+        top_count: top.count,
+        error_text: top.error_text.clone(),
+        same_seconds: mode.map(|m| m.seconds),
+        same_count: mode.map_or(0, |m| m.count),
+        runner_ahead_seconds: runner_ahead,
+        seen_first: f.first_seen_failed_at,
+        seen_last: f.last_seen_failed_at,
+    })
+}
+
+/// Where `output` is: null, carrying the error, or not in the row's format at all.
+fn output_answer<'a>(rows: impl IntoIterator<Item = &'a Execution>) -> OutputAnswer {
+    let mut o = OutputAnswer {
+        absent_in_view: true,
+        null_in_list: 0,
+        error_in_list: 0,
+        no_output_field: 0,
+    };
+    for e in rows {
+        match e.output_null {
+            Some(true) => o.null_in_list += 1,
+            Some(false) if e.error_message.is_some() || e.error_code.is_some() => {
+                o.error_in_list += 1
+            }
+            Some(false) => {}
+            None => o.no_output_field += 1,
+        }
+    }
+    o
 }
 
 /// The default view as one poll fetched it, compared only with the complete list of that
@@ -166,21 +230,15 @@ fn view_answer(
             earlier = rec.reader.execs_at(js.index, seq)?;
             &earlier
         };
-        for id in &ids {
-            if let Some(e) = execs.get(id) {
-                *by_status.entry(e.status.to_string()).or_default() += 1;
-            }
-        }
+        by_status = shown_by_status(&ids, execs);
     }
-    let again = redelivered(s);
-    let distinct: BTreeSet<i64> = ids.iter().copied().collect();
     Ok(Some(ViewAnswer {
         rows,
         page_size: DEFAULT_PAGE,
         seen: rec.observed(seq, last),
         complete_then,
         truncated: complete_then.is_some_and(|c| (rows as usize) < c),
-        duplicates_shown: distinct.iter().filter(|i| again.contains(i)).count(),
+        duplicates_shown: redeliveries_shown(&ids, &s.cells.duplicated),
         by_status,
         ids,
         view_polls: h.view_polls,
@@ -197,39 +255,8 @@ pub fn answer(
     let c = &s.cells;
     let default_view = view_answer(rec, s, h, js)?;
     let last = rec.infos.last().map_or(0, |i| i.seq);
-    let f = &h.failures;
-    let failures = f.signatures.first().map(|top| {
-        let mode = f.duration_modes.first().filter(|m| m.count * 2 >= f.total);
-        FailureAnswer {
-            failed: f.total,
-            first: f.first_failed_at,
-            last: f.last_failed_at,
-            top: top.key.clone(),
-            top_count: top.count,
-            error_text: top.error_text.clone(),
-            same_seconds: mode.map(|m| m.seconds),
-            same_count: mode.map_or(0, |m| m.count),
-            runner_ahead_seconds: h.clock_skew.as_ref().map(|k| k.ahead_seconds),
-            seen_first: f.first_seen_failed_at,
-            seen_last: f.last_seen_failed_at,
-        }
-    });
-    let mut output = OutputAnswer {
-        absent_in_view: true,
-        null_in_list: 0,
-        error_in_list: 0,
-        no_output_field: 0,
-    };
-    for r in js.rows() {
-        match r.exec.output_null {
-            Some(true) => output.null_in_list += 1,
-            Some(false) if r.exec.error_message.is_some() || r.exec.error_code.is_some() => {
-                output.error_in_list += 1
-            }
-            Some(false) => {}
-            None => output.no_output_field += 1,
-        }
-    }
+    let failures = failure_answer(&h.failures, h.clock_skew.as_ref().map(|k| k.ahead_seconds));
+    let output = output_answer(js.rows().map(|r| r.exec));
     let e = &s.expected;
     Ok(JobAnswer {
         job: s.job_id.clone(),
@@ -262,4 +289,146 @@ pub fn answer(
         failures,
         output,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::failures::{DurationMode, Signature};
+    use crate::analysis::matrix::RowRef;
+
+    fn sig(count: usize) -> Signature {
+        Signature {
+            key: SigKey {
+                status: "failed".into(),
+                error_code: Some("ROUTER_TIMEOUT".into()),
+                failure_stage: None,
+                provider_empty: true,
+                output_null: Some(false),
+            },
+            count,
+            example_ids: vec![],
+            error_text: Some("timeout".into()),
+        }
+    }
+
+    fn failures(total: usize, mode: Option<(i64, usize)>) -> Failures {
+        Failures {
+            total,
+            signatures: vec![sig(total - 1), sig(1)],
+            duration_modes: mode
+                .map(|(seconds, count)| DurationMode { seconds, count })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The common duration is said only when at least half the failures share it.
+    #[test]
+    fn the_common_duration_needs_half_the_failures() {
+        let a = failure_answer(&failures(6, Some((120, 3))), None).unwrap();
+        assert_eq!((a.same_seconds, a.same_count), (Some(120), 3), "exactly half");
+        let a = failure_answer(&failures(7, Some((120, 3))), None).unwrap();
+        assert_eq!((a.same_seconds, a.same_count), (None, 0), "fewer than half");
+        let a = failure_answer(&failures(4, Some((150, 4))), Some(12.5)).unwrap();
+        assert_eq!((a.same_seconds, a.same_count), (Some(150), 4));
+        assert_eq!(a.failed, 4);
+        assert_eq!(a.top_count, 3, "the top signature's own count");
+        assert_eq!(a.runner_ahead_seconds, Some(12.5));
+        assert!(failure_answer(&Failures::default(), None).is_none());
+    }
+
+    fn ex(id: i64, output_null: Option<bool>, msg: bool, code: bool) -> Execution {
+        Execution {
+            id,
+            status: "failed".into(),
+            output_null,
+            error_message: msg.then(|| "hybrid timeout".into()),
+            error_code: code.then(|| "ROUTER_TIMEOUT".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Null output, output carrying the error (by text, by code or both), output without an
+    /// error, and a format without output are each counted apart.
+    #[test]
+    fn where_the_output_is() {
+        let rows = [
+            ex(1, Some(true), false, false),
+            ex(2, Some(true), true, true),
+            ex(3, Some(false), true, false),
+            ex(4, Some(false), false, true),
+            ex(5, Some(false), true, true),
+            ex(6, Some(false), false, false),
+            ex(7, None, false, false),
+        ];
+        let o = output_answer(rows.iter());
+        assert_eq!(o.null_in_list, 2);
+        assert_eq!(o.error_in_list, 3);
+        assert_eq!(o.no_output_field, 1);
+        assert!(o.absent_in_view);
+    }
+
+    /// A view mixing statuses is counted by status; an id the list lacks is not counted.
+    #[test]
+    fn the_view_by_status() {
+        let execs: BTreeMap<i64, Execution> = [
+            (1, "failed"),
+            (2, "failed"),
+            (3, "completed"),
+            (4, "running"),
+        ]
+        .into_iter()
+        .map(|(id, st)| {
+            (
+                id,
+                Execution {
+                    id,
+                    status: st.into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+        let by = shown_by_status(&[1, 2, 3, 4, 9], &execs);
+        assert_eq!(
+            by,
+            BTreeMap::from([
+                ("completed".to_string(), 1),
+                ("failed".to_string(), 2),
+                ("running".to_string(), 1)
+            ])
+        );
+    }
+
+    fn row(id: Option<i64>, t: i64) -> RowRef {
+        RowRef {
+            id,
+            status: "failed".into(),
+            created_at: Some(Stamp(t)),
+            started_at: None,
+        }
+    }
+
+    /// Redeliveries are the later distinct executions of a cell: a repeated id is not one.
+    #[test]
+    fn redeliveries_by_distinct_execution() {
+        let cell = |rows: Vec<RowRef>| DupCell {
+            question_id: "q".into(),
+            model_id: "m".into(),
+            region: "r".into(),
+            execution_ids: vec![],
+            executions: 2,
+            rows,
+        };
+        // Cell A: 10 then 11 (11 again, a repeated row). Cell B: 20 created after 21.
+        let cells = vec![
+            cell(vec![row(Some(11), 5), row(Some(10), 1), row(Some(11), 5)]),
+            cell(vec![row(Some(20), 9), row(Some(21), 2), row(None, 3)]),
+        ];
+        assert_eq!(redelivered(&cells), BTreeSet::from([11, 20]));
+        assert_eq!(redeliveries_shown(&[11, 11, 20, 21, 10], &cells), 2);
+        assert_eq!(redeliveries_shown(&[10, 21], &cells), 0);
+    }
 }
