@@ -5,11 +5,11 @@
 use super::failures::Failures;
 use super::history::JobHistory;
 use super::matrix::DupCell;
-use crate::beacon::Execution;
 use super::seen::Observed;
 use super::summary::JobSummary;
 use super::{JobState, Recording};
 use super::{Stamp, failures::SigKey};
+use crate::beacon::Execution;
 use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -328,7 +328,11 @@ mod tests {
     #[test]
     fn the_common_duration_needs_half_the_failures() {
         let a = failure_answer(&failures(6, Some((120, 3))), None).unwrap();
-        assert_eq!((a.same_seconds, a.same_count), (Some(120), 3), "exactly half");
+        assert_eq!(
+            (a.same_seconds, a.same_count),
+            (Some(120), 3),
+            "exactly half"
+        );
         let a = failure_answer(&failures(7, Some((120, 3))), None).unwrap();
         assert_eq!((a.same_seconds, a.same_count), (None, 0), "fewer than half");
         let a = failure_answer(&failures(4, Some((150, 4))), Some(12.5)).unwrap();

@@ -297,6 +297,26 @@ fn rows_sharing_an_id_are_not_second_runs() {
         md.contains("19 rows = 10 cells covered + 3 extra runs of 3 cells that ran more than once + 6 rows repeating an execution id"),
         "{md}"
     );
+    // No view ever answered: no spec, so nothing expected (not "0 executions").
+    let (_d, db) = record_polls(
+        [
+            Some(("failed", 2)),
+            Some(("failed", 2)),
+            Some(("failed", 2)),
+        ],
+        [None, None, None],
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let a = &rep["jobs"][0]["answer"];
+    assert_eq!(a["expected"], Value::Null);
+    assert_eq!(a["default_view"], Value::Null);
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("no spec was recorded, so how many executions it should have is unknown"),
+        "{a}"
+    );
 }
 
 /// Issue 16: while a job has not finished, what has not happened is said to have not happened
@@ -331,4 +351,94 @@ fn an_unfinished_job_says_so_far() {
     for f in findings_of(&rep, "status_stayed") {
         assert_eq!(f["active"], false, "{f}");
     }
+}
+
+/// Three polls of a job of four cells: `lists[k]` is poll k+1's complete list (status of rows
+/// 1..=n, or `None`: the request times out), `views[k]` the ids its default view shows (or
+/// `None`: times out).
+fn record_polls(
+    lists: [Option<(&'static str, i64)>; 3],
+    views: [Option<&'static [i64]>; 3],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let spec = r#"{"questions":["q1","q2","q3","q4"],"models":[{"id":"m","regions":["US"]}],"constraints":{"regions":["US"]}}"#;
+    let src = FakeSource::new(clock.clone(), move |now, req| {
+        let k = ((now - T0) / 10_000_000) as usize;
+        let timeout = || Reply::fault(beacon_blackbox::fetch::FetchErrorKind::Timeout);
+        match req.kind {
+            SourceKind::RunnerExecAll => match lists.get(k).copied().flatten() {
+                Some((status, n)) => {
+                    let r: Vec<String> = (1..=n)
+                        .map(|i| {
+                            format!(
+                                r#"{{"id":{i},"status":"{status}","question_id":"q{i}","model_id":"m","region":"us-east"}}"#
+                            )
+                        })
+                        .collect();
+                    Reply::json(200, format!(r#"{{"executions":[{}]}}"#, r.join(",")))
+                }
+                None => timeout(),
+            },
+            SourceKind::RunnerJobDefault => match views.get(k).copied().flatten() {
+                Some(ids) => {
+                    let r: Vec<String> = ids
+                        .iter()
+                        .map(|i| format!(r#"{{"id":{i},"status":"x"}}"#))
+                        .collect();
+                    Reply::json(
+                        200,
+                        format!(
+                            r#"{{"job":{spec},"status":"processing","executions":[{}]}}"#,
+                            r.join(",")
+                        ),
+                    )
+                }
+                None => timeout(),
+            },
+            _ => timeout(),
+        }
+    });
+    let mut opts = options(&["j"], 10.0);
+    opts.targets.router = None;
+    opts.stop = Stop::Count(3);
+    let (d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    (d, db)
+}
+
+/// The answer's default view is the poll it names, whole: the ids that poll's view showed and
+/// the statuses the list of that same poll gave them, never the last snapshot's.
+#[test]
+fn the_answer_describes_the_view_as_its_poll_saw_it() {
+    // Poll 3 shows another view but its list timed out: the answer describes poll 2.
+    let (_d, db) = record_polls(
+        [Some(("running", 3)), Some(("failed", 4)), None],
+        [Some(&[3, 2]), Some(&[4]), Some(&[4, 3])],
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let v = &rep["jobs"][0]["answer"]["default_view"];
+    assert_eq!(v["seen"]["seq"], 2);
+    assert_eq!(v["ids"], json!([4]));
+    assert_eq!(v["complete_then"], 4);
+    assert_eq!(v["by_status"], json!({"failed": 1}));
+    assert_eq!(v["truncated"], true);
+    // Poll 3's list changed the statuses, its view timed out: poll 2's statuses are said.
+    let (_d, db) = record_polls(
+        [
+            Some(("running", 3)),
+            Some(("running", 4)),
+            Some(("failed", 4)),
+        ],
+        [Some(&[3, 2]), Some(&[4, 3]), None],
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let v = &rep["jobs"][0]["answer"]["default_view"];
+    assert_eq!(v["seen"]["seq"], 2);
+    assert_eq!(v["by_status"], json!({"running": 2}));
+    assert_eq!(rep["jobs"][0]["by_status"], json!({"failed": 4}));
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(
+        md.contains("showed 2 rows, all running at ") && md.contains("(seq 2, the last poll that fetched it with the complete list, which had 4 rows then)"),
+        "{md}"
+    );
 }

@@ -213,8 +213,8 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         Some(r) => format!(
             "{} at the end{}",
             plural(r.rows as u64, "row", "rows"),
-            r.default_rows
-                .map_or(String::new(), |d| format!(", default view {d}"))
+            r.default_last
+                .map_or(String::new(), |(_, d)| format!(", default view {d}"))
         ),
         None => String::new(),
     };
@@ -274,7 +274,8 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         d.push('Z');
         let _ = write!(out, r#"<path class="area st-{class}" d="{d}"/>"#);
     }
-    // Default view: a dashed step line where it was recorded.
+    // Default view: a dashed step over each poll that fetched it (a poll that did not is
+    // left open: its view is not known there).
     let mut d = String::new();
     let mut pen_down = false;
     for (i, r) in job.rows.iter().enumerate() {
@@ -295,7 +296,7 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
     }
     if !d.is_empty() {
         let _ = write!(out, r#"<path class="default-view" d="{d}"/>"#);
-        if let Some(v) = job.rows.iter().rev().find_map(|r| r.default_rows) {
+        if let Some((_, v)) = job.rows.last().and_then(|r| r.default_last) {
             let _ = write!(
                 out,
                 r#"<text class="dv-label" x="{:.1}" y="{:.1}">default view: {v}</text>"#,
@@ -312,7 +313,7 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             || i + 1 == job.rows.len()
             || job.rows[i - 1].rows != r.rows
             || job.rows[i - 1].by_status != r.by_status
-            || job.rows[i - 1].default_rows != r.default_rows;
+            || job.rows[i - 1].default_last != r.default_last;
         if !changed {
             continue;
         }
@@ -331,8 +332,12 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             ctx.time(r.taken_at.0),
             plural(r.rows as u64, "row", "rows"),
             statuses.join(", "),
-            r.default_rows
-                .map_or("not recorded".to_string(), |d| d.to_string())
+            match (r.default_rows, r.default_last) {
+                (Some(d), _) => d.to_string(),
+                (None, Some((seq, d))) =>
+                    format!("not fetched in this poll (last: {d} at seq {seq})"),
+                (None, None) => "not recorded".to_string(),
+            }
         );
     }
     y0 + h + LANE_GAP
