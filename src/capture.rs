@@ -78,25 +78,13 @@ pub fn kind_of(url: &Url, body: &[u8]) -> (SourceKind, Option<String>) {
 }
 
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(v) = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
+
+/// The paths a capture may have (after any prefix), for the message that refuses another.
+pub const KNOWN_PATHS: &str = "/api/v1/jobs/ID?include=executions, /api/v1/jobs/ID?include=executions&exec_limit=N&exec_offset=K, /api/v1/jobs/ID/executions/all, /api/v1/jobs, /health, /health/ready, /providers, /metrics, /debug/providers, /debug/startup-status, /debug/health-check-history, /queue/status, /ready, /admin/queue-stats, /admin/stuck-jobs";
 
 /// A saved response: its status, headers and body.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,8 +107,8 @@ impl Saved {
 }
 
 /// Reads a saved response. With `curl -i`, the status line and headers come first (after a
-/// `100 Continue` or a redirect, the last response is the one); without, it is all body and
-/// the status is taken as 200.
+/// `100 Continue`, or with `-L` after a redirect and whatever body it carried, the last
+/// response is the one); without, it is all body and the status is taken as 200.
 pub fn parse_saved(bytes: &[u8]) -> Saved {
     let mut rest = bytes;
     let mut last: Option<Saved> = None;
@@ -138,18 +126,34 @@ pub fn parse_saved(bytes: &[u8]) -> Saved {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let headers = lines
+        let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect();
         rest = &rest[end.0 + end.1..];
-        last = Some(Saved {
+        let saved = Saved {
             status,
             headers,
             body: Vec::new(),
             with_head: true,
-        });
-        // Another response follows (a 1xx, or `curl -iL` after a redirect).
+        };
+        // A redirect `curl -L` followed: its own body (by its length, else up to the next
+        // status line) comes before the next response.
+        if (300..400).contains(&status) && saved.header("location").is_some() {
+            let len = saved
+                .header("content-length")
+                .and_then(|v| v.parse::<usize>().ok());
+            let next = len
+                .filter(|&n| rest.get(n..).is_some_and(|r| r.starts_with(b"HTTP/")))
+                .or_else(|| find(rest, b"HTTP/"));
+            if let Some(n) = next {
+                rest = &rest[n..];
+                last = Some(saved);
+                continue;
+            }
+        }
+        last = Some(saved);
+        // Another response follows (a 1xx).
         if !rest.starts_with(b"HTTP/") {
             break;
         }
@@ -165,6 +169,56 @@ pub fn parse_saved(bytes: &[u8]) -> Saved {
             body: bytes.to_vec(),
             with_head: false,
         },
+    }
+}
+
+/// A body as its `Content-Encoding` says it was sent (curl keeps it so without
+/// `--compressed`), decoded; a gzip body saved without its head is told by its magic bytes.
+/// `None` when nothing was to decode; `Err` when it does not decode.
+pub fn decode_body(saved: &Saved) -> Result<Option<(Vec<u8>, &'static str)>, String> {
+    use std::io::Read;
+    let enc = saved
+        .header("content-encoding")
+        .map(|e| e.trim().to_ascii_lowercase());
+    let enc = match enc.as_deref() {
+        Some("gzip") | Some("x-gzip") => "gzip",
+        Some("deflate") => "deflate",
+        Some("br") => "br",
+        Some("identity") | Some("") | None if saved.body.starts_with(&[0x1f, 0x8b]) => "gzip",
+        Some("identity") | Some("") | None => return Ok(None),
+        Some(other) => {
+            return Err(format!(
+                "its Content-Encoding {other:?} is not one this version reads"
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    let limit = 256u64 << 20;
+    let read = match enc {
+        "gzip" => flate2::read::MultiGzDecoder::new(saved.body.as_slice())
+            .take(limit)
+            .read_to_end(&mut out),
+        // Servers send zlib-wrapped deflate; a few raw.
+        "deflate" => flate2::read::ZlibDecoder::new(saved.body.as_slice())
+            .take(limit)
+            .read_to_end(&mut out)
+            .or_else(|_| {
+                out.clear();
+                flate2::read::DeflateDecoder::new(saved.body.as_slice())
+                    .take(limit)
+                    .read_to_end(&mut out)
+            }),
+        _ => brotli_decompressor::Decompressor::new(saved.body.as_slice(), 4096)
+            .take(limit)
+            .read_to_end(&mut out),
+    };
+    match read {
+        Ok(_) if out.len() as u64 >= limit => Err(format!(
+            "its {enc} body decodes to more than {} MiB",
+            limit >> 20
+        )),
+        Ok(_) => Ok(Some((out, enc))),
+        Err(e) => Err(format!("its body does not decode as {enc}: {e}")),
     }
 }
 
@@ -205,7 +259,20 @@ pub fn from_file(
     at: Option<i64>,
     mtime_us: Option<i64>,
 ) -> Result<Capture, String> {
-    let saved = parse_saved(bytes);
+    let mut saved = parse_saved(bytes);
+    let decoded = decode_body(&saved).map_err(|e| format!("{name}: {e}"))?;
+    if let Some((body, _)) = &decoded {
+        saved.body = body.clone();
+        saved
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-encoding"));
+    }
+    if kind_of(url, &saved.body).0 == SourceKind::Custom {
+        return Err(format!(
+            "{name}: {} is not an endpoint of the runner or router this version reads (their paths: {KNOWN_PATHS})",
+            crate::redact::url(url)
+        ));
+    }
     if !saved.with_head && bytes.starts_with(b"HTTP/") {
         return Err(format!(
             "{name}: its head (as `curl -i` saves it) has no end (a blank line); the capture looks cut"
@@ -225,7 +292,13 @@ pub fn from_file(
     Ok(Capture {
         fetched: fetched(url, &saved, 0, at_us),
         at_us,
-        origin: format!("{name}: {} ({how})", crate::redact::url(url)),
+        origin: format!(
+            "{name}: {} ({how}{})",
+            crate::redact::url(url),
+            decoded.map_or(String::new(), |(_, enc)| format!(
+                "; its {enc} body decoded"
+            ))
+        ),
     })
 }
 
@@ -270,6 +343,34 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
                 .and_then(|u| Url::parse(u).ok())
                 .ok_or(NotOurs)?;
             let res = e.get("response").ok_or_else(|| bad("no response"))?;
+            // A field of the wrong type is named as such (`"status": "200"`).
+            for (field, v, want) in [
+                ("response.status", res.get("status"), "a number"),
+                ("time", e.get("time"), "a number"),
+                ("startedDateTime", e.get("startedDateTime"), "a string"),
+                (
+                    "response.content.text",
+                    res.pointer("/content/text"),
+                    "a string",
+                ),
+                (
+                    "response.content.size",
+                    res.pointer("/content/size"),
+                    "a number",
+                ),
+                (
+                    "response.content.encoding",
+                    res.pointer("/content/encoding"),
+                    "a string",
+                ),
+                ("response.headers", res.get("headers"), "an array"),
+            ] {
+                if let Some(v) = v.filter(|v| !v.is_null())
+                    && json_type(v) != want
+                {
+                    return Err(bad(&format!("its {field} is {}, not {want}", json_type(v))));
+                }
+            }
             let content = res.get("content");
             let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
             let body = match (text, content.and_then(|c| c.get("encoding"))) {
@@ -364,30 +465,26 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a' + 26) as u32,
-            b'0'..=b'9' => (c - b'0' + 52) as u32,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        })
-    };
-    let clean: Vec<u8> = s
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const HAR: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    HAR.decode(clean).ok()
+}
+
+/// What a JSON value is, for a message about a field of the wrong type.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -208,17 +208,48 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     }
     // Checked before the file is opened for writing (which would mark it as written).
     // (A file that cannot be read here is refused by the writer's own checks, with its cause.)
+    // One rule for captures of the same moment imported one call at a time: a `Date` header
+    // has whole seconds, so a capture dated within the second of the last snapshot (and not
+    // before it) follows that snapshot, its time moved to just after it and said so; one
+    // dated earlier is refused.
     let last = crate::store::last_started_at(db).ok().flatten();
-    if let (Some(last), Some(first)) = (last, polls.first())
-        && first.started_at <= last
-    {
-        return Err(CliError::usage(format!(
-            "the captures start at {}, not after the recording's last snapshot ({}): a \
-             recording runs forward in time; import them into a new one (--db OTHER.redb)",
-            super::text::date_time(first.started_at),
-            super::text::date_time(last)
-        )));
+    let mut moved = Vec::new();
+    if let Some(last) = last {
+        let second = last.div_euclid(1_000_000);
+        for p in polls.iter_mut() {
+            if p.started_at > last {
+                break;
+            }
+            if p.started_at.div_euclid(1_000_000) != second {
+                return Err(CliError::usage(format!(
+                    "the captures start at {}, before the recording's last snapshot ({}): a \
+                     recording runs forward in time; captures of one moment go in together \
+                     (one --manifest LIST of URL FILE [TIME] lines), older ones into a new \
+                     recording (--db OTHER.redb)",
+                    super::text::date_time(p.started_at),
+                    super::text::date_time(last)
+                )));
+            }
+            let shift = last + 1 - p.started_at;
+            p.started_at += shift;
+            p.ended_at += shift;
+            moved.push(p.started_at);
+        }
+        // Moved polls keep their order; the next ones stay after them.
+        for k in 1..polls.len() {
+            if polls[k].started_at <= polls[k - 1].started_at {
+                let shift = polls[k - 1].started_at + 1 - polls[k].started_at;
+                polls[k].started_at += shift;
+                polls[k].ended_at += shift;
+            }
+        }
     }
+    let note_moved = (!moved.is_empty()).then(|| {
+        format!(
+            "{} dated within the second of the recording's last snapshot (a Date header has whole seconds) placed just after it",
+            super::text::plural(moved.len() as u64, "snapshot", "snapshots")
+        )
+    });
     let mut w = Writer::open_with(db, Sharing::Shared)?;
     let mut jobs: Vec<String> = caps.iter().filter_map(|c| c.fetched.job.clone()).collect();
     jobs.sort();
@@ -242,6 +273,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             .iter()
             .map(|c| c.origin.clone())
             .chain(unreadable.iter().cloned())
+            .chain(note_moved.clone())
             .collect(),
     });
     let (mut first, mut last) = (None, 0);
@@ -269,6 +301,9 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     )?;
     for u in &unreadable {
         writeln!(out, "{}", term(u))?;
+    }
+    if let Some(n) = note_moved {
+        writeln!(out, "note: {n}")?;
     }
     Ok(())
 }

@@ -203,8 +203,9 @@ pub fn render_error(e: &CliError) -> String {
     if let Some(h) = &e.hint {
         line.push_str(&format!(" (hint: {h})"));
     }
-    // One line whatever the messages held: causes can quote what a server sent.
-    safe::term(&line).into_owned()
+    // One line whatever the messages held: causes can quote what a server sent. And no
+    // secret, whatever a library put in its message (an HTTP client quotes the URL).
+    safe::term(&crate::redact::in_text(&line)).into_owned()
 }
 
 pub type CmdResult = Result<(), CliError>;

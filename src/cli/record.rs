@@ -188,8 +188,10 @@ pub enum LogFormat {
 }
 
 /// Writes a line to stderr; a closed or full stderr never stops the recorder.
+/// A line on stderr. Every line goes through the URL redactor on its way out: the last guard
+/// against a library's message that quotes a URL with its credentials.
 pub fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let _ = writeln!(std::io::stderr(), "{}", crate::redact::in_text(line));
 }
 
 /// The live status: one line on a terminal (indicatif), plain lines otherwise.

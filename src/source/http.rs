@@ -97,7 +97,12 @@ pub(crate) fn wait_hint<'a>(
 }
 
 fn describe(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
+    // Without the URL the client would quote (the request's own, credentials and all); the
+    // redactor still runs over what the causes say.
+    let mut msg = match e.url() {
+        Some(u) => e.to_string().replace(u.as_str(), &redact::url(u)),
+        None => e.to_string(),
+    };
     let mut src: Option<&dyn std::error::Error> = e.source();
     while let Some(s) = src {
         msg.push_str(": ");

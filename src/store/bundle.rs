@@ -1,18 +1,23 @@
 //! Sealed incident bundles (`blackbox cut`): a recording of one window of another, whole on its
 //! own — its snapshots, their bodies (stored full, no delta reaching outside), every entity's
 //! state at the window's start and its versions after, the notes — with a manifest in `meta`
-//! saying where it came from and a blake3 digest over everything else. `verify` recomputes the
-//! digest: any change to the file after the cut breaks the seal.
+//! saying where it came from and a blake3 digest over all of it: every table, every key and
+//! value, and the manifest itself (its `digest` field blank). `verify` recomputes the digest,
+//! and refuses a table the bundle format does not know: any change to the file's content after
+//! the cut breaks the seal. (Free pages are not content: redb's page checks cover them.)
 
 use super::reader::Reader;
 use super::schema::*;
 use super::{DbResult, ReadDb, StoreError, blobs, checkpoint, codec};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{MultimapTableHandle, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub const FORMAT: &str = "beacon-blackbox bundle 1";
+pub const FORMAT: &str = "beacon-blackbox bundle 2";
+
+/// Bundles cut by earlier versions: their digest left the manifest out.
+pub const FORMAT_1: &str = "beacon-blackbox bundle 1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Counts {
@@ -37,9 +42,28 @@ pub struct Manifest {
     pub counts: Counts,
     pub created_by: String,
     pub created_at: String,
-    /// blake3 over every table but this manifest, hex.
+    /// blake3 over every table and this manifest (with this field empty), hex.
     pub digest: String,
 }
+
+/// The tables of a bundle, in the order the digest reads them. Any other table is a change.
+const TABLE_NAMES: [&str; 15] = [
+    "meta",
+    "sessions",
+    "snapshots",
+    "strings",
+    "bodies",
+    "body_index",
+    "jobs",
+    "job_versions",
+    "exec_versions",
+    "router_versions",
+    "exec_changes",
+    "exec_checkpoints",
+    "exec_extras",
+    "notes",
+    "pruned",
+];
 
 /// Feeds one table's entries to the hasher: its name, then every key and value, each
 /// length-prefixed, in key order.
@@ -76,10 +100,22 @@ fn feed<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(())
 }
 
-/// The digest of a recording's contents, its manifest left out.
-pub fn digest(txn: &redb::ReadTransaction) -> Result<String, StoreError> {
+/// The digest of a bundle: every table, and its manifest with the digest field empty (format
+/// 2); a format 1 bundle's left the manifest out.
+pub fn digest(
+    txn: &redb::ReadTransaction,
+    manifest: Option<&Manifest>,
+) -> Result<String, StoreError> {
     let mut h = blake3::Hasher::new();
     feed(&mut h, txn, META, |k| k == b"manifest")?;
+    if let Some(m) = manifest.filter(|m| m.format != FORMAT_1) {
+        let mut blank = m.clone();
+        blank.digest = String::new();
+        let bytes = serde_json::to_vec(&blank).unwrap_or_default();
+        h.update(b"manifest");
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
     feed(&mut h, txn, SESSIONS, |_| false)?;
     feed(&mut h, txn, SNAPSHOTS, |_| false)?;
     feed(&mut h, txn, STRINGS, |_| false)?;
@@ -97,6 +133,23 @@ pub fn digest(txn: &redb::ReadTransaction) -> Result<String, StoreError> {
     Ok(h.finalize().to_hex().to_string())
 }
 
+/// A digest of a file's whole content: every table of the format, every key and value, the
+/// manifest included, and the names of any other tables. Two files with the same content have
+/// the same digest whatever their free pages hold.
+pub fn content_digest(db: &ReadDb) -> Result<String, StoreError> {
+    let txn = db.begin_read()?;
+    let mut h = blake3::Hasher::new();
+    feed(&mut h, &txn, META, |_| false)?;
+    h.update(digest(&txn, None)?.as_bytes());
+    for t in txn.list_tables().db()? {
+        h.update(t.name().as_bytes());
+    }
+    for t in txn.list_multimap_tables().db()? {
+        h.update(t.name().as_bytes());
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
 /// `None` for a file that is not a bundle; else whether its seal holds (`Err`: why not).
 pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, StoreError> {
     let Some(bytes) = reader.manifest_json()? else {
@@ -106,7 +159,39 @@ pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, S
         Ok(m) => m,
         Err(e) => return Ok(Some(Err(format!("its manifest is unreadable: {e}")))),
     };
-    let d = digest(&reader.txn)?;
+    if m.format != FORMAT && m.format != FORMAT_1 {
+        return Ok(Some(Err(format!(
+            "its manifest's format {:?} is not one this version knows",
+            m.format
+        ))));
+    }
+    // A table the format does not have is a change the digest would not see.
+    let mut extra: Vec<String> = reader
+        .txn
+        .list_tables()
+        .db()?
+        .map(|t| t.name().to_string())
+        .filter(|n| !TABLE_NAMES.contains(&n.as_str()))
+        .collect();
+    extra.extend(
+        reader
+            .txn
+            .list_multimap_tables()
+            .db()?
+            .map(|t| t.name().to_string()),
+    );
+    if !extra.is_empty() {
+        return Ok(Some(Err(format!(
+            "the seal is broken: the file holds {} the bundle format does not have ({})",
+            if extra.len() == 1 {
+                "a table"
+            } else {
+                "tables"
+            },
+            extra.join(", ")
+        ))));
+    }
+    let d = digest(&reader.txn, Some(&m))?;
     Ok(Some(if d == m.digest {
         Ok(m)
     } else {
@@ -282,8 +367,7 @@ pub fn cut(
     };
     let first = snaps.first().map_or(from, |(s, _)| *s);
     let last = snaps.last().map_or(to, |(s, _)| *s);
-    let digest = digest(&db.begin_read().db()?)?;
-    let m = Manifest {
+    let mut m = Manifest {
         format: FORMAT.into(),
         source_recording_id: r.recording_id()?,
         from_seq: first,
@@ -298,8 +382,9 @@ pub fn cut(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_micros() as i64),
         ),
-        digest,
+        digest: String::new(),
     };
+    m.digest = digest(&db.begin_read().db()?, Some(&m))?;
     let txn = db.begin_write().db()?;
     txn.open_table(META)
         .db()?

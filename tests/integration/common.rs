@@ -343,6 +343,25 @@ pub fn http_get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>),
     })
 }
 
+/// One POST with a 30 s timeout: (status, body).
+pub fn http_post(url: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), reqwest::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        beacon_blackbox::source::install_crypto();
+        let r = reqwest::Client::new()
+            .post(url)
+            .body(body)
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        Ok((s, r.bytes().await?.to_vec()))
+    })
+}
+
 /// A long-running `blackbox` (a server), killed when dropped.
 pub struct Child(pub std::process::Child);
 

@@ -18,3 +18,5 @@ mod replay;
 mod router;
 mod router_truth;
 mod seen;
+mod truth;
+mod ways_out;

@@ -2,6 +2,7 @@
 //! Parquet: one file per table (`docs/export.md`); `trace`: the Chrome trace-event JSON of the
 //! executions, for Perfetto or `chrome://tracing`.
 
+pub mod derived;
 mod pq;
 pub mod tables;
 mod trace;
@@ -42,41 +43,84 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-fn jsonl<T: serde::Serialize>(path: &Path, db: &Path, rows: &[T]) -> std::io::Result<()> {
-    write_file(path, db, |f| {
-        let mut w = std::io::BufWriter::new(f);
-        for r in rows {
-            serde_json::to_writer(&mut w, r)?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()
-    })
+/// One table as columns: the one description every format writes from.
+pub struct Table {
+    pub name: &'static str,
+    pub cols: Vec<Column>,
 }
 
-fn write_jsonl(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
-    let p = |n: &str| dir.join(format!("{n}.jsonl"));
-    jsonl(&p("snapshots"), db, &t.snapshots)?;
-    jsonl(&p("requests"), db, &t.requests)?;
-    jsonl(&p("executions"), db, &t.executions)?;
-    jsonl(&p("extra_rows"), db, &t.extra_rows)?;
-    jsonl(&p("jobs"), db, &t.jobs)?;
-    jsonl(&p("router"), db, &t.router)?;
-    jsonl(&p("providers"), db, &t.providers)?;
-    jsonl(&p("events"), db, &t.events)?;
-    jsonl(&p("findings"), db, &t.findings)
+/// A value of a column as JSON.
+fn cell(c: &Column, i: usize) -> serde_json::Value {
+    use serde_json::Value;
+    match &c.data {
+        pq::Data::I64(v) => v[i].map_or(Value::Null, Value::from),
+        pq::Data::F64(v) => v[i].map_or(Value::Null, Value::from),
+        pq::Data::Bool(v) => v[i].map_or(Value::Null, Value::from),
+        pq::Data::Str(v) => v[i]
+            .as_ref()
+            .map_or(Value::Null, |s| Value::from(s.as_str())),
+    }
+}
+
+fn write_jsonl(dir: &Path, db: &Path, tables: &[Table]) -> std::io::Result<()> {
+    for t in tables {
+        let rows = t.cols.first().map_or(0, Column::len);
+        write_file(&dir.join(format!("{}.jsonl", t.name)), db, |f| {
+            let mut w = std::io::BufWriter::new(f);
+            for i in 0..rows {
+                let mut m = serde_json::Map::with_capacity(t.cols.len());
+                for c in &t.cols {
+                    m.insert(c.name.to_string(), cell(c, i));
+                }
+                serde_json::to_writer(&mut w, &m)?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        })?;
+    }
+    Ok(())
+}
+
+/// `schema.json`: every table's columns, their types and whether they can be null, so an
+/// empty table still says what it holds.
+fn write_schema(dir: &Path, db: &Path, tables: &[Table], format: &str) -> std::io::Result<()> {
+    let doc = serde_json::json!({
+        "format": format,
+        "made_by": format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
+        "tables": tables.iter().map(|t| serde_json::json!({
+            "name": t.name,
+            "file": format!("{}.{format}", t.name),
+            "rows": t.cols.first().map_or(0, Column::len),
+            "columns": t.cols.iter().map(|c| serde_json::json!({
+                "name": c.name,
+                "type": c.type_name(),
+                "nullable": !c.required,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc)?;
+    text.push('\n');
+    write_bytes(&dir.join("schema.json"), db, text.as_bytes())
 }
 
 fn u(v: u64) -> i64 {
     v.min(i64::MAX as u64) as i64
 }
 
-fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
-    let p = |n: &str| dir.join(format!("{n}.parquet"));
+fn write_parquet(dir: &Path, db: &Path, tables: &[Table]) -> std::io::Result<()> {
+    for t in tables {
+        pq::write(db, &dir.join(format!("{}.parquet", t.name)), &t.cols)?;
+    }
+    Ok(())
+}
+
+/// Every table of an export, as columns.
+pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
+    let mut out = Vec::new();
     let s = &t.snapshots;
-    pq::write(
-        db,
-        &p("snapshots"),
-        &[
+    out.push(Table {
+        name: "snapshots",
+        cols: vec![
             Column::str("recording_id", s.iter().map(|r| r.recording_id.clone())),
             Column::i64("seq", s.iter().map(|r| u(r.seq))),
             Column::i64("taken_at_us", s.iter().map(|r| r.taken_at_us)),
@@ -86,12 +130,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             Column::i64("failed", s.iter().map(|r| r.failed as i64)),
             Column::i64("not_sent", s.iter().map(|r| r.not_sent as i64)),
         ],
-    )?;
+    });
     let q = &t.requests;
-    pq::write(
-        db,
-        &p("requests"),
-        &[
+    out.push(Table {
+        name: "requests",
+        cols: vec![
             Column::str("recording_id", q.iter().map(|r| r.recording_id.clone())),
             Column::i64("seq", q.iter().map(|r| u(r.seq))),
             Column::i64("n", q.iter().map(|r| r.n as i64)),
@@ -109,12 +152,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
                 q.iter().map(|r| r.rows_in_body.map(i64::from)),
             ),
         ],
-    )?;
+    });
     let e = &t.executions;
-    pq::write(
-        db,
-        &p("executions"),
-        &[
+    out.push(Table {
+        name: "executions",
+        cols: vec![
             Column::str("recording_id", e.iter().map(|r| r.recording_id.clone())),
             Column::str("job", e.iter().map(|r| r.job.clone())),
             Column::i64("id", e.iter().map(|r| r.id)),
@@ -138,12 +180,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             ),
             Column::opt_bool("output_null", e.iter().map(|r| r.output_null)),
         ],
-    )?;
+    });
     let x = &t.extra_rows;
-    pq::write(
-        db,
-        &p("extra_rows"),
-        &[
+    out.push(Table {
+        name: "extra_rows",
+        cols: vec![
             Column::str("recording_id", x.iter().map(|r| r.recording_id.clone())),
             Column::str("job", x.iter().map(|r| r.job.clone())),
             Column::i64("seq", x.iter().map(|r| u(r.seq))),
@@ -163,12 +204,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
                 x.iter().map(|r| r.retry_count.map(i64::from)),
             ),
         ],
-    )?;
+    });
     let j = &t.jobs;
-    pq::write(
-        db,
-        &p("jobs"),
-        &[
+    out.push(Table {
+        name: "jobs",
+        cols: vec![
             Column::str("recording_id", j.iter().map(|r| r.recording_id.clone())),
             Column::str("job", j.iter().map(|r| r.job.clone())),
             Column::i64("seq", j.iter().map(|r| u(r.seq))),
@@ -180,12 +220,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
                 j.iter().map(|r| r.default_rows.map(i64::from)),
             ),
         ],
-    )?;
+    });
     let r = &t.router;
-    pq::write(
-        db,
-        &p("router"),
-        &[
+    out.push(Table {
+        name: "router",
+        cols: vec![
             Column::str("recording_id", r.iter().map(|x| x.recording_id.clone())),
             Column::i64("seq", r.iter().map(|x| u(x.seq))),
             Column::i64("taken_at_us", r.iter().map(|x| x.taken_at_us)),
@@ -195,12 +234,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             Column::opt_i64("providers_healthy", r.iter().map(|x| x.providers_healthy)),
             Column::str("regions", r.iter().map(|x| x.regions.clone())),
         ],
-    )?;
+    });
     let v = &t.providers;
-    pq::write(
-        db,
-        &p("providers"),
-        &[
+    out.push(Table {
+        name: "providers",
+        cols: vec![
             Column::str("recording_id", v.iter().map(|x| x.recording_id.clone())),
             Column::i64("seq", v.iter().map(|x| u(x.seq))),
             Column::i64("taken_at_us", v.iter().map(|x| x.taken_at_us)),
@@ -215,12 +253,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             Column::opt_f64("success_rate", v.iter().map(|x| x.success_rate)),
             Column::opt_f64("avg_latency", v.iter().map(|x| x.avg_latency)),
         ],
-    )?;
+    });
     let ev = &t.events;
-    pq::write(
-        db,
-        &p("events"),
-        &[
+    out.push(Table {
+        name: "events",
+        cols: vec![
             Column::str("recording_id", ev.iter().map(|x| x.recording_id.clone())),
             Column::i64("seq", ev.iter().map(|x| u(x.seq))),
             Column::i64("at_us", ev.iter().map(|x| x.at_us)),
@@ -229,12 +266,11 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             Column::str("message", ev.iter().map(|x| x.message.clone())),
             Column::str("data", ev.iter().map(|x| x.data.clone())),
         ],
-    )?;
+    });
     let f = &t.findings;
-    pq::write(
-        db,
-        &p("findings"),
-        &[
+    out.push(Table {
+        name: "findings",
+        cols: vec![
             Column::str("recording_id", f.iter().map(|x| x.recording_id.clone())),
             Column::i64("n", f.iter().map(|x| x.n as i64)),
             Column::str("kind", f.iter().map(|x| x.kind.clone())),
@@ -242,7 +278,158 @@ fn write_parquet(dir: &Path, db: &Path, t: &Tables) -> std::io::Result<()> {
             Column::str("message", f.iter().map(|x| x.message.clone())),
             Column::str("data", f.iter().map(|x| x.data.clone())),
         ],
-    )
+    });
+    derived_columns(d, &mut out);
+    out
+}
+
+fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
+    let e = &d.executions_latest;
+    out.push(Table {
+        name: "executions_latest",
+        cols: vec![
+            Column::str("recording_id", e.iter().map(|r| r.recording_id.clone())),
+            Column::str("job", e.iter().map(|r| r.job.clone())),
+            Column::str("key", e.iter().map(|r| r.key.clone())),
+            Column::opt_i64("id", e.iter().map(|r| r.id)),
+            Column::opt_str("kept_beside", e.iter().map(|r| r.kept_beside.clone())),
+            Column::bool("listed", e.iter().map(|r| r.listed)),
+            Column::i64("as_of_seq", e.iter().map(|r| u(r.as_of_seq))),
+            Column::i64("changed_seq", e.iter().map(|r| u(r.changed_seq))),
+            Column::str("status", e.iter().map(|r| r.status.clone())),
+            Column::opt_str("question_id", e.iter().map(|r| r.question_id.clone())),
+            Column::opt_str("model_id", e.iter().map(|r| r.model_id.clone())),
+            Column::opt_str("region", e.iter().map(|r| r.region.clone())),
+            Column::opt_str("region_raw", e.iter().map(|r| r.region_raw.clone())),
+            Column::opt_str("provider_id", e.iter().map(|r| r.provider_id.clone())),
+            Column::opt_i64("created_at_us", e.iter().map(|r| r.created_at_us)),
+            Column::opt_i64("started_at_us", e.iter().map(|r| r.started_at_us)),
+            Column::opt_i64("completed_at_us", e.iter().map(|r| r.completed_at_us)),
+            Column::opt_str("error_code", e.iter().map(|r| r.error_code.clone())),
+            Column::opt_str("error_message", e.iter().map(|r| r.error_message.clone())),
+            Column::opt_i64(
+                "retry_count",
+                e.iter().map(|r| r.retry_count.map(i64::from)),
+            ),
+            Column::opt_bool("output_null", e.iter().map(|r| r.output_null)),
+            Column::i64("first_seen_seq", e.iter().map(|r| u(r.first_seen_seq))),
+            Column::i64("first_seen_at_us", e.iter().map(|r| r.first_seen_at_us)),
+            Column::opt_i64(
+                "failed_seen_seq",
+                e.iter().map(|r| r.failed_seen_seq.map(u)),
+            ),
+            Column::opt_i64("failed_seen_at_us", e.iter().map(|r| r.failed_seen_at_us)),
+            Column::str("place", e.iter().map(|r| r.place.clone())),
+        ],
+    });
+    let c = &d.cells;
+    out.push(Table {
+        name: "cells",
+        cols: vec![
+            Column::str("recording_id", c.iter().map(|r| r.recording_id.clone())),
+            Column::str("job", c.iter().map(|r| r.job.clone())),
+            Column::i64("as_of_seq", c.iter().map(|r| u(r.as_of_seq))),
+            Column::str("question_id", c.iter().map(|r| r.question_id.clone())),
+            Column::str("model_id", c.iter().map(|r| r.model_id.clone())),
+            Column::str("region", c.iter().map(|r| r.region.clone())),
+            Column::i64("rows", c.iter().map(|r| r.rows as i64)),
+            Column::i64("executions", c.iter().map(|r| r.executions as i64)),
+            Column::str("statuses", c.iter().map(|r| r.statuses.clone())),
+            Column::bool("missing", c.iter().map(|r| r.missing)),
+        ],
+    });
+    let a = &d.answers;
+    let n = |v: u64| v.min(i64::MAX as u64) as i64;
+    out.push(Table {
+        name: "answers",
+        cols: vec![
+            Column::str("recording_id", a.iter().map(|r| r.recording_id.clone())),
+            Column::str("job", a.iter().map(|r| r.job.clone())),
+            Column::i64("as_of_seq", a.iter().map(|r| u(r.as_of_seq))),
+            Column::i64("as_of_us", a.iter().map(|r| r.as_of_us)),
+            Column::opt_str("status", a.iter().map(|r| r.status.clone())),
+            Column::opt_str("path", a.iter().map(|r| r.path.clone())),
+            Column::i64("expected_cells", a.iter().map(|r| n(r.expected_cells))),
+            Column::opt_i64("declared", a.iter().map(|r| r.declared.map(n))),
+            Column::i64("rows", a.iter().map(|r| n(r.rows))),
+            Column::i64("covered", a.iter().map(|r| n(r.covered))),
+            Column::i64("missing", a.iter().map(|r| n(r.missing))),
+            Column::i64("unknown", a.iter().map(|r| n(r.unknown))),
+            Column::i64("duplicated_cells", a.iter().map(|r| n(r.duplicated_cells))),
+            Column::i64("extra_runs", a.iter().map(|r| n(r.extra_runs))),
+            Column::i64("repeated_rows", a.iter().map(|r| n(r.repeated_rows))),
+            Column::i64("unexpected", a.iter().map(|r| n(r.unexpected))),
+            Column::i64("no_cell", a.iter().map(|r| n(r.no_cell))),
+            Column::i64("failed", a.iter().map(|r| n(r.failed))),
+            Column::opt_i64(
+                "default_view_rows",
+                a.iter().map(|r| r.default_view_rows.map(i64::from)),
+            ),
+            Column::opt_i64(
+                "default_view_seq",
+                a.iter().map(|r| r.default_view_seq.map(u)),
+            ),
+            Column::opt_i64(
+                "default_view_complete_rows",
+                a.iter().map(|r| r.default_view_complete_rows.map(n)),
+            ),
+            Column::opt_bool(
+                "default_view_truncated",
+                a.iter().map(|r| r.default_view_truncated),
+            ),
+            Column::opt_i64(
+                "redeliveries_shown",
+                a.iter().map(|r| r.redeliveries_shown.map(n)),
+            ),
+            Column::opt_i64(
+                "first_row_seen_at_us",
+                a.iter().map(|r| r.first_row_seen_at_us),
+            ),
+            Column::opt_i64(
+                "first_failed_seen_at_us",
+                a.iter().map(|r| r.first_failed_seen_at_us),
+            ),
+            Column::opt_i64(
+                "last_failed_seen_at_us",
+                a.iter().map(|r| r.last_failed_seen_at_us),
+            ),
+            Column::opt_f64(
+                "seconds_to_first_failure",
+                a.iter().map(|r| r.seconds_to_first_failure),
+            ),
+            Column::opt_i64("first_failed_at_us", a.iter().map(|r| r.first_failed_at_us)),
+            Column::opt_i64("last_failed_at_us", a.iter().map(|r| r.last_failed_at_us)),
+            Column::opt_f64(
+                "runner_ahead_seconds",
+                a.iter().map(|r| r.runner_ahead_seconds),
+            ),
+        ],
+    });
+    let p = &d.router_polls;
+    out.push(Table {
+        name: "router_polls",
+        cols: vec![
+            Column::str("recording_id", p.iter().map(|r| r.recording_id.clone())),
+            Column::i64("seq", p.iter().map(|r| u(r.seq))),
+            Column::i64("taken_at_us", p.iter().map(|r| r.taken_at_us)),
+            Column::bool("health_seen", p.iter().map(|r| r.health_seen)),
+            Column::bool("providers_seen", p.iter().map(|r| r.providers_seen)),
+            Column::opt_str("status", p.iter().map(|r| r.status.clone())),
+            Column::opt_str("version", p.iter().map(|r| r.version.clone())),
+            Column::opt_i64("providers_total", p.iter().map(|r| r.providers_total)),
+            Column::opt_i64("providers_healthy", p.iter().map(|r| r.providers_healthy)),
+            Column::opt_i64("last_seq", p.iter().map(|r| r.last_seq.map(u))),
+            Column::opt_str("last_version", p.iter().map(|r| r.last_version.clone())),
+            Column::opt_i64(
+                "last_providers_total",
+                p.iter().map(|r| r.last_providers_total),
+            ),
+            Column::opt_i64(
+                "last_providers_healthy",
+                p.iter().map(|r| r.last_providers_healthy),
+            ),
+        ],
+    });
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -270,18 +457,34 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             }
             std::fs::create_dir_all(&args.out).map_err(|e| failed(&e))?;
             let id = tables::recording_id(&rec, &db.display().to_string())?;
-            let t = tables::tables(&rec, &id, 0..=u64::MAX, true)?;
-            match f {
-                Format::Jsonl => write_jsonl(&args.out, db, &t).map_err(|e| failed(&e))?,
-                _ => write_parquet(&args.out, db, &t).map_err(|e| failed(&e))?,
-            }
+            let r = crate::analysis::report::report(&rec, None)?;
+            let t = tables::tables(&rec, &id, 0..=u64::MAX, Some(&r))?;
+            let d = derived::derived(&rec, &id, &r)?;
+            let all = columns(&t, &d);
+            let ext = match f {
+                Format::Jsonl => {
+                    write_jsonl(&args.out, db, &all).map_err(|e| failed(&e))?;
+                    "jsonl"
+                }
+                _ => {
+                    write_parquet(&args.out, db, &all).map_err(|e| failed(&e))?;
+                    "parquet"
+                }
+            };
+            write_schema(&args.out, db, &all, ext).map_err(|e| failed(&e))?;
             writeln!(
                 out,
-                "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} rows kept beside them, {} events, {} findings",
+                "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} executions as of the last snapshot, {} rows kept beside them, {} cells, {} jobs' answers, {} events, {} findings (schema.json lists every table's columns)",
                 t.snapshots.len(),
                 t.requests.len(),
                 t.executions.len(),
+                d.executions_latest
+                    .iter()
+                    .filter(|r| r.kept_beside.is_none())
+                    .count(),
                 t.extra_rows.len(),
+                d.cells.len(),
+                d.answers.len(),
                 t.events.len(),
                 t.findings.len()
             )?;

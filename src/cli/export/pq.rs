@@ -1,5 +1,6 @@
 //! Tables as Parquet files, with the `parquet` crate's own column writers (no Arrow: a lean
-//! build), zstd-compressed. Integers are INT64 (times are `*_us`: µs since the epoch), text is
+//! build), zstd-compressed. Integers are INT64, times (`*_us` columns but `latency_us`) INT64
+//! with the TIMESTAMP(MICROS, UTC) logical type, so readers load them as timestamps; text is
 //! UTF-8 BYTE_ARRAY, absent values are nulls.
 
 use parquet::basic::{Compression, ZstdLevel};
@@ -77,7 +78,23 @@ impl Column {
         }
     }
 
-    fn len(&self) -> usize {
+    /// A point in time (µs since the epoch), not a count or a duration.
+    pub fn is_time(&self) -> bool {
+        matches!(self.data, Data::I64(_)) && self.name.ends_with("_us") && self.name != "latency_us"
+    }
+
+    /// Its type in `schema.json`.
+    pub fn type_name(&self) -> &'static str {
+        match self.data {
+            Data::I64(_) if self.is_time() => "timestamp_us",
+            Data::I64(_) => "integer",
+            Data::F64(_) => "float",
+            Data::Bool(_) => "bool",
+            Data::Str(_) => "string",
+        }
+    }
+
+    pub fn len(&self) -> usize {
         match &self.data {
             Data::I64(v) => v.len(),
             Data::F64(v) => v.len(),
@@ -97,10 +114,10 @@ fn schema(cols: &[Column]) -> String {
             Data::Bool(_) => "BOOLEAN",
             Data::Str(_) => "BYTE_ARRAY",
         };
-        let logical = if matches!(c.data, Data::Str(_)) {
-            " (UTF8)"
-        } else {
-            ""
+        let logical = match c.data {
+            Data::Str(_) => " (UTF8)",
+            Data::I64(_) if c.is_time() => " (TIMESTAMP(MICROS,true))",
+            _ => "",
         };
         s.push_str(&format!("  {rep} {ty} {}{logical};\n", c.name));
     }

@@ -184,12 +184,12 @@ fn kind_of(v: &serde_json::Value) -> String {
 }
 
 /// Snapshots, requests and stored versions with `seq` in `seqs` (all for `..`), and the
-/// analysis (events, findings) of the whole recording when `analysis` is set.
+/// analysis (events in `seqs`, findings) of the whole recording when its report is given.
 pub fn tables(
     rec: &Recording,
     id: &str,
     seqs: std::ops::RangeInclusive<u64>,
-    analysis: bool,
+    analysis: Option<&report::Report>,
 ) -> Result<Tables, super::super::CliError> {
     let mut t = Tables::default();
     let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
@@ -377,9 +377,12 @@ pub fn tables(
             });
         }
     }
-    if analysis && !rec.infos.is_empty() {
+    if let Some(r) = analysis
+        && !rec.infos.is_empty()
+    {
         let st = text_style(Ctx::new(rec.start_us(), false));
-        let (first, last) = (rec.infos[0].seq, rec.infos[rec.infos.len() - 1].seq);
+        let first = (*seqs.start()).max(rec.infos[0].seq);
+        let last = (*seqs.end()).min(rec.infos[rec.infos.len() - 1].seq);
         for e in timeline::timeline(rec, first, last, &rec.jobs)? {
             let data = serde_json::to_value(&e).unwrap_or_default();
             t.events.push(EventRow {
@@ -392,7 +395,6 @@ pub fn tables(
                 data: data.to_string(),
             });
         }
-        let r = report::report(rec, None)?;
         for (n, f) in r.findings.iter().enumerate() {
             let data = serde_json::to_value(f).unwrap_or_default();
             t.findings.push(FindingRow {

@@ -1,8 +1,10 @@
 //! The executions as a Chrome trace (the trace-event JSON format that Perfetto and
 //! `chrome://tracing` open): a process per job, a thread (track) per cell, a complete slice
 //! per execution from its start to its end; a "requests" process with an instant per failed
-//! or unsent request and a "router" process with an instant per router change. Times are µs
-//! from the recording's first snapshot.
+//! or unsent request and a "router" process with an instant per router change (a process
+//! with nothing in it is left out). Times are µs from the earliest thing in the trace (the
+//! first snapshot, or an execution begun before it: a trace viewer drops negative times);
+//! `otherData.time_zero` says when that is.
 
 use crate::analysis::Recording;
 use crate::analysis::lanes::{BarEnd, Lanes};
@@ -11,7 +13,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 pub fn trace(l: &Lanes, events: &[Event], rec: &Recording) -> String {
-    let t0 = l.start_us;
+    let t0 = l
+        .jobs
+        .iter()
+        .flat_map(|j| j.bars.iter().map(|b| b.real_start_us))
+        .chain(events.iter().map(|e| e.at.0))
+        .fold(l.start_us, i64::min);
     let mut out: Vec<Value> = Vec::new();
     let meta = |pid: usize, tid: Option<usize>, name: &str| {
         let mut v = json!({"ph": "M", "pid": pid, "name": if tid.is_some() { "thread_name" } else { "process_name" },
@@ -56,8 +63,7 @@ pub fn trace(l: &Lanes, events: &[Event], rec: &Recording) -> String {
     }
     let requests = l.jobs.len() + 1;
     let router = l.jobs.len() + 2;
-    out.push(meta(requests, None, "requests"));
-    out.push(meta(router, None, "router"));
+    let mut named: Vec<usize> = Vec::new();
     for e in events {
         let (pid, name) = match &e.kind {
             EventKind::FetchFailed { source, now, .. } => {
@@ -71,11 +77,23 @@ pub fn trace(l: &Lanes, events: &[Event], rec: &Recording) -> String {
                 router,
                 serde_json::to_value(change)
                     .ok()
-                    .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+                    .and_then(|v| v.get("change").and_then(|k| k.as_str()).map(str::to_string))
                     .unwrap_or_else(|| "router change".into()),
             ),
             _ => continue,
         };
+        if !named.contains(&pid) {
+            named.push(pid);
+            out.push(meta(
+                pid,
+                None,
+                if pid == requests {
+                    "requests"
+                } else {
+                    "router"
+                },
+            ));
+        }
         let data = serde_json::to_value(e).unwrap_or_default();
         out.push(
             json!({"ph": "i", "s": "p", "pid": pid, "tid": 0, "name": name,
@@ -86,7 +104,8 @@ pub fn trace(l: &Lanes, events: &[Event], rec: &Recording) -> String {
         "traceEvents": out,
         "displayTimeUnit": "ms",
         "otherData": {
-            "recording_start": crate::beacon::format_micros(t0),
+            "recording_start": crate::beacon::format_micros(l.start_us),
+            "time_zero": crate::beacon::format_micros(t0),
             "snapshots": rec.infos.len(),
             "made_by": format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
         },
