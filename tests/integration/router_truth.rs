@@ -438,6 +438,9 @@ fn provider_states_are_not_carried_across_a_router_outage() {
         "{}",
         ch["message"]
     );
+    // Not all healthy, and no row failed while it said so: no such finding.
+    assert!(findings_of(&rep, "failed_while_all_healthy").is_empty());
+    assert!(findings_of(&rep, "router_all_healthy").is_empty());
     let show = bb(&db, &["show", "--at", "15", "--json"]).ok().json();
     assert_eq!(show["router"]["providers_seen"]["seq"], 10);
     assert_eq!(

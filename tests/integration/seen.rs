@@ -442,3 +442,214 @@ fn the_answer_describes_the_view_as_its_poll_saw_it() {
         "{md}"
     );
 }
+
+/// Issue 16: every scenario's findings, kind by kind, in order: a finding that appears where it
+/// should not, or goes missing, fails here (the cargo-mutants gaps of `findings.rs`). And each
+/// finding's job, as the exports carry it, is the job the finding names.
+#[test]
+fn each_scenario_has_exactly_its_findings() {
+    for (name, want) in [
+        (
+            "classic",
+            vec![
+                "default_view_truncated",
+                "coverage",
+                "failure_signature",
+                "exact_duration",
+                "failure_span",
+                "status_changed",
+                "router_all_healthy",
+                "provider_state",
+            ],
+        ),
+        (
+            "cutoff",
+            vec![
+                "coverage",
+                "unplanned_regions",
+                "missing_cells",
+                "unexpected_rows",
+                "failure_signature",
+                "failure_span",
+                "status_stayed",
+                "router_all_healthy",
+                "provider_state",
+                "provider_state",
+            ],
+        ),
+        (
+            "outage",
+            vec![
+                "coverage",
+                "rows_without_cell",
+                "failure_signature",
+                "exact_duration",
+                "near_instant_failures",
+                "failure_span",
+                "status_changed",
+                "failed_while_all_healthy",
+                "router_changes",
+                "provider_state",
+                "fetch_outage",
+                "fetch_outage",
+            ],
+        ),
+        (
+            "legacy",
+            vec![
+                "default_view_truncated",
+                "coverage",
+                "status_changed",
+                "router_all_healthy",
+            ],
+        ),
+    ] {
+        let (d, db, _) = record_scenario(name, 30.0);
+        let rep = bb(&db, &["report", "--json"]).ok().json();
+        let kinds: Vec<&str> = rep["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, want, "{name}");
+        let out = d.path().join("jl");
+        bb(
+            &db,
+            &[
+                "export",
+                "--format",
+                "jsonl",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+        .ok();
+        let text = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+        for line in text.lines() {
+            let row: Value = serde_json::from_str(line).unwrap();
+            let data: Value = serde_json::from_str(row["data"].as_str().unwrap()).unwrap();
+            assert_eq!(row["job"], data["job"], "{name}: {row}");
+        }
+        if name == "outage" {
+            assert!(
+                text.contains("\"job\":\"bias-detection"),
+                "a job's finding carries it"
+            );
+        }
+    }
+    // The classic view first fell behind the list before it hid the most.
+    let (_d, db, _) = record_scenario("classic", 30.0);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let t = &findings_of(&rep, "default_view_truncated")[0];
+    assert_eq!(
+        (t["shown"].as_u64(), t["complete"].as_u64()),
+        (Some(20), Some(44))
+    );
+    assert_eq!(
+        (
+            t["first"]["shown"].as_u64(),
+            t["first"]["complete"].as_u64()
+        ),
+        (Some(20), Some(24))
+    );
+    assert!(t["first"]["seq"].as_u64() < t["seq"].as_u64());
+}
+
+/// A finished job's cells without a row never got one; its status stayed. A job with no spec
+/// has no coverage, only rows.
+#[test]
+fn a_finished_job_never_got_its_rows() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let spec = r#"{"questions":["q1","q2","q3","q4"],"models":[{"id":"m","regions":["US"]}],"constraints":{"regions":["US"]}}"#;
+    let rows = r#"{"executions":[{"id":1,"status":"failed","question_id":"q1","model_id":"m","region":"us-east"},{"id":2,"status":"failed","question_id":"q2","model_id":"m","region":"us-east"}]}"#;
+    let src = FakeSource::new(clock.clone(), move |_, req| match req.kind {
+        SourceKind::RunnerExecAll => Reply::json(200, rows),
+        SourceKind::RunnerJobDefault => Reply::json(
+            200,
+            format!(r#"{{"job":{spec},"status":"failed","executions":null}}"#),
+        ),
+        _ => Reply::json(404, "{}"),
+    });
+    let mut opts = options(&["j"], 10.0);
+    opts.targets.router = None;
+    opts.stop = Stop::Count(2);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let m = &findings_of(&rep, "missing_cells")[0];
+    assert_eq!(m["active"], Value::Null);
+    assert!(
+        m["message"].as_str().unwrap().contains("never got a row"),
+        "{m}"
+    );
+    let st = &findings_of(&rep, "status_stayed")[0];
+    assert_eq!(st["active"], false);
+    assert!(!st["message"].as_str().unwrap().contains("so far"));
+    assert_eq!(rep["jobs"][0]["answer"]["active"], Value::Null);
+    // No view ever answered: no spec, so no coverage, only what was seen.
+    let (_d, db) = record_polls(
+        [
+            Some(("failed", 2)),
+            Some(("failed", 2)),
+            Some(("failed", 2)),
+        ],
+        [None, None, None],
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert_eq!(findings_of(&rep, "no_spec").len(), 1);
+    assert!(findings_of(&rep, "coverage").is_empty());
+}
+
+/// The common duration of failures is a finding when at least half of them share it, and a
+/// timeout is named when the rows' error code says so (with no stage).
+#[test]
+fn a_shared_duration_needs_half_the_failures() {
+    let run = |durations: &'static [i64]| {
+        let clock = Arc::new(ManualClock::new(T0));
+        let src = FakeSource::new(clock.clone(), move |_, req| {
+            let rows: Vec<String> = durations
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    format!(
+                        r#"{{"id":{},"status":"failed","question_id":"q{i}","model_id":"m","region":"us-east","started_at":"2025-10-09T08:00:00Z","completed_at":"2025-10-09T08:{:02}:{:02}Z","output":{{"error":"x","error_code":"ROUTER_TIMEOUT"}}}}"#,
+                        i + 1,
+                        d / 60,
+                        d % 60
+                    )
+                })
+                .collect();
+            match req.kind {
+                SourceKind::RunnerExecAll => {
+                    Reply::json(200, format!(r#"{{"executions":[{}]}}"#, rows.join(",")))
+                }
+                _ => Reply::json(404, "{}"),
+            }
+        });
+        let mut opts = options(&["j"], 10.0);
+        opts.targets.router = None;
+        opts.stop = Stop::Count(1);
+        let (d, db) = tmp();
+        record_lib(&db, opts, &src, clock);
+        let rep = bb(&db, &["report", "--json"]).ok().json();
+        drop(d);
+        rep
+    };
+    let rep = run(&[120, 120, 120, 30, 45, 61]);
+    let e = findings_of(&rep, "exact_duration");
+    assert_eq!(e.len(), 1, "3 of 6 share 120 s");
+    assert_eq!(
+        (e[0]["seconds"].as_i64(), e[0]["count"].as_i64()),
+        (Some(120), Some(3))
+    );
+    assert_eq!(
+        e[0]["timeout_named"], true,
+        "the error code names a timeout"
+    );
+    let rep = run(&[120, 120, 120, 30, 45, 61, 90]);
+    assert!(
+        findings_of(&rep, "exact_duration").is_empty(),
+        "3 of 7 is less than half"
+    );
+}
