@@ -175,4 +175,36 @@ mod tests {
             );
         }
     }
+
+    /// Issue 17: the exact cut of a URL that does not parse, and of URLs inside a library's
+    /// message, wherever they start and end.
+    #[test]
+    fn text_cuts_are_exact() {
+        // Userinfo between `//` and the last `@`, nothing more.
+        assert_eq!(url_text("http://bob:hunter2@ho st/x"), "http://ho st/x");
+        assert_eq!(url_text("ftp://a@b@ho st/"), "ftp://ho st/");
+        assert_eq!(url_text("ho st/x?a=1"), "ho st/x?a=1");
+        // A secret parameter with and without `=`; others kept as they are.
+        assert_eq!(
+            url_text("http://h st/x?token&a=1&password=p&b"),
+            "http://h st/x?REDACTED&a=1&password=REDACTED&b"
+        );
+        assert_eq!(url_text("http://h st/x#frag?token=1"), "http://h st/x");
+        // Where a URL starts (its scheme) and ends, inside a message.
+        assert_eq!(
+            in_text("error sending request for url (http://u:pw@h:1/p?password=s&x=1): refused"),
+            "error sending request for url (http://h:1/p?password=REDACTED&x=1): refused"
+        );
+        assert_eq!(
+            in_text("at \"https://u:pw@h/a\" and 'git+ssh://u:pw@g/r' or <http://u:pw@i/>."),
+            "at \"https://h/a\" and 'git+ssh://g/r' or <http://i/>."
+        );
+        assert_eq!(
+            in_text("url=http://u:pw@h/a\tthen http://k/?key=v done"),
+            "url=http://h/a\tthen http://k/?key=REDACTED done"
+        );
+        assert_eq!(in_text("no url here"), "no url here");
+        assert!(matches!(in_text("no url here"), Cow::Borrowed(_)));
+        assert_eq!(in_text("://odd"), "://odd");
+    }
 }

@@ -9,6 +9,7 @@ mod clickhouse;
 mod common;
 mod export;
 mod faults;
+mod golden;
 mod hostile;
 mod import;
 mod page;
