@@ -13,16 +13,17 @@
 
 pub mod analysis;
 pub mod beacon;
-pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod duration;
+pub mod exchange;
 pub mod fetch;
 pub mod keyed;
 pub mod normalise;
+pub mod outfile;
+pub mod present;
 pub mod record;
 pub mod redact;
-pub mod replay;
 pub mod serve;
 pub mod sim;
 pub mod source;

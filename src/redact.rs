@@ -101,6 +101,18 @@ pub fn url_text(s: &str) -> String {
     out
 }
 
+/// An http(s) URL with a host, from an argument or a capture list; the error quotes it
+/// without its secrets.
+pub fn parse_http_url(s: &str) -> Result<reqwest::Url, String> {
+    let shown = || crate::present::safe::term(&url_text(s)).into_owned();
+    let u =
+        reqwest::Url::parse(s.trim()).map_err(|e| format!("{:?} is not a URL: {e}", shown()))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(format!("{:?} is not an http:// or https:// URL", shown()));
+    }
+    Ok(u)
+}
+
 /// Every URL-looking run of `text` (an error message of a library) redacted.
 pub fn in_text(text: &str) -> Cow<'_, str> {
     if !text.contains("://") {

@@ -85,13 +85,7 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
 
 /// An http(s) base URL. An error names the URL without its secrets.
 pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
-    let shown = || super::safe::term(&crate::redact::url_text(s)).into_owned();
-    let u =
-        reqwest::Url::parse(s.trim()).map_err(|e| format!("{:?} is not a URL: {e}", shown()))?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-        return Err(format!("{:?} is not an http:// or https:// URL", shown()));
-    }
-    Ok(u)
+    crate::redact::parse_http_url(s)
 }
 
 /// `NAME=URL` of `--endpoint`: a short name (letters, digits, `-`, `_`, `.`) and an http(s)
@@ -109,7 +103,7 @@ pub fn parse_endpoint(s: &str) -> Result<(String, reqwest::Url), String> {
     {
         return Err(format!(
             "{:?} is not an endpoint name (1 to 40 letters, digits, '-', '_' or '.')",
-            super::safe::term(name)
+            crate::present::safe::term(name)
         ));
     }
     let u = parse_base_url(url)?;

@@ -1,6 +1,6 @@
 //! `blackbox completions SHELL`: a completion script, and `blackbox man`: the man page.
 
-use super::CmdResult;
+use super::error::CmdResult;
 use clap::CommandFactory;
 use std::io::Write;
 

@@ -1,8 +1,9 @@
 //! `blackbox cut`: a sealed incident bundle of one window of a recording.
 
-use super::safe::term;
-use super::{CliError, CmdResult, open_recording};
+use super::error::{CliError, CmdResult};
+use super::open::open_recording;
 use crate::analysis::Selector;
+use crate::present::safe::term;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

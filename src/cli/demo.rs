@@ -1,9 +1,10 @@
 //! `blackbox demo`: the seed incident, end to end, on the built-in simulator.
 
+use super::error::{CliError, CmdResult};
+use super::open::open_recording;
 use super::record::{Status, say};
-use super::safe::term;
-use super::{CliError, CmdResult, open_recording};
 use crate::clock::Clock;
+use crate::present::safe::term;
 use crate::record::{RecordOptions, Stop, Targets, record, shutdown_signal};
 use crate::sim;
 use crate::source::{HttpConfig, HttpSource};
@@ -121,15 +122,15 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
     writeln!(
         out,
         "recorded {} into {} ({})\n",
-        super::text::plural(summary.snapshots, "snapshot", "snapshots"),
+        crate::present::text::plural(summary.snapshots, "snapshot", "snapshots"),
         path.display(),
-        super::text::size(size)
+        crate::present::text::size(size)
     )?;
     let (_db, rec) = open_recording(&path)?;
-    let mut out = super::safe::text_out(out);
+    let mut out = crate::present::safe::text_out(out);
     let out: &mut dyn Write = &mut out;
     writeln!(out, "## Snapshots\n")?;
-    let ctx = super::text::Ctx::new(rec.start_us(), color);
+    let ctx = crate::present::text::Ctx::new(rec.start_us(), color);
     super::snapshots::write_text(&rec, false, ctx, out)?;
     writeln!(out)?;
     super::report::render_report(&rec, None, super::report::Format::Markdown, color, out)?;

@@ -1,9 +1,11 @@
 //! `blackbox diff`: what changed between two snapshots.
 
-use super::safe::{json_out, text_out};
-use super::text::Ctx;
-use super::{CmdResult, open_recording, render};
+use super::error::CmdResult;
+use super::open::open_recording;
 use crate::analysis::{Selector, diff};
+use crate::present::render;
+use crate::present::safe::{json_out, text_out};
+use crate::present::text::Ctx;
 use std::io::Write;
 use std::path::Path;
 

@@ -10,33 +10,28 @@ mod completions;
 mod cut;
 mod demo;
 mod diff;
+mod error;
 mod export;
 mod import;
-mod json;
-mod live;
 mod note;
-mod outfile;
-mod page;
+mod open;
 mod record;
-mod render;
 mod replay;
 mod report;
-mod safe;
+mod serve_report;
 mod ship;
 mod show;
 mod simulate;
 mod snapshots;
-mod text;
 mod verify;
-mod words;
 
+use crate::present::{safe, text};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FAILURE: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
+pub use error::{CliError, CmdResult, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, render_error};
+pub use open::open_recording;
 
 /// A flight recorder for Project Beacon incidents: record the runner and router into a redb
 /// file, then answer the postmortem questions from it offline.
@@ -71,7 +66,7 @@ enum Command {
     Report(report::Args),
     Replay(replay::Args),
     Verify(verify::Args),
-    ServeReport(live::ServeArgs),
+    ServeReport(serve_report::ServeArgs),
     Note(note::Args),
     Cut(cut::Args),
     Export(export::Args),
@@ -89,127 +84,6 @@ impl Cli {
     }
 }
 
-/// An error as the user sees it: what failed, and why.
-#[derive(Debug)]
-pub struct CliError {
-    pub code: i32,
-    pub error: Box<dyn std::error::Error + Send + Sync>,
-    pub hint: Option<String>,
-}
-
-impl CliError {
-    pub fn usage(msg: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_USAGE,
-            error: msg.into().into(),
-            hint: None,
-        }
-    }
-
-    pub fn failure(msg: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_FAILURE,
-            error: msg.into().into(),
-            hint: None,
-        }
-    }
-}
-
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
-    fn from(e: E) -> Self {
-        let hint = hint_for(&e);
-        CliError {
-            code: EXIT_FAILURE,
-            error: Box::new(e),
-            hint,
-        }
-    }
-}
-
-fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    use crate::store::StoreError;
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(mut err) = cur {
-        // A transparent wrapper hands on its inner error's causes, not the inner error.
-        if let Some(crate::record::RecordError::Store(s)) =
-            err.downcast_ref::<crate::record::RecordError>()
-        {
-            err = s;
-        }
-        if let Some(crate::analysis::summary::ShowError::Store(s)) =
-            err.downcast_ref::<crate::analysis::summary::ShowError>()
-        {
-            err = s;
-        }
-        if let Some(s) = err.downcast_ref::<StoreError>() {
-            return match s {
-                StoreError::Locked { .. } => Some(
-                    "is a `blackbox record` writing it? read commands (show, diff, report) can open it meanwhile".into(),
-                ),
-                StoreError::Missing { .. } => {
-                    Some("give --db PATH, or record first with `blackbox record`".into())
-                }
-                StoreError::Db(_) | StoreError::Corrupt { .. } | StoreError::Open { .. } => Some(
-                    "the file looks truncated or damaged; `blackbox verify` lists what it can read"
-                        .into(),
-                ),
-                StoreError::Sealed { .. } => Some(
-                    "a bundle stays as it was cut (`verify` checks its seal); write to the recording it came from"
-                        .into(),
-                ),
-                StoreError::Damaged { .. } => Some(
-                    "`blackbox verify` lists what is readable; to record now, give a new file with --db"
-                        .into(),
-                ),
-                _ => None,
-            };
-        }
-        cur = err.source();
-    }
-    None
-}
-
-fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            return true;
-        }
-        // serde_json keeps the io::Error inside, not in its source chain.
-        if let Some(j) = err.downcast_ref::<serde_json::Error>()
-            && j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// Renders an error as one line: the message, then each cause.
-pub fn render_error(e: &CliError) -> String {
-    let mut line = format!("error: {}", e.error);
-    let mut cur = e.error.source();
-    while let Some(c) = cur {
-        let s = c.to_string();
-        if !line.ends_with(&s) {
-            line.push_str(": ");
-            line.push_str(&s);
-        }
-        cur = c.source();
-    }
-    if let Some(h) = &e.hint {
-        line.push_str(&format!(" (hint: {h})"));
-    }
-    // One line whatever the messages held: causes can quote what a server sent. And no
-    // secret, whatever a library put in its message (an HTTP client quotes the URL).
-    safe::term(&crate::redact::in_text(&line)).into_owned()
-}
-
-pub type CmdResult = Result<(), CliError>;
-
 fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
     use std::io::IsTerminal;
     let db = cli.db();
@@ -225,7 +99,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Report(a) => report::run(a, &db, color, out),
         Command::Replay(a) => replay::run(a, &db, color, out),
         Command::Verify(a) => verify::run(a, &db, out),
-        Command::ServeReport(a) => live::serve_report(a, &db),
+        Command::ServeReport(a) => serve_report::serve_report(a, &db),
         Command::Note(a) => note::run(a, &db, out),
         Command::Cut(a) => cut::run(a, &db, out),
         Command::Export(a) => export::run(a, &db, out),
@@ -281,7 +155,7 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
             }
             _ => EXIT_OK,
         },
-        Err(e) if is_broken_pipe(e.error.as_ref()) => EXIT_OK,
+        Err(e) if error::is_broken_pipe(e.error.as_ref()) => EXIT_OK,
         Err(e) => {
             record::say(&render_error(&e));
             e.code
@@ -303,21 +177,6 @@ pub fn main() -> i32 {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     run_with(std::env::args_os().collect(), &mut out)
-}
-
-/// Opens a recording read-only (a running recorder may keep writing it).
-pub fn open_recording(
-    db: &std::path::Path,
-) -> Result<(crate::store::ReadDb, crate::analysis::Recording), CliError> {
-    let d = crate::store::open_reader(db)?;
-    if d.recovered() {
-        record::say(&format!(
-            "note: {} was not closed cleanly (a recorder was killed?); reading a repaired copy, the file is untouched",
-            safe::term(&db.display().to_string())
-        ));
-    }
-    let rec = crate::analysis::Recording::open(&d)?;
-    Ok((d, rec))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! `blackbox note`: an annotation of a recording, also while a recorder holds it.
 
 use super::args::parse_duration;
-use super::safe::term;
-use super::{CliError, CmdResult};
+use super::error::{CliError, CmdResult};
 use crate::analysis::Selector;
+use crate::present::safe::term;
 use crate::store::notes::{self, NewNote};
 use crate::store::{StoreError, Writer};
 use std::io::Write;
@@ -84,7 +84,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 super::record::say(&format!("note: {}", term(&b)));
             }
             w.add_notes(std::slice::from_ref(&note))?;
-            writeln!(out, "noted at {}", super::text::date_time(at))?;
+            writeln!(out, "noted at {}", crate::present::text::date_time(at))?;
         }
         Err(StoreError::Locked { .. }) => {
             let file = notes::post(db, &note).map_err(|e| {
@@ -109,13 +109,13 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 writeln!(
                     out,
                     "noted at {}; the recorder holding the file has not taken it in yet: it will before its next snapshot (or the next record or note on the file will)",
-                    super::text::date_time(at)
+                    crate::present::text::date_time(at)
                 )?;
             } else {
                 writeln!(
                     out,
                     "noted at {}; taken in by the recorder holding the file",
-                    super::text::date_time(at)
+                    crate::present::text::date_time(at)
                 )?;
             }
         }

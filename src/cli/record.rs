@@ -3,9 +3,9 @@
 use super::args::{
     parse_base_url, parse_count, parse_duration, parse_endpoint, parse_max_size, parse_size,
 };
-use super::safe::term;
-use super::{CliError, CmdResult};
+use super::error::{CliError, CmdResult};
 use crate::clock::{Clock, SystemClock};
+use crate::present::safe::term;
 use crate::record::{
     Observer, RecordOptions, RecordSummary, Stop, Targets, record, shutdown_signal,
 };
@@ -99,7 +99,7 @@ pub struct Args {
         long,
         value_name = "ADDR",
         num_args = 0..=1,
-        default_missing_value = super::live::DEFAULT_ADDR
+        default_missing_value = crate::serve::live::DEFAULT_ADDR
     )]
     pub ui: Option<String>,
 }
@@ -188,11 +188,7 @@ pub enum LogFormat {
 }
 
 /// Writes a line to stderr; a closed or full stderr never stops the recorder.
-/// A line on stderr. Every line goes through the URL redactor on its way out: the last guard
-/// against a library's message that quotes a URL with its credentials.
-pub fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{}", crate::redact::in_text(line));
-}
+pub use crate::present::say;
 
 /// The live status: one line on a terminal (indicatif), plain lines otherwise.
 pub struct Status {
@@ -413,9 +409,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     };
     let mut live = None;
     if let Some(addr) = &args.ui {
-        let page = super::live::LivePage::new(db.to_path_buf(), None, true);
-        let bound = rt.block_on(super::live::start(page.clone(), addr))?;
-        say(&super::live::announce(bound));
+        let page = crate::serve::live::LivePage::new(db.to_path_buf(), None, true);
+        let bound = rt
+            .block_on(crate::serve::live::start(page.clone(), addr))
+            .map_err(CliError::failure)?;
+        say(&crate::serve::live::announce(bound));
         live = Some(page);
     }
     let summary = rt.block_on(record(
@@ -433,11 +431,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         page.end();
         say(&format!(
             "live page: recording ended; the final page is served {}s more (Ctrl-C to stop now)",
-            super::live::LINGER.as_secs()
+            crate::serve::live::LINGER.as_secs()
         ));
         rt.block_on(async {
             tokio::select! {
-                _ = tokio::time::sleep(super::live::LINGER) => {}
+                _ = tokio::time::sleep(crate::serve::live::LINGER) => {}
                 _ = shutdown_signal() => {}
             }
         });

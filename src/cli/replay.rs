@@ -1,12 +1,14 @@
 //! `blackbox replay`: the timeline, or the time-travel server.
 
 use super::args::parse_speed;
-use super::safe::{json_out, term, text_out};
-use super::text::{Ctx, list};
-use super::{CliError, CmdResult, open_recording, render, words};
+use super::error::{CliError, CmdResult};
+use super::open::open_recording;
 use crate::analysis::timeline::{Event, EventKind};
 use crate::analysis::{Selector, timeline};
-use crate::replay::{Server, Timing};
+use crate::present::safe::{json_out, term, text_out};
+use crate::present::text::{Ctx, list};
+use crate::present::{render, words};
+use crate::serve::replay::{Server, Timing};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -205,7 +207,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         prev_at = Some(at);
         if args.json {
             for e in block {
-                serde_json::to_writer(&mut out, &super::json::event(e, ctx))?;
+                serde_json::to_writer(&mut out, &crate::present::json::event(e, ctx))?;
                 writeln!(out)?;
             }
         } else {
@@ -249,7 +251,7 @@ fn serve(args: Args, rec: crate::analysis::Recording, out: &mut dyn Write) -> Cm
         .build()?;
     rt.block_on(async {
         let (runner, router) =
-            crate::replay::start(server, &args.runner_listen, &args.router_listen).await?;
+            crate::serve::replay::start(server, &args.runner_listen, &args.router_listen).await?;
         writeln!(out, "runner: http://{runner}")?;
         writeln!(out, "router: http://{router}")?;
         out.flush()?;

@@ -1,9 +1,11 @@
 //! `blackbox report`: the postmortem over the whole recording.
 
-use super::safe::{json_out, term, text_out};
-use super::text::Ctx;
-use super::{CliError, CmdResult, open_recording, page, render};
+use super::error::{CliError, CmdResult};
+use super::open::open_recording;
 use crate::analysis::report;
+use crate::present::safe::{json_out, term, text_out};
+use crate::present::text::Ctx;
+use crate::present::{page, render};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -90,7 +92,7 @@ pub fn render_report(
     match format {
         Format::Json => {
             let mut out = json_out(out);
-            serde_json::to_writer_pretty(&mut out, &super::json::report(&r, ctx)?)?;
+            serde_json::to_writer_pretty(&mut out, &crate::present::json::report(&r, ctx)?)?;
             writeln!(out)?;
         }
         Format::Markdown => render::report_markdown(&r, Ctx { color, ..ctx }, &mut text_out(out))?,
@@ -122,7 +124,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         Some(path) => {
             let mut buf = Vec::new();
             render_report(&rec, args.job.as_deref(), format, false, &mut buf)?;
-            super::outfile::write_bytes(path, db, &buf).map_err(|e| {
+            crate::outfile::write_bytes(path, db, &buf).map_err(|e| {
                 CliError::failure(format!(
                     "cannot write {}: {e}",
                     term(&path.display().to_string())

@@ -1,11 +1,13 @@
 //! `blackbox show`: the state at one snapshot, or its rows.
 
-use super::safe::{json_out, text_out};
-use super::text::Ctx;
-use super::{CmdResult, open_recording, render};
+use super::error::CmdResult;
+use super::open::open_recording;
 use crate::analysis::Selector;
 use crate::analysis::rows::{RowFilter, rows};
 use crate::analysis::summary::show;
+use crate::present::render;
+use crate::present::safe::{json_out, text_out};
+use crate::present::text::Ctx;
 use std::io::Write;
 use std::path::Path;
 

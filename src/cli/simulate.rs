@@ -1,7 +1,7 @@
 //! `blackbox simulate`: serve a simulated runner and router on loopback.
 
 use super::args::parse_speed;
-use super::{CliError, CmdResult};
+use super::error::{CliError, CmdResult};
 use crate::sim;
 use std::io::Write;
 

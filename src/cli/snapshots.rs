@@ -1,11 +1,12 @@
 //! `blackbox snapshots`: the snapshots, runs of alike ones collapsed.
 
-use super::safe::{json_out, term, text_out};
-use super::text::{Ctx, plural};
-use super::{CmdResult, open_recording};
+use super::error::CmdResult;
+use super::open::open_recording;
 use crate::analysis::Recording;
 use crate::analysis::history::status_series;
 use crate::fetch::{FetchErrorKind, SourceKind};
+use crate::present::safe::{json_out, term, text_out};
+use crate::present::text::{Ctx, plural};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! `blackbox verify`: check a database without changing it.
 
-use super::safe::{term, text_out};
-use super::{CliError, CmdResult};
+use super::error::{CliError, CmdResult};
+use crate::present::safe::{term, text_out};
 use crate::store::verify_file;
 use std::io::Write;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let r = verify_file(db)?;
     if args.json {
-        let mut out = super::safe::json_out(out);
+        let mut out = crate::present::safe::json_out(out);
         let mut v = serde_json::to_value(&r)?;
         v["ok"] = serde_json::Value::Bool(r.problems.is_empty());
         serde_json::to_writer_pretty(&mut out, &v)?;
@@ -77,7 +77,7 @@ fn finish(r: &crate::store::VerifyReport, db: &Path) -> CmdResult {
     }
     Err(CliError::failure(format!(
         "{} found in {}",
-        super::text::plural(r.problems.len() as u64, "problem", "problems"),
+        crate::present::text::plural(r.problems.len() as u64, "problem", "problems"),
         term(&db.display().to_string())
     )))
 }

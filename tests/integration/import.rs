@@ -217,7 +217,7 @@ fn captures_run_forward_and_one_url_is_never_merged() {
     .usage_failure()
     .to_string();
     assert!(
-        line.contains("not after the recording's last snapshot"),
+        line.contains("before the recording's last snapshot") && line.contains("--manifest"),
         "{line}"
     );
     assert!(

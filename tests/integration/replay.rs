@@ -225,7 +225,7 @@ fn timeline_lists_duplicates_and_failures() {
 /// answer to a 65 KB path compares only its first 256 characters.
 #[test]
 fn the_replay_server_bounds_what_a_client_can_cost() {
-    use beacon_blackbox::replay::{Limits, Server, Timing};
+    use beacon_blackbox::serve::replay::{Limits, Server, Timing};
     use std::io::{Read, Write};
     let (_d, db, _) = record_scenario("classic", 60.0);
     let d = open_reader(&db).unwrap();
@@ -241,7 +241,7 @@ fn the_replay_server_bounds_what_a_client_can_cost() {
         .build()
         .unwrap();
     let (runner, _) = rt
-        .block_on(beacon_blackbox::replay::start(
+        .block_on(beacon_blackbox::serve::replay::start(
             server,
             "127.0.0.1:0",
             "127.0.0.1:0",

@@ -498,7 +498,7 @@ fn imports_as_people_capture() {
         ),
     )
     .unwrap();
-    let saved = beacon_blackbox::capture::parse_saved(&std::fs::read(&f4).unwrap());
+    let saved = beacon_blackbox::exchange::capture::parse_saved(&std::fs::read(&f4).unwrap());
     assert_eq!(saved.status, 200);
     assert_eq!(saved.body, list.as_bytes());
     // Without a length, up to the next status line.
@@ -506,7 +506,7 @@ fn imports_as_people_capture() {
         "HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n<html>moved</html>\r\nHTTP/1.1 200 OK\r\n\r\n{list}"
     );
     assert_eq!(
-        beacon_blackbox::capture::parse_saved(raw.as_bytes()).body,
+        beacon_blackbox::exchange::capture::parse_saved(raw.as_bytes()).body,
         list.as_bytes()
     );
     import(

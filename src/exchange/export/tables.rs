@@ -2,13 +2,13 @@
 //! Column names and meanings are documented in `docs/export.md` and kept stable: a column is
 //! only ever added.
 
-use super::super::render::text_style;
-use super::super::text::Ctx;
-use super::super::words;
 use crate::analysis::router::{CheckMemory, provider_state};
 use crate::analysis::summary::router_time_at;
 use crate::analysis::{Recording, report, timeline};
 use crate::fetch::SourceKind;
+use crate::present::render::text_style;
+use crate::present::text::Ctx;
+use crate::present::words;
 use crate::store::StoreError;
 use serde::Serialize;
 
@@ -190,7 +190,7 @@ pub fn tables(
     id: &str,
     seqs: std::ops::RangeInclusive<u64>,
     analysis: Option<&report::Report>,
-) -> Result<Tables, super::super::CliError> {
+) -> Result<Tables, StoreError> {
     let mut t = Tables::default();
     let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
     let job_name = |i: u32| {

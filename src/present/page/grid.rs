@@ -6,7 +6,7 @@ use super::esc;
 use super::lanes::class_of;
 use crate::analysis::job::JobReport;
 use crate::analysis::matrix::Unexpected;
-use crate::cli::text::plural;
+use crate::present::text::plural;
 use std::fmt::Write;
 
 /// Above this many cells the grid is not drawn (the counts and lists stay).

@@ -3,11 +3,11 @@
 //! file for reading on each look and renders again only when a new snapshot has committed. The
 //! page asks for a newer `<main>` every two seconds and swaps it in (no reload, no flicker).
 
-use super::page::{self, Live};
-use super::safe::term;
-use super::text::Ctx;
+use super::{Limits, Resp};
 use crate::analysis::{Recording, lanes, report};
-use crate::serve::{Limits, Resp};
+use crate::present::page::{self, Live};
+use crate::present::safe::term;
+use crate::present::text::Ctx;
 use crate::store::{Reader, StoreError, open_reader};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -146,7 +146,7 @@ impl LivePage {
         Ok(match (look, path.as_str()) {
             // The details (a path, an error text) go to the server's log, not to any client.
             (Err(e), _) => {
-                super::record::say(&format!(
+                crate::present::say(&format!(
                     "live page: cannot read the recording: {}",
                     term(&e)
                 ));
@@ -236,18 +236,18 @@ fn waiting_page() -> Bytes {
 }
 
 /// Binds `addr` and serves the page on the current runtime; returns the address bound.
-pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, super::CliError> {
+pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| super::CliError::failure(format!("cannot listen on {}: {e}", term(addr))))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
     let bound = listener
         .local_addr()
-        .map_err(|e| super::CliError::failure(format!("cannot listen on {}: {e}", term(addr))))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
     page.loopback.store(
         bound.ip().is_loopback(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    crate::serve::serve(listener, Limits::default(), move |req| {
+    super::serve(listener, Limits::default(), move |req| {
         page.clone().answer(req)
     });
     Ok(bound)
@@ -268,40 +268,3 @@ pub const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The default address of the live page: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";
-
-/// Serve the postmortem page of a recording over HTTP, updating as snapshots commit.
-///
-/// Read-only. Works on a finished file and on one another process is recording (the page
-/// follows its commits). Stop with Ctrl-C.
-#[derive(clap::Args, Debug)]
-pub struct ServeArgs {
-    /// Address to listen on (loopback by default; another address lets anyone who can reach it
-    /// read the recording).
-    #[arg(long, default_value = DEFAULT_ADDR, value_name = "ADDR")]
-    pub listen: String,
-    /// Only this job.
-    #[arg(long, value_name = "ID")]
-    pub job: Option<String>,
-}
-
-pub fn serve_report(args: ServeArgs, db: &std::path::Path) -> super::CmdResult {
-    // The file must be a recording now: a wrong path is an error, not an empty page.
-    {
-        let (_d, rec) = super::open_recording(db)?;
-        if let Some(j) = &args.job {
-            rec.select_jobs(Some(j)).map_err(super::CliError::usage)?;
-        }
-        // Closed again: a reader holding the file would keep a recorder from opening it.
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let page = LivePage::new(db.to_path_buf(), args.job.clone(), false);
-        let bound = start(page, &args.listen).await?;
-        super::record::say(&format!("{} (Ctrl-C to stop)", announce(bound)));
-        crate::record::shutdown_signal().await;
-        Ok(())
-    })
-}

@@ -6,8 +6,8 @@ use super::axis::{GUTTER, Scale, WIDTH, axis};
 use super::esc;
 use crate::analysis::lanes::{Bar, BarEnd, JobLanes, Lanes, Mark, MarkerKind, RouterLanes};
 use crate::analysis::router::ProviderState;
-use crate::cli::text::{Ctx, plural};
 use crate::duration::human;
+use crate::present::text::{Ctx, plural};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

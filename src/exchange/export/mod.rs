@@ -1,5 +1,5 @@
-//! `blackbox export`: the recording for other tools. JSON lines (`jq`, DuckDB, pandas) and
-//! Parquet: one file per table (`docs/export.md`); `trace`: the Chrome trace-event JSON of the
+//! The recording for other tools. JSON lines (`jq`, DuckDB, pandas) and Parquet: one file per
+//! table (`docs/export.md`) and `schema.json`; the trace: the Chrome trace-event JSON of the
 //! executions, for Perfetto or `chrome://tracing`.
 
 pub mod derived;
@@ -7,40 +7,24 @@ mod pq;
 pub mod tables;
 mod trace;
 
-use super::outfile::{write_bytes, write_file};
-use super::safe::term;
-use super::{CliError, CmdResult, open_recording};
+use super::Error;
+use crate::analysis::Recording;
+use crate::outfile::{write_bytes, write_file};
+use crate::present::safe::term;
 use pq::Column;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tables::Tables;
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+/// What to write.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Format {
-    /// One `TABLE.jsonl` per table in the folder OUT.
+    /// One `TABLE.jsonl` per table in a folder.
     Jsonl,
-    /// One `TABLE.parquet` per table in the folder OUT.
+    /// One `TABLE.parquet` per table in a folder.
     Parquet,
-    /// One Chrome trace-event JSON file OUT.
+    /// One Chrome trace-event JSON file.
     Trace,
-}
-
-/// Export the recording to files other tools read.
-///
-/// jsonl and parquet write the tables snapshots, requests, executions (every stored version),
-/// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
-/// timeline) and findings into the folder OUT (made if
-/// absent; its files of those names are replaced). trace writes one file: a track per cell, a
-/// slice per execution, instants for failed requests and router changes. Columns are in
-/// docs/export.md.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// jsonl or parquet (one file per table in the folder OUT), or trace (one file).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Format,
-    /// The folder (jsonl, parquet) or file (trace) to write.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
 }
 
 /// One table as columns: the one description every format writes from.
@@ -432,63 +416,68 @@ fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
     });
 }
 
-pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    let (_d, rec) = open_recording(db)?;
-    let shown = term(&args.out.display().to_string()).into_owned();
-    let failed =
-        |e: &dyn std::fmt::Display| CliError::failure(format!("cannot write {shown}: {e}"));
-    match args.format {
-        Format::Trace => {
-            let r = crate::analysis::report::report(&rec, None)?;
-            let lanes = crate::analysis::lanes::lanes(&rec, &r)?;
-            let events = crate::analysis::timeline::timeline(
-                &rec,
-                rec.infos.first().map_or(0, |i| i.seq),
-                rec.infos.last().map_or(0, |i| i.seq),
-                &rec.jobs,
-            )?;
-            let json = trace::trace(&lanes, &events, &rec);
-            write_bytes(&args.out, db, json.as_bytes()).map_err(|e| failed(&e))?;
-            writeln!(out, "wrote {shown}")?;
-        }
-        f => {
-            if args.out.exists() && !args.out.is_dir() {
-                return Err(failed(&"it is not a folder"));
-            }
-            std::fs::create_dir_all(&args.out).map_err(|e| failed(&e))?;
-            let id = tables::recording_id(&rec, &db.display().to_string())?;
-            let r = crate::analysis::report::report(&rec, None)?;
-            let t = tables::tables(&rec, &id, 0..=u64::MAX, Some(&r))?;
-            let d = derived::derived(&rec, &id, &r)?;
-            let all = columns(&t, &d);
-            let ext = match f {
-                Format::Jsonl => {
-                    write_jsonl(&args.out, db, &all).map_err(|e| failed(&e))?;
-                    "jsonl"
-                }
-                _ => {
-                    write_parquet(&args.out, db, &all).map_err(|e| failed(&e))?;
-                    "parquet"
-                }
-            };
-            write_schema(&args.out, db, &all, ext).map_err(|e| failed(&e))?;
-            writeln!(
-                out,
-                "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} executions as of the last snapshot, {} rows kept beside them, {} cells, {} jobs' answers, {} events, {} findings (schema.json lists every table's columns)",
-                t.snapshots.len(),
-                t.requests.len(),
-                t.executions.len(),
-                d.executions_latest
-                    .iter()
-                    .filter(|r| r.kept_beside.is_none())
-                    .count(),
-                t.extra_rows.len(),
-                d.cells.len(),
-                d.answers.len(),
-                t.events.len(),
-                t.findings.len()
-            )?;
-        }
+/// What an export wrote: counts of its tables (none for a trace).
+#[derive(Debug, Default)]
+pub struct Written {
+    pub snapshots: usize,
+    pub requests: usize,
+    pub versions: usize,
+    pub latest: usize,
+    pub extra_rows: usize,
+    pub cells: usize,
+    pub answers: usize,
+    pub events: usize,
+    pub findings: usize,
+}
+
+/// Writes `rec` (read from the file `db`, never written over) as `format` at `out`: a folder
+/// for the tables (made when absent), a file for the trace.
+pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<Written, Error> {
+    let shown = term(&out.display().to_string()).into_owned();
+    let failed = |e: &dyn std::fmt::Display| Error::failure(format!("cannot write {shown}: {e}"));
+    if format == Format::Trace {
+        let r = crate::analysis::report::report(rec, None)?;
+        let lanes = crate::analysis::lanes::lanes(rec, &r)?;
+        let events = crate::analysis::timeline::timeline(
+            rec,
+            rec.infos.first().map_or(0, |i| i.seq),
+            rec.infos.last().map_or(0, |i| i.seq),
+            &rec.jobs,
+        )?;
+        let json = trace::trace(&lanes, &events, rec);
+        write_bytes(out, db, json.as_bytes()).map_err(|e| failed(&e))?;
+        return Ok(Written::default());
     }
-    Ok(())
+    if out.exists() && !out.is_dir() {
+        return Err(failed(&"it is not a folder"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| failed(&e))?;
+    let id = tables::recording_id(rec, &db.display().to_string())?;
+    let r = crate::analysis::report::report(rec, None)?;
+    let t = tables::tables(rec, &id, 0..=u64::MAX, Some(&r))?;
+    let d = derived::derived(rec, &id, &r)?;
+    let all = columns(&t, &d);
+    let ext = if format == Format::Jsonl {
+        write_jsonl(out, db, &all).map_err(|e| failed(&e))?;
+        "jsonl"
+    } else {
+        write_parquet(out, db, &all).map_err(|e| failed(&e))?;
+        "parquet"
+    };
+    write_schema(out, db, &all, ext).map_err(|e| failed(&e))?;
+    Ok(Written {
+        snapshots: t.snapshots.len(),
+        requests: t.requests.len(),
+        versions: t.executions.len(),
+        latest: d
+            .executions_latest
+            .iter()
+            .filter(|r| r.kept_beside.is_none())
+            .count(),
+        extra_rows: t.extra_rows.len(),
+        cells: d.cells.len(),
+        answers: d.answers.len(),
+        events: t.events.len(),
+        findings: t.findings.len(),
+    })
 }

@@ -111,8 +111,8 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-use crate::serve::Resp;
-pub use crate::serve::{HEADER_TIMEOUT, Limits, MAX_CONNECTIONS};
+use super::Resp;
+pub use super::{HEADER_TIMEOUT, Limits, MAX_CONNECTIONS};
 /// Characters of an unknown path compared with the recorded ones.
 pub const NEAR_MISS_CHARS: usize = 256;
 

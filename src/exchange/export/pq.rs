@@ -143,7 +143,7 @@ fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
 
 /// Writes the table at `path`, whole or not at all (`outfile`), never over `db`.
 pub fn write(db: &Path, path: &Path, cols: &[Column]) -> std::io::Result<()> {
-    super::super::outfile::write_file(path, db, |f| {
+    crate::outfile::write_file(path, db, |f| {
         table(f, cols).map_err(|e| match e {
             parquet::errors::ParquetError::External(x) => std::io::Error::other(x),
             e => std::io::Error::other(e),

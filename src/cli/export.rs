@@ -1,0 +1,65 @@
+//! `blackbox export`: the recording for other tools (`exchange::export` writes it).
+
+use super::error::{CliError, CmdResult};
+use super::open::open_recording;
+use crate::exchange::export::{self, Format as Out};
+use crate::present::safe::term;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Format {
+    /// One `TABLE.jsonl` per table in the folder OUT.
+    Jsonl,
+    /// One `TABLE.parquet` per table in the folder OUT.
+    Parquet,
+    /// One Chrome trace-event JSON file OUT.
+    Trace,
+}
+
+/// Export the recording to files other tools read.
+///
+/// jsonl and parquet write the tables snapshots, requests, executions (every stored version),
+/// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
+/// timeline) and findings into the folder OUT (made if
+/// absent; its files of those names are replaced). trace writes one file: a track per cell, a
+/// slice per execution, instants for failed requests and router changes. Columns are in
+/// docs/export.md.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// jsonl or parquet (one file per table in the folder OUT), or trace (one file).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Format,
+    /// The folder (jsonl, parquet) or file (trace) to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+    let (_d, rec) = open_recording(db)?;
+    let shown = term(&args.out.display().to_string()).into_owned();
+    let format = match args.format {
+        Format::Jsonl => Out::Jsonl,
+        Format::Parquet => Out::Parquet,
+        Format::Trace => Out::Trace,
+    };
+    let w = export::export(&rec, db, format, &args.out).map_err(CliError::from_exchange)?;
+    if format == Out::Trace {
+        writeln!(out, "wrote {shown}")?;
+    } else {
+        writeln!(
+            out,
+            "wrote {shown}: {} snapshots, {} requests, {} execution versions, {} executions as of the last snapshot, {} rows kept beside them, {} cells, {} jobs' answers, {} events, {} findings (schema.json lists every table's columns)",
+            w.snapshots,
+            w.requests,
+            w.versions,
+            w.latest,
+            w.extra_rows,
+            w.cells,
+            w.answers,
+            w.events,
+            w.findings
+        )?;
+    }
+    Ok(())
+}
