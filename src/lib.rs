@@ -16,6 +16,7 @@ pub mod beacon;
 pub mod cli;
 pub mod clock;
 pub mod duration;
+pub mod errors;
 pub mod exchange;
 pub mod fetch;
 pub mod keyed;

@@ -3,19 +3,19 @@
 //! and why, what the complete list holds, what is missing, and when and how the rows failed.
 
 use super::failures::Failures;
+use super::failures::SigKey;
 use super::history::JobHistory;
 use super::matrix::DupCell;
+use super::recording::{JobState, Recording};
 use super::seen::Observed;
 use super::summary::JobSummary;
-use super::{JobState, Recording};
-use super::{Stamp, failures::SigKey};
+use super::values::Stamp;
 use crate::beacon::Execution;
 use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The runner's default page size for `?include=executions` (API.md).
-pub const DEFAULT_PAGE: u32 = 20;
+pub use crate::beacon::DEFAULT_PAGE;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExpectedFrom {
@@ -284,7 +284,7 @@ pub fn answer(
             no_cell: c.no_cell.len(),
         },
         missing: c.missing_count,
-        active: s.status.clone().filter(|st| !super::findings::is_final(st)),
+        active: s.status.clone().filter(|st| !crate::beacon::is_final(st)),
         unknown: c.unknown_count,
         failures,
         output,

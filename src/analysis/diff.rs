@@ -1,8 +1,8 @@
 //! What changed between two snapshots. `diff(a, a)` is empty.
 
 use super::matrix::{Cell, coverage};
+use super::recording::{Recording, State};
 use super::summary::{SnapshotRef, matrix_for, snapshot_ref};
-use super::{Recording, State};
 use crate::beacon::RouterRec;
 use crate::beacon::{Execution, Provider, format_micros};
 use serde::Serialize;

@@ -2,7 +2,8 @@
 //! answers, the queues' depth over time, the runner's stuck jobs, the router's health checks as
 //! its check history shows them, and how each endpoint answered.
 
-use super::{Recording, Stamp};
+use super::recording::Recording;
+use super::values::Stamp;
 use crate::fetch::{Outcome, SourceKind};
 use crate::keyed::{self, Flat, PathChange};
 use crate::store::StoreError;

@@ -1,6 +1,6 @@
 //! Failure signatures and timing: what failed alike, when, and for how long.
 
-use super::Stamp;
+use super::values::Stamp;
 use crate::beacon::Execution;
 use serde::Serialize;
 use std::collections::BTreeMap;

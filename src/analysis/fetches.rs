@@ -1,7 +1,8 @@
 //! The requests themselves over the recording: windows in which a source failed (outages), and
 //! windows in which the recorder did not send a source's requests (its gaps).
 
-use super::{FetchKind, Recording, Stamp};
+use super::recording::Recording;
+use super::values::{FetchKind, Stamp};
 use crate::fetch::SourceKind;
 use crate::store::schema::FetchRec;
 use serde::Serialize;

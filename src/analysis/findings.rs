@@ -6,11 +6,12 @@
 use super::fetches::{FetchReport, Outage};
 use super::history::{ClockSkew, RepeatedId};
 use super::matrix::Cell;
+use super::recording::Recording;
 use super::router::{
     ClockUsed, Disagreement, HealthyWithNone, ProviderRate, ProviderState, Restart, RouterReport,
     Transition,
 };
-use super::{FetchKind, Recording, Stamp};
+use super::values::{FetchKind, Stamp};
 use crate::analysis::failures::SigKey;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -283,13 +284,7 @@ impl Finding {
     }
 }
 
-/// A job status after which nothing more happens to the job.
-pub fn is_final(status: &str) -> bool {
-    matches!(
-        status,
-        "completed" | "failed" | "cancelled" | "canceled" | "not found"
-    )
-}
+pub use crate::beacon::is_final;
 
 /// Per-job findings, in order of importance.
 fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
@@ -304,7 +299,7 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             job: job.clone(),
             shown: t.shown,
             complete: t.complete,
-            page_size: super::answer::DEFAULT_PAGE,
+            page_size: crate::beacon::DEFAULT_PAGE,
             seq: t.seq,
             at: t.at,
             first: h.first_truncation.filter(|f| f.seq != t.seq),
@@ -317,7 +312,7 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
         out.push(Finding::OnlyDefaultView {
             job: job.clone(),
             visible: s.rows,
-            page_size: super::answer::DEFAULT_PAGE,
+            page_size: crate::beacon::DEFAULT_PAGE,
             may_be_cut: s.default_view.may_be_cut,
             expected: e.cells,
             covered: c.covered,

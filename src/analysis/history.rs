@@ -3,7 +3,8 @@
 //! its rows' clock agrees with the recorder's.
 
 use super::failures::{self, Failures, ObservedFailure};
-use super::{JobState, Recording, Stamp};
+use super::recording::{JobState, Recording};
+use super::values::Stamp;
 use crate::beacon::{Execution, ExtraRow, Str};
 use crate::store::StoreError;
 use serde::Serialize;
@@ -197,7 +198,7 @@ impl Sweep {
 
 /// Sweeps a job's row versions, split by id range over the machine's cores.
 fn sweep(rec: &Recording, job: u32) -> Result<Sweep, StoreError> {
-    super::by_id_ranges(rec, job, |ids| Sweep::run(rec, job, ids)).map(Sweep::join)
+    super::recording::by_id_ranges(rec, job, |ids| Sweep::run(rec, job, ids)).map(Sweep::join)
 }
 
 /// Rows by status at every snapshot (aligned with `rec.infos`), from the version history:

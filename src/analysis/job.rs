@@ -3,8 +3,8 @@
 
 use super::answer::{JobAnswer, answer};
 use super::history::{JobHistory, job_history};
+use super::recording::{JobState, Recording, State};
 use super::summary::{JobSummary, job_summary};
-use super::{JobState, Recording, State};
 use crate::store::StoreError;
 use serde::Serialize;
 

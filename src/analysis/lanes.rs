@@ -6,9 +6,10 @@
 use super::fetches::Outage;
 use super::history::RowsAt;
 use super::matrix::Cell;
+use super::recording::{Recording, by_id_ranges};
 use super::report::Report;
 use super::router::ProviderState;
-use super::{FetchKind, Recording, by_id_ranges};
+use super::values::FetchKind;
 use crate::beacon::{Execution, Str};
 use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
 use crate::store::StoreError;

@@ -1,6 +1,6 @@
 //! Expected matrix vs actual rows: covered, missing, duplicated and unexpected cells.
 
-use super::Stamp;
+use super::values::Stamp;
 use crate::beacon::RouterRec;
 use crate::beacon::{Execution, ExpectedMatrix, Str};
 use serde::Serialize;

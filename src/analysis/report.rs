@@ -4,9 +4,10 @@
 use super::fetches::{FetchReport, fetch_report};
 use super::findings::{Finding, findings};
 use super::job::{JobReport, job_report};
+use super::recording::Recording;
 use super::router::{RouterReport, router_report};
 use super::summary::{ShowError, SnapshotRef, snapshot_ref};
-use super::{Recording, Stamp};
+use super::values::Stamp;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -45,7 +46,7 @@ pub struct RecordingInfo {
     pub span_seconds: f64,
     pub sessions: Vec<SessionOut>,
     /// Notes, in time order.
-    pub notes: Vec<super::Note>,
+    pub notes: Vec<super::recording::Note>,
     /// Snapshots removed by retention: the recording's window starts at `first`, and these
     /// ranges inside it are gone too (all but marked windows).
     pub pruned: Vec<Pruned>,

@@ -2,8 +2,9 @@
 //! error, and whether the default view showed it. In the runner's order: newest `created_at`
 //! first, ties by id.
 
+use super::recording::Recording;
 use super::summary::{ShowError, SnapshotRef, snapshot_ref};
-use super::{Recording, Stamp};
+use super::values::Stamp;
 use crate::beacon::{ExtraWhy, normalize_region};
 use serde::Serialize;
 use std::collections::BTreeSet;

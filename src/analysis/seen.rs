@@ -6,7 +6,7 @@
 //! comparison between two sources (the default view against the complete list, `/health`
 //! against `/providers`) is made only within one poll that observed both.
 
-use super::{Recording, Stamp};
+use super::values::Stamp;
 use crate::fetch::{Outcome, SourceKind};
 use crate::store::SnapshotInfo;
 use crate::store::schema::SnapshotRec;
@@ -172,7 +172,7 @@ impl SeenIndex {
     /// Every poll that fetched both `job`'s default view (with rows) and its complete list,
     /// with the two counts from the requests' own row accounting. Polls of files written
     /// before row accounting are left out (`view_and_list` in `history` covers them).
-    pub fn view_and_list(&self, rec: &Recording, job: u32) -> Vec<ViewAndList> {
+    pub fn view_and_list(&self, at: impl Fn(u64) -> i64, job: u32) -> Vec<ViewAndList> {
         let (Some(views), Some(vrows)) = (self.views.get(&job), self.view_rows.get(&job)) else {
             return Vec::new();
         };
@@ -187,24 +187,12 @@ impl SeenIndex {
             if let (Some(shown), Some(complete)) = (shown, lrows[k]) {
                 out.push(ViewAndList {
                     seq: *seq,
-                    at: Stamp(rec.info(*seq).map_or(0, |i| i.started_at)),
+                    at: Stamp(at(*seq)),
                     shown: *shown,
                     complete: complete as usize,
                 });
             }
         }
         out
-    }
-}
-
-impl Recording {
-    /// `seq` as an observation seen from the snapshot `now`.
-    pub fn observed(&self, seq: u64, now: u64) -> Observed {
-        let t = |s: u64| self.info(s).map_or(0, |i| i.started_at);
-        Observed {
-            seq,
-            at: Stamp(t(seq)),
-            age_seconds: (t(now) - t(seq)).max(0) as f64 / 1e6,
-        }
     }
 }

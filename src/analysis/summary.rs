@@ -2,9 +2,10 @@
 //! per-job part of the report starts from.
 
 use super::matrix::{Coverage, coverage, router_regions};
+use super::recording::{JobState, Recording, State};
 use super::router::{CheckMemory, ClockUsed, ProviderState, provider_state};
 use super::seen::{Observed, ViewAndList};
-use super::{FetchKind, JobState, Recording, Stamp, State};
+use super::values::{FetchKind, Stamp};
 use crate::beacon::{ExpectedMatrix, RouterRec};
 use crate::fetch::SourceKind;
 use crate::store::StoreError;
@@ -123,7 +124,7 @@ pub enum ShowError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Select(#[from] super::SelectError),
+    Select(#[from] super::select::SelectError),
 }
 
 /// How the requests of `kind` (one job's, or none) went in one snapshot: the first that did
@@ -176,7 +177,7 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
     let last_compared = if same_poll {
         None
     } else {
-        seen.view_and_list(rec, js.index)
+        seen.view_and_list(|s| rec.info(s).map_or(0, |i| i.started_at), js.index)
             .into_iter()
             .rev()
             .find(|p| p.seq <= state.seq)
@@ -213,7 +214,7 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
             last_compared,
             ids,
             may_be_cut: !js.list_seen
-                && default_rows.is_some_and(|d| d >= super::answer::DEFAULT_PAGE),
+                && default_rows.is_some_and(|d| d >= crate::beacon::DEFAULT_PAGE),
         },
         list_fetch: outcome_of(
             rec,

@@ -2,8 +2,9 @@
 //! which nothing changed yields no event.
 
 use super::matrix::Cell;
+use super::recording::Recording;
 use super::router::{RouterChange, router_changes};
-use super::{FetchKind, Recording, Stamp};
+use super::values::{FetchKind, Stamp};
 use crate::beacon::{Execution, Str};
 use crate::fetch::SourceKind;
 use crate::store::StoreError;
@@ -65,7 +66,7 @@ pub enum EventKind {
     },
     /// `blackbox note`, at the snapshot its time falls in.
     Note {
-        note: super::Note,
+        note: super::recording::Note,
     },
     /// An extra endpoint's answer changed (by key).
     EndpointChanged {
@@ -294,7 +295,7 @@ pub fn timeline(
             }
         }
         // Rows, swept by id range over the cores.
-        let parts = super::by_id_ranges(rec, *idx, |ids| {
+        let parts = super::recording::by_id_ranges(rec, *idx, |ids| {
             RowEvents::sweep(rec, *idx, order, ids, &seqs)
         })?;
         let mut live = 0;

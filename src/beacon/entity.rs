@@ -3,7 +3,8 @@
 //! are stored values too (see `store::schema`), so they are plain structs: every field always
 //! written, in order.
 
-use super::{Execution, Provider, RouterHealth};
+use super::execution::Execution;
+use super::{Provider, RouterHealth};
 use serde::{Deserialize, Serialize};
 
 /// A job as its default view showed it.

@@ -2,8 +2,9 @@
 //! view, in all three row formats (current, 2025-10-01..13, pre-2025-10-01). One parser reads
 //! them all: fields a format lacks are simply absent.
 
+use super::execution::Execution;
 use super::lenient::{LBool, LInt, LStr};
-use super::{Execution, RowProblem, normalize_region, parse_time_micros};
+use super::{RowProblem, normalize_region, parse_time_micros};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -131,7 +132,7 @@ struct FieldReader<'p> {
 }
 
 impl FieldReader<'_> {
-    fn str(&mut self, name: &str, raw: Option<&RawValue>) -> Option<super::Str> {
+    fn str(&mut self, name: &str, raw: Option<&RawValue>) -> Option<super::execution::Str> {
         let raw = raw?;
         match serde_json::from_str::<LStr>(raw.get()) {
             Ok(v) => v.0,

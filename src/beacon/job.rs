@@ -2,7 +2,7 @@
 //! spec implies, for both execution paths.
 
 use super::exec::{ExecutionList, parse_exec_rows};
-use super::normalize_region;
+use super::region::normalize_region;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;

@@ -51,12 +51,23 @@ pub fn parse_jobs_list(body: &[u8]) -> Result<JobsList, String> {
                 created_at: v
                     .get("created_at")
                     .and_then(Value::as_str)
-                    .and_then(super::parse_time_micros),
+                    .and_then(super::time::parse_time_micros),
             }),
             None => out.unusable += 1,
         }
     }
     Ok(out)
+}
+
+/// The runner's default page size for `?include=executions` (API.md).
+pub const DEFAULT_PAGE: u32 = 20;
+
+/// A job status after which nothing more happens to the job (and the recorder's "not found").
+pub fn is_final(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "failed" | "cancelled" | "canceled" | "not found"
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// A string that may arrive as a string, number, bool or null.
 #[derive(Debug, Default)]
-pub struct LStr(pub Option<super::Str>);
+pub struct LStr(pub Option<super::execution::Str>);
 
 /// An integer that may arrive as a number or a numeric string.
 #[derive(Debug, Default)]

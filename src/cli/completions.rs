@@ -1,7 +1,6 @@
 //! `blackbox completions SHELL`: a completion script, and `blackbox man`: the man page.
 
 use super::error::CmdResult;
-use clap::CommandFactory;
 use std::io::Write;
 
 /// Print a shell completion script.
@@ -15,8 +14,8 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
-    let mut cmd = super::Cli::command();
+/// `cmd` is the whole command line (given by the dispatcher, which knows it).
+pub fn run(args: Args, mut cmd: clap::Command, out: &mut dyn Write) -> CmdResult {
     clap_complete::generate(args.shell, &mut cmd, "blackbox", out);
     Ok(())
 }
@@ -25,8 +24,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 #[derive(clap::Args, Debug)]
 pub struct ManArgs {}
 
-pub fn man(_args: ManArgs, out: &mut dyn Write) -> CmdResult {
-    let page = clap_mangen::Man::new(super::Cli::command());
+pub fn man(_args: ManArgs, cmd: clap::Command, out: &mut dyn Write) -> CmdResult {
+    let page = clap_mangen::Man::new(cmd);
     page.render(out)?;
     Ok(())
 }

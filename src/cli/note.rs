@@ -42,7 +42,7 @@ fn when(sel: &Option<Selector>, db: &Path) -> Result<i64, CliError> {
         None => Ok(now_us()),
         Some(Selector::At(t)) => Ok(*t),
         Some(s) => {
-            let (_d, rec) = super::open_recording(db)?;
+            let (_d, rec) = super::open::open_recording(db)?;
             if let Selector::Offset(o) = s {
                 return Ok(rec.start_us() + o);
             }

@@ -351,12 +351,12 @@ impl Observer for Status {
         if self.json {
             return self.json_line(serde_json::json!({
                 "event": "write_failed",
-                "message": crate::record::error_chain(err),
+                "message": crate::errors::error_chain(err),
             }));
         }
         self.show(format!(
             "error: snapshot not written: {}",
-            term(&crate::record::error_chain(err))
+            term(&crate::errors::error_chain(err))
         ));
     }
 }

@@ -1,8 +1,8 @@
 //! `blackbox import`: captures made without the recorder (saved `curl` answers, a browser's
 //! HAR file) into a recording, as a new session.
 
-use super::Error;
 use super::capture::{self, Capture};
+use super::error::Error;
 use crate::normalise::normalise;
 use crate::present::safe::term;
 use crate::store::writer::Poll;

@@ -10,7 +10,7 @@
 //! accepts, so newer servers accept it too (no `DateTime64`, no `LowCardinality`, no ASOF JOIN:
 //! `router_polls` has the router as of every poll, joined on `seq`).
 
-use super::Error;
+use super::error::Error;
 use super::export::tables::{self, Tables};
 use crate::analysis::Recording;
 use crate::present::safe::term;
@@ -372,14 +372,14 @@ impl Server {
         let res = req.send().await.map_err(|e| {
             failed(format!(
                 "did not answer: {}",
-                crate::redact::in_text(&crate::record::error_chain(&e.without_url()))
+                crate::redact::in_text(&crate::errors::error_chain(&e.without_url()))
             ))
         })?;
         let status = res.status();
         let text = res.text().await.map_err(|e| {
             failed(format!(
                 "answer cut off: {}",
-                crate::redact::in_text(&crate::record::error_chain(&e.without_url()))
+                crate::redact::in_text(&crate::errors::error_chain(&e.without_url()))
             ))
         })?;
         if !status.is_success() {
@@ -548,7 +548,7 @@ pub async fn ship_once(
     path: &Path,
     batch: u64,
 ) -> Result<Shipped, Error> {
-    let (_d, rec, recovered) = super::open(path)?;
+    let (_d, rec, recovered) = super::error::open(path)?;
     let id = tables::recording_id(&rec, &path.display().to_string())?;
     let had = held(server, db_name, &id, &rec).await?;
     let missing: Vec<u64> = rec

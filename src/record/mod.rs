@@ -102,20 +102,7 @@ pub struct RecordSummary {
     pub elapsed_us: i64,
 }
 
-/// An error and its causes on one line: `a: b: c`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.ends_with(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
+pub use crate::errors::error_chain;
 
 /// A poll for the writer, and where it sends the outcome (with the poll back: bodies can be
 /// megabytes, so they are moved, not copied).

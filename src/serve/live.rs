@@ -3,7 +3,7 @@
 //! file for reading on each look and renders again only when a new snapshot has committed. The
 //! page asks for a newer `<main>` every two seconds and swaps it in (no reload, no flicker).
 
-use super::{Limits, Resp};
+use super::accept::{Limits, Resp};
 use crate::analysis::{Recording, lanes, report};
 use crate::present::page::{self, Live};
 use crate::present::safe::term;
@@ -77,9 +77,9 @@ impl LivePage {
             // The recorder this process runs has not made it yet.
             Err(StoreError::Missing { .. }) if self.recording => return Ok(Look::Waiting),
             Err(StoreError::Missing { .. }) => return Err("the recording is gone".into()),
-            Err(e) => return Err(crate::record::error_chain(&e)),
+            Err(e) => return Err(crate::errors::error_chain(&e)),
         };
-        let err = |e: StoreError| crate::record::error_chain(&e);
+        let err = |e: StoreError| crate::errors::error_chain(&e);
         let reader = Reader::new(&d).map_err(err)?;
         let Some(seq) = reader.last_seq().map_err(err)? else {
             return Ok(Look::Waiting);
@@ -247,7 +247,7 @@ pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, String
         bound.ip().is_loopback(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    super::serve(listener, Limits::default(), move |req| {
+    super::accept::serve(listener, Limits::default(), move |req| {
         page.clone().answer(req)
     });
     Ok(bound)

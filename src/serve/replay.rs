@@ -111,8 +111,8 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-use super::Resp;
-pub use super::{HEADER_TIMEOUT, Limits, MAX_CONNECTIONS};
+use super::accept::Resp;
+pub use super::accept::{HEADER_TIMEOUT, Limits, MAX_CONNECTIONS};
 /// Characters of an unknown path compared with the recorded ones.
 pub const NEAR_MISS_CHARS: usize = 256;
 
@@ -397,7 +397,7 @@ async fn bind(addr: &str) -> Result<TcpListener, ReplayError> {
 
 fn serve(server: Arc<Server>, listener: TcpListener, side: Side) {
     let limits = server.limits;
-    crate::serve::serve(listener, limits, move |req| {
+    super::accept::serve(listener, limits, move |req| {
         server.clone().answer(side, req)
     });
 }

@@ -2,7 +2,7 @@
 //! scenario's time and the request: the HTTP servers (`sim::start`) send it over loopback, and
 //! `SimSource` hands it to the recorder directly, on a manual clock.
 
-use super::Sim;
+use super::play::Sim;
 use super::state::{Outage, Row, World};
 use crate::beacon::format_micros;
 use serde_json::{Map, Value, json};

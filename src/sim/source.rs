@@ -3,7 +3,9 @@
 //! is recorded deterministically in milliseconds; what the HTTP servers would send is what it
 //! gets, refused connections and hanging requests included.
 
-use super::{Asked, Side, Sim, SimAnswer, answer};
+use super::play::Sim;
+use super::server::{Side, answer};
+use super::{Asked, SimAnswer};
 use crate::fetch::{FetchErrorKind, Fetched, Request};
 use crate::source::{Source, wait_hint};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! recorder's own clock, and logs every request it gets. With a `ManualClock` the whole poll
 //! loop runs without sockets or sleeps: a reply's latency advances the clock.
 
-use super::Source;
+use super::seam::Source;
 use crate::clock::Clock;
 use crate::fetch::{FetchErrorKind, Fetched, Request};
 use std::sync::{Arc, Mutex};

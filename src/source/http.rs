@@ -3,7 +3,7 @@
 //! following it could carry the token off `/admin/*`), and the bearer token on admin requests
 //! only.
 
-use super::Source;
+use super::seam::Source;
 use crate::clock::Clock;
 use crate::fetch::{FetchErrorKind, Fetched, Request};
 use crate::redact;

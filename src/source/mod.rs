@@ -7,15 +7,9 @@
 
 mod fake;
 mod http;
-
-pub use crate::fetch::{FetchErrorKind, Fetched, Request, SourceKind};
 pub use fake::{FakeSource, Reply, Rule};
-pub(crate) use http::wait_hint;
 pub use http::{HttpConfig, HttpSource, install_crypto};
 
-use std::future::Future;
-
-/// Carries out one request.
-pub trait Source: Send + Sync {
-    fn fetch(&self, req: Request) -> impl Future<Output = Fetched> + Send;
-}
+mod seam;
+pub(crate) use http::wait_hint;
+pub use seam::*;

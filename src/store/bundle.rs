@@ -6,9 +6,10 @@
 //! and refuses a table the bundle format does not know: any change to the file's content after
 //! the cut breaks the seal. (Free pages are not content: redb's page checks cover them.)
 
+use super::open::{DbResult, ReadDb, StoreError};
 use super::reader::Reader;
 use super::schema::*;
-use super::{DbResult, ReadDb, StoreError, blobs, checkpoint, codec};
+use super::{blobs, checkpoint, codec};
 use redb::{MultimapTableHandle, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -237,7 +238,7 @@ pub fn cut(
         ));
     }
     let strings = r.strings()?;
-    let db = super::create_bundle_file(out)?;
+    let db = super::open::create_bundle_file(out)?;
     let mut counts = Counts::default();
     let txn = db.begin_write().db()?;
     {

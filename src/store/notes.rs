@@ -8,8 +8,9 @@
 //! not a note is renamed `*.rejected` and said. Notes left in the inbox when no recorder runs
 //! are taken in by the next `note` or `record` on the file.
 
+use super::codec;
+use super::open::{DbResult, StoreError};
 use super::schema::{NOTES, NoteRec, format};
-use super::{DbResult, StoreError, codec};
 use redb::{Database, ReadableTable};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

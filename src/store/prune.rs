@@ -9,8 +9,9 @@
 //! snapshot go. The range is written to `pruned`. Snapshots inside a window marked by a note
 //! (`note --mark`), and the newest snapshot, are never removed.
 
+use super::codec;
+use super::open::{DbResult, StoreError};
 use super::schema::*;
-use super::{DbResult, StoreError, codec};
 use redb::{Database, ReadableTable, WriteTransaction};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -1,8 +1,9 @@
 //! Read access to a recording through one read transaction (a consistent view even while a
 //! recorder commits). The analysis reads entity versions; bodies are decoded only on demand.
 
+use super::open::{DbResult, StoreError};
 use super::schema::*;
-use super::{DbResult, StoreError, blobs, checkpoint, codec};
+use super::{blobs, checkpoint, codec};
 use crate::beacon::Execution;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeMap, HashMap};
@@ -34,7 +35,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(db: &super::ReadDb) -> Result<Self, StoreError> {
+    pub fn new(db: &super::open::ReadDb) -> Result<Self, StoreError> {
         Ok(Reader {
             txn: db.begin_read()?,
             window: None,
@@ -42,7 +43,7 @@ impl Reader {
     }
 
     /// A reader of snapshots `from..=to` only (see `Window`).
-    pub fn windowed(db: &super::ReadDb, from: u64, to: u64) -> Result<Self, StoreError> {
+    pub fn windowed(db: &super::open::ReadDb, from: u64, to: u64) -> Result<Self, StoreError> {
         Ok(Reader {
             txn: db.begin_read()?,
             window: Some(Window { from, to }),

@@ -2,8 +2,9 @@
 //! own page checksums (in a dry run, as `record` does before writing), then every record.
 //! Damage is a problem in the report, never a crash of the check.
 
+use super::open::{DbResult, StoreError, check_pages, no_panic, open_reader};
 use super::schema::*;
-use super::{DbResult, Reader, StoreError, check_pages, checkpoint, codec, no_panic, open_reader};
+use super::{Reader, checkpoint, codec};
 use crate::fetch::SourceKind;
 use redb::{ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeSet, HashSet};
@@ -42,7 +43,7 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
         // Not writable by this user, say: the records are still checked.
         Err(e) => notes.push(format!(
             "redb's page checks were not run: {}",
-            crate::record::error_chain(&e)
+            crate::errors::error_chain(&e)
         )),
     }
     let opened = no_panic(|| open_reader(path)).unwrap_or_else(|p| {
@@ -61,7 +62,7 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
         Err(e) => {
             problems.push(format!(
                 "cannot read the records: {}",
-                crate::record::error_chain(&e)
+                crate::errors::error_chain(&e)
             ));
             return Ok(VerifyReport {
                 problems,
@@ -75,7 +76,7 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
         Ok(Err(e)) => VerifyReport {
             problems: vec![format!(
                 "reading the records stopped: {}",
-                crate::record::error_chain(&e)
+                crate::errors::error_chain(&e)
             )],
             ..Default::default()
         },

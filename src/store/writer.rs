@@ -2,8 +2,9 @@
 //! fetches into one durable transaction: the snapshot header, new bodies, and entity versions
 //! for exactly the entities that changed since the previous snapshot.
 
+use super::open::{DbResult, StoreError};
 use super::schema::*;
-use super::{DbResult, StoreError, blobs, checkpoint, codec};
+use super::{blobs, checkpoint, codec};
 use crate::fetch::{Fetched, SourceKind};
 use crate::normalise::{ListObs, Observations};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
@@ -48,7 +49,7 @@ pub struct Writer {
     /// `None` only while it is being reopened after a failed commit.
     db: Option<Database>,
     path: PathBuf,
-    sharing: super::Sharing,
+    sharing: super::open::Sharing,
     limit: Option<u64>,
     durable: bool,
     next_seq: u64,
@@ -82,34 +83,34 @@ const PRUNE_EVERY_US: i64 = 300_000_000;
 impl Writer {
     /// Opens for recording: shared with readers in other processes, durable commits.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with(path, super::Sharing::Shared)
+        Self::open_with(path, super::open::Sharing::Shared)
     }
 
-    pub fn open_with(path: &Path, sharing: super::Sharing) -> Result<Self, StoreError> {
+    pub fn open_with(path: &Path, sharing: super::open::Sharing) -> Result<Self, StoreError> {
         Self::open_limited(path, sharing, None)
     }
 
     /// Opens an existing recording for a short write (a note), without waiting: `Locked`
     /// at once when a recorder holds it.
     pub fn try_open(path: &Path) -> Result<Self, StoreError> {
-        let db = super::open_writer_now(path)?;
-        Self::with_db(db, path, super::Sharing::Shared, None)
+        let db = super::open::open_writer_now(path)?;
+        Self::with_db(db, path, super::open::Sharing::Shared, None)
     }
 
     /// `open_with`, on a file that may not grow past `limit` bytes (a full disk, simulated).
     pub fn open_limited(
         path: &Path,
-        sharing: super::Sharing,
+        sharing: super::open::Sharing,
         limit: Option<u64>,
     ) -> Result<Self, StoreError> {
-        let db = super::open_writer_limited(path, sharing, limit)?;
+        let db = super::open::open_writer_limited(path, sharing, limit)?;
         Self::with_db(db, path, sharing, limit)
     }
 
     fn with_db(
         db: Database,
         path: &Path,
-        sharing: super::Sharing,
+        sharing: super::open::Sharing,
         limit: Option<u64>,
     ) -> Result<Self, StoreError> {
         let mut w = Writer {
@@ -277,7 +278,7 @@ impl Writer {
             Ok(None) => None,
             Err(e) => Some(format!(
                 "retention pass failed (recording goes on): {}",
-                crate::record::error_chain(&e)
+                crate::errors::error_chain(&e)
             )),
         }
     }
@@ -370,7 +371,7 @@ impl Writer {
         if self.broken {
             // Close before opening again: the old handle holds the file's writer lock.
             self.db = None;
-            let db = super::open_writer_limited(&self.path, self.sharing, self.limit)?;
+            let db = super::open::open_writer_limited(&self.path, self.sharing, self.limit)?;
             self.db = Some(db);
             self.reload()?;
             self.broken = false;

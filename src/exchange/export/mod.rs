@@ -7,7 +7,7 @@ mod pq;
 pub mod tables;
 mod trace;
 
-use super::Error;
+use super::error::Error;
 use crate::analysis::Recording;
 use crate::outfile::{write_bytes, write_file};
 use crate::present::safe::term;

@@ -2,7 +2,7 @@
 //! coloured by its rows' final status, a count badge on a cell with several rows, missing cells
 //! hatched; unplanned regions and rows outside the matrix beside it.
 
-use super::esc;
+use super::esc::esc;
 use super::lanes::class_of;
 use crate::analysis::job::JobReport;
 use crate::analysis::matrix::Unexpected;

@@ -3,7 +3,7 @@
 //! across all of them; markers as numbered flags (listed under the drawing).
 
 use super::axis::{GUTTER, Scale, WIDTH, axis};
-use super::esc;
+use super::esc::esc;
 use crate::analysis::lanes::{Bar, BarEnd, JobLanes, Lanes, Mark, MarkerKind, RouterLanes};
 use crate::analysis::router::ProviderState;
 use crate::duration::human;

@@ -1,0 +1,89 @@
+//! One execution row as every runner format is read into it (also the stored value of an
+//! execution version), and the short string type its fields use.
+
+use serde::{Deserialize, Serialize};
+
+/// Short strings inline (no allocation up to 24 bytes): an execution's status, model, region
+/// and question all fit, which makes decoding 10,000 stored executions several times faster.
+pub type Str = compact_str::CompactString;
+
+/// One execution row, normalised from any of the runner's row formats.
+///
+/// This is also the stored value of an execution version (see `store::schema`), so it is a
+/// plain struct: no `serde_json::Value`, no skipped or flattened fields (bincode needs every
+/// field in order). Times are microseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Execution {
+    pub id: i64,
+    pub job_id: Option<Str>,
+    pub status: Str,
+    pub question_id: Option<Str>,
+    pub model_id: Option<Str>,
+    /// The region exactly as the runner wrote it (`US`, `us-east`, `unknown`, ...).
+    pub region_raw: Option<Str>,
+    /// The region through the alias table (`US` -> `us-east`); `None` when absent.
+    pub region: Option<Str>,
+    pub provider_id: Option<Str>,
+    pub created_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// `Some(true)` when the row's output was `null` or omitted, `None` when the format has no
+    /// output at all (the job view).
+    pub output_null: Option<bool>,
+    pub error_code: Option<Str>,
+    pub error_message: Option<Str>,
+    pub failure_stage: Option<Str>,
+    pub failure_type: Option<Str>,
+    pub has_receipt: Option<bool>,
+    pub response_classification: Option<Str>,
+    pub retry_count: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub last_retry_at: Option<i64>,
+    pub retry_attempts: u32,
+}
+
+impl Execution {
+    /// Seconds between start and completion, when both are known.
+    pub fn duration_secs(&self) -> Option<f64> {
+        match (self.started_at, self.completed_at) {
+            (Some(s), Some(c)) if c >= s => Some((c - s) as f64 / 1e6),
+            _ => None,
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.status == "failed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::beacon::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a runner or router sends, parsing returns Ok or Err; it never panics.
+        #[test]
+        fn any_bytes_never_panic_the_parsers(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_exec_list(&body);
+            let _ = parse_job_view(&body);
+            let _ = parse_health(&body);
+            let _ = parse_providers(&body);
+        }
+
+        /// Near-valid JSON reaches deeper into the parsers than random bytes do.
+        #[test]
+        fn json_shaped_input_never_panics(
+            id in prop_oneof![Just("1".to_string()), Just("\"7\"".to_string()), Just("null".to_string()), Just("-9223372036854775808".to_string()), Just("1e300".to_string())],
+            ts in prop_oneof![Just("\"\"".to_string()), Just("\"2025-10-01T14:53:09Z\"".to_string()), Just("\"garbage\"".to_string()), Just("12".to_string())],
+            output in prop_oneof![Just("null".to_string()), Just("\"x\"".to_string()), Just("{\"failure\":5}".to_string()), Just("[1,2]".to_string())],
+            last in prop_oneof![Just("0".to_string()), Just("-1".to_string()), Just("1e308".to_string()), Just("\"NaN\"".to_string())],
+        ) {
+            let row = format!(r#"{{"id":{id},"status":"failed","started_at":{ts},"completed_at":{ts},"output":{output},"retry_history":{output}}}"#);
+            let _ = parse_exec_list(format!(r#"{{"executions":[{row}]}}"#).as_bytes());
+            let _ = parse_job_view(format!(r#"{{"job":{{}},"status":"x","executions":[{row}]}}"#).as_bytes());
+            let _ = parse_providers(format!(r#"{{"providers":[{{"name":"p","last_health_check":{last},"healthy":{id}}}]}}"#).as_bytes());
+            let _ = parse_health(format!(r#"{{"status":"healthy","providers_total":{id},"regions":{output}}}"#).as_bytes());
+        }
+    }
+}
