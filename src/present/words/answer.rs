@@ -1,0 +1,256 @@
+//! The answer paragraph, a sentence each.
+
+use super::super::text::plural;
+use super::style::Style;
+use crate::analysis::answer::JobAnswer;
+use crate::duration::human;
+
+/// The opening paragraph of a job: the numbers of "why N instead of M" put together, a
+/// sentence each.
+pub fn answer(a: &JobAnswer, st: &Style) -> String {
+    let mut s = vec![expected_sentence(a, st)];
+    if let Some(v) = &a.default_view {
+        s.push(view_sentence(a, v, st));
+    }
+    s.push(list_sentence(a, st));
+    if let Some(f) = &a.failures {
+        s.push(failure_sentence(a, f, st));
+    }
+    s.extend(output_sentence(a));
+    s.join(" ")
+}
+
+/// How many executions the job should have, and where that number comes from.
+fn expected_sentence(a: &JobAnswer, st: &Style) -> String {
+    let job = st.e(&a.job);
+    match &a.expected {
+        Some(e) => format!(
+            "Job {job} should have {} ({}{}{}).",
+            plural(e.cells, "execution", "executions"),
+            match e.path {
+                Some("job-runner") => format!(
+                    "the job-runner path: {} x the models serving each of {}",
+                    plural(e.questions as u64, "question", "questions"),
+                    plural(e.regions as u64, "region", "regions")
+                ),
+                Some("cross-region") => format!(
+                    "the cross-region path: {} x {} x {}",
+                    plural(e.questions as u64, "question", "questions"),
+                    plural(e.models as u64, "model", "models"),
+                    plural(e.regions as u64, "planned region", "planned regions")
+                ),
+                _ => "from its spec".into(),
+            },
+            match e.declared {
+                Some(d) if d == e.cells => format!("; the portal declared {d} too"),
+                Some(d) => format!("; the portal declared {d}"),
+                None => String::new(),
+            },
+            ""
+        ),
+        None => format!(
+            "Job {job}: no spec was recorded, so how many executions it should have is unknown."
+        ),
+    }
+}
+
+/// What the default view showed, at the poll it is described at, and why.
+fn view_sentence(a: &JobAnswer, v: &crate::analysis::answer::ViewAnswer, st: &Style) -> String {
+    let end_seq = a.complete.seen.map(|o| o.seq);
+    let statuses = match v.by_status.len() {
+        0 => String::new(),
+        1 if v.by_status.values().sum::<usize>() == v.rows as usize => {
+            let (k, _) = v.by_status.iter().next().expect("one");
+            format!(", all {}", st.ctx.status(&st.e(k)))
+        }
+        _ => format!(
+            " ({})",
+            v.by_status
+                .iter()
+                .map(|(k, n)| format!("{n} {}", st.ctx.status(&st.e(k))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let why = if v.truncated {
+        format!(
+            ": the runner's default page, the newest {} by created_at",
+            v.page_size
+        )
+    } else {
+        String::new()
+    };
+    let dup = if v.duplicates_shown > 0 {
+        format!(
+            "; {} of them {} second runs of a cell (redeliveries)",
+            v.duplicates_shown,
+            if v.duplicates_shown == 1 {
+                "is a"
+            } else {
+                "are"
+            }
+        )
+    } else {
+        String::new()
+    };
+    let when = match v.complete_then {
+        // Described at the poll the complete list below was read in: nothing to add.
+        Some(_) if Some(v.seen.seq) == end_seq && v.seen.age_seconds == 0.0 => String::new(),
+        Some(c) => format!(
+            " at {} (seq {}, the last poll that fetched it with the complete list, which had {} then)",
+            st.at(v.seen.at.0),
+            v.seen.seq,
+            plural(c as u64, "row", "rows")
+        ),
+        None => format!(
+            " at {} (seq {}); no poll fetched it together with the complete list, so the two are not compared",
+            st.at(v.seen.at.0),
+            v.seen.seq
+        ),
+    };
+    format!(
+        "The default view (?include=executions) showed {}{statuses}{when}{why}{dup}.",
+        plural(v.rows as u64, "row", "rows")
+    )
+}
+
+/// The complete list as covered cells + extra runs + the rest, and what is missing.
+fn list_sentence(a: &JobAnswer, st: &Style) -> String {
+    let c = &a.complete;
+    let mut parts = vec![format!(
+        "{} covered",
+        plural(c.covered as u64, "cell", "cells")
+    )];
+    if c.extra_runs > 0 {
+        parts.push(format!(
+            "{} of {} that ran more than once",
+            plural(c.extra_runs as u64, "extra run", "extra runs"),
+            plural(c.duplicated_cells as u64, "cell", "cells")
+        ));
+    }
+    if c.repeated_rows > 0 {
+        parts.push(format!(
+            "{} repeating an execution id of {} cell (the runner sent one execution twice, not a second run)",
+            plural(c.repeated_rows as u64, "row", "rows"),
+            if c.repeated_rows == 1 { "its" } else { "their" }
+        ));
+    }
+    if c.unexpected > 0 {
+        parts.push(format!(
+            "{} outside the spec",
+            plural(c.unexpected as u64, "row", "rows")
+        ));
+    }
+    if c.no_cell > 0 {
+        parts.push(format!(
+            "{} with no cell",
+            plural(c.no_cell as u64, "row", "rows")
+        ));
+    }
+    if c.complete_seen {
+        let when = match c.seen {
+            Some(o) if o.age_seconds > 0.0 => format!(
+                ", as last read whole at {} (seq {}, {} before the last snapshot),",
+                st.at(o.at.0),
+                o.seq,
+                human((o.age_seconds * 1e6) as i64)
+            ),
+            _ => String::new(),
+        };
+        let missing = match (&a.active, a.missing) {
+            (Some(status), n) if n > 0 => format!(
+                "{} without a row so far (the job was still {})",
+                plural(n, "cell", "cells"),
+                st.e(status)
+            ),
+            (_, n) => format!("{} missing", plural(n, "cell", "cells")),
+        };
+        format!(
+            "The complete list{when} had {} = {}; {missing}.",
+            plural(c.rows as u64, "row", "rows"),
+            parts.join(" + ")
+        )
+    } else {
+        let cut = a.default_view.as_ref().filter(|v| v.rows >= v.page_size);
+        format!(
+            "No complete list was seen, only the default view: {} visible = {}; {}{} unknown, not missing.",
+            plural(c.rows as u64, "row", "rows"),
+            parts.join(" + "),
+            match cut {
+                Some(v) => format!(
+                    "the view is cut at {} (the runner's default page), so rows beyond it cannot be seen: ",
+                    v.page_size
+                ),
+                None => String::new(),
+            },
+            plural(a.unknown, "cell", "cells")
+        )
+    }
+}
+
+/// When and how the rows failed, on which clock.
+fn failure_sentence(
+    a: &JobAnswer,
+    f: &crate::analysis::answer::FailureAnswer,
+    st: &Style,
+) -> String {
+    let c = &a.complete;
+    let clock = match f.runner_ahead_seconds {
+        Some(ahead) => format!(
+            " by the rows' own timestamps, on the runner's clock, which ran up to {} ahead of the recorder's{}",
+            human((ahead * 1e6) as i64),
+            match (f.seen_first, f.seen_last) {
+                (Some(x), Some(y)) => format!(
+                    " (by the recorder's clock, polling first saw a failure at {} and the last new one at {})",
+                    st.at(x.0),
+                    st.at(y.0)
+                ),
+                _ => String::new(),
+            }
+        ),
+        None => String::new(),
+    };
+    let when = match (f.first, f.last) {
+        (Some(x), Some(y)) => format!(" between {} and {}{clock}", st.at(x.0), st.at(y.0)),
+        _ => String::new(),
+    };
+    let error = match (&f.top.error_code, &f.error_text) {
+        (Some(c), Some(t)) => format!(" with {} (\"{}\")", st.e(c), st.e(t)),
+        (Some(c), None) => format!(" with {}", st.e(c)),
+        (None, Some(t)) => format!(" with \"{}\"", st.e(t)),
+        (None, None) => String::new(),
+    };
+    let same = match f.same_seconds {
+        Some(secs) if f.same_count == f.failed => {
+            format!(", each after exactly {}", human(secs * 1_000_000))
+        }
+        Some(secs) => format!(
+            ", {} of them after exactly {}",
+            f.same_count,
+            human(secs * 1_000_000)
+        ),
+        None => String::new(),
+    };
+    let all = if f.failed == c.rows { "All " } else { "" };
+    format!(
+        "{all}{} failed{when}{error}{same}{}.",
+        plural(f.failed as u64, "row", "rows"),
+        if f.top_count < f.failed {
+            format!(" ({} alike)", f.top_count)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Where `output` is (absent in the view, null or carrying the error in the list).
+fn output_sentence(a: &JobAnswer) -> Option<String> {
+    let o = &a.output;
+    (o.null_in_list + o.error_in_list > 0).then(|| {
+        format!(
+            "`output` is absent in the default view (it never carries one), not null; in the complete list {} carry the error in `output` and {} have a null `output`.",
+            plural(o.error_in_list as u64, "row", "rows"),
+            o.null_in_list
+        )
+    })
+}
