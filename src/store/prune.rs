@@ -193,60 +193,84 @@ pub fn prune(
         snapshots: removed.len(),
         ..Default::default()
     };
-    // Row versions, per (job, id).
-    {
-        let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
-        let mut ch = txn.open_table(EXEC_CHANGES).db()?;
-        let mut moves: Vec<((u32, i64, u64), Option<u64>)> = Vec::new();
-        let mut cur: Option<(u32, i64)> = None;
-        let mut versions: Vec<(u64, bool)> = Vec::new();
-        let mut flush = |key: Option<(u32, i64)>, versions: &mut Vec<(u64, bool)>| {
-            if let Some((job, id)) = key
-                && versions.iter().any(|(s, _)| dest.contains_key(s))
-            {
-                for (old, new) in plan_entity(versions, &dest, |t| *t) {
-                    moves.push(((job, id, old), new));
-                }
-            }
-            versions.clear();
-        };
-        for e in ev.iter().db()? {
-            let (k, v) = e.db()?;
-            let (job, id, seq) = k.value();
-            if cur != Some((job, id)) {
-                flush(cur, &mut versions);
-                cur = Some((job, id));
-            }
-            versions.push((
-                seq,
-                codec::format_of(v.value()) == Some(format::EXEC_TOMBSTONE),
-            ));
-        }
-        flush(cur, &mut versions);
-        for ((job, id, old), new) in moves {
-            let bytes = ev.remove((job, id, old)).db()?.map(|g| g.value().to_vec());
-            ch.remove((job, old, id)).db()?;
-            match (new, bytes) {
-                (Some(to), Some(b)) => {
-                    ev.insert((job, id, to), b.as_slice()).db()?;
-                    ch.insert((job, to, id), ()).db()?;
-                    st.versions_moved += 1;
-                }
-                _ => st.versions_removed += 1,
+    move_exec_versions(&txn, &dest, &removed, &mut st)?;
+    move_job_versions(&txn, &dest, &mut st)?;
+    move_router_versions(&txn, &dest, &mut st)?;
+    let (used_bodies, used_sessions) = remove_snapshots(&txn, &removed, current_session)?;
+    remove_unused_bodies(&txn, used_bodies, &mut st)?;
+    remove_unused_sessions(&txn, &used_sessions)?;
+    note_removed_ranges(&txn, &removed)?;
+    txn.commit().db()?;
+    Ok(Some(st))
+}
+
+/// Row versions, per (job, id): the last in a removed range moved to the snapshot kept after
+/// it, the others removed; checkpoints of removed snapshots removed.
+fn move_exec_versions(
+    txn: &WriteTransaction,
+    dest: &BTreeMap<u64, u64>,
+    removed: &BTreeSet<u64>,
+    st: &mut PruneStats,
+) -> Result<(), StoreError> {
+    let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+    let mut ch = txn.open_table(EXEC_CHANGES).db()?;
+    let mut moves: Vec<((u32, i64, u64), Option<u64>)> = Vec::new();
+    let mut cur: Option<(u32, i64)> = None;
+    let mut versions: Vec<(u64, bool)> = Vec::new();
+    let mut flush = |key: Option<(u32, i64)>, versions: &mut Vec<(u64, bool)>| {
+        if let Some((job, id)) = key
+            && versions.iter().any(|(s, _)| dest.contains_key(s))
+        {
+            for (old, new) in plan_entity(versions, dest, |t| *t) {
+                moves.push(((job, id, old), new));
             }
         }
-        let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
-        let gone: Vec<(u32, u64)> = cp
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-            .filter(|(_, s)| removed.contains(s))
-            .collect();
-        for k in gone {
-            cp.remove(k).db()?;
+        versions.clear();
+    };
+    for e in ev.iter().db()? {
+        let (k, v) = e.db()?;
+        let (job, id, seq) = k.value();
+        if cur != Some((job, id)) {
+            flush(cur, &mut versions);
+            cur = Some((job, id));
+        }
+        versions.push((
+            seq,
+            codec::format_of(v.value()) == Some(format::EXEC_TOMBSTONE),
+        ));
+    }
+    flush(cur, &mut versions);
+    for ((job, id, old), new) in moves {
+        let bytes = ev.remove((job, id, old)).db()?.map(|g| g.value().to_vec());
+        ch.remove((job, old, id)).db()?;
+        match (new, bytes) {
+            (Some(to), Some(b)) => {
+                ev.insert((job, id, to), b.as_slice()).db()?;
+                ch.insert((job, to, id), ()).db()?;
+                st.versions_moved += 1;
+            }
+            _ => st.versions_removed += 1,
         }
     }
-    // Job versions and extra rows, per job; router versions.
+    let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
+    let gone: Vec<(u32, u64)> = cp
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+        .filter(|(_, s)| removed.contains(s))
+        .collect();
+    for k in gone {
+        cp.remove(k).db()?;
+    }
+    Ok(())
+}
+
+/// Job versions and extra rows, per job, the same way.
+fn move_job_versions(
+    txn: &WriteTransaction,
+    dest: &BTreeMap<u64, u64>,
+    st: &mut PruneStats,
+) -> Result<(), StoreError> {
     for def in [JOB_VERSIONS, EXEC_EXTRAS] {
         let mut t = txn.open_table(def).db()?;
         let mut by_job: BTreeMap<u32, Vec<(u64, bool)>> = BTreeMap::new();
@@ -256,7 +280,7 @@ pub fn prune(
             by_job.entry(job).or_default().push((seq, false));
         }
         for (job, versions) in by_job {
-            for (old, new) in plan_entity(&versions, &dest, |_| false) {
+            for (old, new) in plan_entity(&versions, dest, |_| false) {
                 let bytes = t.remove((job, old)).db()?.map(|g| g.value().to_vec());
                 match (new, bytes) {
                     (Some(to), Some(b)) => {
@@ -268,30 +292,45 @@ pub fn prune(
             }
         }
     }
-    {
-        let mut t = txn.open_table(ROUTER_VERSIONS).db()?;
-        let versions: Vec<(u64, bool)> = t
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| (k.value(), false)))
-            .collect();
-        for (old, new) in plan_entity(&versions, &dest, |_| false) {
-            let bytes = t.remove(old).db()?.map(|g| g.value().to_vec());
-            match (new, bytes) {
-                (Some(to), Some(b)) => {
-                    t.insert(to, b.as_slice()).db()?;
-                    st.versions_moved += 1;
-                }
-                _ => st.versions_removed += 1,
+    Ok(())
+}
+
+/// Router versions, the same way.
+fn move_router_versions(
+    txn: &WriteTransaction,
+    dest: &BTreeMap<u64, u64>,
+    st: &mut PruneStats,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(ROUTER_VERSIONS).db()?;
+    let versions: Vec<(u64, bool)> = t
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok().map(|(k, _)| (k.value(), false)))
+        .collect();
+    for (old, new) in plan_entity(&versions, dest, |_| false) {
+        let bytes = t.remove(old).db()?.map(|g| g.value().to_vec());
+        match (new, bytes) {
+            (Some(to), Some(b)) => {
+                t.insert(to, b.as_slice()).db()?;
+                st.versions_moved += 1;
             }
+            _ => st.versions_removed += 1,
         }
     }
-    // Snapshots, then what only they used.
+    Ok(())
+}
+
+/// The removed snapshots; the bodies and sessions those kept still use.
+fn remove_snapshots(
+    txn: &WriteTransaction,
+    removed: &BTreeSet<u64>,
+    current_session: u64,
+) -> Result<(BTreeSet<u64>, BTreeSet<u64>), StoreError> {
     let mut used_bodies: BTreeSet<u64> = BTreeSet::new();
     let mut used_sessions: BTreeSet<u64> = BTreeSet::from([current_session]);
     {
         let mut t = txn.open_table(SNAPSHOTS).db()?;
-        for &seq in &removed {
+        for &seq in removed {
             t.remove(seq).db()?;
         }
         for e in t.iter().db()? {
@@ -302,95 +341,108 @@ pub fn prune(
             used_bodies.extend(rec.fetches.iter().filter_map(|f| f.body));
         }
     }
-    {
-        let mut bodies = txn.open_table(BODIES).db()?;
-        let mut base: HashMap<u64, u64> = HashMap::new();
-        let mut all: Vec<u64> = Vec::new();
-        for e in bodies.iter().db()? {
-            let (k, v) = e.db()?;
-            all.push(k.value());
-            let head = v.value().get(1..).and_then(|rest| {
-                bincode::serde::decode_from_slice::<BodyHead, _>(rest, bincode::config::standard())
-                    .ok()
-            });
-            if let Some((BodyHead { base: Some(b), .. }, _)) = head {
-                base.insert(k.value(), b);
-            }
-        }
-        // Bodies in use, and the bases their deltas need.
-        let mut keep = used_bodies.clone();
-        let mut stack: Vec<u64> = used_bodies.into_iter().collect();
-        while let Some(b) = stack.pop() {
-            if let Some(&p) = base.get(&b)
-                && keep.insert(p)
-            {
-                stack.push(p);
-            }
-        }
-        for id in all {
-            if !keep.contains(&id) {
-                bodies.remove(id).db()?;
-                st.removed_bodies.insert(id);
-            }
-        }
-        st.bodies = st.removed_bodies.len();
-        let mut idx = txn.open_table(BODY_INDEX).db()?;
-        let stale: Vec<[u8; 32]> = idx
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok())
-            .filter(|(_, v)| st.removed_bodies.contains(&v.value()))
-            .map(|(k, _)| *k.value())
-            .collect();
-        for h in stale {
-            idx.remove(&h).db()?;
+    Ok((used_bodies, used_sessions))
+}
+
+/// Bodies no kept snapshot uses (and no delta they need is based on), with their index.
+fn remove_unused_bodies(
+    txn: &WriteTransaction,
+    used_bodies: BTreeSet<u64>,
+    st: &mut PruneStats,
+) -> Result<(), StoreError> {
+    let mut bodies = txn.open_table(BODIES).db()?;
+    let mut base: HashMap<u64, u64> = HashMap::new();
+    let mut all: Vec<u64> = Vec::new();
+    for e in bodies.iter().db()? {
+        let (k, v) = e.db()?;
+        all.push(k.value());
+        let head = v.value().get(1..).and_then(|rest| {
+            bincode::serde::decode_from_slice::<BodyHead, _>(rest, bincode::config::standard()).ok()
+        });
+        if let Some((BodyHead { base: Some(b), .. }, _)) = head {
+            base.insert(k.value(), b);
         }
     }
-    {
-        let mut t = txn.open_table(SESSIONS).db()?;
-        let gone: Vec<u64> = t
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-            .filter(|s| !used_sessions.contains(s))
-            .collect();
-        for s in gone {
-            t.remove(s).db()?;
+    // Bodies in use, and the bases their deltas need.
+    let mut keep = used_bodies.clone();
+    let mut stack: Vec<u64> = used_bodies.into_iter().collect();
+    while let Some(b) = stack.pop() {
+        if let Some(&p) = base.get(&b)
+            && keep.insert(p)
+        {
+            stack.push(p);
         }
     }
-    // The removed ranges, merged with those before.
-    {
-        let mut t = txn.open_table(PRUNED).db()?;
-        let mut ranges: Vec<(u64, u64)> = t
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, v)| (k.value(), v.value())))
-            .collect();
-        for seq in &removed {
-            ranges.push((*seq, *seq));
-        }
-        ranges.sort();
-        let mut merged: Vec<(u64, u64)> = Vec::new();
-        for (a, b) in ranges {
-            match merged.last_mut() {
-                Some(l) if a <= l.1 + 1 => l.1 = l.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        let old: Vec<u64> = t
-            .iter()
-            .db()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-            .collect();
-        for k in old {
-            t.remove(k).db()?;
-        }
-        for (a, b) in merged {
-            t.insert(a, b).db()?;
+    for id in all {
+        if !keep.contains(&id) {
+            bodies.remove(id).db()?;
+            st.removed_bodies.insert(id);
         }
     }
-    txn.commit().db()?;
-    Ok(Some(st))
+    st.bodies = st.removed_bodies.len();
+    let mut idx = txn.open_table(BODY_INDEX).db()?;
+    let stale: Vec<[u8; 32]> = idx
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok())
+        .filter(|(_, v)| st.removed_bodies.contains(&v.value()))
+        .map(|(k, _)| *k.value())
+        .collect();
+    for h in stale {
+        idx.remove(&h).db()?;
+    }
+    Ok(())
+}
+
+/// Sessions no kept snapshot belongs to (the current one stays).
+fn remove_unused_sessions(
+    txn: &WriteTransaction,
+    used_sessions: &BTreeSet<u64>,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(SESSIONS).db()?;
+    let gone: Vec<u64> = t
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+        .filter(|s| !used_sessions.contains(s))
+        .collect();
+    for s in gone {
+        t.remove(s).db()?;
+    }
+    Ok(())
+}
+
+/// The removed ranges, merged with those noted before.
+fn note_removed_ranges(txn: &WriteTransaction, removed: &BTreeSet<u64>) -> Result<(), StoreError> {
+    let mut t = txn.open_table(PRUNED).db()?;
+    let mut ranges: Vec<(u64, u64)> = t
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok().map(|(k, v)| (k.value(), v.value())))
+        .collect();
+    for seq in removed {
+        ranges.push((*seq, *seq));
+    }
+    ranges.sort();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(l) if a <= l.1 + 1 => l.1 = l.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let old: Vec<u64> = t
+        .iter()
+        .db()?
+        .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+        .collect();
+    for k in old {
+        t.remove(k).db()?;
+    }
+    for (a, b) in merged {
+        t.insert(a, b).db()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
