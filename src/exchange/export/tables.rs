@@ -192,7 +192,21 @@ pub fn tables(
     analysis: Option<&report::Report>,
 ) -> Result<Tables, StoreError> {
     let mut t = Tables::default();
-    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+    snapshot_rows(rec, id, &seqs, &mut t);
+    for (name, idx) in &rec.jobs {
+        job_rows(rec, id, &seqs, name, *idx, &mut t)?;
+    }
+    router_rows(rec, id, &seqs, &mut t)?;
+    if let Some(r) = analysis {
+        analysis_rows(rec, id, &seqs, r, &mut t)?;
+    }
+    Ok(t)
+}
+
+type Seqs = std::ops::RangeInclusive<u64>;
+
+/// Snapshots and their requests.
+fn snapshot_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) {
     let job_name = |i: u32| {
         rec.jobs
             .iter()
@@ -235,103 +249,119 @@ pub fn tables(
             not_sent: gaps,
         });
     }
-    for (name, idx) in &rec.jobs {
-        rec.reader
-            .each_exec_version(*idx, i64::MIN..=i64::MAX, |eid, seq, e| {
-                if !seqs.contains(&seq) {
-                    return;
-                }
-                let s = |v: &Option<crate::beacon::Str>| v.as_ref().map(|x| x.to_string());
-                t.executions.push(match e {
-                    Some(e) => ExecutionRow {
-                        recording_id: id.to_string(),
-                        job: name.clone(),
-                        id: eid,
-                        seq,
-                        taken_at_us: at(seq),
-                        gone: false,
-                        status: Some(e.status.to_string()),
-                        question_id: s(&e.question_id),
-                        model_id: s(&e.model_id),
-                        region: s(&e.region),
-                        region_raw: s(&e.region_raw),
-                        provider_id: s(&e.provider_id),
-                        created_at_us: e.created_at,
-                        started_at_us: e.started_at,
-                        completed_at_us: e.completed_at,
-                        error_code: s(&e.error_code),
-                        error_message: s(&e.error_message),
-                        retry_count: e.retry_count,
-                        output_null: e.output_null,
-                    },
-                    None => ExecutionRow {
-                        recording_id: id.to_string(),
-                        job: name.clone(),
-                        id: eid,
-                        seq,
-                        taken_at_us: at(seq),
-                        gone: true,
-                        status: None,
-                        question_id: None,
-                        model_id: None,
-                        region: None,
-                        region_raw: None,
-                        provider_id: None,
-                        created_at_us: None,
-                        started_at_us: None,
-                        completed_at_us: None,
-                        error_code: None,
-                        error_message: None,
-                        retry_count: None,
-                        output_null: None,
-                    },
-                });
-            })?;
-        for (seq, rows) in rec.reader.extras_versions(*idx)? {
+}
+
+/// One job's stored versions: its executions, the rows kept beside them, its own.
+fn job_rows(
+    rec: &Recording,
+    id: &str,
+    seqs: &Seqs,
+    name: &String,
+    idx: u32,
+    t: &mut Tables,
+) -> Result<(), StoreError> {
+    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+    rec.reader
+        .each_exec_version(idx, i64::MIN..=i64::MAX, |eid, seq, e| {
             if !seqs.contains(&seq) {
-                continue;
+                return;
             }
             let s = |v: &Option<crate::beacon::Str>| v.as_ref().map(|x| x.to_string());
-            for (n, x) in rows.iter().enumerate() {
-                let e = &x.exec;
-                t.extra_rows.push(ExtraRowOut {
+            t.executions.push(match e {
+                Some(e) => ExecutionRow {
                     recording_id: id.to_string(),
                     job: name.clone(),
+                    id: eid,
                     seq,
                     taken_at_us: at(seq),
-                    n: n as u32,
-                    why: match x.why {
-                        crate::beacon::ExtraWhy::DuplicateId => "duplicate_id",
-                        crate::beacon::ExtraWhy::NoId => "no_id",
-                    }
-                    .into(),
-                    id: x.id(),
-                    status: e.status.to_string(),
+                    gone: false,
+                    status: Some(e.status.to_string()),
                     question_id: s(&e.question_id),
                     model_id: s(&e.model_id),
                     region: s(&e.region),
+                    region_raw: s(&e.region_raw),
                     provider_id: s(&e.provider_id),
                     created_at_us: e.created_at,
+                    started_at_us: e.started_at,
+                    completed_at_us: e.completed_at,
+                    error_code: s(&e.error_code),
                     error_message: s(&e.error_message),
                     retry_count: e.retry_count,
-                });
-            }
+                    output_null: e.output_null,
+                },
+                None => ExecutionRow {
+                    recording_id: id.to_string(),
+                    job: name.clone(),
+                    id: eid,
+                    seq,
+                    taken_at_us: at(seq),
+                    gone: true,
+                    status: None,
+                    question_id: None,
+                    model_id: None,
+                    region: None,
+                    region_raw: None,
+                    provider_id: None,
+                    created_at_us: None,
+                    started_at_us: None,
+                    completed_at_us: None,
+                    error_code: None,
+                    error_message: None,
+                    retry_count: None,
+                    output_null: None,
+                },
+            });
+        })?;
+    for (seq, rows) in rec.reader.extras_versions(idx)? {
+        if !seqs.contains(&seq) {
+            continue;
         }
-        for (seq, r) in rec.reader.job_versions(*idx)? {
-            if !seqs.contains(&seq) {
-                continue;
-            }
-            t.jobs.push(JobRow {
+        let s = |v: &Option<crate::beacon::Str>| v.as_ref().map(|x| x.to_string());
+        for (n, x) in rows.iter().enumerate() {
+            let e = &x.exec;
+            t.extra_rows.push(ExtraRowOut {
                 recording_id: id.to_string(),
                 job: name.clone(),
                 seq,
                 taken_at_us: at(seq),
-                found: r.found,
-                status: r.status,
-                default_rows: r.default_rows,
+                n: n as u32,
+                why: match x.why {
+                    crate::beacon::ExtraWhy::DuplicateId => "duplicate_id",
+                    crate::beacon::ExtraWhy::NoId => "no_id",
+                }
+                .into(),
+                id: x.id(),
+                status: e.status.to_string(),
+                question_id: s(&e.question_id),
+                model_id: s(&e.model_id),
+                region: s(&e.region),
+                provider_id: s(&e.provider_id),
+                created_at_us: e.created_at,
+                error_message: s(&e.error_message),
+                retry_count: e.retry_count,
             });
         }
     }
+    for (seq, r) in rec.reader.job_versions(idx)? {
+        if !seqs.contains(&seq) {
+            continue;
+        }
+        t.jobs.push(JobRow {
+            recording_id: id.to_string(),
+            job: name.clone(),
+            seq,
+            taken_at_us: at(seq),
+            found: r.found,
+            status: r.status,
+            default_rows: r.default_rows,
+        });
+    }
+    Ok(())
+}
+
+/// The router's stored versions and each provider's state in them.
+fn router_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result<(), StoreError> {
+    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
     // States as the report reads them: on the router's clock, a raised check told by what
     // the provider's earlier answers said.
     let mut memory = CheckMemory::default();
@@ -377,9 +407,18 @@ pub fn tables(
             });
         }
     }
-    if let Some(r) = analysis
-        && !rec.infos.is_empty()
-    {
+    Ok(())
+}
+
+/// The timeline's events in `seqs` and the report's findings.
+fn analysis_rows(
+    rec: &Recording,
+    id: &str,
+    seqs: &Seqs,
+    r: &report::Report,
+    t: &mut Tables,
+) -> Result<(), StoreError> {
+    if !rec.infos.is_empty() {
         let st = text_style(Ctx::new(rec.start_us(), false));
         let first = (*seqs.start()).max(rec.infos[0].seq);
         let last = (*seqs.end()).min(rec.infos[rec.infos.len() - 1].seq);
@@ -407,5 +446,5 @@ pub fn tables(
             });
         }
     }
-    Ok(t)
+    Ok(())
 }
