@@ -261,8 +261,34 @@ fn number(s: &str) -> Option<f64> {
 }
 
 pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
-    let mut r = EndpointsReport::default();
     let changes = changes(rec)?;
+    let mut r = EndpointsReport {
+        endpoints: counts(rec, &changes),
+        ..Default::default()
+    };
+    let mut bodies = Bodies {
+        rec,
+        cache: HashMap::new(),
+    };
+    // Checks seen per provider, from the check history and `/providers`.
+    let mut by: BTreeMap<String, Vec<(Stamp, bool)>> = BTreeMap::new();
+    for (id, list) in answers(rec) {
+        match id.source {
+            "runner.admin_queue_stats" | "router.queue_status" => {
+                r.queues
+                    .push(queue_series(rec, id.source, &list, &mut bodies)?)
+            }
+            "runner.admin_stuck_jobs" => r.stuck_jobs = Some(stuck_jobs(rec, &list, &mut bodies)?),
+            "router.health_check_history" => check_history(&list, &mut bodies, &mut by)?,
+            _ => {}
+        }
+    }
+    r.checks = provider_checks(rec, by)?;
+    Ok(r)
+}
+
+/// How each endpoint answered over the recording, and how often its answer changed.
+fn counts(rec: &Recording, changes: &[EndpointChange]) -> Vec<EndpointCount> {
     let mut counts: BTreeMap<EndpointId, EndpointCount> = BTreeMap::new();
     for snap in &rec.snaps {
         for f in &snap.fetches {
@@ -284,146 +310,165 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
             }
         }
     }
-    for ch in &changes {
+    for ch in changes {
         if let Some(c) = counts.get_mut(&ch.endpoint) {
             c.changes += 1;
         }
     }
-    r.endpoints = counts.into_values().collect();
+    counts.into_values().collect()
+}
 
-    let mut bodies = Bodies {
-        rec,
-        cache: HashMap::new(),
+/// A queue endpoint's depths over time (a point where they changed), and its counters going
+/// back.
+fn queue_series(
+    rec: &Recording,
+    source: &'static str,
+    list: &[Answer],
+    bodies: &mut Bodies,
+) -> Result<QueueSeries, StoreError> {
+    let at = |seq: u64| Stamp(rec.info(seq).map_or(0, |i| i.started_at));
+    let mut s = QueueSeries {
+        source,
+        points: Vec::new(),
+        changes: 0,
+        resets: Vec::new(),
+        max: BTreeMap::new(),
     };
-    let end = rec.infos.last().map_or(0, |i| i.ended_at);
-    // Checks seen per provider, from the check history and `/providers`.
-    let mut by: BTreeMap<String, Vec<(Stamp, bool)>> = BTreeMap::new();
-    for (id, list) in answers(rec) {
-        let at = |seq: u64| Stamp(rec.info(seq).map_or(0, |i| i.started_at));
-        match id.source {
-            "runner.admin_queue_stats" | "router.queue_status" => {
-                let mut s = QueueSeries {
-                    source: id.source,
-                    points: Vec::new(),
-                    changes: 0,
-                    resets: Vec::new(),
-                    max: BTreeMap::new(),
-                };
-                let mut counters: BTreeMap<String, f64> = BTreeMap::new();
-                let mut prev_seq = 0;
-                for a in &list {
-                    let Some(flat) = bodies.flat(a.body)? else {
-                        continue;
-                    };
-                    let depths: BTreeMap<String, f64> = flat
-                        .iter()
-                        .filter(|(k, _)| {
-                            let leaf = k.rsplit('.').next().unwrap_or(k);
-                            matches!(
-                                leaf,
-                                "main"
-                                    | "retry"
-                                    | "dead"
-                                    | "processing"
-                                    | "queue_size"
-                                    | "retry_queue_size"
-                                    | "global_retry_queue_size"
-                            )
-                        })
-                        .filter_map(|(k, v)| Some((k.clone(), number(v)?)))
-                        .collect();
-                    for (k, v) in &depths {
-                        let m = s.max.entry(k.clone()).or_insert(*v);
-                        *m = m.max(*v);
-                    }
-                    let mut reset = false;
-                    for (k, v) in flat.iter() {
-                        let leaf = k.rsplit('.').next().unwrap_or(k);
-                        if !matches!(leaf, "completed" | "failed") {
-                            continue;
-                        }
-                        let Some(v) = number(v) else { continue };
-                        if counters
-                            .insert(k.clone(), v)
-                            .is_some_and(|before| v < before)
-                        {
-                            reset = true;
-                        }
-                    }
-                    if reset {
-                        s.resets.push((prev_seq, a.seq, at(a.seq)));
-                    }
-                    prev_seq = a.seq;
-                    if s.points.last().is_none_or(|p| p.depths != depths) {
-                        s.points.push(QueuePoint {
-                            seq: a.seq,
-                            at: at(a.seq),
-                            depths,
-                        });
-                    }
-                    bodies.cache.clear();
-                }
-                s.changes = s.points.len().saturating_sub(1);
-                r.queues.push(s);
-            }
-            "runner.admin_stuck_jobs" => {
-                let mut st = StuckJobs::default();
-                let mut jobs = BTreeSet::new();
-                for a in &list {
-                    let Some(flat) = bodies.flat(a.body)? else {
-                        continue;
-                    };
-                    st.answers += 1;
-                    let n = flat
-                        .get("stuck_jobs_count")
-                        .and_then(|v| number(v))
-                        .unwrap_or(0.0) as u64;
-                    if n > 0 {
-                        st.first_seen.get_or_insert(at(a.seq));
-                        st.last_seen = Some(at(a.seq));
-                    }
-                    st.max_count = st.max_count.max(n);
-                    for (k, v) in flat {
-                        if k.starts_with("stuck_jobs[") && k.ends_with(".job_id") {
-                            jobs.insert(v.trim_matches('"').to_string());
-                        }
-                    }
-                    bodies.cache.clear();
-                }
-                st.jobs = jobs.into_iter().collect();
-                r.stuck_jobs = Some(st);
-            }
-            "router.health_check_history" => {
-                for a in &list {
-                    let Some(flat) = bodies.flat(a.body)? else {
-                        continue;
-                    };
-                    let mut names: BTreeSet<&str> = BTreeSet::new();
-                    for k in flat.keys() {
-                        if let Some(rest) = k.strip_prefix("providers[")
-                            && let Some(end) = rest.find(']')
-                        {
-                            names.insert(&rest[..end]);
-                        }
-                    }
-                    for p in names {
-                        let get = |f: &str| flat.get(&format!("providers[{p}].{f}"));
-                        let ts = get("last_check_timestamp").and_then(|v| number(v));
-                        let healthy = get("healthy").is_some_and(|v| v == "true");
-                        let checks = by.entry(p.to_string()).or_default();
-                        if let Some(t) = ts.filter(|t| *t > 0.0) {
-                            let us = (t * 1e6) as i64;
-                            if checks.last().is_none_or(|(l, _)| l.0 != us) {
-                                checks.push((Stamp(us), healthy));
-                            }
-                        }
-                    }
-                    bodies.cache.clear();
-                }
-            }
-            _ => {}
+    let mut counters: BTreeMap<String, f64> = BTreeMap::new();
+    let mut prev_seq = 0;
+    for a in list {
+        let Some(flat) = bodies.flat(a.body)? else {
+            continue;
+        };
+        let depths: BTreeMap<String, f64> = flat
+            .iter()
+            .filter(|(k, _)| {
+                let leaf = k.rsplit('.').next().unwrap_or(k);
+                matches!(
+                    leaf,
+                    "main"
+                        | "retry"
+                        | "dead"
+                        | "processing"
+                        | "queue_size"
+                        | "retry_queue_size"
+                        | "global_retry_queue_size"
+                )
+            })
+            .filter_map(|(k, v)| Some((k.clone(), number(v)?)))
+            .collect();
+        for (k, v) in &depths {
+            let m = s.max.entry(k.clone()).or_insert(*v);
+            *m = m.max(*v);
         }
+        let mut reset = false;
+        for (k, v) in flat.iter() {
+            let leaf = k.rsplit('.').next().unwrap_or(k);
+            if !matches!(leaf, "completed" | "failed") {
+                continue;
+            }
+            let Some(v) = number(v) else { continue };
+            if counters
+                .insert(k.clone(), v)
+                .is_some_and(|before| v < before)
+            {
+                reset = true;
+            }
+        }
+        if reset {
+            s.resets.push((prev_seq, a.seq, at(a.seq)));
+        }
+        prev_seq = a.seq;
+        if s.points.last().is_none_or(|p| p.depths != depths) {
+            s.points.push(QueuePoint {
+                seq: a.seq,
+                at: at(a.seq),
+                depths,
+            });
+        }
+        bodies.cache.clear();
     }
+    s.changes = s.points.len().saturating_sub(1);
+    Ok(s)
+}
+
+/// The runner's stuck jobs, as its answers named them.
+fn stuck_jobs(
+    rec: &Recording,
+    list: &[Answer],
+    bodies: &mut Bodies,
+) -> Result<StuckJobs, StoreError> {
+    let at = |seq: u64| Stamp(rec.info(seq).map_or(0, |i| i.started_at));
+    let mut st = StuckJobs::default();
+    let mut jobs = BTreeSet::new();
+    for a in list {
+        let Some(flat) = bodies.flat(a.body)? else {
+            continue;
+        };
+        st.answers += 1;
+        let n = flat
+            .get("stuck_jobs_count")
+            .and_then(|v| number(v))
+            .unwrap_or(0.0) as u64;
+        if n > 0 {
+            st.first_seen.get_or_insert(at(a.seq));
+            st.last_seen = Some(at(a.seq));
+        }
+        st.max_count = st.max_count.max(n);
+        for (k, v) in flat {
+            if k.starts_with("stuck_jobs[") && k.ends_with(".job_id") {
+                jobs.insert(v.trim_matches('"').to_string());
+            }
+        }
+        bodies.cache.clear();
+    }
+    st.jobs = jobs.into_iter().collect();
+    Ok(st)
+}
+
+/// Each provider's checks as the router's check history showed them.
+fn check_history(
+    list: &[Answer],
+    bodies: &mut Bodies,
+    by: &mut BTreeMap<String, Vec<(Stamp, bool)>>,
+) -> Result<(), StoreError> {
+    for a in list {
+        let Some(flat) = bodies.flat(a.body)? else {
+            continue;
+        };
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for k in flat.keys() {
+            if let Some(rest) = k.strip_prefix("providers[")
+                && let Some(end) = rest.find(']')
+            {
+                names.insert(&rest[..end]);
+            }
+        }
+        for p in names {
+            let get = |f: &str| flat.get(&format!("providers[{p}].{f}"));
+            let ts = get("last_check_timestamp").and_then(|v| number(v));
+            let healthy = get("healthy").is_some_and(|v| v == "true");
+            let checks = by.entry(p.to_string()).or_default();
+            if let Some(t) = ts.filter(|t| *t > 0.0) {
+                let us = (t * 1e6) as i64;
+                if checks.last().is_none_or(|(l, _)| l.0 != us) {
+                    checks.push((Stamp(us), healthy));
+                }
+            }
+        }
+        bodies.cache.clear();
+    }
+    Ok(())
+}
+
+/// Every provider's checks seen (the history's and `/providers`' stamps), and the longest
+/// stretch between two.
+fn provider_checks(
+    rec: &Recording,
+    mut by: BTreeMap<String, Vec<(Stamp, bool)>>,
+) -> Result<Vec<ProviderChecks>, StoreError> {
+    let end = rec.infos.last().map_or(0, |i| i.ended_at);
+    let mut out = Vec::new();
     // And every stamp `/providers` showed.
     for (_, v) in rec.reader.router_versions()? {
         for p in v.providers.iter().flatten() {
@@ -452,11 +497,11 @@ pub fn report(rec: &Recording) -> Result<EndpointsReport, StoreError> {
             let g = (end - p) as f64 / 1e6;
             longest = Some(longest.map_or(g, |l: f64| l.max(g)));
         }
-        r.checks.push(ProviderChecks {
+        out.push(ProviderChecks {
             provider,
             checks,
             longest_gap_seconds: longest,
         });
     }
-    Ok(r)
+    Ok(out)
 }
