@@ -452,6 +452,32 @@ impl Writer {
             ..Default::default()
         };
         let mut pending = Pending::default();
+        self.write_session(txn, seq, poll)?;
+        let fetch_recs = self.fetch_records(txn, poll, obs, &mut stats)?;
+        // Entity versions, only where something changed.
+        self.write_exec_versions(txn, seq, obs, &mut stats, &mut pending)?;
+        self.write_job_versions(txn, seq, obs, &mut stats, &mut pending)?;
+        self.write_router_version(txn, seq, obs, &mut stats, &mut pending)?;
+        let snap = SnapshotRec {
+            session: self.session,
+            started_at: poll.started_at,
+            duration_us: poll.ended_at.saturating_sub(poll.started_at).max(0) as u64,
+            fetches: fetch_recs,
+        };
+        txn.open_table(SNAPSHOTS)
+            .db()?
+            .insert(seq, codec::encode(format::SNAPSHOT_V2, &snap).as_slice())
+            .db()?;
+        Ok((stats, pending))
+    }
+
+    /// The session's header, at its first poll.
+    fn write_session(
+        &mut self,
+        txn: &WriteTransaction,
+        seq: u64,
+        poll: &Poll,
+    ) -> Result<(), StoreError> {
         if self.session == 0 || self.pending_session.is_some() {
             let rec = self.pending_session.clone().unwrap_or_else(|| SessionRec {
                 started_at: poll.started_at,
@@ -476,6 +502,17 @@ impl Writer {
                 .db()?;
             self.session = seq;
         }
+        Ok(())
+    }
+
+    /// Each request's header: its outcome, its body stored (once), its rows accounted for.
+    fn fetch_records(
+        &mut self,
+        txn: &WriteTransaction,
+        poll: &Poll,
+        obs: &Observations,
+        stats: &mut IngestStats,
+    ) -> Result<Vec<FetchRec>, StoreError> {
         let mut fetch_recs = Vec::with_capacity(poll.fetches.len());
         for (i, f) in poll.fetches.iter().enumerate() {
             let notes = obs.notes.get(i);
@@ -494,7 +531,7 @@ impl Writer {
                 None => None,
             };
             let body = match &f.body {
-                Some(b) => Some(self.store_body(txn, url, b, &mut stats)?),
+                Some(b) => Some(self.store_body(txn, url, b, stats)?),
                 None => None,
             };
             stats.requests += 1;
@@ -534,84 +571,116 @@ impl Writer {
             });
         }
 
-        // Entity versions, only where something changed.
-        {
-            let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
-            let mut ch = txn.open_table(EXEC_CHANGES).db()?;
-            let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
-            let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
-            for (name, list) in &obs.lists {
-                let (rows, complete) = match list {
-                    ListObs::Complete(r) => (r, true),
-                    ListObs::Partial(r) => (r, false),
-                    ListObs::Incomplete => continue,
-                };
-                let job = self.job_index(txn, name)?;
-                let current = self.execs.get(&job);
-                let mut written = 0;
-                for e in rows.by_id.values() {
-                    let bytes = codec::encode(format::EXEC_V1, e);
-                    if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
-                        ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
-                        ch.insert((job, seq, e.id), ()).db()?;
-                        pending.execs.push((job, e.id, Some(bytes)));
-                        stats.exec_versions += 1;
+        Ok(fetch_recs)
+    }
+
+    /// Every job's rows that changed, tombstones for rows gone from a complete list, a
+    /// checkpoint when due, the rows kept beside the list when they changed.
+    fn write_exec_versions(
+        &mut self,
+        txn: &WriteTransaction,
+        seq: u64,
+        obs: &Observations,
+        stats: &mut IngestStats,
+        pending: &mut Pending,
+    ) -> Result<(), StoreError> {
+        let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+        let mut ch = txn.open_table(EXEC_CHANGES).db()?;
+        let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
+        for (name, list) in &obs.lists {
+            let (rows, complete) = match list {
+                ListObs::Complete(r) => (r, true),
+                ListObs::Partial(r) => (r, false),
+                ListObs::Incomplete => continue,
+            };
+            let job = self.job_index(txn, name)?;
+            let current = self.execs.get(&job);
+            let mut written = 0;
+            for e in rows.by_id.values() {
+                let bytes = codec::encode(format::EXEC_V1, e);
+                if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
+                    ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
+                    ch.insert((job, seq, e.id), ()).db()?;
+                    pending.execs.push((job, e.id, Some(bytes)));
+                    stats.exec_versions += 1;
+                    written += 1;
+                }
+            }
+            if let Some(cur) = current.filter(|_| complete) {
+                for &id in cur.keys() {
+                    if !rows.by_id.contains_key(&id) {
+                        ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
+                            .db()?;
+                        ch.insert((job, seq, id), ()).db()?;
+                        pending.execs.push((job, id, None));
+                        stats.tombstones += 1;
                         written += 1;
                     }
                 }
-                if let Some(cur) = current.filter(|_| complete) {
-                    for &id in cur.keys() {
-                        if !rows.by_id.contains_key(&id) {
-                            ev.insert((job, id, seq), [format::EXEC_TOMBSTONE].as_slice())
-                                .db()?;
-                            ch.insert((job, seq, id), ()).db()?;
-                            pending.execs.push((job, id, None));
-                            stats.tombstones += 1;
-                            written += 1;
-                        }
-                    }
-                }
-                let since = self.since_checkpoint.get(&job).copied().unwrap_or(0) + written;
-                if complete && written > 0 && checkpoint::due(since, rows.by_id.len()) {
-                    // The state after this poll is exactly the complete list just read.
-                    let encoded: Vec<(i64, Vec<u8>)> = rows
-                        .by_id
-                        .values()
-                        .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
-                        .collect();
-                    let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
-                    cp.insert((job, seq), value.as_slice()).db()?;
-                    pending.checkpoints.push((job, 0));
-                } else {
-                    pending.checkpoints.push((job, since));
-                }
-                // Extras: a version whenever they change, an empty one when they go.
-                let had = self.extras_state.get(&job);
-                if complete && !(rows.extras.is_empty() && had.is_none()) {
-                    let bytes = codec::encode_extras(&rows.extras);
-                    if had != Some(&bytes) {
-                        xt.insert((job, seq), bytes.as_slice()).db()?;
-                        pending.extras.push((job, bytes));
-                        stats.extras_versions += 1;
-                    }
-                }
-                if complete {
-                    stats.job_rows.push((name.clone(), rows.by_status()));
+            }
+            let since = self.since_checkpoint.get(&job).copied().unwrap_or(0) + written;
+            if complete && written > 0 && checkpoint::due(since, rows.by_id.len()) {
+                // The state after this poll is exactly the complete list just read.
+                let encoded: Vec<(i64, Vec<u8>)> = rows
+                    .by_id
+                    .values()
+                    .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
+                    .collect();
+                let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
+                cp.insert((job, seq), value.as_slice()).db()?;
+                pending.checkpoints.push((job, 0));
+            } else {
+                pending.checkpoints.push((job, since));
+            }
+            // Extras: a version whenever they change, an empty one when they go.
+            let had = self.extras_state.get(&job);
+            if complete && !(rows.extras.is_empty() && had.is_none()) {
+                let bytes = codec::encode_extras(&rows.extras);
+                if had != Some(&bytes) {
+                    xt.insert((job, seq), bytes.as_slice()).db()?;
+                    pending.extras.push((job, bytes));
+                    stats.extras_versions += 1;
                 }
             }
-        }
-        {
-            let mut jv = txn.open_table(JOB_VERSIONS).db()?;
-            for (name, rec) in &obs.views {
-                let job = self.job_index(txn, name)?;
-                let bytes = codec::encode(format::JOB_V1, rec);
-                if self.job_state.get(&job) != Some(&bytes) {
-                    jv.insert((job, seq), bytes.as_slice()).db()?;
-                    pending.jobs.push((job, bytes));
-                    stats.job_versions += 1;
-                }
+            if complete {
+                stats.job_rows.push((name.clone(), rows.by_status()));
             }
         }
+        Ok(())
+    }
+
+    /// Every job whose default view changed.
+    fn write_job_versions(
+        &mut self,
+        txn: &WriteTransaction,
+        seq: u64,
+        obs: &Observations,
+        stats: &mut IngestStats,
+        pending: &mut Pending,
+    ) -> Result<(), StoreError> {
+        let mut jv = txn.open_table(JOB_VERSIONS).db()?;
+        for (name, rec) in &obs.views {
+            let job = self.job_index(txn, name)?;
+            let bytes = codec::encode(format::JOB_V1, rec);
+            if self.job_state.get(&job) != Some(&bytes) {
+                jv.insert((job, seq), bytes.as_slice()).db()?;
+                pending.jobs.push((job, bytes));
+                stats.job_versions += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The router, when this poll's answers changed it.
+    fn write_router_version(
+        &mut self,
+        txn: &WriteTransaction,
+        seq: u64,
+        obs: &Observations,
+        stats: &mut IngestStats,
+        pending: &mut Pending,
+    ) -> Result<(), StoreError> {
         let mut router = self.router_state.clone();
         if let Some(h) = &obs.health {
             router.health = Some(h.clone());
@@ -627,17 +696,7 @@ impl Writer {
             pending.router = Some(router);
             stats.router_versions += 1;
         }
-        let snap = SnapshotRec {
-            session: self.session,
-            started_at: poll.started_at,
-            duration_us: poll.ended_at.saturating_sub(poll.started_at).max(0) as u64,
-            fetches: fetch_recs,
-        };
-        txn.open_table(SNAPSHOTS)
-            .db()?
-            .insert(seq, codec::encode(format::SNAPSHOT_V2, &snap).as_slice())
-            .db()?;
-        Ok((stats, pending))
+        Ok(())
     }
 }
 
