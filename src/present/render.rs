@@ -644,7 +644,6 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
 fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
     let st = md_style(ctx);
     let s = &j.summary;
-    let h = &j.history;
     writeln!(out, "## Job {}\n", md(&s.job_id))?;
     writeln!(
         out,
@@ -657,6 +656,15 @@ fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> 
     )?;
     writeln!(out, "### Matrix (at the last snapshot)\n")?;
     matrix_markdown(j, out)?;
+    cells_markdown(j, &st, out)?;
+    growth_markdown(j, ctx, out)?;
+    failures_markdown(j, ctx, out)
+}
+
+/// The matrix's duplicated cells and the rows outside it.
+fn cells_markdown(j: &JobReport, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let ctx = st.ctx;
+    let s = &j.summary;
     let c = &s.cells;
     if !c.duplicated.is_empty() {
         writeln!(out, "Duplicated cells:\n")?;
@@ -701,6 +709,12 @@ fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+/// How the rows grew, the counts over time, the job's status.
+fn growth_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let h = &j.history;
     writeln!(out, "### Growth\n")?;
     let g = &h.growth;
     writeln!(
@@ -765,6 +779,12 @@ fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> 
             .collect();
         writeln!(out, "Job status: {}.\n", chain.join(" -> "))?;
     }
+    Ok(())
+}
+
+/// How the rows failed: signatures, when, how long.
+fn failures_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {
+    let h = &j.history;
     let f = &h.failures;
     writeln!(out, "### Failures\n")?;
     if f.total == 0 {
