@@ -288,6 +288,14 @@ pub use crate::beacon::is_final;
 
 /// Per-job findings, in order of importance.
 fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
+    coverage_findings(j, out);
+    row_findings(j, out);
+    failure_findings(j, out);
+    status_findings(j, out);
+}
+
+/// The job found or not, its default view, its cells expected, covered and missing.
+fn coverage_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     let s = &j.summary;
     let h = &j.history;
     let job = s.job_id.clone();
@@ -361,6 +369,14 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             as_of: h.rows_over_time.last().map_or(Stamp(0), |r| r.taken_at),
         });
     }
+}
+
+/// Rows outside the spec, without a cell, repeating an id or without one; the two clocks.
+fn row_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
+    let s = &j.summary;
+    let h = &j.history;
+    let job = s.job_id.clone();
+    let c = &s.cells;
     let reasons = |v: &[super::matrix::Unexpected]| -> Vec<String> {
         v.iter()
             .map(|u| u.reason.clone())
@@ -400,6 +416,13 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             skew: k.clone(),
         });
     }
+}
+
+/// How the rows failed: the top signature, a shared duration, near-instant ones, when.
+fn failure_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
+    let s = &j.summary;
+    let h = &j.history;
+    let job = s.job_id.clone();
     let f = &h.failures;
     if let Some(top) = f.signatures.first() {
         out.push(Finding::FailureSignature {
@@ -455,6 +478,12 @@ fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// Rows that vanished, and the job's status over the recording.
+fn status_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
+    let h = &j.history;
+    let job = j.summary.job_id.clone();
     if !h.growth.vanished.is_empty() {
         out.push(Finding::VanishedRows {
             job: job.clone(),
