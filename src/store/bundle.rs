@@ -241,122 +241,12 @@ pub fn cut(
     let db = super::open::create_bundle_file(out)?;
     let mut counts = Counts::default();
     let txn = db.begin_write().db()?;
-    {
-        let mut t = txn.open_table(SESSIONS).db()?;
-        for s in r.sessions()? {
-            t.insert(
-                s.first_seq,
-                codec::encode(format::SESSION_V2, &s).as_slice(),
-            )
-            .db()?;
-        }
-    }
-    let mut bodies: BTreeSet<u64> = BTreeSet::new();
-    {
-        let mut t = txn.open_table(SNAPSHOTS).db()?;
-        let mut st = txn.open_table(STRINGS).db()?;
-        let mut used: BTreeSet<u32> = BTreeSet::new();
-        for (seq, s) in &snaps {
-            for f in &s.fetches {
-                used.insert(f.url);
-                used.extend(f.content_type);
-                used.extend(f.location);
-                bodies.extend(f.body);
-            }
-            t.insert(*seq, codec::encode(format::SNAPSHOT_V2, s).as_slice())
-                .db()?;
-            counts.snapshots += 1;
-        }
-        for id in used {
-            if let Some(s) = strings.get(&id) {
-                st.insert(id, s.as_str()).db()?;
-            }
-        }
-    }
-    {
-        let mut t = txn.open_table(BODIES).db()?;
-        let mut idx = txn.open_table(BODY_INDEX).db()?;
-        for &id in &bodies {
-            // Whole: a delta's base may be outside the window.
-            let raw = r.body(id)?;
-            let hash = *blake3::hash(&raw).as_bytes();
-            let rec = blobs::encode(&raw, hash, None);
-            t.insert(id, codec::encode(format::BODY_V1, &rec).as_slice())
-                .db()?;
-            if idx.get(&hash).db()?.is_none() {
-                idx.insert(&hash, id).db()?;
-            }
-            counts.bodies += 1;
-        }
-    }
-    {
-        let mut jt = txn.open_table(JOBS).db()?;
-        let mut jv = txn.open_table(JOB_VERSIONS).db()?;
-        let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
-        let mut ch = txn.open_table(EXEC_CHANGES).db()?;
-        let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
-        let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
-        for (name, job) in &kept_jobs {
-            jt.insert(name.as_str(), *job).db()?;
-            for (seq, rec) in r.job_versions(*job)? {
-                jv.insert((*job, seq), codec::encode(format::JOB_V1, &rec).as_slice())
-                    .db()?;
-                counts.versions += 1;
-            }
-            let mut err = None;
-            r.each_exec_version(*job, i64::MIN..=i64::MAX, |id, seq, e| {
-                let bytes = match &e {
-                    Some(e) => codec::encode(format::EXEC_V1, e),
-                    None => vec![format::EXEC_TOMBSTONE],
-                };
-                let done = ev
-                    .insert((*job, id, seq), bytes.as_slice())
-                    .and_then(|_| ch.insert((*job, seq, id), ()));
-                if let Err(e) = done {
-                    err.get_or_insert(e);
-                }
-                counts.versions += 1;
-            })?;
-            if let Some(e) = err {
-                return Err(StoreError::Db(e.into()));
-            }
-            // The state at the window's start in one value, as the recorder would have it.
-            let start = r.execs_at(*job, from)?;
-            if !start.is_empty() {
-                let encoded: Vec<(i64, Vec<u8>)> = start
-                    .values()
-                    .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
-                    .collect();
-                let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
-                cp.insert((*job, from), value.as_slice()).db()?;
-            }
-            for (seq, rows) in r.extras_versions(*job)? {
-                xt.insert((*job, seq), codec::encode_extras(&rows).as_slice())
-                    .db()?;
-                counts.versions += 1;
-            }
-        }
-    }
-    {
-        let mut t = txn.open_table(ROUTER_VERSIONS).db()?;
-        for (seq, rec) in r.router_versions()? {
-            t.insert(seq, codec::encode(format::ROUTER_V1, &rec).as_slice())
-                .db()?;
-            counts.versions += 1;
-        }
-    }
-    {
-        let mut t = txn.open_table(NOTES).db()?;
-        for (at, n, rec) in r.notes()? {
-            t.insert((at, n), codec::encode(format::NOTE_V1, &rec).as_slice())
-                .db()?;
-            counts.notes += 1;
-        }
-        let mut p = txn.open_table(PRUNED).db()?;
-        for (a, b) in r.pruned()? {
-            p.insert(a.max(from), b.min(to)).db()?;
-        }
-    }
+    copy_sessions(&txn, &r)?;
+    let bodies = copy_snapshots(&txn, &snaps, &strings, &mut counts)?;
+    copy_bodies(&txn, &r, &bodies, &mut counts)?;
+    copy_jobs(&txn, &r, &kept_jobs, from, &mut counts)?;
+    copy_router(&txn, &r, &mut counts)?;
+    copy_notes(&txn, &r, from, to, &mut counts)?;
     txn.commit().db()?;
     let time = |seq: u64| {
         snaps
@@ -396,4 +286,163 @@ pub fn cut(
         .db()?;
     txn.commit().db()?;
     Ok(m)
+}
+
+fn copy_sessions(txn: &redb::WriteTransaction, r: &Reader) -> Result<(), StoreError> {
+    let mut t = txn.open_table(SESSIONS).db()?;
+    for s in r.sessions()? {
+        t.insert(
+            s.first_seq,
+            codec::encode(format::SESSION_V2, &s).as_slice(),
+        )
+        .db()?;
+    }
+    Ok(())
+}
+
+/// The snapshots and the strings they name; the bodies they use.
+fn copy_snapshots(
+    txn: &redb::WriteTransaction,
+    snaps: &[(u64, SnapshotRec)],
+    strings: &std::collections::HashMap<u32, String>,
+    counts: &mut Counts,
+) -> Result<BTreeSet<u64>, StoreError> {
+    let mut bodies: BTreeSet<u64> = BTreeSet::new();
+    let mut t = txn.open_table(SNAPSHOTS).db()?;
+    let mut st = txn.open_table(STRINGS).db()?;
+    let mut used: BTreeSet<u32> = BTreeSet::new();
+    for (seq, s) in snaps {
+        for f in &s.fetches {
+            used.insert(f.url);
+            used.extend(f.content_type);
+            used.extend(f.location);
+            bodies.extend(f.body);
+        }
+        t.insert(*seq, codec::encode(format::SNAPSHOT_V2, s).as_slice())
+            .db()?;
+        counts.snapshots += 1;
+    }
+    for id in used {
+        if let Some(s) = strings.get(&id) {
+            st.insert(id, s.as_str()).db()?;
+        }
+    }
+    Ok(bodies)
+}
+
+/// The bodies, each whole (a delta's base may be outside the window).
+fn copy_bodies(
+    txn: &redb::WriteTransaction,
+    r: &Reader,
+    bodies: &BTreeSet<u64>,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(BODIES).db()?;
+    let mut idx = txn.open_table(BODY_INDEX).db()?;
+    for &id in bodies {
+        // Whole: a delta's base may be outside the window.
+        let raw = r.body(id)?;
+        let hash = *blake3::hash(&raw).as_bytes();
+        let rec = blobs::encode(&raw, hash, None);
+        t.insert(id, codec::encode(format::BODY_V1, &rec).as_slice())
+            .db()?;
+        if idx.get(&hash).db()?.is_none() {
+            idx.insert(&hash, id).db()?;
+        }
+        counts.bodies += 1;
+    }
+    Ok(())
+}
+
+/// Each kept job: its versions, its rows' versions, its state at the window's start as a
+/// checkpoint, the rows kept beside its list.
+fn copy_jobs(
+    txn: &redb::WriteTransaction,
+    r: &Reader,
+    kept_jobs: &[(String, u32)],
+    from: u64,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let mut jt = txn.open_table(JOBS).db()?;
+    let mut jv = txn.open_table(JOB_VERSIONS).db()?;
+    let mut ev = txn.open_table(EXEC_VERSIONS).db()?;
+    let mut ch = txn.open_table(EXEC_CHANGES).db()?;
+    let mut cp = txn.open_table(EXEC_CHECKPOINTS).db()?;
+    let mut xt = txn.open_table(EXEC_EXTRAS).db()?;
+    for (name, job) in kept_jobs {
+        jt.insert(name.as_str(), *job).db()?;
+        for (seq, rec) in r.job_versions(*job)? {
+            jv.insert((*job, seq), codec::encode(format::JOB_V1, &rec).as_slice())
+                .db()?;
+            counts.versions += 1;
+        }
+        let mut err = None;
+        r.each_exec_version(*job, i64::MIN..=i64::MAX, |id, seq, e| {
+            let bytes = match &e {
+                Some(e) => codec::encode(format::EXEC_V1, e),
+                None => vec![format::EXEC_TOMBSTONE],
+            };
+            let done = ev
+                .insert((*job, id, seq), bytes.as_slice())
+                .and_then(|_| ch.insert((*job, seq, id), ()));
+            if let Err(e) = done {
+                err.get_or_insert(e);
+            }
+            counts.versions += 1;
+        })?;
+        if let Some(e) = err {
+            return Err(StoreError::Db(e.into()));
+        }
+        // The state at the window's start in one value, as the recorder would have it.
+        let start = r.execs_at(*job, from)?;
+        if !start.is_empty() {
+            let encoded: Vec<(i64, Vec<u8>)> = start
+                .values()
+                .map(|e| (e.id, codec::encode(format::EXEC_V1, e)))
+                .collect();
+            let value = checkpoint::encode(encoded.iter().map(|(i, b)| (*i, b.as_slice())));
+            cp.insert((*job, from), value.as_slice()).db()?;
+        }
+        for (seq, rows) in r.extras_versions(*job)? {
+            xt.insert((*job, seq), codec::encode_extras(&rows).as_slice())
+                .db()?;
+            counts.versions += 1;
+        }
+    }
+    Ok(())
+}
+
+fn copy_router(
+    txn: &redb::WriteTransaction,
+    r: &Reader,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(ROUTER_VERSIONS).db()?;
+    for (seq, rec) in r.router_versions()? {
+        t.insert(seq, codec::encode(format::ROUTER_V1, &rec).as_slice())
+            .db()?;
+        counts.versions += 1;
+    }
+    Ok(())
+}
+
+/// The notes, and the ranges retention removed inside the window.
+fn copy_notes(
+    txn: &redb::WriteTransaction,
+    r: &Reader,
+    from: u64,
+    to: u64,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(NOTES).db()?;
+    for (at, n, rec) in r.notes()? {
+        t.insert((at, n), codec::encode(format::NOTE_V1, &rec).as_slice())
+            .db()?;
+        counts.notes += 1;
+    }
+    let mut p = txn.open_table(PRUNED).db()?;
+    for (a, b) in r.pruned()? {
+        p.insert(a.max(from), b.min(to)).db()?;
+    }
+    Ok(())
 }
