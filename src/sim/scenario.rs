@@ -567,66 +567,7 @@ pub fn outage() -> Scenario {
             }
         }
     }
-    // A row that is retried once and then completes.
-    events.push(Event {
-        at: 650.0,
-        what: EventKind::Update {
-            id: 5001,
-            status: Some("retrying".into()),
-            completed: None,
-            provider_id: None,
-            output: None,
-            retry: true,
-        },
-    });
-    events.push(Event {
-        at: 680.0,
-        what: EventKind::Update {
-            id: 5001,
-            status: Some("completed".into()),
-            completed: Some(680.0),
-            provider_id: None,
-            output: Some(json!({"response": "ok"})),
-            retry: false,
-        },
-    });
-    events.push(Event {
-        at: 120.0,
-        what: EventKind::Outage {
-            target: "runner".into(),
-            until: 240.0,
-            mode: "503".into(),
-        },
-    });
-    events.push(Event {
-        at: 400.0,
-        what: EventKind::Outage {
-            target: "runner".into(),
-            until: 480.0,
-            mode: "refused".into(),
-        },
-    });
-    events.push(Event {
-        at: 300.0,
-        what: EventKind::Provider {
-            name: "modal-eu-west".into(),
-            healthy: false,
-        },
-    });
-    events.push(Event {
-        at: 600.0,
-        what: EventKind::Provider {
-            name: "modal-eu-west".into(),
-            healthy: true,
-        },
-    });
-    events.push(Event {
-        at: 700.0,
-        what: EventKind::JobStatus {
-            job: job.into(),
-            status: "completed".into(),
-        },
-    });
+    events.extend(outage_incidents(job));
     events.sort_by(|a, b| a.at.total_cmp(&b.at));
     let mut spec = job_runner_spec(job, &qs, &ms, &regions);
     spec["metadata"]["total_executions_expected"] = json!(8);
@@ -659,6 +600,73 @@ pub fn outage() -> Scenario {
         ],
         events,
     }
+}
+
+/// What goes wrong in `outage` besides its rows: a row retried once then completed, the
+/// runner's two outages, eu-west unhealthy for a while, the job's end.
+fn outage_incidents(job: &str) -> Vec<Event> {
+    let mut vec = Vec::new();
+    // A row that is retried once and then completes.
+    vec.push(Event {
+        at: 650.0,
+        what: EventKind::Update {
+            id: 5001,
+            status: Some("retrying".into()),
+            completed: None,
+            provider_id: None,
+            output: None,
+            retry: true,
+        },
+    });
+    vec.push(Event {
+        at: 680.0,
+        what: EventKind::Update {
+            id: 5001,
+            status: Some("completed".into()),
+            completed: Some(680.0),
+            provider_id: None,
+            output: Some(json!({"response": "ok"})),
+            retry: false,
+        },
+    });
+    vec.push(Event {
+        at: 120.0,
+        what: EventKind::Outage {
+            target: "runner".into(),
+            until: 240.0,
+            mode: "503".into(),
+        },
+    });
+    vec.push(Event {
+        at: 400.0,
+        what: EventKind::Outage {
+            target: "runner".into(),
+            until: 480.0,
+            mode: "refused".into(),
+        },
+    });
+    vec.push(Event {
+        at: 300.0,
+        what: EventKind::Provider {
+            name: "modal-eu-west".into(),
+            healthy: false,
+        },
+    });
+    vec.push(Event {
+        at: 600.0,
+        what: EventKind::Provider {
+            name: "modal-eu-west".into(),
+            healthy: true,
+        },
+    });
+    vec.push(Event {
+        at: 700.0,
+        what: EventKind::JobStatus {
+            job: job.into(),
+            status: "completed".into(),
+        },
+    });
+    vec
 }
 
 /// An older runner: no `/executions/all`, 2025-10-01 row format, 225 rows (more than one page
