@@ -217,18 +217,37 @@ pub fn timeline(
     to: u64,
     jobs: &[(String, u32)],
 ) -> Result<Vec<Event>, StoreError> {
-    let seqs = from..=to;
-    // (order, job, kind); jobs by their place in `jobs`, `u32::MAX` for none.
-    let mut ev: Vec<(Order, u32, EventKind)> = Vec::new();
-    let push = |ev: &mut Vec<(Order, u32, EventKind)>, key: Order, job: u32, kind: EventKind| {
-        if seqs.contains(&key.0) {
-            ev.push((key, job, kind));
-        }
+    let mut g = Gathered {
+        seqs: from..=to,
+        ev: Vec::new(),
     };
+    fetch_events(rec, jobs, &mut g);
+    for (place, (_, idx)) in jobs.iter().enumerate() {
+        job_events(rec, place as u32, *idx, &mut g)?;
+    }
+    other_events(rec, &mut g)?;
+    Ok(in_order(rec, jobs, g.ev))
+}
+
+/// Events gathered in any order with their sort keys (jobs by their place in the list asked
+/// for, `u32::MAX` for none); only those of snapshots in `seqs` are kept.
+struct Gathered {
+    seqs: RangeInclusive<u64>,
+    ev: Vec<(Order, u32, EventKind)>,
+}
+
+impl Gathered {
+    fn push(&mut self, key: Order, job: u32, kind: EventKind) {
+        if self.seqs.contains(&key.0) {
+            self.ev.push((key, job, kind));
+        }
+    }
+}
+
+/// Requests failing, not sent, and recovering, per (source, job).
+fn fetch_events(rec: &Recording, jobs: &[(String, u32)], g: &mut Gathered) {
     let job_ids: BTreeSet<u32> = jobs.iter().map(|(_, i)| *i).collect();
     let job_place = |i: u32| jobs.iter().position(|(_, j)| *j == i).map(|p| p as u32);
-
-    // Requests failing, not sent, and recovering, per (source, job).
     let mut failing: BTreeMap<(u8, Option<u32>), FetchKind> = BTreeMap::new();
     for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
         let mut now: BTreeMap<(u8, Option<u32>), Option<FetchKind>> = BTreeMap::new();
@@ -257,79 +276,79 @@ pub fn timeline(
                             was: old,
                         }
                     };
-                    push(&mut ev, order, job, e);
+                    g.push(order, job, e);
                     failing.insert(key, kind);
                 }
                 (Some(was), None) => {
-                    push(
-                        &mut ev,
-                        order,
-                        job,
-                        EventKind::FetchRecovered { source, was },
-                    );
+                    g.push(order, job, EventKind::FetchRecovered { source, was });
                     failing.remove(&key);
                 }
                 _ => {}
             }
         }
     }
+}
 
-    for (place, (_, idx)) in jobs.iter().enumerate() {
-        let place = place as u32;
-        let order = place + 1;
-        // Job status.
-        let mut prev: Option<Option<String>> = None;
-        for (seq, r) in rec.reader.job_versions(*idx)? {
-            let st = if r.found {
-                r.status.clone()
-            } else {
-                Some("not found".into())
+/// One job's status changes and its rows' events.
+fn job_events(rec: &Recording, place: u32, idx: u32, g: &mut Gathered) -> Result<(), StoreError> {
+    let seqs = g.seqs.clone();
+    let place = place as u32;
+    let order = place + 1;
+    // Job status.
+    let mut prev: Option<Option<String>> = None;
+    for (seq, r) in rec.reader.job_versions(idx)? {
+        let st = if r.found {
+            r.status.clone()
+        } else {
+            Some("not found".into())
+        };
+        if prev.as_ref() != Some(&st) {
+            let kind = EventKind::JobStatus {
+                from: prev.clone().flatten(),
+                to: st.clone(),
             };
-            if prev.as_ref() != Some(&st) {
-                let kind = EventKind::JobStatus {
-                    from: prev.clone().flatten(),
-                    to: st.clone(),
-                };
-                push(&mut ev, (seq, order, i64::MIN, 0), place, kind);
-                prev = Some(st);
-            }
-        }
-        // Rows, swept by id range over the cores.
-        let parts = super::recording::by_id_ranges(rec, *idx, |ids| {
-            RowEvents::sweep(rec, *idx, order, ids, &seqs)
-        })?;
-        let mut live = 0;
-        let mut last_added: Option<u64> = None;
-        let mut appearances = Vec::new();
-        for p in parts {
-            ev.extend(p.events.into_iter().map(|(k, e)| (k, place, e)));
-            appearances.extend(p.appearances);
-            live += p.live;
-            last_added = last_added.max(p.last_added);
-        }
-        for (k, e) in duplications(appearances, order) {
-            push(&mut ev, k, place, e);
-        }
-        // Rows stopped growing: after the last snapshot that added rows, if more followed.
-        if let Some(last_seq) = last_added
-            && rec.infos.last().is_some_and(|l| l.seq > last_seq)
-        {
-            let later = rec.infos.iter().filter(|i| i.seq > last_seq).count();
-            let kind = EventKind::RowsStopped {
-                rows: live,
-                later_snapshots: later,
-            };
-            push(&mut ev, (last_seq, order, i64::MAX, 0), place, kind);
+            g.push((seq, order, i64::MIN, 0), place, kind);
+            prev = Some(st);
         }
     }
+    // Rows, swept by id range over the cores.
+    let parts = super::recording::by_id_ranges(rec, idx, |ids| {
+        RowEvents::sweep(rec, idx, order, ids, &seqs)
+    })?;
+    let mut live = 0;
+    let mut last_added: Option<u64> = None;
+    let mut appearances = Vec::new();
+    for p in parts {
+        g.ev.extend(p.events.into_iter().map(|(k, e)| (k, place, e)));
+        appearances.extend(p.appearances);
+        live += p.live;
+        last_added = last_added.max(p.last_added);
+    }
+    for (k, e) in duplications(appearances, order) {
+        g.push(k, place, e);
+    }
+    // Rows stopped growing: after the last snapshot that added rows, if more followed.
+    if let Some(last_seq) = last_added
+        && rec.infos.last().is_some_and(|l| l.seq > last_seq)
+    {
+        let later = rec.infos.iter().filter(|i| i.seq > last_seq).count();
+        let kind = EventKind::RowsStopped {
+            rows: live,
+            later_snapshots: later,
+        };
+        g.push((last_seq, order, i64::MAX, 0), place, kind);
+    }
+    Ok(())
+}
 
+/// The router's changes, the extra endpoints' changes, the notes.
+fn other_events(rec: &Recording, g: &mut Gathered) -> Result<(), StoreError> {
     // Router.
     let mut prev: Option<crate::beacon::RouterRec> = None;
     for (seq, r) in rec.reader.router_versions()? {
         if let Some(p) = &prev {
             for change in router_changes(p, &r) {
-                push(
-                    &mut ev,
+                g.push(
                     (seq, u32::MAX, 0, 0),
                     u32::MAX,
                     EventKind::Router { change },
@@ -341,8 +360,7 @@ pub fn timeline(
     // The extra endpoints, after the router.
     for c in super::endpoints::changes(rec)? {
         let seq = c.seq;
-        push(
-            &mut ev,
+        g.push(
             (seq, u32::MAX, 1, 0),
             u32::MAX,
             EventKind::EndpointChanged { change: c },
@@ -351,15 +369,22 @@ pub fn timeline(
     // Notes, before everything else of their snapshot.
     for n in &rec.notes {
         if let Some(seq) = rec.seq_at(n.at.0) {
-            push(
-                &mut ev,
+            g.push(
                 (seq, 0, i64::MIN, 0),
                 u32::MAX,
                 EventKind::Note { note: n.clone() },
             );
         }
     }
-    // Sort small keys, not the events.
+    Ok(())
+}
+
+/// The events in time order (sorting small keys, not the events).
+fn in_order(
+    rec: &Recording,
+    jobs: &[(String, u32)],
+    ev: Vec<(Order, u32, EventKind)>,
+) -> Vec<Event> {
     let mut keys: Vec<(Order, u32)> = ev
         .iter()
         .enumerate()
@@ -368,8 +393,7 @@ pub fn timeline(
     keys.sort_unstable();
     let names: Vec<Str> = jobs.iter().map(|(n, _)| Str::from(n.as_str())).collect();
     let mut slots: Vec<Option<(Order, u32, EventKind)>> = ev.into_iter().map(Some).collect();
-    Ok(keys
-        .into_iter()
+    keys.into_iter()
         .filter_map(|(_, i)| slots[i as usize].take())
         .map(|((seq, ..), job, kind)| Event {
             at: Stamp(rec.info(seq).map_or(0, |i| i.started_at)),
@@ -377,5 +401,5 @@ pub fn timeline(
             job: names.get(job as usize).cloned(),
             kind,
         })
-        .collect())
+        .collect()
 }
