@@ -100,9 +100,26 @@ fn write_parquet(dir: &Path, db: &Path, tables: &[Table]) -> std::io::Result<()>
 
 /// Every table of an export, as columns.
 pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
-    let mut out = Vec::new();
+    vec![
+        snapshots_table(t),
+        requests_table(t),
+        executions_table(t),
+        extra_rows_table(t),
+        jobs_table(t),
+        router_table(t),
+        providers_table(t),
+        events_table(t),
+        findings_table(t),
+        executions_latest_table(d),
+        cells_table(d),
+        answers_table(d),
+        router_polls_table(d),
+    ]
+}
+
+fn snapshots_table(t: &Tables) -> Table {
     let s = &t.snapshots;
-    out.push(Table {
+    Table {
         name: "snapshots",
         cols: vec![
             Column::str("recording_id", s.iter().map(|r| r.recording_id.clone())),
@@ -114,9 +131,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             Column::i64("failed", s.iter().map(|r| r.failed as i64)),
             Column::i64("not_sent", s.iter().map(|r| r.not_sent as i64)),
         ],
-    });
+    }
+}
+
+fn requests_table(t: &Tables) -> Table {
     let q = &t.requests;
-    out.push(Table {
+    Table {
         name: "requests",
         cols: vec![
             Column::str("recording_id", q.iter().map(|r| r.recording_id.clone())),
@@ -136,9 +156,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
                 q.iter().map(|r| r.rows_in_body.map(i64::from)),
             ),
         ],
-    });
+    }
+}
+
+fn executions_table(t: &Tables) -> Table {
     let e = &t.executions;
-    out.push(Table {
+    Table {
         name: "executions",
         cols: vec![
             Column::str("recording_id", e.iter().map(|r| r.recording_id.clone())),
@@ -164,9 +187,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             ),
             Column::opt_bool("output_null", e.iter().map(|r| r.output_null)),
         ],
-    });
+    }
+}
+
+fn extra_rows_table(t: &Tables) -> Table {
     let x = &t.extra_rows;
-    out.push(Table {
+    Table {
         name: "extra_rows",
         cols: vec![
             Column::str("recording_id", x.iter().map(|r| r.recording_id.clone())),
@@ -188,9 +214,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
                 x.iter().map(|r| r.retry_count.map(i64::from)),
             ),
         ],
-    });
+    }
+}
+
+fn jobs_table(t: &Tables) -> Table {
     let j = &t.jobs;
-    out.push(Table {
+    Table {
         name: "jobs",
         cols: vec![
             Column::str("recording_id", j.iter().map(|r| r.recording_id.clone())),
@@ -204,9 +233,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
                 j.iter().map(|r| r.default_rows.map(i64::from)),
             ),
         ],
-    });
+    }
+}
+
+fn router_table(t: &Tables) -> Table {
     let r = &t.router;
-    out.push(Table {
+    Table {
         name: "router",
         cols: vec![
             Column::str("recording_id", r.iter().map(|x| x.recording_id.clone())),
@@ -218,9 +250,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             Column::opt_i64("providers_healthy", r.iter().map(|x| x.providers_healthy)),
             Column::str("regions", r.iter().map(|x| x.regions.clone())),
         ],
-    });
+    }
+}
+
+fn providers_table(t: &Tables) -> Table {
     let v = &t.providers;
-    out.push(Table {
+    Table {
         name: "providers",
         cols: vec![
             Column::str("recording_id", v.iter().map(|x| x.recording_id.clone())),
@@ -237,9 +272,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             Column::opt_f64("success_rate", v.iter().map(|x| x.success_rate)),
             Column::opt_f64("avg_latency", v.iter().map(|x| x.avg_latency)),
         ],
-    });
+    }
+}
+
+fn events_table(t: &Tables) -> Table {
     let ev = &t.events;
-    out.push(Table {
+    Table {
         name: "events",
         cols: vec![
             Column::str("recording_id", ev.iter().map(|x| x.recording_id.clone())),
@@ -250,9 +288,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             Column::str("message", ev.iter().map(|x| x.message.clone())),
             Column::str("data", ev.iter().map(|x| x.data.clone())),
         ],
-    });
+    }
+}
+
+fn findings_table(t: &Tables) -> Table {
     let f = &t.findings;
-    out.push(Table {
+    Table {
         name: "findings",
         cols: vec![
             Column::str("recording_id", f.iter().map(|x| x.recording_id.clone())),
@@ -262,14 +303,12 @@ pub fn columns(t: &Tables, d: &derived::Derived) -> Vec<Table> {
             Column::str("message", f.iter().map(|x| x.message.clone())),
             Column::str("data", f.iter().map(|x| x.data.clone())),
         ],
-    });
-    derived_columns(d, &mut out);
-    out
+    }
 }
 
-fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
+fn executions_latest_table(d: &derived::Derived) -> Table {
     let e = &d.executions_latest;
-    out.push(Table {
+    Table {
         name: "executions_latest",
         cols: vec![
             Column::str("recording_id", e.iter().map(|r| r.recording_id.clone())),
@@ -305,9 +344,12 @@ fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
             Column::opt_i64("failed_seen_at_us", e.iter().map(|r| r.failed_seen_at_us)),
             Column::str("place", e.iter().map(|r| r.place.clone())),
         ],
-    });
+    }
+}
+
+fn cells_table(d: &derived::Derived) -> Table {
     let c = &d.cells;
-    out.push(Table {
+    Table {
         name: "cells",
         cols: vec![
             Column::str("recording_id", c.iter().map(|r| r.recording_id.clone())),
@@ -321,10 +363,13 @@ fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
             Column::str("statuses", c.iter().map(|r| r.statuses.clone())),
             Column::bool("missing", c.iter().map(|r| r.missing)),
         ],
-    });
+    }
+}
+
+fn answers_table(d: &derived::Derived) -> Table {
     let a = &d.answers;
     let n = |v: u64| v.min(i64::MAX as u64) as i64;
-    out.push(Table {
+    Table {
         name: "answers",
         cols: vec![
             Column::str("recording_id", a.iter().map(|r| r.recording_id.clone())),
@@ -388,9 +433,12 @@ fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
                 a.iter().map(|r| r.runner_ahead_seconds),
             ),
         ],
-    });
+    }
+}
+
+fn router_polls_table(d: &derived::Derived) -> Table {
     let p = &d.router_polls;
-    out.push(Table {
+    Table {
         name: "router_polls",
         cols: vec![
             Column::str("recording_id", p.iter().map(|r| r.recording_id.clone())),
@@ -413,7 +461,7 @@ fn derived_columns(d: &derived::Derived, out: &mut Vec<Table>) {
                 p.iter().map(|r| r.last_providers_healthy),
             ),
         ],
-    });
+    }
 }
 
 /// What an export wrote: counts of its tables (none for a trace).
