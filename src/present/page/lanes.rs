@@ -398,130 +398,153 @@ fn waterfall(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         h.max(24.0),
         out,
     );
+    let look = BarLook {
+        row_h,
+        labels,
+        modes: &modes,
+        shift_us: job.shift_us,
+    };
     for (i, b) in job.bars.iter().enumerate() {
-        let y = y0 + 2.0 + i as f64 * row_h;
-        let cls = class_of(&b.status);
-        // The cell's name on its first row; later rows are flagged as such.
-        if b.rank == 0 {
-            if labels {
-                let _ = write!(
-                    out,
-                    r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
-                    GUTTER - 4.0,
-                    y + row_h - 2.5,
-                    esc(&short(&cell_label(b), LABEL_CHARS))
-                );
-            }
-        } else {
-            let _ = write!(
-                out,
-                r#"<g class="dup-mark"><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"/><text class="dup-text" x="{:.1}" y="{:.1}">row {} of the cell above</text><title>row {} of cell {}</title></g>"#,
-                GUTTER - 112.0,
-                108.0,
-                row_h - 1.0,
-                GUTTER - 8.0,
-                y + row_h - 2.5,
-                b.rank + 1,
-                b.rank + 1,
-                esc(&cell_label(b))
-            );
-        }
-        let (x1, x2) = (s.x(b.start_us), s.x(b.end_us));
-        let dur = b.duration_us();
-        let mode = b.end != BarEnd::StillRunning
-            && cls == "failed"
-            && modes.contains(&(dur / 1_000_000))
-            && dur % 1_000_000 == 0;
-        let instant = dur < 1_000_000 && b.end != BarEnd::StillRunning && !b.after_end();
-        let mut classes = format!("bar st-{cls}");
-        for (on, c) in [
-            (mode, " mode"),
-            (instant, " instant"),
-            (b.end == BarEnd::StillRunning, " open"),
-            (b.beside, " beside"),
-            (b.rank > 0, " dup"),
-        ] {
-            if on {
-                classes.push_str(c);
-            }
-        }
-        let title = format!(
-            "execution {}{}: {} ({}), {} from {} to {}{}{}{}",
-            b.id.map_or("without id".to_string(), |i| i.to_string()),
-            if b.beside {
-                " (kept beside the by-id list)"
-            } else {
-                ""
-            },
-            esc(&cell_label(b)),
-            esc(&b.status),
-            human(dur),
-            ctx.time(b.real_start_us),
-            ctx.time(b.real_end_us),
-            match b.end {
-                BarEnd::Completed => "",
-                BarEnd::StillRunning => ", still not final at the last snapshot",
-                BarEnd::SeenFinal => " (first seen so; no completed_at)",
-                BarEnd::Vanished => ", then vanished from the list",
-            },
-            b.error_code
-                .as_deref()
-                .map_or(String::new(), |c| format!(", {}", esc(c))),
-            if b.before_start {
-                ", began before the recording"
-            } else {
-                ""
-            }
-        );
-        let title = match (job.shift_us, b.dated_ahead) {
-            (_, true) => {
-                format!("{title}; dated after the poll that first saw it, so drawn from that poll")
-            }
-            (0, false) => title,
-            (d, false) => format!(
-                "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
-                human(d)
-            ),
-        };
-        if instant {
-            // Near-instant: a diamond, so it does not vanish into a hairline.
-            let cy = y + row_h / 2.0 - 0.5;
-            let _ = write!(
-                out,
-                r#"<path class="{classes}" d="M{:.1},{cy:.1}l3.5,-3l3.5,3l-3.5,3z"><title>{title}</title></path>"#,
-                x1 - 3.5
-            );
-        } else {
-            let _ = write!(
-                out,
-                r#"<rect class="{classes}" x="{x1:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{title}</title></rect>"#,
-                (x2 - x1).max(1.5),
-                row_h - 2.0
-            );
-        }
-        // Cut at an edge of the axis: an arrow says it goes on.
-        if b.before_start {
-            let _ = write!(
-                out,
-                r#"<path class="cut" d="M{:.1},{:.1}l-4,{:.1}l4,{:.1}z"/>"#,
-                x1,
-                y,
-                (row_h - 2.0) / 2.0,
-                (row_h - 2.0) / 2.0
-            );
-        }
-        if b.after_end() {
-            let _ = write!(
-                out,
-                r#"<path class="cut" d="M{:.1},{:.1}l4,{:.1}l-4,{:.1}z"/>"#,
-                x2,
-                y,
-                (row_h - 2.0) / 2.0,
-                (row_h - 2.0) / 2.0
-            );
-        }
+        draw_bar(b, y0 + 2.0 + i as f64 * look.row_h, &look, s, ctx, out);
     }
     y0 + h.max(24.0) + LANE_GAP
+}
+
+/// How every bar of a lane is drawn.
+struct BarLook<'a> {
+    row_h: f64,
+    /// Cell names on the left.
+    labels: bool,
+    /// Durations (whole seconds) many failed rows share: bars of exactly one are outlined.
+    modes: &'a [i64],
+    /// How far the rows' clock was moved back onto the recorder's.
+    shift_us: i64,
+}
+
+/// One execution's bar at height `y`: its cell's label or the mark of a later row, the bar
+/// (a diamond when near-instant), its details on hover, arrows where the axis cuts it.
+fn draw_bar(b: &Bar, y: f64, look: &BarLook, s: &Scale, ctx: Ctx, out: &mut String) {
+    let (row_h, labels, modes) = (look.row_h, look.labels, look.modes);
+    let cls = class_of(&b.status);
+    // The cell's name on its first row; later rows are flagged as such.
+    if b.rank == 0 {
+        if labels {
+            let _ = write!(
+                out,
+                r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
+                GUTTER - 4.0,
+                y + row_h - 2.5,
+                esc(&short(&cell_label(b), LABEL_CHARS))
+            );
+        }
+    } else {
+        let _ = write!(
+            out,
+            r#"<g class="dup-mark"><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"/><text class="dup-text" x="{:.1}" y="{:.1}">row {} of the cell above</text><title>row {} of cell {}</title></g>"#,
+            GUTTER - 112.0,
+            108.0,
+            row_h - 1.0,
+            GUTTER - 8.0,
+            y + row_h - 2.5,
+            b.rank + 1,
+            b.rank + 1,
+            esc(&cell_label(b))
+        );
+    }
+    let (x1, x2) = (s.x(b.start_us), s.x(b.end_us));
+    let dur = b.duration_us();
+    let mode = b.end != BarEnd::StillRunning
+        && cls == "failed"
+        && modes.contains(&(dur / 1_000_000))
+        && dur % 1_000_000 == 0;
+    let instant = dur < 1_000_000 && b.end != BarEnd::StillRunning && !b.after_end();
+    let mut classes = format!("bar st-{cls}");
+    for (on, c) in [
+        (mode, " mode"),
+        (instant, " instant"),
+        (b.end == BarEnd::StillRunning, " open"),
+        (b.beside, " beside"),
+        (b.rank > 0, " dup"),
+    ] {
+        if on {
+            classes.push_str(c);
+        }
+    }
+    let title = format!(
+        "execution {}{}: {} ({}), {} from {} to {}{}{}{}",
+        b.id.map_or("without id".to_string(), |i| i.to_string()),
+        if b.beside {
+            " (kept beside the by-id list)"
+        } else {
+            ""
+        },
+        esc(&cell_label(b)),
+        esc(&b.status),
+        human(dur),
+        ctx.time(b.real_start_us),
+        ctx.time(b.real_end_us),
+        match b.end {
+            BarEnd::Completed => "",
+            BarEnd::StillRunning => ", still not final at the last snapshot",
+            BarEnd::SeenFinal => " (first seen so; no completed_at)",
+            BarEnd::Vanished => ", then vanished from the list",
+        },
+        b.error_code
+            .as_deref()
+            .map_or(String::new(), |c| format!(", {}", esc(c))),
+        if b.before_start {
+            ", began before the recording"
+        } else {
+            ""
+        }
+    );
+    let title = match (look.shift_us, b.dated_ahead) {
+        (_, true) => {
+            format!("{title}; dated after the poll that first saw it, so drawn from that poll")
+        }
+        (0, false) => title,
+        (d, false) => format!(
+            "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
+            human(d)
+        ),
+    };
+    if instant {
+        // Near-instant: a diamond, so it does not vanish into a hairline.
+        let cy = y + row_h / 2.0 - 0.5;
+        let _ = write!(
+            out,
+            r#"<path class="{classes}" d="M{:.1},{cy:.1}l3.5,-3l3.5,3l-3.5,3z"><title>{title}</title></path>"#,
+            x1 - 3.5
+        );
+    } else {
+        let _ = write!(
+            out,
+            r#"<rect class="{classes}" x="{x1:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{title}</title></rect>"#,
+            (x2 - x1).max(1.5),
+            row_h - 2.0
+        );
+    }
+    // Cut at an edge of the axis: an arrow says it goes on.
+    if b.before_start {
+        let _ = write!(
+            out,
+            r#"<path class="cut" d="M{:.1},{:.1}l-4,{:.1}l4,{:.1}z"/>"#,
+            x1,
+            y,
+            (row_h - 2.0) / 2.0,
+            (row_h - 2.0) / 2.0
+        );
+    }
+    if b.after_end() {
+        let _ = write!(
+            out,
+            r#"<path class="cut" d="M{:.1},{:.1}l4,{:.1}l-4,{:.1}z"/>"#,
+            x2,
+            y,
+            (row_h - 2.0) / 2.0,
+            (row_h - 2.0) / 2.0
+        );
+    }
 }
 
 /// Many executions: per model @ region, how many were in flight in each time bucket, stacked by
