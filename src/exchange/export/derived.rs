@@ -231,7 +231,6 @@ pub fn derived(rec: &Recording, id: &str, r: &Report) -> Result<Derived, StoreEr
     let Some(last) = rec.infos.last().map(|i| i.seq) else {
         return Ok(d);
     };
-    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
     let jobs: Vec<(String, u32)> = r
         .jobs
         .iter()
@@ -244,139 +243,178 @@ pub fn derived(rec: &Recording, id: &str, r: &Report) -> Result<Derived, StoreEr
         .collect();
     let state = rec.state_at(last, &jobs)?;
     for (j, js) in r.jobs.iter().zip(&state.jobs) {
-        let name = &j.summary.job_id;
         let m = matrix_for(js, state.router.as_ref());
-        let single_default = m.questions.len() == 1 && m.questions[0] == "default";
-        let place = |e: &Execution| -> &'static str {
-            let q = e
-                .question_id
-                .as_deref()
-                .or(single_default.then_some("default"));
-            match (q, e.model_id.as_deref(), e.region.as_deref()) {
-                (Some(q), Some(mo), Some(rg)) if rg != "unknown" && !rg.is_empty() => {
-                    if m.has(q, mo, rg) {
-                        "expected"
-                    } else {
-                        "unexpected"
-                    }
-                }
-                _ => "no_cell",
-            }
-        };
-        let failed: BTreeMap<i64, u64> = j
-            .history
-            .failures
-            .observed
-            .iter()
-            .map(|o| (o.id, o.failed_seq))
-            .collect();
-        for (eid, l) in lives(rec, js.index)? {
-            let Some(e) = &l.last else { continue };
-            d.executions_latest.push(latest_row(
-                id,
-                name,
-                format!("id:{eid}"),
-                Some(eid),
-                None,
-                !l.gone,
-                last,
-                l.changed_seq,
-                e,
-                (l.first_seq, at(l.first_seq)),
-                failed.get(&eid).map(|s| (*s, at(*s))),
-                place(e),
-            ));
-        }
-        let extras = rec.reader.extras_versions(js.index)?;
-        let extras_changed = extras.last().map_or(last, |(s, _)| *s);
-        for (n, x) in js.extras.iter().enumerate() {
-            // Kept beside the list without a history of their own: the Nth such row is seen
-            // since the first list that had N of them.
-            let seen = extras
-                .iter()
-                .find(|(_, l)| l.len() > n)
-                .map_or(extras_changed, |(s, _)| *s);
-            d.executions_latest.push(latest_row(
-                id,
-                name,
-                format!("x:{n}"),
-                x.id(),
-                Some(x.why),
-                true,
-                last,
-                extras_changed,
-                &x.exec,
-                (seen, at(seen)),
-                None,
-                place(&x.exec),
-            ));
-        }
-        let c = &j.summary.cells;
-        if c.listed {
-            for cell in m.cells() {
-                let rows = c.rows_of(cell).unwrap_or(&[]);
-                let (_, executions) = distinct_executions(rows.iter().map(|(_, i)| *i));
-                let (q, mo, rg) = m.names(cell);
-                d.cells.push(CellRow {
-                    recording_id: id.to_string(),
-                    job: name.clone(),
-                    as_of_seq: last,
-                    question_id: q.to_string(),
-                    model_id: mo.to_string(),
-                    region: rg.to_string(),
-                    rows: rows.len() as u32,
-                    executions: executions as u32,
-                    statuses: rows
-                        .iter()
-                        .map(|(st, _)| st.to_string())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    missing: rows.is_empty() && c.complete,
-                });
-            }
-        }
-        let a = &j.answer;
-        let f = a.failures.as_ref();
-        let v = a.default_view.as_ref();
-        let first_row = j.history.growth.first_row_at.map(|t| t.0);
-        let first_failed_seen = j.history.failures.first_seen_failed_at.map(|t| t.0);
-        d.answers.push(AnswerRow {
-            recording_id: id.to_string(),
-            job: name.clone(),
-            as_of_seq: last,
-            as_of_us: at(last),
-            status: j.summary.status.clone(),
-            path: j.summary.expected.path.map(str::to_string),
-            expected_cells: j.summary.expected.cells,
-            declared: j.summary.expected.declared,
-            rows: a.complete.rows as u64,
-            covered: a.complete.covered as u64,
-            missing: a.missing,
-            unknown: a.unknown,
-            duplicated_cells: a.complete.duplicated_cells as u64,
-            extra_runs: a.complete.extra_runs as u64,
-            repeated_rows: a.complete.repeated_rows as u64,
-            unexpected: a.complete.unexpected as u64,
-            no_cell: a.complete.no_cell as u64,
-            failed: j.history.failures.total as u64,
-            default_view_rows: v.map(|v| v.rows),
-            default_view_seq: v.map(|v| v.seen.seq),
-            default_view_complete_rows: v.and_then(|v| v.complete_then.map(|c| c as u64)),
-            default_view_truncated: v.map(|v| v.truncated),
-            redeliveries_shown: v.map(|v| v.duplicates_shown as u64),
-            first_row_seen_at_us: first_row,
-            first_failed_seen_at_us: first_failed_seen,
-            last_failed_seen_at_us: j.history.failures.last_seen_failed_at.map(|t| t.0),
-            seconds_to_first_failure: first_row
-                .zip(first_failed_seen)
-                .map(|(a, b)| (b - a) as f64 / 1e6),
-            first_failed_at_us: f.and_then(|f| f.first.map(|t| t.0)),
-            last_failed_at_us: f.and_then(|f| f.last.map(|t| t.0)),
-            runner_ahead_seconds: j.history.clock_skew.as_ref().map(|k| k.ahead_seconds),
-        });
+        latest_rows(rec, id, last, j, js, &m, &mut d.executions_latest)?;
+        cell_rows(id, last, j, &m, &mut d.cells);
+        d.answers.push(answer_row(rec, id, last, j));
     }
     d.router_polls = router_polls(rec, id)?;
     Ok(d)
+}
+
+/// Every row of one job as the last snapshot has it.
+fn latest_rows(
+    rec: &Recording,
+    id: &str,
+    last: u64,
+    j: &crate::analysis::job::JobReport,
+    js: &crate::analysis::JobState,
+    m: &crate::beacon::ExpectedMatrix,
+    out: &mut Vec<LatestRow>,
+) -> Result<(), StoreError> {
+    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+    let name = &j.summary.job_id;
+    let single_default = m.questions.len() == 1 && m.questions[0] == "default";
+    let place = |e: &Execution| -> &'static str {
+        let q = e
+            .question_id
+            .as_deref()
+            .or(single_default.then_some("default"));
+        match (q, e.model_id.as_deref(), e.region.as_deref()) {
+            (Some(q), Some(mo), Some(rg)) if rg != "unknown" && !rg.is_empty() => {
+                if m.has(q, mo, rg) {
+                    "expected"
+                } else {
+                    "unexpected"
+                }
+            }
+            _ => "no_cell",
+        }
+    };
+    let failed: BTreeMap<i64, u64> = j
+        .history
+        .failures
+        .observed
+        .iter()
+        .map(|o| (o.id, o.failed_seq))
+        .collect();
+    for (eid, l) in lives(rec, js.index)? {
+        let Some(e) = &l.last else { continue };
+        out.push(latest_row(
+            id,
+            name,
+            format!("id:{eid}"),
+            Some(eid),
+            None,
+            !l.gone,
+            last,
+            l.changed_seq,
+            e,
+            (l.first_seq, at(l.first_seq)),
+            failed.get(&eid).map(|s| (*s, at(*s))),
+            place(e),
+        ));
+    }
+    let extras = rec.reader.extras_versions(js.index)?;
+    let extras_changed = extras.last().map_or(last, |(s, _)| *s);
+    for (n, x) in js.extras.iter().enumerate() {
+        // Kept beside the list without a history of their own: the Nth such row is seen
+        // since the first list that had N of them.
+        let seen = extras
+            .iter()
+            .find(|(_, l)| l.len() > n)
+            .map_or(extras_changed, |(s, _)| *s);
+        out.push(latest_row(
+            id,
+            name,
+            format!("x:{n}"),
+            x.id(),
+            Some(x.why),
+            true,
+            last,
+            extras_changed,
+            &x.exec,
+            (seen, at(seen)),
+            None,
+            place(&x.exec),
+        ));
+    }
+    Ok(())
+}
+
+/// Each expected cell of one job (a listed matrix only).
+fn cell_rows(
+    id: &str,
+    last: u64,
+    j: &crate::analysis::job::JobReport,
+    m: &crate::beacon::ExpectedMatrix,
+    out: &mut Vec<CellRow>,
+) {
+    let name = &j.summary.job_id;
+    let c = &j.summary.cells;
+    if c.listed {
+        for cell in m.cells() {
+            let rows = c.rows_of(cell).unwrap_or(&[]);
+            let (_, executions) = distinct_executions(rows.iter().map(|(_, i)| *i));
+            let (q, mo, rg) = m.names(cell);
+            out.push(CellRow {
+                recording_id: id.to_string(),
+                job: name.clone(),
+                as_of_seq: last,
+                question_id: q.to_string(),
+                model_id: mo.to_string(),
+                region: rg.to_string(),
+                rows: rows.len() as u32,
+                executions: executions as u32,
+                statuses: rows
+                    .iter()
+                    .map(|(st, _)| st.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                missing: rows.is_empty() && c.complete,
+            });
+        }
+    }
+}
+
+/// One job's answer, in numbers.
+fn answer_row(
+    rec: &Recording,
+    id: &str,
+    last: u64,
+    j: &crate::analysis::job::JobReport,
+) -> AnswerRow {
+    let at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+    let name = &j.summary.job_id;
+    let a = &j.answer;
+    let f = a.failures.as_ref();
+    let v = a.default_view.as_ref();
+    let first_row = j.history.growth.first_row_at.map(|t| t.0);
+    let first_failed_seen = j.history.failures.first_seen_failed_at.map(|t| t.0);
+    AnswerRow {
+        recording_id: id.to_string(),
+        job: name.clone(),
+        as_of_seq: last,
+        as_of_us: at(last),
+        status: j.summary.status.clone(),
+        path: j.summary.expected.path.map(str::to_string),
+        expected_cells: j.summary.expected.cells,
+        declared: j.summary.expected.declared,
+        rows: a.complete.rows as u64,
+        covered: a.complete.covered as u64,
+        missing: a.missing,
+        unknown: a.unknown,
+        duplicated_cells: a.complete.duplicated_cells as u64,
+        extra_runs: a.complete.extra_runs as u64,
+        repeated_rows: a.complete.repeated_rows as u64,
+        unexpected: a.complete.unexpected as u64,
+        no_cell: a.complete.no_cell as u64,
+        failed: j.history.failures.total as u64,
+        default_view_rows: v.map(|v| v.rows),
+        default_view_seq: v.map(|v| v.seen.seq),
+        default_view_complete_rows: v.and_then(|v| v.complete_then.map(|c| c as u64)),
+        default_view_truncated: v.map(|v| v.truncated),
+        redeliveries_shown: v.map(|v| v.duplicates_shown as u64),
+        first_row_seen_at_us: first_row,
+        first_failed_seen_at_us: first_failed_seen,
+        last_failed_seen_at_us: j.history.failures.last_seen_failed_at.map(|t| t.0),
+        seconds_to_first_failure: first_row
+            .zip(first_failed_seen)
+            .map(|(a, b)| (b - a) as f64 / 1e6),
+        first_failed_at_us: f.and_then(|f| f.first.map(|t| t.0)),
+        last_failed_at_us: f.and_then(|f| f.last.map(|t| t.0)),
+        runner_ahead_seconds: j.history.clock_skew.as_ref().map(|k| k.ahead_seconds),
+    }
 }
 
 /// The router as each poll observed it (`/health` answered in that poll), and as last
