@@ -410,6 +410,27 @@ pub fn router(sim: &Sim, asked: &Asked) -> SimAnswer {
                         "models_supported": ["llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"]}),
             )
         }
+        "/debug/providers"
+        | "/debug/startup-status"
+        | "/debug/health-check-history"
+        | "/queue/status" => debug_answer(sim, &w, asked.path),
+        "/ready" => json_reply(
+            200,
+            &json!({"status": "ok", "timestamp": sim.unix(sim.now())}),
+        ),
+        // The real router has it; the recorder must never ask for it (it dumps the environment).
+        "/env" => json_reply(
+            200,
+            &json!({"GOLEM_US_ENDPOINT": "https://golem-us.example", "MODAL_TOKEN_SECRET": "sim-secret-never-recorded"}),
+        ),
+        _ => json_reply(404, &json!({"detail": "Not Found"})),
+    }
+}
+
+/// The router's debug endpoints and its queues, as the real router builds them
+/// (`api/debug.py`, `api/queue.py`).
+fn debug_answer(sim: &Sim, w: &World, path: &str) -> SimAnswer {
+    match path {
         "/debug/providers" => {
             let now = sim.unix(sim.now());
             let list: Vec<Value> = w
@@ -501,15 +522,6 @@ pub fn router(sim: &Sim, asked: &Asked) -> SimAnswer {
                         "timestamp": sim.unix(sim.now())}),
             )
         }
-        "/ready" => json_reply(
-            200,
-            &json!({"status": "ok", "timestamp": sim.unix(sim.now())}),
-        ),
-        // The real router has it; the recorder must never ask for it (it dumps the environment).
-        "/env" => json_reply(
-            200,
-            &json!({"GOLEM_US_ENDPOINT": "https://golem-us.example", "MODAL_TOKEN_SECRET": "sim-secret-never-recorded"}),
-        ),
         _ => json_reply(404, &json!({"detail": "Not Found"})),
     }
 }
