@@ -141,6 +141,13 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
             )
         }
     )?;
+    cells_text(j, verbose, st, out)?;
+    default_view_text(j, st, out)
+}
+
+/// The job's cells: covered, missing, duplicated, outside the spec.
+fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let ctx = &st.ctx;
     let c = &j.cells;
     let missing = if !c.complete {
         ctx.warn(&format!(
@@ -203,6 +210,12 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
             term(&u.reason)
         )?;
     }
+    Ok(())
+}
+
+/// The default view, compared with the complete list only within one poll.
+fn default_view_text(j: &JobSummary, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let ctx = &st.ctx;
     let v = &j.default_view;
     match v.rows {
         Some(n) if v.same_poll => writeln!(
