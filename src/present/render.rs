@@ -536,6 +536,15 @@ pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::
             }
         }
     }
+    router_diff_text(d, verbose, out)?;
+    if !verbose {
+        writeln!(out, "(--verbose lists every change)")?;
+    }
+    Ok(())
+}
+
+/// The router's, the providers' and the extra endpoints' changes.
+fn router_diff_text(d: &Diff, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     for (k, (a, b)) in &d.router.changes {
         writeln!(
             out,
@@ -585,9 +594,6 @@ pub fn diff_text(d: &Diff, verbose: bool, ctx: Ctx, out: &mut dyn Write) -> io::
         if c.changed > shown.min(c.changes.len()) {
             writeln!(out, "  and {} more", c.changed - shown.min(c.changes.len()))?;
         }
-    }
-    if !verbose {
-        writeln!(out, "(--verbose lists every change)")?;
     }
     Ok(())
 }
