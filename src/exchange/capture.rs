@@ -326,133 +326,10 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
         .ok_or_else(|| format!("{name} is not a HAR file: no log.entries"))?;
     let mut out = Har::default();
     for (n, e) in entries.iter().enumerate() {
-        enum Skip {
-            NotOurs,
-            Unreadable(String),
-        }
-        use Skip::*;
-        let bad = |why: &str| Unreadable(why.to_string());
-        let read = || -> Result<Capture, Skip> {
-            let req = e.get("request").ok_or(NotOurs)?;
-            if req.get("method").and_then(|m| m.as_str()) != Some("GET") {
-                return Err(NotOurs);
-            }
-            let url = req
-                .get("url")
-                .and_then(|u| u.as_str())
-                .and_then(|u| Url::parse(u).ok())
-                .ok_or(NotOurs)?;
-            let res = e.get("response").ok_or_else(|| bad("no response"))?;
-            // A field of the wrong type is named as such (`"status": "200"`).
-            for (field, v, want) in [
-                ("response.status", res.get("status"), "a number"),
-                ("time", e.get("time"), "a number"),
-                ("startedDateTime", e.get("startedDateTime"), "a string"),
-                (
-                    "response.content.text",
-                    res.pointer("/content/text"),
-                    "a string",
-                ),
-                (
-                    "response.content.size",
-                    res.pointer("/content/size"),
-                    "a number",
-                ),
-                (
-                    "response.content.encoding",
-                    res.pointer("/content/encoding"),
-                    "a string",
-                ),
-                ("response.headers", res.get("headers"), "an array"),
-            ] {
-                if let Some(v) = v.filter(|v| !v.is_null())
-                    && json_type(v) != want
-                {
-                    return Err(bad(&format!("its {field} is {}, not {want}", json_type(v))));
-                }
-            }
-            let content = res.get("content");
-            let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
-            let body = match (text, content.and_then(|c| c.get("encoding"))) {
-                (Some(t), Some(enc)) if enc.as_str() == Some("base64") => {
-                    base64_decode(t).ok_or_else(|| bad("its base64 body does not decode"))?
-                }
-                (Some(t), _) => t.as_bytes().to_vec(),
-                (None, _) => Vec::new(),
-            };
-            let (kind, _) = kind_of(&url, &body);
-            if kind == SourceKind::Custom {
-                return Err(NotOurs);
-            }
-            let at_us = e
-                .get("startedDateTime")
-                .and_then(|t| t.as_str())
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|d| d.timestamp_micros())
-                .ok_or_else(|| bad("its startedDateTime is not an RFC 3339 time"))?;
-            let status = res.get("status").and_then(|s| s.as_u64()).unwrap_or(0);
-            if status == 0 {
-                return Err(bad(
-                    "no answer was recorded (status 0: blocked, aborted or cached)",
-                ));
-            }
-            if !(100..=599).contains(&status) {
-                return Err(bad("its status is not an HTTP status (100 to 599)"));
-            }
-            if status == 304 {
-                return Err(bad("304 Not Modified: the browser used its cached copy"));
-            }
-            let size = content
-                .and_then(|c| c.get("size"))
-                .and_then(|s| s.as_i64())
-                .unwrap_or(0);
-            // No text, or an empty one for a body that had a size: the browser kept no body
-            // (every endpoint we read answers with one).
-            if text.is_none() || (text == Some("") && size != 0) {
-                return Err(bad("the browser did not save its body"));
-            }
-            // A negative time is the HAR way of saying "not known".
-            let ms = e
-                .get("time")
-                .and_then(|t| t.as_f64())
-                .unwrap_or(0.0)
-                .max(0.0);
-            if !(0.0..=MAX_HAR_MS).contains(&ms) {
-                return Err(bad("its time is out of range (more than a day)"));
-            }
-            let headers = res
-                .get("headers")
-                .and_then(|h| h.as_array())
-                .map(|h| {
-                    h.iter()
-                        .filter_map(|x| {
-                            Some((
-                                x.get("name")?.as_str()?.to_string(),
-                                x.get("value")?.as_str()?.to_string(),
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let saved = Saved {
-                status: status as u16,
-                headers,
-                body,
-                with_head: true,
-            };
-            Ok(Capture {
-                fetched: fetched(&url, &saved, (ms * 1000.0) as u64, at_us),
-                at_us,
-                origin: format!(
-                    "{name}: {} (time from the HAR entry)",
-                    crate::redact::url(&url)
-                ),
-            })
-        };
-        match read() {
+        match har_entry(name, e) {
             Ok(c) => out.captures.push(c),
-            Err(NotOurs) => out.not_ours += 1,
-            Err(Unreadable(why)) => out.unreadable.push(format!(
+            Err(Skip::NotOurs) => out.not_ours += 1,
+            Err(Skip::Unreadable(why)) => out.unreadable.push(format!(
                 "{name}: entry {} ({}) not imported: {why}",
                 n + 1,
                 e.pointer("/request/url")
@@ -462,6 +339,135 @@ pub fn from_har(name: &str, bytes: &[u8]) -> Result<Har, String> {
         }
     }
     Ok(out)
+}
+
+/// Why a HAR entry gave no capture.
+enum Skip {
+    /// Not a GET to a runner or router path.
+    NotOurs,
+    /// Ours, but it cannot be read: why.
+    Unreadable(String),
+}
+
+/// One HAR entry as a capture.
+fn har_entry(name: &str, e: &serde_json::Value) -> Result<Capture, Skip> {
+    use Skip::*;
+    let bad = |why: &str| Unreadable(why.to_string());
+    let req = e.get("request").ok_or(NotOurs)?;
+    if req.get("method").and_then(|m| m.as_str()) != Some("GET") {
+        return Err(NotOurs);
+    }
+    let url = req
+        .get("url")
+        .and_then(|u| u.as_str())
+        .and_then(|u| Url::parse(u).ok())
+        .ok_or(NotOurs)?;
+    let res = e.get("response").ok_or_else(|| bad("no response"))?;
+    // A field of the wrong type is named as such (`"status": "200"`).
+    for (field, v, want) in [
+        ("response.status", res.get("status"), "a number"),
+        ("time", e.get("time"), "a number"),
+        ("startedDateTime", e.get("startedDateTime"), "a string"),
+        (
+            "response.content.text",
+            res.pointer("/content/text"),
+            "a string",
+        ),
+        (
+            "response.content.size",
+            res.pointer("/content/size"),
+            "a number",
+        ),
+        (
+            "response.content.encoding",
+            res.pointer("/content/encoding"),
+            "a string",
+        ),
+        ("response.headers", res.get("headers"), "an array"),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_null())
+            && json_type(v) != want
+        {
+            return Err(bad(&format!("its {field} is {}, not {want}", json_type(v))));
+        }
+    }
+    let content = res.get("content");
+    let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
+    let body = match (text, content.and_then(|c| c.get("encoding"))) {
+        (Some(t), Some(enc)) if enc.as_str() == Some("base64") => {
+            base64_decode(t).ok_or_else(|| bad("its base64 body does not decode"))?
+        }
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (None, _) => Vec::new(),
+    };
+    let (kind, _) = kind_of(&url, &body);
+    if kind == SourceKind::Custom {
+        return Err(NotOurs);
+    }
+    let at_us = e
+        .get("startedDateTime")
+        .and_then(|t| t.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.timestamp_micros())
+        .ok_or_else(|| bad("its startedDateTime is not an RFC 3339 time"))?;
+    let status = res.get("status").and_then(|s| s.as_u64()).unwrap_or(0);
+    if status == 0 {
+        return Err(bad(
+            "no answer was recorded (status 0: blocked, aborted or cached)",
+        ));
+    }
+    if !(100..=599).contains(&status) {
+        return Err(bad("its status is not an HTTP status (100 to 599)"));
+    }
+    if status == 304 {
+        return Err(bad("304 Not Modified: the browser used its cached copy"));
+    }
+    let size = content
+        .and_then(|c| c.get("size"))
+        .and_then(|s| s.as_i64())
+        .unwrap_or(0);
+    // No text, or an empty one for a body that had a size: the browser kept no body
+    // (every endpoint we read answers with one).
+    if text.is_none() || (text == Some("") && size != 0) {
+        return Err(bad("the browser did not save its body"));
+    }
+    // A negative time is the HAR way of saying "not known".
+    let ms = e
+        .get("time")
+        .and_then(|t| t.as_f64())
+        .unwrap_or(0.0)
+        .max(0.0);
+    if !(0.0..=MAX_HAR_MS).contains(&ms) {
+        return Err(bad("its time is out of range (more than a day)"));
+    }
+    let headers = res
+        .get("headers")
+        .and_then(|h| h.as_array())
+        .map(|h| {
+            h.iter()
+                .filter_map(|x| {
+                    Some((
+                        x.get("name")?.as_str()?.to_string(),
+                        x.get("value")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let saved = Saved {
+        status: status as u16,
+        headers,
+        body,
+        with_head: true,
+    };
+    Ok(Capture {
+        fetched: fetched(&url, &saved, (ms * 1000.0) as u64, at_us),
+        at_us,
+        origin: format!(
+            "{name}: {} (time from the HAR entry)",
+            crate::redact::url(&url)
+        ),
+    })
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
