@@ -274,6 +274,21 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
         d.push('Z');
         let _ = write!(out, r#"<path class="area st-{class}" d="{d}"/>"#);
     }
+    default_view_line(job, &xs, x_end, &yv, out);
+    // Scale labels and hover details per snapshot.
+    y_scale(out, max, yv(max), yv(0));
+    rows_hover(job, &xs, x_end, y0, h, ctx, out);
+    y0 + h + LANE_GAP
+}
+
+/// The default view's rows: a dashed step over each poll that fetched it.
+fn default_view_line(
+    job: &JobLanes,
+    xs: &[f64],
+    x_end: f64,
+    yv: &dyn Fn(usize) -> f64,
+    out: &mut String,
+) {
     // Default view: a dashed step over each poll that fetched it (a poll that did not is
     // left open: its view is not known there).
     let mut d = String::new();
@@ -305,8 +320,10 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             );
         }
     }
-    // Scale labels and hover details per snapshot.
-    y_scale(out, max, yv(max), yv(0));
+}
+
+/// One hover target per snapshot where something changed, and the last.
+fn rows_hover(job: &JobLanes, xs: &[f64], x_end: f64, y0: f64, h: f64, ctx: Ctx, out: &mut String) {
     for (i, r) in job.rows.iter().enumerate() {
         // One hover target per snapshot where something changed, and the last.
         let changed = i == 0
@@ -340,7 +357,6 @@ fn rows_lane(job: &JobLanes, j: usize, s: &Scale, ctx: Ctx, y0: f64, out: &mut S
             }
         );
     }
-    y0 + h + LANE_GAP
 }
 
 fn short(s: &str, n: usize) -> String {
