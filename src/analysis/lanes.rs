@@ -296,53 +296,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
         }
         order_by_cell(&mut bars);
         let h = &j.history;
-        let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
-        let mut markers: Vec<Marker> = h
-            .status_history
-            .iter()
-            .skip(1)
-            .map(|s| Marker {
-                at_us: s.at.0,
-                kind: MarkerKind::JobStatus {
-                    to: if s.found {
-                        s.status.clone()
-                    } else {
-                        Some("not found".into())
-                    },
-                },
-            })
-            .collect();
-        // The same poll the finding cites: the view and the list fetched together.
-        if let Some(t) = h.first_truncation {
-            markers.push(Marker {
-                at_us: t.at.0,
-                kind: MarkerKind::FirstTruncated {
-                    shown: t.shown,
-                    complete: t.complete,
-                },
-            });
-        }
-        if let Some(b) = bars
-            .iter()
-            .filter(|b| b.rank > 0 && b.cell.is_some())
-            .min_by_key(|b| b.first_seen_us)
-        {
-            markers.push(Marker {
-                at_us: b.first_seen_us,
-                kind: MarkerKind::FirstDuplicate {
-                    cell: b.cell.clone().expect("filtered"),
-                },
-            });
-        }
-        if let Some(s) = &h.clock_skew {
-            markers.push(Marker {
-                at_us: at(s.seq),
-                kind: MarkerKind::ClockSkew {
-                    ahead_seconds: s.ahead_seconds,
-                },
-            });
-        }
-        markers.sort_by_key(|m| m.at_us);
+        let markers = markers(rec, h, &bars, start_us);
         jobs.push(JobLanes {
             job: j.summary.job_id.clone(),
             rows: h.rows_over_time.clone(),
@@ -390,6 +344,64 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
             .collect(),
         unrecorded: unrecorded(rec),
     })
+}
+
+/// A job's numbered markers: status changes, the first poll whose view fell behind its list,
+/// the first cell with a second run, the furthest clock skew; in time order.
+fn markers(
+    rec: &Recording,
+    h: &super::history::JobHistory,
+    bars: &[Bar],
+    start_us: i64,
+) -> Vec<Marker> {
+    let at = |seq: u64| rec.info(seq).map_or(start_us, |i| i.started_at);
+    let mut markers: Vec<Marker> = h
+        .status_history
+        .iter()
+        .skip(1)
+        .map(|s| Marker {
+            at_us: s.at.0,
+            kind: MarkerKind::JobStatus {
+                to: if s.found {
+                    s.status.clone()
+                } else {
+                    Some("not found".into())
+                },
+            },
+        })
+        .collect();
+    // The same poll the finding cites: the view and the list fetched together.
+    if let Some(t) = h.first_truncation {
+        markers.push(Marker {
+            at_us: t.at.0,
+            kind: MarkerKind::FirstTruncated {
+                shown: t.shown,
+                complete: t.complete,
+            },
+        });
+    }
+    if let Some(b) = bars
+        .iter()
+        .filter(|b| b.rank > 0 && b.cell.is_some())
+        .min_by_key(|b| b.first_seen_us)
+    {
+        markers.push(Marker {
+            at_us: b.first_seen_us,
+            kind: MarkerKind::FirstDuplicate {
+                cell: b.cell.clone().expect("filtered"),
+            },
+        });
+    }
+    if let Some(s) = &h.clock_skew {
+        markers.push(Marker {
+            at_us: at(s.seq),
+            kind: MarkerKind::ClockSkew {
+                ahead_seconds: s.ahead_seconds,
+            },
+        });
+    }
+    markers.sort_by_key(|m| m.at_us);
+    markers
 }
 
 /// When polling saw a row: first, first in its last status, and vanishing.
