@@ -131,7 +131,7 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
     let out: &mut dyn Write = &mut out;
     writeln!(out, "## Snapshots\n")?;
     let ctx = crate::present::text::Ctx::new(rec.start_us(), color);
-    super::snapshots::write_text(&rec, false, ctx, out)?;
+    crate::present::snapshots::write_text(&rec, false, ctx, out)?;
     writeln!(out)?;
     super::report::render_report(&rec, None, super::report::Format::Markdown, color, out)?;
     writeln!(

@@ -8,6 +8,7 @@ pub mod json;
 pub mod page;
 pub mod render;
 pub mod safe;
+pub mod snapshots;
 pub mod text;
 pub mod words;
 
