@@ -292,7 +292,6 @@ fn fetch_events(rec: &Recording, jobs: &[(String, u32)], g: &mut Gathered) {
 /// One job's status changes and its rows' events.
 fn job_events(rec: &Recording, place: u32, idx: u32, g: &mut Gathered) -> Result<(), StoreError> {
     let seqs = g.seqs.clone();
-    let place = place as u32;
     let order = place + 1;
     // Job status.
     let mut prev: Option<Option<String>> = None;

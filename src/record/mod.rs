@@ -104,6 +104,54 @@ pub struct RecordSummary {
 
 pub use crate::errors::error_chain;
 
+/// Commits that failed lately: recording gives up when they keep failing (a full disk).
+#[derive(Default)]
+struct WriteHealth {
+    in_a_row: u32,
+    /// The last `WRITE_WINDOW` commits: whether each failed.
+    recent: std::collections::VecDeque<bool>,
+}
+
+impl WriteHealth {
+    /// Takes in one commit's outcome, into the summary and to the observer; whether to give up.
+    fn note(
+        &mut self,
+        outcome: Result<IngestStats, StoreError>,
+        poll: &Poll,
+        summary: &mut RecordSummary,
+        observer: &mut dyn Observer,
+    ) -> bool {
+        self.recent.push_back(outcome.is_err());
+        if self.recent.len() > WRITE_WINDOW {
+            self.recent.pop_front();
+        }
+        match outcome {
+            Ok(stats) => {
+                self.in_a_row = 0;
+                summary.snapshots += 1;
+                summary.requests += stats.requests;
+                summary.failed += stats.failed;
+                summary.gaps += stats.gaps;
+                summary.first_seq.get_or_insert(stats.seq);
+                summary.last_seq = Some(stats.seq);
+                observer.committed(&stats, poll);
+                false
+            }
+            Err(e) => {
+                summary.write_errors += 1;
+                self.in_a_row += 1;
+                observer.write_failed(&e);
+                let failing = self.recent.iter().filter(|f| **f).count();
+                if self.in_a_row >= MAX_WRITE_FAILURES || failing * 2 > WRITE_WINDOW {
+                    summary.gave_up = Some(error_chain(&e));
+                    return true;
+                }
+                false
+            }
+        }
+    }
+}
+
 /// A poll for the writer, and where it sends the outcome (with the poll back: bodies can be
 /// megabytes, so they are moved, not copied).
 type Job = (
@@ -217,8 +265,7 @@ pub async fn record<S: Source>(
         _ => None,
     };
     let mut summary = RecordSummary::default();
-    let mut failures_in_a_row = 0;
-    let mut recent: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
+    let mut health = WriteHealth::default();
     tokio::pin!(shutdown);
     let mut next = start;
     loop {
@@ -274,31 +321,8 @@ pub async fn record<S: Source>(
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
         let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
-        recent.push_back(outcome.is_err());
-        if recent.len() > WRITE_WINDOW {
-            recent.pop_front();
-        }
-        match outcome {
-            Ok(stats) => {
-                failures_in_a_row = 0;
-                summary.snapshots += 1;
-                summary.requests += stats.requests;
-                summary.failed += stats.failed;
-                summary.gaps += stats.gaps;
-                summary.first_seq.get_or_insert(stats.seq);
-                summary.last_seq = Some(stats.seq);
-                observer.committed(&stats, &poll);
-            }
-            Err(e) => {
-                summary.write_errors += 1;
-                failures_in_a_row += 1;
-                observer.write_failed(&e);
-                let failing = recent.iter().filter(|f| **f).count();
-                if failures_in_a_row >= MAX_WRITE_FAILURES || failing * 2 > WRITE_WINDOW {
-                    summary.gave_up = Some(error_chain(&e));
-                    break;
-                }
-            }
+        if health.note(outcome, &poll, &mut summary, observer) {
+            break;
         }
     }
     drop(tx);

@@ -256,7 +256,7 @@ fn job_rows(
     rec: &Recording,
     id: &str,
     seqs: &Seqs,
-    name: &String,
+    name: &str,
     idx: u32,
     t: &mut Tables,
 ) -> Result<(), StoreError> {
@@ -270,7 +270,7 @@ fn job_rows(
             t.executions.push(match e {
                 Some(e) => ExecutionRow {
                     recording_id: id.to_string(),
-                    job: name.clone(),
+                    job: name.to_string(),
                     id: eid,
                     seq,
                     taken_at_us: at(seq),
@@ -291,7 +291,7 @@ fn job_rows(
                 },
                 None => ExecutionRow {
                     recording_id: id.to_string(),
-                    job: name.clone(),
+                    job: name.to_string(),
                     id: eid,
                     seq,
                     taken_at_us: at(seq),
@@ -321,7 +321,7 @@ fn job_rows(
             let e = &x.exec;
             t.extra_rows.push(ExtraRowOut {
                 recording_id: id.to_string(),
-                job: name.clone(),
+                job: name.to_string(),
                 seq,
                 taken_at_us: at(seq),
                 n: n as u32,
@@ -348,7 +348,7 @@ fn job_rows(
         }
         t.jobs.push(JobRow {
             recording_id: id.to_string(),
-            job: name.clone(),
+            job: name.to_string(),
             seq,
             taken_at_us: at(seq),
             found: r.found,

@@ -486,44 +486,7 @@ fn draw_bar(b: &Bar, y: f64, look: &BarLook, s: &Scale, ctx: Ctx, out: &mut Stri
             classes.push_str(c);
         }
     }
-    let title = format!(
-        "execution {}{}: {} ({}), {} from {} to {}{}{}{}",
-        b.id.map_or("without id".to_string(), |i| i.to_string()),
-        if b.beside {
-            " (kept beside the by-id list)"
-        } else {
-            ""
-        },
-        esc(&cell_label(b)),
-        esc(&b.status),
-        human(dur),
-        ctx.time(b.real_start_us),
-        ctx.time(b.real_end_us),
-        match b.end {
-            BarEnd::Completed => "",
-            BarEnd::StillRunning => ", still not final at the last snapshot",
-            BarEnd::SeenFinal => " (first seen so; no completed_at)",
-            BarEnd::Vanished => ", then vanished from the list",
-        },
-        b.error_code
-            .as_deref()
-            .map_or(String::new(), |c| format!(", {}", esc(c))),
-        if b.before_start {
-            ", began before the recording"
-        } else {
-            ""
-        }
-    );
-    let title = match (look.shift_us, b.dated_ahead) {
-        (_, true) => {
-            format!("{title}; dated after the poll that first saw it, so drawn from that poll")
-        }
-        (0, false) => title,
-        (d, false) => format!(
-            "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
-            human(d)
-        ),
-    };
+    let title = bar_title(b, look.shift_us, ctx);
     if instant {
         // Near-instant: a diamond, so it does not vanish into a hairline.
         let cy = y + row_h / 2.0 - 0.5;
@@ -560,6 +523,49 @@ fn draw_bar(b: &Bar, y: f64, look: &BarLook, s: &Scale, ctx: Ctx, out: &mut Stri
             (row_h - 2.0) / 2.0,
             (row_h - 2.0) / 2.0
         );
+    }
+}
+
+/// A bar's details on hover: its execution, cell, status, times and how its end was found.
+fn bar_title(b: &Bar, shift_us: i64, ctx: Ctx) -> String {
+    let dur = b.duration_us();
+    let title = format!(
+        "execution {}{}: {} ({}), {} from {} to {}{}{}{}",
+        b.id.map_or("without id".to_string(), |i| i.to_string()),
+        if b.beside {
+            " (kept beside the by-id list)"
+        } else {
+            ""
+        },
+        esc(&cell_label(b)),
+        esc(&b.status),
+        human(dur),
+        ctx.time(b.real_start_us),
+        ctx.time(b.real_end_us),
+        match b.end {
+            BarEnd::Completed => "",
+            BarEnd::StillRunning => ", still not final at the last snapshot",
+            BarEnd::SeenFinal => " (first seen so; no completed_at)",
+            BarEnd::Vanished => ", then vanished from the list",
+        },
+        b.error_code
+            .as_deref()
+            .map_or(String::new(), |c| format!(", {}", esc(c))),
+        if b.before_start {
+            ", began before the recording"
+        } else {
+            ""
+        }
+    );
+    match (shift_us, b.dated_ahead) {
+        (_, true) => {
+            format!("{title}; dated after the poll that first saw it, so drawn from that poll")
+        }
+        (0, false) => title,
+        (d, false) => format!(
+            "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
+            human(d)
+        ),
     }
 }
 
