@@ -6,10 +6,19 @@
 //! outcome (`fetch::Outcome`, the one definition of a failed fetch); the one `store::Writer`
 //! keeps every body as received (content-addressed, compressed) and writes a version of each
 //! entity only when it changed; `analysis` reads those versions back as the state at any
-//! snapshot and answers the postmortem questions; `replay` walks the timeline and serves the
-//! recorded bodies again; `cli` renders it all. `beacon` knows the wire formats, `redact` keeps
-//! secrets out of URLs, `clock` is the one reader of time, `sim` plays scenarios on loopback
-//! for the demo and the tests.
+//! snapshot (and which poll observed what) and answers the postmortem questions as typed values.
+//!
+//! Then three rooms, each below `cli`: `present` turns those values into what a person reads
+//! (sentences, text, Markdown, JSON, the HTML page, with every recorded value escaped);
+//! `exchange` moves a recording in and out (captures and HAR files in, JSON lines, Parquet and a
+//! trace out, ClickHouse); `serve` answers HTTP (the time-travel replay server, the live page).
+//! `cli` only parses arguments, calls one of them and prints: one file per command, its error
+//! type in `cli/error.rs`.
+//!
+//! Below everything: `beacon` knows the wire formats, `redact` keeps secrets out of URLs,
+//! `errors` writes an error's chain in one line, `outfile` writes a file whole or not at all,
+//! `clock` is the one reader of time, `sim` plays scenarios on loopback for the demo and the
+//! tests.
 
 pub mod analysis;
 pub mod beacon;
