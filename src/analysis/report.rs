@@ -10,8 +10,37 @@ use super::summary::{ShowError, SnapshotRef, snapshot_ref};
 use super::values::Stamp;
 use serde::Serialize;
 
+/// How a session's snapshots were made.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Made {
+    /// Polled by `record`.
+    Recorded,
+    /// Captures brought in by `import`: `origin` says from where.
+    Imported,
+    /// Written through the library with no runner, router or polling (`examples/synth`).
+    Synthetic,
+}
+
+impl Made {
+    fn of(s: &crate::store::schema::SessionRec) -> Made {
+        if !s.origin.is_empty() {
+            Made::Imported
+        } else if s.runner.is_none()
+            && s.router.is_none()
+            && s.endpoints.is_empty()
+            && s.interval_ms == 0
+        {
+            Made::Synthetic
+        } else {
+            Made::Recorded
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SessionOut {
+    pub made: Made,
     pub started_at: Stamp,
     pub first_seq: u64,
     pub runner: Option<String>,
@@ -104,6 +133,7 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
             .sessions
             .iter()
             .map(|s| SessionOut {
+                made: Made::of(s),
                 started_at: Stamp(s.started_at),
                 first_seq: s.first_seq,
                 runner: s.runner.clone(),

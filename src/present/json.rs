@@ -27,6 +27,7 @@ pub fn report(r: &Report, ctx: Ctx) -> Result<Value, serde_json::Error> {
     if let Some(js) = v["jobs"].as_array_mut() {
         for (j, jr) in js.iter_mut().zip(&r.jobs) {
             j["answer"]["message"] = Value::String(words::answer(&jr.answer, &st));
+            j["answer"]["cause"] = Value::String(words::cause(&jr.answer, &st));
         }
     }
     Ok(v)

@@ -1173,26 +1173,54 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
         rc.reported_by
     )?;
     for s in &rc.sessions {
-        writeln!(
-            out,
-            "- Session from seq {} at {}: runner {}, router {}, jobs {}, every {}, budget {}/min, timeout {}, blackbox {}{}",
-            s.first_seq,
-            ctx.time(s.started_at.0),
-            md(s.runner.as_deref().unwrap_or("-")),
-            md(s.router.as_deref().unwrap_or("-")),
-            if s.jobs.is_empty() {
-                "-".into()
-            } else {
-                md(&s.jobs.join(", "))
-            },
-            human(s.interval_ms as i64 * 1000),
-            s.max_runner_rpm,
-            human(s.timeout_ms as i64 * 1000),
-            md(&s.tool_version),
-            s.label
-                .as_deref()
-                .map_or(String::new(), |l| format!(", label \"{}\"", md(l)))
-        )?;
+        if s.made == crate::analysis::report::Made::Synthetic {
+            writeln!(
+                out,
+                "- Session from seq {} at {}: synthetic, written through the library (no runner, router or polling interval: nothing was fetched over HTTP), blackbox {}",
+                s.first_seq,
+                ctx.time(s.started_at.0),
+                md(&s.tool_version)
+            )?;
+            continue;
+        }
+        if s.made == crate::analysis::report::Made::Imported {
+            writeln!(
+                out,
+                "- Session from seq {} at {}: imported, jobs {}, blackbox {}{}",
+                s.first_seq,
+                ctx.time(s.started_at.0),
+                if s.jobs.is_empty() {
+                    "-".into()
+                } else {
+                    md(&s.jobs.join(", "))
+                },
+                md(&s.tool_version),
+                s.label
+                    .as_deref()
+                    .map_or(String::new(), |l| format!(", label \"{}\"", md(l)))
+            )?;
+        } else {
+            writeln!(
+                out,
+                "- Session from seq {} at {}: runner {}, router {}, jobs {}, every {}, budget {}/min, timeout {}, blackbox {}{}",
+                s.first_seq,
+                ctx.time(s.started_at.0),
+                md(s.runner.as_deref().unwrap_or("-")),
+                md(s.router.as_deref().unwrap_or("-")),
+                if s.jobs.is_empty() {
+                    "-".into()
+                } else {
+                    md(&s.jobs.join(", "))
+                },
+                human(s.interval_ms as i64 * 1000),
+                s.max_runner_rpm,
+                human(s.timeout_ms as i64 * 1000),
+                md(&s.tool_version),
+                s.label
+                    .as_deref()
+                    .map_or(String::new(), |l| format!(", label \"{}\"", md(l)))
+            )?;
+        }
         if !s.origin.is_empty() {
             writeln!(
                 out,

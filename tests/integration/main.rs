@@ -13,6 +13,7 @@ mod golden;
 mod hostile;
 mod import;
 mod page;
+mod page_scale;
 mod record;
 mod recorder;
 mod replay;

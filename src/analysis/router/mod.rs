@@ -521,11 +521,13 @@ pub(super) fn router_report(
     }
     rr.all_healthy_throughout = rr.health_polls > 0 && all;
     per_snapshot(rec, &versions, &mut rr);
-    // Rows first seen failing with router/provider errors in a poll whose `/health` answer
-    // said all was well: the two observed in the same poll, never a carried router state.
+    // Rows failed at the end with router/provider errors, first seen failing in a poll whose
+    // `/health` answer said all was well: the two observed in the same poll, never a carried
+    // router state. A row that failed and then ran again is not counted (the failed rows are
+    // those at the end, as everywhere in the report).
     for (f, js) in failures {
         for o in &f.observed {
-            let Some(e) = js.execs.get(&o.id) else {
+            let Some(e) = js.execs.get(&o.id).filter(|e| e.is_failed()) else {
                 continue;
             };
             let routerish = e

@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// Width of the drawing, in SVG units (the page scales it to the window).
 pub const WIDTH: f64 = 1240.0;
 /// The label column at the left of every lane.
-pub const GUTTER: f64 = 200.0;
+pub const GUTTER: f64 = 280.0;
 const RIGHT: f64 = 16.0;
 
 #[derive(Debug, Clone, Copy)]

@@ -24,6 +24,8 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Kept apart from the sentences' own code spans (see `code_spans`).
+            '`' => out.push_str("&#96;"),
             c => out.push(c),
         }
     }
@@ -31,4 +33,41 @@ pub fn esc(s: &str) -> String {
         out.push('\u{2069}');
     }
     out
+}
+
+/// The sentences' Markdown code (`output`) as `<code>`. Recorded values reach here escaped,
+/// their backticks as `&#96;`, so only the sentences' own pairs are turned; a lone one stays.
+pub fn code_spans(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(a) = rest.find('`') {
+        let Some(b) = rest[a + 1..].find('`') else {
+            break;
+        };
+        out.push_str(&rest[..a]);
+        out.push_str("<code>");
+        out.push_str(&rest[a + 1..a + 1 + b]);
+        out.push_str("</code>");
+        rest = &rest[a + 2 + b..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_turn_only_the_sentences_pairs() {
+        assert_eq!(
+            code_spans("`output` is absent, `a` and `b`"),
+            "<code>output</code> is absent, <code>a</code> and <code>b</code>"
+        );
+        assert_eq!(code_spans("one ` alone"), "one ` alone");
+        // A recorded value's backticks are escaped first: never a span.
+        let v = esc("x`<b>`y");
+        assert_eq!(v, "x&#96;&lt;b&gt;&#96;y");
+        assert_eq!(code_spans(&format!("`{v}`")), format!("<code>{v}</code>"));
+    }
 }

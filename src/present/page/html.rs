@@ -6,7 +6,7 @@ use super::super::words;
 use super::esc::esc;
 use crate::analysis::findings::Finding;
 use crate::analysis::lanes::{Lanes, Mark};
-use crate::analysis::report::Report;
+use crate::analysis::report::{Made, Report};
 use crate::analysis::router::ProviderState;
 use crate::duration::human;
 use std::fmt::Write;
@@ -128,15 +128,24 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
     out.push_str("</header>");
 
     out.push_str("<section class=\"answer\"><h2>The answer</h2>");
+    super::figures::figures(&r.jobs, &st, out);
     for j in &r.jobs {
-        let _ = write!(out, "<p>{}</p>", words::answer(&j.answer, &st));
+        let _ = write!(
+            out,
+            "<p>{}</p>",
+            super::code_spans(&words::answer(&j.answer, &st))
+        );
     }
     out.push_str("</section><section class=\"findings\"><h2>Findings</h2><ol>");
     for f in &r.findings {
         let link = evidence(f, r)
             .map(|(href, what)| format!(" <a class=\"ev\" href=\"#{href}\">{what} ↓</a>"))
             .unwrap_or_default();
-        let _ = write!(out, "<li>{}{link}</li>", words::finding(f, &st));
+        let _ = write!(
+            out,
+            "<li>{}{link}</li>",
+            super::code_spans(&words::finding(f, &st))
+        );
     }
     out.push_str("</ol></section>");
     if !r.recording.notes.is_empty() {
@@ -161,9 +170,14 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
     if !flags.is_empty() {
         out.push_str("<ol class=\"flags\">");
         for (n, at, text) in &flags {
+            let outside = match *at {
+                a if a > l.end_us => " (after the recording's end)",
+                a if a < l.start_us => " (before the recording's start)",
+                _ => "",
+            };
             let _ = write!(
                 out,
-                "<li value=\"{n}\"><a href=\"#marker-{n}\">{}</a>: {text}</li>",
+                "<li value=\"{n}\"><a href=\"#marker-{n}\">{}</a>{outside}: {text}</li>",
                 plain.time(*at)
             );
         }
@@ -173,7 +187,7 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
 
     for (k, j) in r.jobs.iter().enumerate() {
         super::grid::grid(j, k, out);
-        signatures(j, &st, out);
+        signatures(j, k, out);
     }
     router_changes(r, &st, out);
     endpoints(r, &st, out);
@@ -206,10 +220,10 @@ fn evidence(f: &Finding, r: &Report) -> Option<(String, &'static str)> {
         RepeatedIds { .. }
         | RowsWithoutId { .. }
         | ClockSkew { .. }
-        | FailureSignature { .. }
         | ExactDuration { .. }
         | NearInstantFailures { .. }
         | FailureSpan { .. } => (format!("waterfall-{j}"), "waterfall"),
+        FailureSignature { .. } => (format!("sigs-{j}"), "how they failed"),
         RouterAllHealthy { .. }
         | FailedWhileAllHealthy { .. }
         | RouterChanges { .. }
@@ -245,7 +259,7 @@ fn legend(out: &mut String) {
             out,
             "<span><i class=\"sw ps-{}\"></i>{}</span>",
             snake(&c),
-            super::lanes::state_words(st)
+            super::router_lane::state_words(st)
         );
     }
     out.push_str("<br><span class=\"k\">requests:</span>");
@@ -253,7 +267,7 @@ fn legend(out: &mut String) {
         let _ = write!(
             out,
             "<span><i class=\"sw hb-{}\"></i>{}</span>",
-            super::lanes::mark_css_class(m),
+            super::sources::mark_css_class(m),
             m.name()
         );
     }
@@ -275,14 +289,14 @@ fn snake(s: &str) -> String {
     out
 }
 
-fn signatures(j: &crate::analysis::job::JobReport, st: &words::Style, out: &mut String) {
+fn signatures(j: &crate::analysis::job::JobReport, k: usize, out: &mut String) {
     let f = &j.history.failures;
     if f.signatures.is_empty() {
         return;
     }
     let _ = write!(
         out,
-        "<section class=\"sigs\"><h3>How the rows failed: {}</h3><table><tr><th>rows</th><th>status</th><th>error code</th><th>stage</th><th>provider</th><th>output</th><th>error text</th><th>e.g.</th></tr>",
+        "<section class=\"sigs\" id=\"sigs-{k}\"><h3>How the rows failed: {}</h3><div class=\"table-wrap\"><table><tr><th>rows</th><th>status</th><th>error code</th><th>stage</th><th>provider</th><th>output</th><th>error text</th><th>e.g.</th></tr>",
         esc(&j.summary.job_id)
     );
     for s in &f.signatures {
@@ -305,9 +319,7 @@ fn signatures(j: &crate::analysis::job::JobReport, st: &words::Style, out: &mut 
             ids.join(", ")
         );
     }
-    out.push_str("</table>");
-    let _ = st;
-    out.push_str("</section>");
+    out.push_str("</table></div></section>");
 }
 
 fn router_changes(r: &Report, st: &words::Style, out: &mut String) {
@@ -336,7 +348,7 @@ fn endpoints(r: &Report, sty: &words::Style, out: &mut String) {
     if e.endpoints.is_empty() {
         return;
     }
-    out.push_str("<section class=\"endpoints\" id=\"endpoints\"><h3>Extra endpoints</h3><table><tr><th>endpoint</th><th>requests</th><th>ok</th><th>failed</th><th>not offered</th><th>changes</th></tr>");
+    out.push_str("<section class=\"endpoints\" id=\"endpoints\"><h3>Extra endpoints</h3><div class=\"table-wrap\"><table><tr><th>endpoint</th><th>requests</th><th>ok</th><th>failed</th><th>not offered</th><th>changes</th></tr>");
     for c in &e.endpoints {
         let _ = write!(
             out,
@@ -349,7 +361,7 @@ fn endpoints(r: &Report, sty: &words::Style, out: &mut String) {
             c.changes
         );
     }
-    out.push_str("</table><ul>");
+    out.push_str("</table></div><ul>");
     for q in &e.queues {
         let _ = write!(out, "<li>{}</li>", words::queue_line(q, sty));
     }
@@ -420,19 +432,38 @@ fn recorded(r: &Report, ctx: Ctx, out: &mut String) {
         esc(&rc.reported_by)
     );
     for s in &rc.sessions {
-        let _ = write!(
-            out,
-            "<li>session from {}: runner {}, router {}, every {}, timeout {}, at most {} runner requests a minute{}</li>",
-            ctx.time(s.started_at.0),
-            s.runner.as_deref().map_or("-".into(), esc),
-            s.router.as_deref().map_or("-".into(), esc),
-            human(s.interval_ms as i64 * 1000),
-            human(s.timeout_ms as i64 * 1000),
-            s.max_runner_rpm,
-            s.label
-                .as_deref()
-                .map_or(String::new(), |l| format!(", label {}", esc(l)))
-        );
+        if s.made == Made::Synthetic {
+            let _ = write!(
+                out,
+                "<li>session from {}: synthetic, written through the library (no runner, router or polling interval: nothing was fetched over HTTP)</li>",
+                ctx.time(s.started_at.0)
+            );
+            continue;
+        }
+        if s.made == Made::Imported {
+            let _ = write!(
+                out,
+                "<li>session from {}: imported{}</li>",
+                ctx.time(s.started_at.0),
+                s.label
+                    .as_deref()
+                    .map_or(String::new(), |l| format!(", label {}", esc(l)))
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<li>session from {}: runner {}, router {}, every {}, timeout {}, at most {} runner requests a minute{}</li>",
+                ctx.time(s.started_at.0),
+                s.runner.as_deref().map_or("-".into(), esc),
+                s.router.as_deref().map_or("-".into(), esc),
+                human(s.interval_ms as i64 * 1000),
+                human(s.timeout_ms as i64 * 1000),
+                s.max_runner_rpm,
+                s.label
+                    .as_deref()
+                    .map_or(String::new(), |l| format!(", label {}", esc(l)))
+            );
+        }
         if !s.origin.is_empty() {
             let o: Vec<String> = s.origin.iter().take(20).map(|x| esc(x)).collect();
             let _ = write!(

@@ -5,10 +5,16 @@
 //! recording is escaped: field values are hostile input.
 
 mod axis;
+mod bars;
+mod density;
 mod esc;
+mod figures;
+mod flags;
 mod grid;
 mod lanes;
+mod router_lane;
+mod sources;
 
 mod html;
-pub use esc::esc;
+pub use esc::{code_spans, esc};
 pub use html::*;

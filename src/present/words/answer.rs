@@ -254,3 +254,78 @@ fn output_sentence(a: &JobAnswer) -> Option<String> {
         )
     })
 }
+
+/// The answer in one line: what cut the view, what is missing or ran twice, how the rows
+/// failed; the figures row's caption.
+pub fn cause(a: &JobAnswer, st: &Style) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = a.default_view.as_ref().filter(|v| v.truncated) {
+        parts.push(format!(
+            "the default view is the runner's first page, the newest {} of {}",
+            v.page_size,
+            plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
+        ));
+    }
+    let c = &a.complete;
+    if c.complete_seen && a.missing > 0 {
+        parts.push(format!(
+            "{} never got a row{}",
+            plural(a.missing, "cell", "cells"),
+            if a.active.is_some() { " so far" } else { "" }
+        ));
+    }
+    if !c.complete_seen && a.unknown > 0 {
+        parts.push(format!(
+            "{} unknown: no complete list was read",
+            plural(a.unknown, "cell", "cells")
+        ));
+    }
+    if c.extra_runs > 0 {
+        parts.push(format!(
+            "{} of a cell that had run",
+            plural(c.extra_runs as u64, "second run", "second runs")
+        ));
+    }
+    if c.unexpected + c.no_cell > 0 {
+        parts.push(format!(
+            "{} outside the spec",
+            plural((c.unexpected + c.no_cell) as u64, "row", "rows")
+        ));
+    }
+    if let Some(f) = &a.failures {
+        let how = f.top.error_code.as_deref().map_or(String::new(), |code| {
+            format!(
+                ", {} with {}",
+                if f.top_count == f.failed {
+                    "all".to_string()
+                } else {
+                    format!("{} of them", f.top_count)
+                },
+                st.e(code)
+            )
+        });
+        let same = match f.same_seconds {
+            Some(secs) if f.same_count == f.failed => {
+                format!(", each after exactly {}", human(secs * 1_000_000))
+            }
+            _ => String::new(),
+        };
+        parts.push(format!(
+            "{} of {} failed{how}{same}",
+            f.failed,
+            plural(c.rows as u64, "row", "rows")
+        ));
+    }
+    if parts.is_empty() {
+        return match &a.expected {
+            Some(_) if a.active.is_some() => "No problem in the rows so far: every expected cell has a row, none ran twice, none failed.".into(),
+            Some(_) => "No problem in the rows: every expected cell has a row, none ran twice, none failed.".into(),
+            None => "No spec recorded, so no cell can be missing; no row failed.".into(),
+        };
+    }
+    let mut s = parts.join("; ");
+    if let Some(first) = s.get(..1) {
+        s = first.to_uppercase() + &s[1..];
+    }
+    s + "."
+}

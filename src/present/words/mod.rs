@@ -7,7 +7,7 @@ mod events;
 mod finding;
 mod style;
 
-pub use answer::answer;
+pub use answer::{answer, cause};
 pub use events::{change, checks_line, endpoint_change, event, queue_line};
 pub use finding::finding;
 pub use style::{NAMED, Style, fetch_kind, state};

@@ -1,0 +1,167 @@
+//! The answer as numbers first: per job, a row of big figures (expected, complete list,
+//! default view, covered, missing, duplicated, failed), each a link to where its evidence is
+//! drawn, and the cause in one line. Every figure is a value of the job's typed answer, the
+//! same the text and JSON reports print.
+
+use super::super::words;
+use super::esc::esc;
+use crate::analysis::answer::JobAnswer;
+use crate::analysis::job::JobReport;
+use crate::present::text::plural;
+use std::fmt::Write;
+
+/// One figure: its name (also `data-fig`), the number or word, what it counts, where its
+/// evidence is, and whether it is a problem.
+struct Figure {
+    name: &'static str,
+    value: String,
+    under: String,
+    href: String,
+    bad: bool,
+}
+
+fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
+    let grid = format!("grid-{k}");
+    let rows = format!("rows-{k}");
+    let c = &a.complete;
+    let mut out = Vec::new();
+    out.push(Figure {
+        name: "expected",
+        value: a
+            .expected
+            .as_ref()
+            .map_or("?".into(), |e| e.cells.to_string()),
+        under: match &a.expected {
+            Some(e) => match e.declared {
+                Some(d) if d != e.cells => format!("cells expected (the portal declared {d})"),
+                _ => "cells expected".into(),
+            },
+            None => "expected: no spec recorded".into(),
+        },
+        href: grid.clone(),
+        bad: false,
+    });
+    out.push(Figure {
+        name: "complete",
+        value: if c.complete_seen {
+            c.rows.to_string()
+        } else {
+            "–".into()
+        },
+        under: if c.complete_seen {
+            match c.seen {
+                Some(o) if o.age_seconds > 0.0 => {
+                    format!("rows in the complete list (seq {})", o.seq)
+                }
+                _ => "rows in the complete list".into(),
+            }
+        } else {
+            "complete list: never read".into()
+        },
+        href: rows.clone(),
+        bad: !c.complete_seen,
+    });
+    if let Some(v) = &a.default_view {
+        out.push(Figure {
+            name: "view",
+            value: v.rows.to_string(),
+            under: match v.complete_then {
+                Some(n) => format!("rows in the default view (of {n} then)"),
+                None => "rows in the default view".into(),
+            },
+            href: rows,
+            bad: v.truncated,
+        });
+    }
+    out.push(Figure {
+        name: "covered",
+        value: c.covered.to_string(),
+        under: "cells covered".into(),
+        href: grid.clone(),
+        bad: false,
+    });
+    let (value, under, bad) = if c.complete_seen || a.unknown == 0 {
+        (
+            a.missing.to_string(),
+            if a.active.is_some() {
+                "cells without a row so far".to_string()
+            } else {
+                "cells missing".to_string()
+            },
+            a.missing > 0,
+        )
+    } else {
+        (
+            a.unknown.to_string(),
+            "cells unknown (no complete list)".to_string(),
+            true,
+        )
+    };
+    out.push(Figure {
+        name: if c.complete_seen || a.unknown == 0 {
+            "missing"
+        } else {
+            "unknown"
+        },
+        value,
+        under,
+        href: grid.clone(),
+        bad,
+    });
+    out.push(Figure {
+        name: "duplicated",
+        value: c.duplicated_cells.to_string(),
+        under: format!(
+            "cells run twice ({})",
+            plural(c.extra_runs as u64, "extra run", "extra runs")
+        ),
+        href: grid,
+        bad: c.duplicated_cells > 0,
+    });
+    let failed = a.failures.as_ref().map_or(0, |f| f.failed);
+    out.push(Figure {
+        name: "failed",
+        value: failed.to_string(),
+        under: format!("of {} failed", plural(c.rows as u64, "row", "rows")),
+        href: failed_at.to_string(),
+        bad: failed > 0,
+    });
+    out
+}
+
+/// The figures row and the cause line of every job, at the top of the page.
+pub fn figures(jobs: &[JobReport], st: &words::Style, out: &mut String) {
+    for (k, j) in jobs.iter().enumerate() {
+        let a = &j.answer;
+        let failed_at = if j.history.failures.signatures.is_empty() {
+            format!("waterfall-{k}")
+        } else {
+            format!("sigs-{k}")
+        };
+        let _ = write!(
+            out,
+            "<div class=\"figures\" id=\"figures-{k}\" data-job=\"{}\">",
+            esc(&a.job)
+        );
+        if jobs.len() > 1 {
+            let _ = write!(out, "<p class=\"fig-job\">Job {}</p>", esc(&a.job));
+        }
+        out.push_str("<div class=\"fig-row\">");
+        for f in figures_of(a, k, &failed_at) {
+            let _ = write!(
+                out,
+                "<a class=\"fig{}\" data-fig=\"{}\" href=\"#{}\"><b>{}</b><span>{}</span></a>",
+                if f.bad { " bad" } else { "" },
+                f.name,
+                f.href,
+                f.value,
+                f.under
+            );
+        }
+        let _ = write!(
+            out,
+            "</div><p class=\"cause\">{}</p></div>",
+            super::code_spans(&words::cause(a, st))
+        );
+    }
+}
