@@ -269,9 +269,13 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
     let c = &a.complete;
     if c.complete_seen && a.missing > 0 {
         parts.push(format!(
-            "{} never got a row{}",
+            "{} {}",
             plural(a.missing, "cell", "cells"),
-            if a.active.is_some() { " so far" } else { "" }
+            if a.active.is_some() {
+                "without a row so far"
+            } else {
+                "never got a row"
+            }
         ));
     }
     if !c.complete_seen && a.unknown > 0 {
