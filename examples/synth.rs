@@ -6,6 +6,24 @@
 use beacon_blackbox::synth::{SynthOptions, build};
 use std::time::Instant;
 
+const USAGE: &str =
+    "Builds a large synthetic recording through the library, without HTTP: one job of N
+executions (3 models x 3 regions per question; the last question's cells beyond N have no
+row, up to 8), changing over M snapshots.
+
+Usage: synth --db PATH [OPTIONS]
+
+Options:
+      --db <PATH>            The new recording (refused if it exists)
+      --executions <N>       Executions of the job [default: 10000]
+      --snapshots <M>        Snapshots [default: 1000]
+      --change-rate <R>      Fraction of executions changing per snapshot, 0 to 1 [default: 0.01]
+      --seed <S>             Seed: the same seed gives the same recording [default: 1]
+      --durable              Commit durably, as `record` does (slower)
+  -h, --help                 Print this help
+
+Example: cargo run --release --example synth -- --executions 10000 --snapshots 1000 --db big.redb";
+
 fn main() {
     let mut o = SynthOptions {
         executions: 10_000,
@@ -49,9 +67,13 @@ fn main() {
                 o.seed = v.parse().unwrap_or_else(|_| bad(&a, &v))
             }
             "--durable" => o.durable = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
             "--db" => db = Some(val(&a)),
             other => {
-                eprintln!("error: unknown argument {other:?}");
+                eprintln!("error: unknown argument {other:?} (synth --help lists the options)");
                 std::process::exit(2)
             }
         }

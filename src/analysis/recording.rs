@@ -213,6 +213,23 @@ impl Recording {
         self.strings.get(&id).map_or("?", String::as_str)
     }
 
+    /// The `--endpoint` name a request was recorded under (`None` for the built-in sources).
+    pub fn endpoint_name(&self, f: &crate::store::schema::FetchRec) -> Option<&str> {
+        if f.source != crate::fetch::SourceKind::Custom as u8 {
+            return None;
+        }
+        let url = self.string(f.url);
+        self.sessions.iter().find_map(|s| s.endpoint_name(url))
+    }
+
+    /// A request's source as people name it: `router.health`, or `endpoint worker`.
+    pub fn source_label(&self, f: &crate::store::schema::FetchRec) -> String {
+        match self.endpoint_name(f) {
+            Some(n) => format!("endpoint {n}"),
+            None => crate::fetch::SourceKind::name_of(f.source).to_string(),
+        }
+    }
+
     /// Jobs matching the filter (all when `None`); an unknown job id is an error.
     pub fn select_jobs(&self, filter: Option<&str>) -> Result<Vec<(String, u32)>, String> {
         match filter {

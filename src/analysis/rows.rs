@@ -24,14 +24,101 @@ impl RowFilter {
     /// Parses `Q/M/R`, any part `*` for "any".
     pub fn parse_cell(s: &str) -> Result<CellFilter, String> {
         let parts: Vec<&str> = s.split('/').collect();
+        let bad = || format!("{s:?} is not a cell (use QUESTION/MODEL/REGION, any part * for any)");
         let [q, m, r] = parts.as_slice() else {
-            return Err(format!(
-                "{s:?} is not a cell (use QUESTION/MODEL/REGION, any part * for any)"
-            ));
+            return Err(bad());
         };
-        let part = |p: &str| (p != "*" && !p.is_empty()).then(|| p.to_string());
+        // An empty part is a slip (`a//b`): "any" is said with `*`.
+        if [q, m, r].iter().any(|p| p.trim().is_empty()) {
+            return Err(bad());
+        }
+        let part = |p: &str| (p != "*").then(|| p.to_string());
         Ok((part(q), part(m), part(r).map(|r| normalize_region(&r))))
     }
+}
+
+/// Execution statuses the runner writes (its `executions.status`), besides any in the rows.
+pub const KNOWN_STATUSES: [&str; 10] = [
+    "queued",
+    "created",
+    "pending",
+    "processing",
+    "running",
+    "retrying",
+    "finalizing",
+    "completed",
+    "failed",
+    "cancelled",
+];
+
+/// A filter naming a status, question, model or region that neither the rows at this
+/// snapshot, the job's spec nor (for a status) the runner knows: most likely a typo, refused
+/// with the values there are.
+fn check_filter(state: &super::recording::State, f: &RowFilter) -> Result<(), String> {
+    let mut statuses: BTreeSet<String> = KNOWN_STATUSES.iter().map(|s| s.to_string()).collect();
+    let mut parts: [BTreeSet<String>; 3] = Default::default();
+    for js in &state.jobs {
+        for r in js.rows() {
+            let e = &r.exec;
+            statuses.insert(e.status.to_string());
+            for (k, v) in [&e.question_id, &e.model_id, &e.region]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(v) = v {
+                    parts[k].insert(v.to_string());
+                }
+            }
+        }
+        let m = super::summary::matrix_for(js, state.router.as_ref());
+        for (k, list) in [&m.questions, &m.models, &m.regions]
+            .into_iter()
+            .enumerate()
+        {
+            parts[k].extend(list.iter().cloned());
+        }
+    }
+    let list = |set: &BTreeSet<String>| {
+        let shown: Vec<String> = set.iter().take(12).map(|v| format!("{v:?}")).collect();
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if set.len() > 12 {
+                format!(" and {} more", set.len() - 12)
+            } else {
+                String::new()
+            }
+        )
+    };
+    if let Some(st) = &f.status
+        && !statuses.contains(st)
+    {
+        return Err(format!(
+            "no status {st:?}: the rows and the runner know {}",
+            list(&statuses)
+        ));
+    }
+    if let Some((q, m, r)) = &f.cell {
+        for ((name, want), known) in ["question", "model", "region"]
+            .into_iter()
+            .zip([q, m, r])
+            .zip(&parts)
+        {
+            if let Some(w) = want
+                && !known.contains(w)
+            {
+                return Err(format!(
+                    "no {name} {w:?} in the rows or the spec of this snapshot; there are {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        list(known)
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -80,6 +167,7 @@ pub fn rows(
 ) -> Result<RowsOut, ShowError> {
     let jobs = rec.select_jobs(job).map_err(ShowError::Job)?;
     let state = rec.state_at(seq, &jobs)?;
+    check_filter(&state, filter).map_err(ShowError::Filter)?;
     let mut out = Vec::new();
     for js in &state.jobs {
         let shown: BTreeSet<i64> = js

@@ -121,6 +121,9 @@ pub struct ShowOut {
 pub enum ShowError {
     #[error("{0}")]
     Job(String),
+    /// A `--status` or `--cell` naming nothing the recording or the runner knows.
+    #[error("{0}")]
+    Filter(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

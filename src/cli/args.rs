@@ -2,35 +2,14 @@
 
 use std::time::Duration;
 
-/// `5s`, `500ms`, `10m`, `1h`, or plain seconds (`2.5`). Zero and negative are refused.
+/// A duration flag: `5s`, `500ms`, `10m`, `1h30m`, `12m30s`, `1d`, or plain seconds (`2.5`),
+/// by the one parser selectors use too. Zero and negative are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&t[..i], &t[i..]),
-        None => (t, "s"),
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (use e.g. 5s, 500ms, 10m, 1h)"))?;
-    let secs = match unit {
-        "ms" => v / 1000.0,
-        "s" | "sec" => v,
-        "m" | "min" => v * 60.0,
-        "h" => v * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {s:?} (use ms, s, m or h)"
-            ));
-        }
-    };
-    if !secs.is_finite() || secs <= 0.0 {
+    let us = crate::duration::parse_us(s)?;
+    if us <= 0 {
         return Err(format!("{s:?} must be greater than zero"));
     }
-    if secs > 1e9 {
-        return Err(format!("{s:?} is too long"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(Duration::from_micros(us as u64))
 }
 
 /// A positive count.
@@ -128,6 +107,10 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+        // Compound durations, as selectors take them.
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("12m30s").unwrap(), Duration::from_secs(750));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
         assert!(parse_size("64MiB").unwrap() == 64 << 20);
         assert!(parse_count("0").is_err());
         assert!(parse_base_url("ftp://x").is_err());

@@ -1,6 +1,6 @@
 //! `blackbox completions SHELL`: a completion script, and `blackbox man`: the man page.
 
-use super::error::CmdResult;
+use super::error::{CliError, CmdResult};
 use std::io::Write;
 
 /// Print a shell completion script.
@@ -20,12 +20,38 @@ pub fn run(args: Args, mut cmd: clap::Command, out: &mut dyn Write) -> CmdResult
     Ok(())
 }
 
-/// Print the man page (roff): `blackbox man > blackbox.1; man ./blackbox.1`.
+/// Print the man page (roff): `blackbox man > blackbox.1; man ./blackbox.1`; or write one page
+/// per subcommand: `blackbox man --out DIR` (blackbox.1, blackbox-record.1, ...).
 #[derive(clap::Args, Debug)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write every page (the command's and one per subcommand) into this folder, created if
+    /// needed, instead of printing the top page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+}
 
-pub fn man(_args: ManArgs, cmd: clap::Command, out: &mut dyn Write) -> CmdResult {
-    let page = clap_mangen::Man::new(cmd);
-    page.render(out)?;
+pub fn man(args: ManArgs, cmd: clap::Command, out: &mut dyn Write) -> CmdResult {
+    let Some(dir) = args.out else {
+        clap_mangen::Man::new(cmd).render(out)?;
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::failure(format!("cannot create {}: {e}", dir.display())))?;
+    clap_mangen::generate_to(cmd, &dir)
+        .map_err(|e| CliError::failure(format!("cannot write into {}: {e}", dir.display())))?;
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("blackbox") && n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    writeln!(
+        out,
+        "wrote {} man pages into {}: {}",
+        pages.len(),
+        crate::present::safe::term(&dir.display().to_string()),
+        pages.join(", ")
+    )?;
     Ok(())
 }

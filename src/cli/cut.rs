@@ -4,6 +4,7 @@ use super::error::{CliError, CmdResult};
 use super::open::open_recording;
 use crate::analysis::Selector;
 use crate::present::safe::term;
+use crate::present::text::plural;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -45,16 +46,16 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let m = crate::store::bundle::cut(&d, from, to, jobs, &args.out)?;
     writeln!(
         out,
-        "wrote {}: seq {}-{} ({} to {}), {} snapshots, {} bodies, {} versions, {} notes; digest {}",
+        "wrote {}: seq {}-{} ({} to {}), {}, {}, {}, {}; digest {}",
         term(&args.out.display().to_string()),
         m.from_seq,
         m.to_seq,
         m.from,
         m.to,
-        m.counts.snapshots,
-        m.counts.bodies,
-        m.counts.versions,
-        m.counts.notes,
+        plural(m.counts.snapshots, "snapshot", "snapshots"),
+        plural(m.counts.bodies, "body", "bodies"),
+        plural(m.counts.versions, "version", "versions"),
+        plural(m.counts.notes, "note", "notes"),
         m.digest
     )?;
     Ok(())

@@ -39,11 +39,33 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
     fn from(e: E) -> Self {
         let hint = hint_for(&e);
         CliError {
-            code: EXIT_FAILURE,
+            code: code_for(&e),
             error: Box::new(e),
             hint,
         }
     }
+}
+
+/// Bad usage (2) for an argument naming what the recording does not hold (a snapshot past its
+/// end, a job it did not record, a status or cell nobody knows); else a failure (1).
+fn code_for(e: &(dyn std::error::Error + 'static)) -> i32 {
+    use crate::analysis::summary::ShowError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<crate::analysis::SelectError>() {
+            return EXIT_USAGE;
+        }
+        if let Some(s) = err.downcast_ref::<ShowError>() {
+            match s {
+                ShowError::Job(_) | ShowError::Filter(_) | ShowError::Select(_) => {
+                    return EXIT_USAGE;
+                }
+                ShowError::Store(_) => {}
+            }
+        }
+        cur = err.source();
+    }
+    EXIT_FAILURE
 }
 
 fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -71,6 +93,10 @@ fn hint_for(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                 }
                 StoreError::Db(_) | StoreError::Corrupt { .. } | StoreError::Open { .. } => Some(
                     "the file looks truncated or damaged; `blackbox verify` lists what it can read"
+                        .into(),
+                ),
+                StoreError::NotBlackbox { .. } => Some(
+                    "give a recording with --db PATH (or BLACKBOX_DB); `blackbox record` makes one"
                         .into(),
                 ),
                 StoreError::Sealed { .. } => Some(

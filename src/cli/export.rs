@@ -22,7 +22,7 @@ pub enum Format {
 /// jsonl and parquet write the tables snapshots, requests, executions (every stored version),
 /// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
 /// timeline) and findings into the folder OUT (made if
-/// absent; its files of those names are replaced). trace writes one file: a track per cell, a
+/// absent; a folder with files in it only with --force, which replaces the files of those names). trace writes one file: a track per cell, a
 /// slice per execution, instants for failed requests and router changes. Columns are in
 /// docs/export.md.
 #[derive(clap::Args, Debug)]
@@ -33,6 +33,37 @@ pub struct Args {
     /// The folder (jsonl, parquet) or file (trace) to write.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// Write into a folder that already holds files (replacing those of the tables' names), or
+    /// over an existing trace file. Without it, export refuses, as `cut` does.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Refuses to write over what is there without --force.
+fn check_out(path: &Path, db: &Path, format: Out, force: bool) -> Result<(), CliError> {
+    // The recording itself is refused by export, with its own words.
+    let same = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok().is_some_and(|b| a == b))
+    };
+    if force || same(path, db) {
+        return Ok(());
+    }
+    let shown = term(&path.display().to_string()).into_owned();
+    let taken = match format {
+        Out::Trace => path.exists().then(|| format!("{shown} exists")),
+        _ => std::fs::read_dir(path)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|_| format!("{shown} is a folder with files in it")),
+    };
+    match taken {
+        Some(what) => Err(CliError::failure(format!(
+            "{what}; export writes over nothing without --force (give a new --out, or --force to replace the tables' files)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -43,6 +74,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         Format::Parquet => Out::Parquet,
         Format::Trace => Out::Trace,
     };
+    check_out(&args.out, db, format, args.force)?;
     let w = export::export(&rec, db, format, &args.out).map_err(CliError::from_exchange)?;
     if format == Out::Trace {
         writeln!(out, "wrote {shown}")?;

@@ -9,8 +9,15 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "blackbox", version, about, max_term_width = 100)]
 pub struct Cli {
-    /// The recording database (a redb file).
-    #[arg(long, global = true, env = "BLACKBOX_DB", value_name = "PATH")]
+    /// The recording database (a redb file) [default: blackbox.redb; `demo`'s:
+    /// blackbox-demo.redb].
+    #[arg(
+        long,
+        global = true,
+        env = "BLACKBOX_DB",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub(super) db: Option<PathBuf>,
     /// Colour states (failed, missing, truncated) in text output: auto (on a terminal, unless
     /// NO_COLOR is set), always or never.
@@ -19,7 +26,8 @@ pub struct Cli {
         global = true,
         value_enum,
         default_value = "auto",
-        value_name = "WHEN"
+        value_name = "WHEN",
+        help_heading = "Global options"
     )]
     pub(super) color: text::ColorChoice,
     #[command(subcommand)]

@@ -15,7 +15,8 @@ use std::time::Duration;
 /// Notes appear in `snapshots`, the timeline, the report and its page. With --mark the window
 /// before the note (e.g. the last 2 h) is kept by retention (`record --retain/--max-size`).
 /// When a recorder holds the file, the note goes to its inbox (`<db>.inbox/`) and the recorder
-/// takes it in before its next snapshot.
+/// takes it in before its next snapshot. On a finished recording (no recorder holds it) a note
+/// must fall within it or at most 10 minutes after its last snapshot.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The note's text (at most 4096 characters kept).
@@ -29,6 +30,18 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub mark: Option<Duration>,
 }
+
+/// Whether another process holds the file (redb takes the whole-file lock of its earlier
+/// versions beside its range locks): a recorder, or a reader; only then may a note go past the end.
+fn held_by_a_recorder(db: &Path) -> bool {
+    match std::fs::File::open(db) {
+        Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// How far after a finished recording's last snapshot a note may fall.
+const AFTER_END_US: i64 = 10 * 60 * 1_000_000;
 
 fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -75,6 +88,32 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         return Err(CliError::usage(
             "a note's time (and its marked window) must lie between 1970 and 9999",
         ));
+    }
+    // No recorder holds the file: it is finished, and a note far past its end is most likely
+    // a mistake (a time meant inside it, or no --at days later). Decided before anything
+    // opens it for writing.
+    // A bundle is never written to: said before any other rule.
+    if crate::store::is_bundle(db)? {
+        return Err(StoreError::Sealed {
+            path: db.to_path_buf(),
+        }
+        .into());
+    }
+    let last = crate::store::last_started_at(db).ok().flatten();
+    if let Some(last) = last
+        && at > last + AFTER_END_US
+        && !held_by_a_recorder(db)
+    {
+        return Err(CliError::usage(format!(
+            "{} is {} after the recording's last snapshot ({}); a note on a finished recording must fall within it or at most {} after it: give --at a time inside it (an RFC 3339 time, +90s from the start, or a snapshot)",
+            match &args.at {
+                Some(_) => format!("--at {}", crate::present::text::date_time(at)),
+                None => format!("now ({}, no --at)", crate::present::text::date_time(at)),
+            },
+            crate::duration::human(at - last),
+            crate::present::text::date_time(last),
+            crate::duration::human(AFTER_END_US)
+        )));
     }
     match Writer::try_open(db) {
         Ok(mut w) => {

@@ -47,8 +47,11 @@ fn parse_name(s: &str) -> Result<String, String> {
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    // A wrong file is an error before anything is sent.
-    drop(super::open::open_recording(db)?);
+    // A wrong file is an error before anything is sent. A file not closed cleanly is said
+    // once (here, or on the pass that first finds it so), never on every pass.
+    let (first, _) = super::open::open_recording(db)?;
+    let mut said_recovered = first.recovered();
+    drop(first);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -97,12 +100,22 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             }
             match ship::ship_once(&server, d, db, args.batch).await {
-                Ok(s) if s.snapshots > 0 => say(&format!(
-                    "shipped {} more (the server now has seq {})",
-                    plural(s.snapshots as u64, "snapshot", "snapshots"),
-                    runs(&s.has)
-                )),
-                Ok(_) => {}
+                Ok(s) => {
+                    if s.recovered && !said_recovered {
+                        said_recovered = true;
+                        say(&format!(
+                            "note: {} is no longer closed cleanly (its recorder was killed?); reading repaired copies, the file is untouched",
+                            term(&db.display().to_string())
+                        ));
+                    }
+                    if s.snapshots > 0 {
+                        say(&format!(
+                            "shipped {} more (the server now has seq {})",
+                            plural(s.snapshots as u64, "snapshot", "snapshots"),
+                            runs(&s.has)
+                        ));
+                    }
+                }
                 // The server or the file may be away for a moment: said, and tried again.
                 Err(e) => say(&format!(
                     "note: {} (trying again)",

@@ -2,6 +2,7 @@
 
 use super::error::{CliError, CmdResult};
 use crate::present::safe::{term, text_out};
+use crate::present::text::plural;
 use crate::store::verify_file;
 use std::io::Write;
 use std::path::Path;
@@ -44,12 +45,12 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     if r.problems.is_empty() {
         writeln!(
             out,
-            "ok: {} snapshots, {} bodies, {} entity versions{} verified",
-            r.snapshots,
-            r.bodies,
-            r.versions,
+            "ok: {}, {}, {}{} verified",
+            plural(r.snapshots, "snapshot", "snapshots"),
+            plural(r.bodies, "body", "bodies"),
+            plural(r.versions, "entity version", "entity versions"),
             if r.annotations > 0 {
-                format!(", {} notes", r.annotations)
+                format!(", {}", plural(r.annotations, "note", "notes"))
             } else {
                 String::new()
             }

@@ -309,8 +309,11 @@ fn router_text(r: &Option<RouterSummary>, st: &Style, out: &mut dyn Write) -> io
             term(&p.name),
             term(p.region.as_deref().unwrap_or("?")),
             match (p.last_health_check, p.age_seconds) {
-                (Some(t), Some(a)) =>
-                    format!("{} ({} before)", ctx.time(t.0), human((a * 1e6) as i64)),
+                (Some(t), Some(a)) => format!(
+                    "{}, {} before this snapshot",
+                    ctx.time(t.0),
+                    human((a * 1e6) as i64)
+                ),
                 _ => "never".into(),
             },
             p.success_rate
@@ -424,31 +427,42 @@ fn changes_summary(
                 .push(c.id);
         }
     }
+    // Changes made by the same executions share one line: a status change that came with six
+    // other fields is one line naming its executions once.
+    let mut groups: Vec<(Vec<i64>, Vec<String>)> = Vec::new();
+    let mut counted: Vec<String> = Vec::new();
     for (field, pairs) in by_field {
         if pairs.len() <= PAIRS_LISTED {
-            for ((a, b), ids) in &pairs {
-                writeln!(
-                    out,
-                    "  changed {field} {} -> {}: {} ({})",
-                    term(a),
-                    term(b),
-                    plural(ids.len() as u64, "execution", "executions"),
-                    list(ids.iter().map(|i| i.to_string()), 12)
-                )?;
+            for ((a, b), ids) in pairs {
+                let what = format!("{field} {} -> {}", term(&a), term(&b));
+                match groups.iter_mut().find(|g| g.0 == ids) {
+                    Some(g) => g.1.push(what),
+                    None => groups.push((ids, vec![what])),
+                }
             }
         } else {
             let n: usize = pairs.values().map(Vec::len).sum();
             let ((a, b), ids) = pairs.iter().next().expect("more than PAIRS_LISTED");
-            writeln!(
-                out,
+            counted.push(format!(
                 "  changed {field} on {}, {} different changes (e.g. {}: {} -> {}; --verbose lists them)",
                 plural(n as u64, "execution", "executions"),
                 pairs.len(),
                 ids[0],
                 term(a),
                 term(b)
-            )?;
+            ));
         }
+    }
+    for (ids, what) in groups {
+        let who = list(ids.iter().map(|i| i.to_string()), 12);
+        let n = plural(ids.len() as u64, "execution", "executions");
+        match what.as_slice() {
+            [one] => writeln!(out, "  changed {one}: {n} ({who})")?,
+            _ => writeln!(out, "  changed {n} ({who}): {}", what.join(", "))?,
+        }
+    }
+    for line in counted {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -644,20 +658,48 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
                 None => "n/a".to_string(),
                 Some([]) if !s.cells.complete => "unknown".to_string(),
                 Some([]) => "**missing**".to_string(),
-                Some(sts) => {
-                    let sts: Vec<String> = sts.iter().map(|(x, _)| md(x)).collect();
-                    if sts.len() > 1 {
-                        format!("{} **x{}**", sts.join(", "), sts.len())
-                    } else {
-                        sts.join(", ")
-                    }
-                }
+                Some(rows) => md_cell(rows),
             };
             write!(out, " {text} |")?;
         }
         writeln!(out)?;
     }
     writeln!(out)
+}
+
+/// A matrix cell in Markdown: its executions' statuses with counts (`failed ×2`), in bold when
+/// the cell ran more than once; rows repeating an execution's id are said apart.
+fn md_cell(rows: &[(crate::beacon::Str, Option<i64>)]) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut by: Vec<(String, usize)> = Vec::new();
+    let mut repeated = 0;
+    for (st, id) in rows {
+        if id.is_some_and(|i| !seen.insert(i)) {
+            repeated += 1;
+            continue;
+        }
+        let st = md(st);
+        match by.iter_mut().find(|(s, _)| *s == st) {
+            Some(e) => e.1 += 1,
+            None => by.push((st, 1)),
+        }
+    }
+    let runs: usize = by.iter().map(|(_, n)| n).sum();
+    let text: Vec<String> = by
+        .into_iter()
+        .map(|(s, n)| if n > 1 { format!("{s} ×{n}") } else { s })
+        .collect();
+    let mut text = text.join(", ");
+    if runs > 1 {
+        text = format!("**{text}**");
+    }
+    if repeated > 0 {
+        text.push_str(&format!(
+            " (+{})",
+            plural(repeated as u64, "repeated row", "repeated rows")
+        ));
+    }
+    text
 }
 
 fn job_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<()> {

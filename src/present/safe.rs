@@ -38,14 +38,28 @@ fn escape_into(out: &mut String, c: char) {
 }
 
 /// A value for one line of text: every control and bidi character shown escaped.
+/// A backslash of the value is doubled, so that a value holding the four characters `\x1b`
+/// never reads as an escaped ESC.
 pub fn term(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_hostile) {
+    escaped(s, true)
+}
+
+/// `term` for a document that shows escapes apart from text (the page): controls escaped,
+/// backslashes left as they are.
+pub fn controls(s: &str) -> Cow<'_, str> {
+    escaped(s, false)
+}
+
+fn escaped(s: &str, backslash: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| is_hostile(c) || (backslash && c == '\\')) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         if is_hostile(c) {
             escape_into(&mut out, c);
+        } else if backslash && c == '\\' {
+            out.push_str("\\\\");
         } else {
             out.push(c);
         }
@@ -220,6 +234,10 @@ mod tests {
     #[test]
     fn values_are_escaped_for_one_line() {
         assert_eq!(term("plain"), "plain");
+        // A value holding the four characters \x1b is told apart from an escaped ESC.
+        assert_eq!(term("a\\x1b"), "a\\\\x1b");
+        assert_eq!(term("a\x1b"), "a\\x1b");
+        assert_eq!(controls("C:\\dir"), "C:\\dir");
         assert_eq!(term("a\x1b[31mred\r\nforged"), "a\\x1b[31mred\\r\\nforged");
         assert_eq!(term("x\u{202e}y\u{9b}z"), "x\\u{202e}y\\u{9b}z");
         assert_eq!(

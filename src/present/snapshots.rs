@@ -42,6 +42,7 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
                 let o = f.outcome();
                 json!({
                     "source": SourceKind::name_of(f.source),
+                    "endpoint": rec.endpoint_name(f),
                     "url": rec.string(f.url),
                     "http_status": f.status,
                     "latency_ms": f.latency_us as f64 / 1000.0,
@@ -84,53 +85,69 @@ fn by_status(m: &BTreeMap<String, usize>, ctx: &Ctx) -> String {
         .join(", ")
 }
 
+/// One line of `snapshots` before its columns are aligned.
+struct Line {
+    seqs: String,
+    when: String,
+    rest: String,
+    /// Lines printed after it (notes, retention).
+    after: Vec<String>,
+    /// A line printed before it, unaligned (a range removed by retention).
+    before: Option<String>,
+}
+
 pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> Result<(), Error> {
     let series = job_series(rec)?;
     if rec.infos.is_empty() {
         writeln!(out, "no snapshots")?;
         return Ok(());
     }
-    let outcomes = run_keys(rec);
+    let keys = run_keys(rec);
     let notes = rec.notes_by_snapshot();
     let first_polled = first_polled(rec);
+    let mut lines: Vec<Line> = Vec::new();
     let mut k = 0;
     while k < rec.infos.len() {
         let mut end = k;
+        let mut run = keys[k].outcomes.clone();
         if !all {
-            // A run ends at a note, and at a range removed by retention.
+            // A run: every source answering the same way in each poll that asked it
+            // (requests not sent by the budget, or asked only once a minute, do not split
+            // it); it ends at a note, and at a range removed by retention.
             while end + 1 < rec.infos.len()
-                && outcomes[end + 1] == outcomes[k]
+                && alike(&run, &keys[end + 1].outcomes)
                 && notes[end].is_empty()
                 && rec.infos[end + 1].seq == rec.infos[end].seq + 1
             {
                 end += 1;
+                run.extend(keys[end].outcomes.clone());
             }
         }
-        if k > 0 && rec.infos[k].seq > rec.infos[k - 1].seq + 1 {
-            writeln!(
-                out,
-                "       ... seq {}-{} removed by retention",
+        let before = (k > 0 && rec.infos[k].seq > rec.infos[k - 1].seq + 1).then(|| {
+            format!(
+                "... seq {}-{} removed by retention",
                 rec.infos[k - 1].seq + 1,
                 rec.infos[k].seq - 1
-            )?;
-        }
+            )
+        });
         let (a, b) = (&rec.infos[k], &rec.infos[end]);
-        let all_ok = outcomes[k].iter().all(|(_, w)| w == "ok");
-        let srcs = if all_ok {
+        let unsent: usize = keys[k..=end].iter().map(|r| r.unsent).sum();
+        let not_ok: Vec<String> = run
+            .iter()
+            .filter(|(_, w)| *w != "ok")
+            .map(|(s, w)| format!("{} {}", term(s), ctx.bad(&term(w))))
+            .collect();
+        let mut srcs = if not_ok.is_empty() {
             ctx.good("all ok")
         } else {
-            outcomes[k]
-                .iter()
-                .map(|(s, w)| {
-                    if w == "ok" {
-                        format!("{s} ok")
-                    } else {
-                        format!("{s} {}", ctx.bad(&term(w)))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            format!("{}, the rest ok", not_ok.join(", "))
         };
+        if unsent > 0 {
+            srcs.push_str(&format!(
+                " ({} not sent by the recorder)",
+                plural(unsent as u64, "request", "requests")
+            ));
+        }
         let jobs: Vec<String> = series
             .iter()
             .filter(|(name, _)| first_polled.get(name.as_str()).is_some_and(|&f| f <= b.seq))
@@ -144,61 +161,116 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
                 format!("{}: {rows} [{}]", term(name), by_status(&s[end], &ctx))
             })
             .collect();
-        let seqs = if end == k {
-            format!("{:>5}", a.seq)
+        let (seqs, when) = if end == k {
+            (a.seq.to_string(), ctx.time(a.started_at))
         } else {
-            format!("{:>5}-{}", a.seq, b.seq)
+            (
+                format!("{}-{}", a.seq, b.seq),
+                format!("{} to {}", ctx.time(a.started_at), ctx.offset(b.started_at)),
+            )
         };
-        let when = if end == k {
-            ctx.time(a.started_at)
+        let count = if end > k {
+            format!(
+                "{}: ",
+                plural((end - k + 1) as u64, "snapshot", "snapshots")
+            )
         } else {
-            format!("{} to {}", ctx.time(a.started_at), ctx.offset(b.started_at))
+            String::new()
         };
+        let after = notes[end]
+            .iter()
+            .map(|n| {
+                format!(
+                    "note {}: {}{}",
+                    ctx.time(n.at.0),
+                    term(&n.text),
+                    match n.mark_from {
+                        Some(f) => format!(" (keeps from {} from pruning)", ctx.time(f.0)),
+                        None => String::new(),
+                    }
+                )
+            })
+            .collect();
+        lines.push(Line {
+            seqs,
+            when,
+            rest: format!("{count}{srcs}  {}", jobs.join("; ")),
+            after,
+            before,
+        });
+        k = end + 1;
+    }
+    // Columns: the snapshot numbers right-aligned, the times left-aligned, by the widest.
+    let seq_w = lines.iter().map(|l| l.seqs.len()).max().unwrap_or(0);
+    let when_w = lines
+        .iter()
+        .map(|l| l.when.chars().count())
+        .max()
+        .unwrap_or(0);
+    let indent = " ".repeat(seq_w + 2);
+    for l in &lines {
+        if let Some(b) = &l.before {
+            writeln!(out, "{indent}{b}")?;
+        }
+        let pad = when_w - l.when.chars().count();
         writeln!(
             out,
-            "{seqs}  {when}  {}{srcs}  {}",
-            if end > k {
-                format!(
-                    "{}: ",
-                    plural((end - k + 1) as u64, "snapshot", "snapshots")
-                )
-            } else {
-                String::new()
-            },
-            jobs.join("; ")
+            "{:>seq_w$}  {}{}  {}",
+            l.seqs,
+            l.when,
+            " ".repeat(pad),
+            l.rest
         )?;
-        for n in &notes[end] {
-            writeln!(
-                out,
-                "       note {}: {}{}",
-                ctx.time(n.at.0),
-                term(&n.text),
-                match n.mark_from {
-                    Some(f) => format!(" (keeps from {} from pruning)", ctx.time(f.0)),
-                    None => String::new(),
-                }
-            )?;
+        for a in &l.after {
+            writeln!(out, "{indent}{a}")?;
         }
-        k = end + 1;
     }
     Ok(())
 }
 
-/// What each snapshot's requests came to, in order: the key of a run.
-fn run_keys(rec: &Recording) -> Vec<Vec<(&'static str, String)>> {
+/// What a snapshot's requests came to: each source's outcome, and how many requests were not
+/// sent.
+struct RunKey {
+    outcomes: BTreeMap<String, String>,
+    unsent: usize,
+}
+
+/// Whether a snapshot goes on a run: every source both asked answered alike.
+fn alike(run: &BTreeMap<String, String>, next: &BTreeMap<String, String>) -> bool {
+    next.iter().all(|(s, w)| run.get(s).is_none_or(|r| r == w))
+}
+
+fn run_keys(rec: &Recording) -> Vec<RunKey> {
     rec.snaps
         .iter()
         .map(|s| {
-            s.fetches
-                .iter()
-                .map(|f| {
-                    let mut w = f.outcome_word();
-                    if f.problems_total > 0 {
-                        w.push_str(&format!(" ({} row problems)", f.problems_total));
-                    }
-                    (SourceKind::name_of(f.source), w)
-                })
-                .collect()
+            let mut outcomes = BTreeMap::new();
+            let mut unsent = 0;
+            for f in &s.fetches {
+                if f.outcome().is_gap() {
+                    unsent += 1;
+                    continue;
+                }
+                let mut w = f.outcome_word();
+                if f.problems_total > 0 {
+                    w.push_str(&format!(" ({} row problems)", f.problems_total));
+                }
+                // A job's pages: the worst of them speaks for the source.
+                let mut label = rec.source_label(f);
+                if let Some(j) = f.job.filter(|_| rec.jobs.len() > 1) {
+                    let name = rec
+                        .jobs
+                        .iter()
+                        .find(|(_, i)| *i == j)
+                        .map(|(n, _)| n.as_str());
+                    label.push_str(&format!(" ({})", name.unwrap_or("?")));
+                }
+                let e = outcomes.entry(label).or_insert_with(|| w.clone());
+                if *e == "ok" {
+                    *e = w;
+                }
+            }
+            RunKey { outcomes, unsent }
         })
         .collect()
 }

@@ -14,6 +14,7 @@
 mod budget;
 pub mod follow;
 pub mod plan;
+mod silence;
 
 pub use plan::{Cadence, Scheduler, Targets};
 
@@ -266,6 +267,7 @@ pub async fn record<S: Source>(
     };
     let mut summary = RecordSummary::default();
     let mut health = WriteHealth::default();
+    let mut silence = silence::Silence::default();
     tokio::pin!(shutdown);
     let mut next = start;
     loop {
@@ -317,6 +319,9 @@ pub async fn record<S: Source>(
             ended_at,
             fetches: fetched,
         };
+        for line in silence.take(&poll.fetches) {
+            observer.warn(&line);
+        }
         let (rtx, rrx) = oneshot::channel();
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.

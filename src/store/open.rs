@@ -298,6 +298,12 @@ pub fn open_writer_now(path: &Path) -> Result<Database, StoreError> {
             path: path.to_path_buf(),
         });
     }
+    // An existing recording only: an empty file holds none (a recorder makes it one).
+    if path.is_file() && !looks_like_redb(path) {
+        return Err(StoreError::NotBlackbox {
+            path: path.to_path_buf(),
+        });
+    }
     open_writer_once(path, Sharing::Shared, None)
 }
 
@@ -464,6 +470,23 @@ fn is_sealed(db: &Database) -> Result<bool, StoreError> {
     }
 }
 
+/// Whether the recording at `path` is a sealed bundle (`cut`). Reads only.
+pub fn is_bundle(path: &Path) -> Result<bool, StoreError> {
+    no_panic(|| -> Result<bool, StoreError> {
+        let db = open_reader(path)?;
+        let txn = db.begin_read()?;
+        match txn.open_table(META) {
+            Ok(meta) => Ok(meta.get("manifest").db()?.is_some()),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+            Err(e) => Err(StoreError::Db(e.into())),
+        }
+    })
+    .map_err(|p| StoreError::Damaged {
+        path: path.to_path_buf(),
+        cause: format!("redb failed reading it: {p}"),
+    })?
+}
+
 /// When the newest snapshot of the recording at `path` started: `None` when there is no file
 /// or no snapshot yet. Reads only.
 pub fn last_started_at(path: &Path) -> Result<Option<i64>, StoreError> {
@@ -561,6 +584,12 @@ pub fn open_reader(path: &Path) -> Result<ReadDb, StoreError> {
     // A pipe or a device would be read forever.
     if !path.is_file() {
         return Err(StoreError::NotFile {
+            path: path.to_path_buf(),
+        });
+    }
+    // Text, an empty file, another program's data: one message, as `verify` and `record` say.
+    if !looks_like_redb(path) {
+        return Err(StoreError::NotBlackbox {
             path: path.to_path_buf(),
         });
     }

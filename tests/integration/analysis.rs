@@ -103,7 +103,7 @@ fn classic_report_answers_why_20_instead_of_36() {
     let mpos = md.find("### Matrix").unwrap();
     assert!(fpos < mpos);
     assert!(md.contains("| identity_basic |"));
-    assert!(md.contains("**x2**"));
+    assert!(md.contains("**failed ×2**"));
     // --out writes the file.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");

@@ -219,6 +219,7 @@ fn rows_without_a_place_of_their_own_are_exported() {
         "{text}"
     );
     assert_eq!(lines[0]["question_id"], "q2");
+    let out = d.path().join("out-parquet");
     export(&db, "parquet", &out);
     let (_, pq) = rows(&out.join("extra_rows.parquet"));
     assert_eq!(pq.len(), 2);

@@ -12,6 +12,7 @@ mod faults;
 mod golden;
 mod hostile;
 mod import;
+mod loose_ends;
 mod page;
 mod page_scale;
 mod record;

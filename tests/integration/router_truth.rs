@@ -317,7 +317,10 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
         "depths never changed; the first answer is no change"
     );
     let md = bb(&db, &["report"]).ok().stdout;
-    assert!(md.contains("0 changes over the recording"), "{md}");
+    assert!(
+        md.contains("the depths never changed") || md.contains("every queue stayed at depth 0"),
+        "{md}"
+    );
 }
 
 /// Case 6: the check history is read once a minute and shows only each provider's last check;

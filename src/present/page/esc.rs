@@ -1,21 +1,23 @@
 //! The one escaper of the page: every recorded value goes through `esc` on its way into HTML.
 
-use crate::present::safe::term;
+use crate::present::safe::controls;
 
 /// Letters written right to left (Hebrew, Arabic, Syriac, Thaana, ...).
 fn right_to_left(c: char) -> bool {
     matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
 }
 
-/// HTML-escapes a value (after `term`, so no control character survives either). A value
+/// HTML-escapes a value (after `controls`, so no control character survives either). A value
 /// with right-to-left letters is isolated (FSI ... PDI), so it cannot reorder the text around
 /// it.
 pub fn esc(s: &str) -> String {
-    let t = term(s);
+    let t = controls(s);
     let rtl = t.chars().any(right_to_left);
     let mut out = String::with_capacity(t.len() + 6);
+    // As character references: the page's text passes a filter that escapes raw bidi
+    // controls, and these are ours.
     if rtl {
-        out.push('\u{2068}');
+        out.push_str("&#x2068;");
     }
     for c in t.chars() {
         match c {
@@ -30,7 +32,7 @@ pub fn esc(s: &str) -> String {
         }
     }
     if rtl {
-        out.push('\u{2069}');
+        out.push_str("&#x2069;");
     }
     out
 }

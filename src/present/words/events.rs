@@ -200,14 +200,17 @@ pub fn queue_line(q: &crate::analysis::endpoints::QueueSeries, st: &Style) -> St
         .map(|(k, v)| format!("{} {v}", st.e(k)))
         .collect();
     format!(
-        "Queue depth ({}): at most {}; {} over the recording{}.",
+        "Queue depth ({}): {} (the endpoints table counts changes of any field of the answer, its counters too){}.",
         q.source,
-        if m.is_empty() {
-            "every depth 0".to_string()
-        } else {
-            m.join(", ")
+        match (m.is_empty(), q.changes) {
+            (true, _) => "every queue stayed at depth 0 over the recording".to_string(),
+            (false, 0) => format!("at most {}; the depths never changed", m.join(", ")),
+            (false, n) => format!(
+                "at most {}; the depths changed {} over the recording",
+                m.join(", "),
+                plural(n as u64, "time", "times")
+            ),
         },
-        plural(q.changes as u64, "change", "changes"),
         match q.resets.first() {
             Some((_, _, t)) => format!(
                 "; its counters went back at {} (the queues start empty: a restart)",
@@ -221,12 +224,56 @@ pub fn queue_line(q: &crate::analysis::endpoints::QueueSeries, st: &Style) -> St
 /// One provider's completed checks as the polls saw them (a lower bound).
 pub fn checks_line(c: &crate::analysis::endpoints::ProviderChecks, st: &Style) -> String {
     format!(
-        "Health checks of {} seen by the polls (each answer shows only the last one): at least {}{}.",
+        "Health checks of {} seen by the polls (each answer shows only the last one): {}{}.",
         st.e(&c.provider),
-        c.checks.len(),
+        match c.checks.len() {
+            0 => "none completed".to_string(),
+            n => format!("at least {n}"),
+        },
         c.longest_gap_seconds.map_or(String::new(), |g| format!(
             "; the longest stretch between two seen, or from the last to the end, is {} (checks in between may have gone unseen)",
             human((g * 1e6) as i64)
         ))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::endpoints::QueueSeries;
+    use crate::present::text::Ctx;
+    use std::collections::BTreeMap;
+
+    fn series(max: &[(&str, f64)], changes: usize) -> QueueSeries {
+        QueueSeries {
+            source: "router.queue_status",
+            points: Vec::new(),
+            changes,
+            resets: Vec::new(),
+            max: max
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    /// The queue line counts depths, and says the endpoints table counts something else.
+    #[test]
+    fn the_queue_line_says_what_it_counts() {
+        let st = crate::present::render::text_style(Ctx::new(0, false));
+        let empty = queue_line(&series(&[("regions.US.queue_size", 0.0)], 0), &st);
+        assert!(empty.contains("every queue stayed at depth 0"), "{empty}");
+        assert!(
+            !empty.contains("every depth 0") && !empty.contains("0 changes"),
+            "{empty}"
+        );
+        let busy = queue_line(&series(&[("main", 3.0)], 4), &st);
+        assert!(
+            busy.contains("at most main 3; the depths changed 4 times"),
+            "{busy}"
+        );
+        assert!(busy.contains("counts changes of any field"), "{busy}");
+        let flat = queue_line(&series(&[("main", 2.0)], 0), &st);
+        assert!(flat.contains("the depths never changed"), "{flat}");
+    }
 }
