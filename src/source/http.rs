@@ -243,7 +243,12 @@ pub fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Already set by someone else: theirs stays.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // rustls 0.23.48 deprecates ring's provider (no post-quantum key exchange); ring is kept
+        // on purpose: aws-lc-rs is a long C and assembly build, and the recorder talks to
+        // Beacon's own services. `cargo install --locked` builds the tested 0.23.46.
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let _ = provider.install_default();
     });
 }
 
