@@ -6,7 +6,8 @@
 //! Which endpoint a capture is comes from its URL's path (after any prefix): `/api/v1/jobs/ID`
 //! (`?include=executions`: the default view; with `exec_limit`/`exec_offset`: a page),
 //! `/api/v1/jobs/ID/executions/all`, `/api/v1/jobs`, `/providers`, `/health` (the router's if
-//! its body has `providers_total`, else the runner's), `/health/ready`, `/ready`, `/metrics`,
+//! its body has `providers_total`, the runner's if it has `services`; a body with neither, such
+//! as a 503's error text, goes with the other captures from its origin, else the runner's), `/health/ready`, `/ready`, `/metrics`,
 //! `/debug/...`, `/queue/status`, `/admin/queue-stats`, `/admin/stuck-jobs`. Anything else is
 //! an `endpoint` named by its path.
 
@@ -45,14 +46,7 @@ pub fn kind_of(url: &Url, body: &[u8]) -> (SourceKind, Option<String>) {
     let kind = if ends("/health/ready") {
         SourceKind::RunnerReady
     } else if ends("/health") {
-        let router = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .is_some_and(|v| v.get("providers_total").is_some());
-        if router {
-            SourceKind::RouterHealth
-        } else {
-            SourceKind::RunnerHealth
-        }
+        health_says(body).unwrap_or(SourceKind::RunnerHealth)
     } else if ends("/providers") {
         SourceKind::RouterProviders
     } else if ends("/admin/queue-stats") {
@@ -75,6 +69,75 @@ pub fn kind_of(url: &Url, body: &[u8]) -> (SourceKind, Option<String>) {
         SourceKind::Custom
     };
     (kind, None)
+}
+
+/// Whether a `/health` body says which service answered (`providers_total`: the router,
+/// `services`: the runner).
+fn health_says(body: &[u8]) -> Option<SourceKind> {
+    let v = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    if v.get("providers_total").is_some() {
+        Some(SourceKind::RouterHealth)
+    } else if v.get("services").is_some() {
+        Some(SourceKind::RunnerHealth)
+    } else {
+        None
+    }
+}
+
+/// The service a capture's kind belongs to, when only one has it (`true`: the router).
+fn router_side(kind: SourceKind) -> Option<bool> {
+    use SourceKind::*;
+    match kind {
+        RouterProviders | RouterMetrics | RouterDebugProviders | RouterStartup
+        | RouterCheckHistory | RouterQueue | RouterReady => Some(true),
+        RunnerExecAll | RunnerJobDefault | RunnerJobPage | RunnerJobs | RunnerAdminQueue
+        | RunnerReady | RunnerStuckJobs => Some(false),
+        _ => None,
+    }
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let u = Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        u.scheme(),
+        u.host_str()?,
+        u.port_or_known_default()?
+    ))
+}
+
+/// Settles a `/health` whose body does not say whose it is by the captures from the same
+/// origin: the router's when that origin answered only router paths, else the runner's.
+pub fn settle_health(caps: &mut [Capture]) {
+    let mut sides: std::collections::HashMap<String, (bool, bool)> = Default::default();
+    for c in caps.iter() {
+        let f = &c.fetched;
+        let side = match f.kind {
+            SourceKind::RouterHealth | SourceKind::RunnerHealth => f
+                .body
+                .as_deref()
+                .and_then(health_says)
+                .map(|k| k == SourceKind::RouterHealth),
+            k => router_side(k),
+        };
+        if let (Some(router), Some(o)) = (side, origin_of(&f.url)) {
+            let e = sides.entry(o).or_default();
+            if router {
+                e.0 = true;
+            } else {
+                e.1 = true;
+            }
+        }
+    }
+    for c in caps.iter_mut() {
+        let f = &mut c.fetched;
+        if f.kind != SourceKind::RunnerHealth || f.body.as_deref().and_then(health_says).is_some() {
+            continue;
+        }
+        if let Some((true, false)) = origin_of(&f.url).and_then(|o| sides.get(&o).copied()) {
+            f.kind = SourceKind::RouterHealth;
+        }
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -537,6 +600,43 @@ mod tests {
             SourceKind::RunnerHealth
         );
         assert_eq!(kind_of(&u("http://x/who/knows"), b"").0, SourceKind::Custom);
+    }
+
+    #[test]
+    fn a_health_that_does_not_say_whose_goes_with_its_origin() {
+        let cap = |url: &str, body: &[u8]| {
+            let u = Url::parse(url).unwrap();
+            let saved = Saved {
+                status: 503,
+                headers: vec![],
+                body: body.to_vec(),
+                with_head: false,
+            };
+            Capture {
+                fetched: fetched(&u, &saved, 0, 0),
+                at_us: 0,
+                origin: String::new(),
+            }
+        };
+        let mut caps = vec![
+            cap("http://router.example/health", b"upstream down"),
+            cap("http://router.example/providers", b"[]"),
+            cap("http://runner.example:8090/health", b"oops"),
+            cap(
+                "http://runner.example:8090/api/v1/jobs/j/executions/all",
+                b"[]",
+            ),
+            cap("http://alone.example/health", b""),
+            cap("http://both.example/health", b""),
+            cap("http://both.example/providers", b"[]"),
+            cap("http://both.example/api/v1/jobs", b"[]"),
+        ];
+        settle_health(&mut caps);
+        let kinds: Vec<SourceKind> = caps.iter().map(|c| c.fetched.kind).collect();
+        assert_eq!(kinds[0], SourceKind::RouterHealth);
+        assert_eq!(kinds[2], SourceKind::RunnerHealth);
+        assert_eq!(kinds[4], SourceKind::RunnerHealth);
+        assert_eq!(kinds[5], SourceKind::RunnerHealth);
     }
 
     #[test]

@@ -183,6 +183,7 @@ fn same_source(a: &crate::fetch::Fetched, b: &crate::fetch::Fetched) -> bool {
 /// session.
 pub fn import(req: &Request, db: &Path) -> Result<Imported, Error> {
     let (mut caps, skipped, unreadable) = gather(req)?;
+    capture::settle_health(&mut caps);
     caps.sort_by_key(|c| c.at_us);
     // Captures within a second of the first of a group are one snapshot, unless one is a
     // second answer of the same source (the same endpoint of the same job, whatever its

@@ -599,6 +599,9 @@ fn a_finished_job_never_got_its_rows() {
     let rep = bb(&db, &["report", "--json"]).ok().json();
     assert_eq!(findings_of(&rep, "no_spec").len(), 1);
     assert!(findings_of(&rep, "coverage").is_empty());
+    // The page's figures say the same: no cells to count.
+    assert!(rep["jobs"][0]["answer"]["expected"].is_null());
+    crate::page_scale::figures_are_the_reports(&db);
 }
 
 /// The common duration of failures is a finding when at least half of them share it, and a

@@ -97,15 +97,19 @@ fn cell_columns(b: &Bar, y: f64, out: &mut String) {
     let Some(c) = &b.cell else {
         let _ = write!(
             out,
-            r#"<text class="col" x="{:.1}" y="{y:.1}">(no cell)</text>"#,
+            r#"<text class="col" clip-path="url(#cg)" x="{:.1}" y="{y:.1}">(no cell)</text>"#,
             COLUMNS[0].0
         );
         return;
     };
-    for ((x, n), v) in COLUMNS.iter().zip([&c.region, &c.model_id, &c.question_id]) {
+    for (k, ((x, n), v)) in COLUMNS
+        .iter()
+        .zip([&c.region, &c.model_id, &c.question_id])
+        .enumerate()
+    {
         let _ = write!(
             out,
-            r#"<text class="col" x="{x:.1}" y="{y:.1}">{}</text>"#,
+            r#"<text class="col" clip-path="url(#c{k})" x="{x:.1}" y="{y:.1}">{}</text>"#,
             esc(&short(v, *n))
         );
     }

@@ -103,7 +103,7 @@ pub(super) fn density(
         &format!("waterfall-{j}"),
         "Executions in flight",
         &format!(
-            "{} (one band per {by}: executions in flight over time, by final status; its scale at the left)",
+            "{} (in flight over time, a band per {by}, by final status)",
             esc(&lane_sub(job))
         ),
         y0,
@@ -125,11 +125,11 @@ pub(super) fn density(
             .max()
             .unwrap_or(0)
             .max(1);
-        for (x, v) in COLUMNS.iter().zip([first, second]) {
+        for (k, (x, v)) in COLUMNS.iter().zip([first, second]).enumerate() {
             if !v.is_empty() {
                 let _ = write!(
                     out,
-                    r#"<text class="col" x="{:.1}" y="{:.1}">{}</text>"#,
+                    r#"<text class="col" clip-path="url(#c{k})" x="{:.1}" y="{:.1}">{}</text>"#,
                     x.0,
                     y + BAND_H / 2.0 + 4.0,
                     esc(&short(v, x.1))

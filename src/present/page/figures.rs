@@ -73,21 +73,60 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
             bad: v.truncated,
         });
     }
+    if a.expected.is_none() {
+        // Without a spec there are no cells: nothing covered, missing or run twice to count.
+        for name in ["covered", "missing", "duplicated"] {
+            out.push(Figure {
+                name,
+                value: "–".into(),
+                under: format!("cells {name}: no spec recorded"),
+                href: grid.clone(),
+                bad: false,
+            });
+        }
+    } else {
+        cell_figures(a, &grid, &mut out);
+    }
+    let failed = a.failures.as_ref().map_or(0, |f| f.failed);
+    out.push(Figure {
+        name: "failed",
+        value: failed.to_string(),
+        under: format!("of {} failed", plural(c.rows as u64, "row", "rows")),
+        href: failed_at.to_string(),
+        bad: failed > 0,
+    });
+    out
+}
+
+/// Covered, missing (or unknown) and duplicated cells, when the job has a spec.
+fn cell_figures(a: &JobAnswer, grid: &str, out: &mut Vec<Figure>) {
+    let c = &a.complete;
     out.push(Figure {
         name: "covered",
         value: c.covered.to_string(),
         under: "cells covered".into(),
-        href: grid.clone(),
+        href: grid.to_string(),
         bad: false,
     });
     let (value, under, bad) = if c.complete_seen || a.unknown == 0 {
         (
             a.missing.to_string(),
-            if a.active.is_some() {
-                "cells without a row so far".to_string()
-            } else {
-                "cells missing".to_string()
-            },
+            format!(
+                "{}{}",
+                if a.active.is_some() {
+                    "cells without a row so far"
+                } else {
+                    "cells missing"
+                },
+                if c.no_cell > 0 && a.missing > 0 {
+                    format!(
+                        " ({} without a cell may fill some)",
+                        plural(c.no_cell as u64, "row", "rows")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
             a.missing > 0,
         )
     } else {
@@ -105,28 +144,19 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
         },
         value,
         under,
-        href: grid.clone(),
+        href: grid.to_string(),
         bad,
     });
     out.push(Figure {
         name: "duplicated",
         value: c.duplicated_cells.to_string(),
         under: format!(
-            "cells run twice ({})",
-            plural(c.extra_runs as u64, "extra run", "extra runs")
+            "cells run more than once ({})",
+            plural(c.extra_runs as u64, "later run", "later runs")
         ),
-        href: grid,
+        href: grid.to_string(),
         bad: c.duplicated_cells > 0,
     });
-    let failed = a.failures.as_ref().map_or(0, |f| f.failed);
-    out.push(Figure {
-        name: "failed",
-        value: failed.to_string(),
-        under: format!("of {} failed", plural(c.rows as u64, "row", "rows")),
-        href: failed_at.to_string(),
-        bad: failed > 0,
-    });
-    out
 }
 
 /// The figures row and the cause line of every job, at the top of the page.

@@ -166,17 +166,27 @@ fn matrix(s: &JobSummary, out: &mut String) {
         .filter(|q| !tallies[*q].problem())
         .collect();
     let shown = problems.len().min(SHOWN);
-    let _ = write!(
-        out,
-        "<p class=\"problems-first\">{} of {} have a cell missing, run more than once or failed; {}.</p>",
-        plural(problems.len() as u64, "question row", "question rows"),
-        e.questions.len(),
-        if problems.len() > shown {
-            format!("the {shown} with the most missing cells first, then run twice, then failed")
-        } else {
-            "they come first".to_string()
-        }
-    );
+    if problems.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"problems-first\">None of the {} question rows has a cell missing, run more than once or failed.</p>",
+            e.questions.len()
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<p class=\"problems-first\">{} of {} have a cell missing, run more than once or failed; {}.</p>",
+            plural(problems.len() as u64, "question row", "question rows"),
+            e.questions.len(),
+            if problems.len() > shown {
+                format!(
+                    "the {shown} with the most missing cells first, then run twice, then failed"
+                )
+            } else {
+                "they come first".to_string()
+            }
+        );
+    }
     if shown > 0 {
         table(s, &cols, &problems[..shown], "matrix problems", out);
     }

@@ -18,6 +18,10 @@ pub(super) const LANE_GAP: f64 = 14.0;
 /// Where the plot starts: the flags' two rows and the axis labels above it.
 pub(super) const AXIS_TOP: f64 = 66.0;
 
+/// Where gutter labels start (left-aligned, clipped to the gutter: a long name loses its end,
+/// never its start).
+pub(super) const LABEL_X: f64 = 6.0;
+
 /// Status classes of the rows lane, bottom to top.
 pub(super) const CLASSES: [&str; 4] = ["completed", "failed", "running", "other"];
 
@@ -68,6 +72,16 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
     let _ = write!(
         out,
         r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9e9e9e" stroke-width="2"/></pattern><pattern id="hatch-warn" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3c4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f9a825" stroke-width="2"/></pattern><pattern id="hatch-grey" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bdbdbd" stroke-width="2"/></pattern></defs>"##
+    );
+    // Labels stay in their column: the gutter, and region, model, question within it.
+    let cols = super::bars::COLUMNS;
+    let _ = write!(
+        out,
+        r#"<defs><clipPath id="cg"><rect x="0" y="0" width="{:.1}" height="{height:.0}"/></clipPath><clipPath id="c0"><rect x="0" y="0" width="{:.1}" height="{height:.0}"/></clipPath><clipPath id="c1"><rect x="0" y="0" width="{:.1}" height="{height:.0}"/></clipPath><clipPath id="c2"><rect x="0" y="0" width="{:.1}" height="{height:.0}"/></clipPath></defs>"#,
+        GUTTER - 4.0,
+        cols[1].0 - 4.0,
+        cols[2].0 - 4.0,
+        GUTTER - 4.0,
     );
     bands(l, &s, ctx, height, &mut out);
     axis(&s, ctx, AXIS_TOP, height, &mut out);

@@ -1,7 +1,7 @@
 //! The router's lane: providers healthy / total per `/health` as step lines, then each
 //! provider's state per `/providers` as a strip.
 
-use super::axis::{GUTTER, Scale};
+use super::axis::Scale;
 use super::esc::esc;
 use super::lanes::*;
 use crate::analysis::lanes::RouterLanes;
@@ -120,8 +120,8 @@ pub(super) fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &m
     if more > 0 {
         let _ = write!(
             out,
-            r#"<text class="cell-label" x="{:.1}" y="{:.1}">and {more} more providers (blackbox report --json lists them)</text>"#,
-            GUTTER - 4.0,
+            r#"<text class="cell-label" clip-path="url(#cg)" x="{:.1}" y="{:.1}">+{more} more providers (report --json lists all)</text>"#,
+            LABEL_X,
             y0 + HEALTH_H + shown as f64 * (STATE_H + 2.0) + STATE_H - 2.0,
         );
     }
@@ -133,8 +133,8 @@ pub(super) fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &m
         };
         let _ = write!(
             out,
-            r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
-            GUTTER - 4.0,
+            r#"<text class="cell-label" clip-path="url(#cg)" x="{:.1}" y="{:.1}">{}</text>"#,
+            LABEL_X,
             y + STATE_H - 2.0,
             esc(&short(&name, NAME_CHARS))
         );

@@ -1,7 +1,7 @@
 //! The requests lane: one strip per source (per job for the runner's job requests), a mark
 //! per request by outcome; a source whose every request was ok is one thin line with its count.
 
-use super::axis::{GUTTER, Scale};
+use super::axis::Scale;
 use super::esc::esc;
 use super::lanes::*;
 use crate::analysis::lanes::{Lanes, Mark};
@@ -61,8 +61,8 @@ pub(super) fn sources_lane(l: &Lanes, s: &Scale, ctx: Ctx, y0: f64, out: &mut St
         }
         let _ = write!(
             out,
-            r#"<text class="cell-label" x="{:.1}" y="{:.1}">{}</text>"#,
-            GUTTER - 4.0,
+            r#"<text class="cell-label" clip-path="url(#cg)" x="{:.1}" y="{:.1}">{}</text>"#,
+            LABEL_X,
             y + SOURCE_H - 3.0,
             esc(&name)
         );
@@ -84,8 +84,8 @@ fn quiet_strip(
     let n = src.marks.len();
     let _ = write!(
         out,
-        r#"<text class="cell-label" x="{:.1}" y="{:.1}">{} · {n} ok</text>"#,
-        GUTTER - 4.0,
+        r#"<text class="cell-label" clip-path="url(#cg)" x="{:.1}" y="{:.1}">{} · {n} ok</text>"#,
+        LABEL_X,
         y + QUIET_H - 1.5,
         esc(name)
     );

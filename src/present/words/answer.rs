@@ -259,17 +259,35 @@ fn output_sentence(a: &JobAnswer) -> Option<String> {
 /// failed; the figures row's caption.
 pub fn cause(a: &JobAnswer, st: &Style) -> String {
     let mut parts = Vec::new();
-    if let Some(v) = a.default_view.as_ref().filter(|v| v.truncated) {
-        parts.push(format!(
-            "the default view is the runner's first page, the newest {} of {}",
-            v.page_size,
-            plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
-        ));
-    }
     let c = &a.complete;
+    if let Some(v) = a.default_view.as_ref() {
+        if v.truncated {
+            parts.push(format!(
+                "the default view is the runner's first page, the newest {} of {}",
+                v.page_size,
+                plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
+            ));
+        } else if !c.complete_seen && v.rows >= v.page_size {
+            parts.push(format!(
+                "the default view is a full page of {} and no complete list was read: rows beyond it cannot be seen",
+                plural(v.rows as u64, "row", "rows")
+            ));
+        }
+    }
+    if a.expected.is_none() {
+        parts.push("no spec was recorded, so no cell can be counted missing or run twice".into());
+    }
     if c.complete_seen && a.missing > 0 {
+        let maybe = if c.no_cell > 0 {
+            format!(
+                " (the {} without a cell may be some of theirs)",
+                plural(c.no_cell as u64, "row", "rows")
+            )
+        } else {
+            String::new()
+        };
         parts.push(format!(
-            "{} {}",
+            "{} {}{maybe}",
             plural(a.missing, "cell", "cells"),
             if a.active.is_some() {
                 "without a row so far"
@@ -287,13 +305,19 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
     if c.extra_runs > 0 {
         parts.push(format!(
             "{} of a cell that had run",
-            plural(c.extra_runs as u64, "second run", "second runs")
+            plural(c.extra_runs as u64, "later run", "later runs")
         ));
     }
-    if c.unexpected + c.no_cell > 0 {
+    if a.expected.is_some() && c.unexpected > 0 {
         parts.push(format!(
             "{} outside the spec",
-            plural((c.unexpected + c.no_cell) as u64, "row", "rows")
+            plural(c.unexpected as u64, "row", "rows")
+        ));
+    }
+    if a.expected.is_some() && c.no_cell > 0 {
+        parts.push(format!(
+            "{} without a cell",
+            plural(c.no_cell as u64, "row", "rows")
         ));
     }
     if let Some(f) = &a.failures {
@@ -321,10 +345,10 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
         ));
     }
     if parts.is_empty() {
-        return match &a.expected {
-            Some(_) if a.active.is_some() => "No problem in the rows so far: every expected cell has a row, none ran twice, none failed.".into(),
-            Some(_) => "No problem in the rows: every expected cell has a row, none ran twice, none failed.".into(),
-            None => "No spec recorded, so no cell can be missing; no row failed.".into(),
+        return if a.active.is_some() {
+            "No problem in the rows so far: every expected cell has a row, none ran more than once, none failed.".into()
+        } else {
+            "No problem in the rows: every expected cell has a row, none ran more than once, none failed.".into()
         };
     }
     let mut s = parts.join("; ");
