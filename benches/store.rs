@@ -1,23 +1,27 @@
 //! Benchmarks over the library API (criterion).
 //!
-//! - `ingest/10k`: one poll of a 10,000-execution job (~10 MB of `/executions/all` JSON with
-//!   1% of rows changed): parse and normalise (`normalise`), detect changes, commit. Durability
-//!   off and on.
+//! - `ingest/10k`: one poll of a 10,000-execution job (13.7 MB of `/executions/all` JSON with
+//!   1% of rows changed) as the recorder ingests it (`Writer::ingest_with`: rows unchanged
+//!   since the last poll not read again, the body delta-encoded on a second core), detect
+//!   changes, commit: without fsync (`10k`) and durable (`10k_durable`, what `record` does).
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
 //! - `command/*`: the read commands as a user runs them (arguments parsed, file opened,
 //!   output rendered into a sink), in process: `report --format json|html`, `replay --json`,
-//!   `verify`, `show --at 500`, `diff first last`, `snapshots --json`. Whole-process figures
-//!   (`/usr/bin/time -v`) are in the CHANGELOG.
+//!   `verify`, `show --at 500`, `diff first last`, `snapshots --json`. Whole-process figures:
+//!   `scripts/bench.sh`.
 
 use beacon_blackbox::analysis::{Recording, diff, summary};
 use beacon_blackbox::fetch::{Fetched, SourceKind};
-use beacon_blackbox::normalise::normalise;
 use beacon_blackbox::store::{Poll, Sharing, Writer, open_reader};
 use beacon_blackbox::synth::{SynthOptions, build};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
 use std::time::Duration;
+
+// The allocator of the `blackbox` binary, so that the figures are the recorder's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const N: usize = 10_000;
 
@@ -89,8 +93,10 @@ fn ingest(c: &mut Criterion) {
             w.set_durable(false);
             w
         };
+        // As the recorder does: rows unchanged since the last poll are not read again.
+        let mut cache = beacon_blackbox::beacon::RowCache::default();
         let first = poll(body(&rows), 0);
-        w.ingest(&first, &normalise(&first.fetches)).unwrap();
+        w.ingest_with(&first, &mut cache).unwrap();
         let mut k = 0usize;
         let mut t = 0i64;
         g.bench_function(if durable { "10k_durable" } else { "10k" }, |b| {
@@ -106,7 +112,7 @@ fn ingest(c: &mut Criterion) {
                     t += 5_000_000;
                     poll(body(&rows), t)
                 },
-                |p| w.ingest(&p, &normalise(&p.fetches)).unwrap(),
+                |p| w.ingest_with(&p, &mut cache).unwrap(),
                 BatchSize::PerIteration,
             )
         });

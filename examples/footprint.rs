@@ -46,6 +46,9 @@ async fn rec(db: &Path, runner: &str, router: &str, job: &str, polls: u64) {
         disk_limit: None,
         retain: None,
         max_size: None,
+        live_findings: true,
+        metrics: None,
+        on_finding: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let src = HttpSource::new(

@@ -90,6 +90,9 @@ fn main() {
         disk_limit: None,
         retain: None,
         max_size: None,
+        live_findings: true,
+        metrics: None,
+        on_finding: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -12,7 +12,7 @@ use crate::beacon::{
     self, Execution, ExtraRow, ExtraWhy, JobRec, Provider, RouterHealth, RowProblem,
 };
 use crate::fetch::{Fetched, Outcome, SourceKind};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Row problems kept per request; the total is kept too. The body itself is always stored, so
 /// nothing is lost by keeping only the first ones.
@@ -172,7 +172,8 @@ impl ListAcc {
             unusable: list.unusable().min(u32::MAX as usize) as u32,
             ..Default::default()
         };
-        let mut seen = HashSet::with_capacity(list.rows.len());
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(list.rows.len());
         for e in list.rows {
             if !seen.insert(e.id) {
                 self.rows.extras.push(ExtraRow {
@@ -219,6 +220,18 @@ fn entry<'a, T: Default>(v: &'a mut Vec<(String, T)>, job: &str) -> &'a mut T {
 
 /// Reads one poll's answers.
 pub fn normalise(fetches: &[Fetched]) -> Observations {
+    normalise_with(fetches, None)
+}
+
+/// `normalise`, with the rows of earlier polls kept in `cache` (the recorder's: only rows
+/// whose bytes changed are read). The result is the same with or without it.
+pub fn normalise_with(
+    fetches: &[Fetched],
+    mut cache: Option<&mut beacon::RowCache>,
+) -> Observations {
+    if let Some(c) = cache.as_deref_mut() {
+        c.next_poll();
+    }
     let mut obs = Observations::default();
     let mut lists: Vec<(String, ListAcc)> = Vec::new();
     let mut view_rows: Vec<(String, Vec<crate::beacon::Execution>)> = Vec::new();
@@ -228,7 +241,7 @@ pub fn normalise(fetches: &[Fetched]) -> Observations {
         match (f.kind, f.job.as_deref()) {
             (SourceKind::RunnerExecAll | SourceKind::RunnerJobPage, Some(job)) => {
                 let acc = entry(&mut lists, job);
-                read_list(f, &mut notes, acc);
+                read_list(f, &mut notes, acc, cache.as_deref_mut());
             }
             (SourceKind::RunnerJobDefault, Some(job)) => {
                 let mut seen = None;
@@ -320,7 +333,12 @@ fn unparsable(notes: &mut FetchNotes, e: String) {
     notes.parse_error = Some(e);
 }
 
-fn read_list(f: &Fetched, notes: &mut FetchNotes, acc: &mut ListAcc) {
+fn read_list(
+    f: &Fetched,
+    notes: &mut FetchNotes,
+    acc: &mut ListAcc,
+    cache: Option<&mut beacon::RowCache>,
+) {
     match notes.outcome {
         // The pages that follow carry the list.
         Outcome::OlderRunner => {}
@@ -330,9 +348,9 @@ fn read_list(f: &Fetched, notes: &mut FetchNotes, acc: &mut ListAcc) {
                 return;
             };
             let parsed = if f.kind == SourceKind::RunnerExecAll {
-                beacon::parse_exec_list(b)
+                beacon::parse_exec_list_with(b, cache)
             } else {
-                beacon::parse_job_view(b).map(|v| v.executions.unwrap_or_default())
+                beacon::parse_job_view_with(b, cache).map(|v| v.executions.unwrap_or_default())
             };
             match parsed {
                 Ok(list) => acc.add(list, notes),

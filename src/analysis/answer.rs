@@ -144,7 +144,7 @@ fn redeliveries_shown(ids: &[i64], cells: &[DupCell]) -> usize {
 
 /// The shown rows by status, as `execs` (the complete list of the same poll) had them; an id
 /// the list did not have is not counted.
-fn shown_by_status(ids: &[i64], execs: &BTreeMap<i64, Execution>) -> BTreeMap<String, usize> {
+fn shown_by_status(ids: &[i64], execs: &crate::store::rows::Rows) -> BTreeMap<String, usize> {
     let mut by = BTreeMap::new();
     for id in ids {
         if let Some(e) = execs.get(id) {
@@ -377,7 +377,7 @@ mod tests {
     /// A view mixing statuses is counted by status; an id the list lacks is not counted.
     #[test]
     fn the_view_by_status() {
-        let execs: BTreeMap<i64, Execution> = [
+        let execs: crate::store::rows::Rows = [
             (1, "failed"),
             (2, "failed"),
             (3, "completed"),

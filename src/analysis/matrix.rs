@@ -4,7 +4,7 @@ use super::values::Stamp;
 use crate::beacon::RouterRec;
 use crate::beacon::{Execution, ExpectedMatrix, Str};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Cell {
@@ -168,7 +168,8 @@ fn row_ref(r: &Row) -> RowRef {
     }
 }
 
-fn index(v: &[String]) -> HashMap<&str, u32> {
+/// Names to positions, with a fast hash: coverage looks up three names per row.
+fn index(v: &[String]) -> rustc_hash::FxHashMap<&str, u32> {
     v.iter()
         .enumerate()
         .map(|(i, s)| (s.as_str(), i as u32))
@@ -198,7 +199,8 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
     };
     let (qi, mi, ri) = (index(&m.questions), index(&m.models), index(&m.regions));
     // Rows placed in a cell, then sorted by cell: no map, no vector per cell.
-    let mut placed: Vec<(CellIdx, Row<'a>)> = Vec::new();
+    let rows = rows.into_iter();
+    let mut placed: Vec<(CellIdx, Row<'a>)> = Vec::with_capacity(rows.size_hint().0);
     let single_default = m.questions.len() == 1 && m.questions[0] == "default";
     for row in rows {
         let e = row.exec;
@@ -264,7 +266,7 @@ pub fn coverage<'a>(m: &ExpectedMatrix, rows: impl IntoIterator<Item = Row<'a>>)
             reason: why.join("; "),
         });
     }
-    // Stable: a cell's rows stay in the order they came.
+    // Stable: a cell's rows stay in the order they came (by id, then the extras).
     placed.sort_by_key(|(c, _)| *c);
     let groups: Vec<&[(CellIdx, Row<'a>)]> = placed.chunk_by(|a, b| a.0 == b.0).collect();
     cov.covered = groups.len();

@@ -6,11 +6,11 @@ use super::select::{SelectError, Selector};
 use super::values::Stamp;
 use serde::Serialize;
 
-use crate::beacon::{Execution, ExtraRow, JobRec, RouterRec};
+use crate::beacon::{ExtraRow, JobRec, RouterRec};
 use crate::fetch::SourceKind;
 use crate::store::schema::{SessionRec, SnapshotRec};
 use crate::store::{Reader, SnapshotInfo, StoreError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 /// A recording opened for analysis: one consistent read view plus the snapshot headers.
@@ -49,7 +49,7 @@ pub struct JobState {
     pub job_id: String,
     pub index: u32,
     pub rec: Option<JobRec>,
-    pub execs: BTreeMap<i64, Execution>,
+    pub execs: crate::store::rows::Rows,
     /// Rows kept beside the by-id list (an id repeated within one body, no usable id).
     pub extras: Vec<ExtraRow>,
     /// A complete list of its rows was read at some snapshot up to this one. Without one

@@ -159,10 +159,14 @@ pub fn matrix_for(js: &JobState, router: Option<&RouterRec>) -> ExpectedMatrix {
 
 pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary {
     let m = matrix_for(js, state.router.as_ref());
-    let mut by_status = BTreeMap::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in js.rows() {
-        *by_status.entry(r.exec.status.to_string()).or_default() += 1;
+        *counts.entry(r.exec.status.as_str()).or_default() += 1;
     }
+    let by_status = counts
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
     let total = js.row_count();
     let default_rows = js.rec.as_ref().and_then(|r| r.default_rows);
     let ids: Vec<i64> = js

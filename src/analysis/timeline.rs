@@ -101,10 +101,11 @@ pub(crate) fn cell_of(e: &Execution) -> Option<Cell> {
 /// (its status, its rows by id, its rows stopping), then the router.
 type Order = (u64, u32, i64, u8);
 
-/// The events of one job's rows over a range of ids, from one sweep in (id, seq) order.
-#[derive(Default)]
-struct RowEvents {
-    events: Vec<(Order, EventKind)>,
+/// The events of one job's rows, from one sweep in (id, seq) order.
+struct RowEvents<'g> {
+    /// The timeline's events, this job's appended (with `place`).
+    events: &'g mut Vec<(Order, u32, EventKind)>,
+    place: u32,
     /// (cell, seq, id) of every appearance of a row with a cell.
     appearances: Vec<(Cell, u64, i64)>,
     /// Rows whose last version is not a tombstone.
@@ -113,15 +114,22 @@ struct RowEvents {
     last_added: Option<u64>,
 }
 
-impl RowEvents {
+impl<'g> RowEvents<'g> {
     fn sweep(
         rec: &Recording,
         job: u32,
-        order: u32,
-        ids: RangeInclusive<i64>,
+        (order, place): (u32, u32),
         seqs: &RangeInclusive<u64>,
-    ) -> Result<RowEvents, StoreError> {
-        let mut w = RowEvents::default();
+        events: &'g mut Vec<(Order, u32, EventKind)>,
+    ) -> Result<RowEvents<'g>, StoreError> {
+        let mut w = RowEvents {
+            events,
+            place,
+            appearances: Vec::new(),
+            live: 0,
+            last_added: None,
+        };
+        let ids = i64::MIN..=i64::MAX;
         let mut prev: Option<(i64, Option<Execution>)> = None;
         rec.reader.each_exec_version(job, ids, |id, seq, v| {
             let old = match prev.take() {
@@ -143,7 +151,7 @@ impl RowEvents {
                             cell,
                             status,
                         };
-                        w.events.push((key, kind));
+                        w.events.push((key, w.place, kind));
                     }
                     w.live += 1;
                     w.last_added = w.last_added.max(Some(seq));
@@ -168,7 +176,7 @@ impl RowEvents {
                                     .then(|| e.error_code.clone())
                                     .flatten(),
                             };
-                            w.events.push((key, kind));
+                            w.events.push((key, w.place, kind));
                         }
                     }
                 }
@@ -178,7 +186,7 @@ impl RowEvents {
                             execution_id: id,
                             cell: cell_of(o),
                         };
-                        w.events.push((key, kind));
+                        w.events.push((key, w.place, kind));
                     }
                     w.live -= 1;
                 }
@@ -310,19 +318,10 @@ fn job_events(rec: &Recording, place: u32, idx: u32, g: &mut Gathered) -> Result
             prev = Some(st);
         }
     }
-    // Rows, swept by id range over the cores.
-    let parts = super::recording::by_id_ranges(rec, idx, |ids| {
-        RowEvents::sweep(rec, idx, order, ids, &seqs)
-    })?;
-    let mut live = 0;
-    let mut last_added: Option<u64> = None;
-    let mut appearances = Vec::new();
-    for p in parts {
-        g.ev.extend(p.events.into_iter().map(|(k, e)| (k, place, e)));
-        appearances.extend(p.appearances);
-        live += p.live;
-        last_added = last_added.max(p.last_added);
-    }
+    // Rows, in one sweep straight into the timeline: on two cores the sweep was 10 % faster
+    // but each core's heap kept its own copy of the events (replay --json: 120 MiB, not 75).
+    let w = RowEvents::sweep(rec, idx, (order, place), &seqs, &mut g.ev)?;
+    let (appearances, live, last_added) = (w.appearances, w.live, w.last_added);
     for (k, e) in duplications(appearances, order) {
         g.push(k, place, e);
     }
@@ -384,16 +383,11 @@ fn in_order(
     jobs: &[(String, u32)],
     ev: Vec<(Order, u32, EventKind)>,
 ) -> Vec<Event> {
-    let mut keys: Vec<(Order, u32)> = ev
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.0, i as u32))
-        .collect();
-    keys.sort_unstable();
+    let mut ev = ev;
+    // Stable, in place: events with one key keep the order they were gathered in.
+    ev.sort_by_key(|e| e.0);
     let names: Vec<Str> = jobs.iter().map(|(n, _)| Str::from(n.as_str())).collect();
-    let mut slots: Vec<Option<(Order, u32, EventKind)>> = ev.into_iter().map(Some).collect();
-    keys.into_iter()
-        .filter_map(|(_, i)| slots[i as usize].take())
+    ev.into_iter()
         .map(|((seq, ..), job, kind)| Event {
             at: Stamp(rec.info(seq).map_or(0, |i| i.started_at)),
             seq,

@@ -105,6 +105,7 @@ struct FailureSummary {
 
 /// Which body a list comes from decides whether a missing `output` means "null output".
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 enum RowSource {
     /// `/executions/all`: `output` is omitted exactly when it is null.
     All,
@@ -278,7 +279,98 @@ fn convert(raw: RawRow<'_>, source: RowSource, problems: &mut Vec<String>) -> (E
     (e, id.is_some())
 }
 
-fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList {
+/// What one row of a body came to. It depends on the row's bytes and the endpoint only, so a
+/// row that has not changed since the last poll need not be read again (`RowCache`).
+#[derive(Debug, Clone)]
+// Nearly every row is kept: boxing it would cost an allocation per row for the rare other.
+#[allow(clippy::large_enum_variant)]
+enum RowOut {
+    Kept {
+        e: Execution,
+        has_id: bool,
+        /// Fields that could not be read, said once for the row.
+        problem: Option<String>,
+    },
+    /// Not a row at all: why.
+    Unusable(String),
+}
+
+fn parse_row(r: &RawValue, source: RowSource) -> RowOut {
+    match serde_json::from_str::<RawRow>(r.get()) {
+        Ok(raw) => {
+            let mut notes = Vec::new();
+            let (e, has_id) = convert(raw, source, &mut notes);
+            let problem = (!notes.is_empty()).then(|| {
+                format!(
+                    "{}; {}",
+                    notes.join("; "),
+                    if has_id {
+                        "row kept without them"
+                    } else {
+                        "row kept without an id"
+                    }
+                )
+            });
+            RowOut::Kept { e, has_id, problem }
+        }
+        Err(e) => RowOut::Unusable(format!("not a row ({e}): {}; not kept", snippet(r))),
+    }
+}
+
+/// Rows already read, by a 128-bit hash of their bytes (xxh3; the endpoint seeds it): a poll
+/// of 10,000 rows of which 100 changed reads 100. Holds the rows of the last poll and of the
+/// one before (`next_poll` drops the rest), at most `RowCache::MAX` of them; past that, rows
+/// are read every time.
+#[derive(Debug, Default)]
+pub struct RowCache {
+    /// This poll's rows, in the order first seen, and where each hash is among them.
+    now: Vec<RowOut>,
+    now_at: rustc_hash::FxHashMap<u128, u32>,
+    /// The last poll's (each taken at most once).
+    before: Vec<Option<RowOut>>,
+    before_at: rustc_hash::FxHashMap<u128, u32>,
+}
+
+impl RowCache {
+    /// Rows kept at most (about 400 bytes each).
+    pub const MAX: usize = 200_000;
+
+    /// A new poll begins: rows not seen in the last one are forgotten.
+    pub fn next_poll(&mut self) {
+        let n = self.now.len();
+        self.before = std::mem::replace(&mut self.now, Vec::with_capacity(n))
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.before_at = std::mem::replace(
+            &mut self.now_at,
+            rustc_hash::FxHashMap::with_capacity_and_hasher(n, Default::default()),
+        );
+    }
+
+    fn row(&mut self, r: &RawValue, source: RowSource) -> RowOut {
+        let h = twox_hash::XxHash3_128::oneshot_with_seed(source as u64, r.get().as_bytes());
+        if let Some(&i) = self.now_at.get(&h) {
+            return self.now[i as usize].clone();
+        }
+        let v = self
+            .before_at
+            .get(&h)
+            .and_then(|&i| self.before.get_mut(i as usize)?.take())
+            .unwrap_or_else(|| parse_row(r, source));
+        if self.now.len() < Self::MAX {
+            self.now_at.insert(h, self.now.len() as u32);
+            self.now.push(v.clone());
+        }
+        v
+    }
+}
+
+fn parse_rows(
+    rows: Option<Vec<&RawValue>>,
+    source: RowSource,
+    mut cache: Option<&mut RowCache>,
+) -> ExecutionList {
     let Some(rows) = rows else {
         return ExecutionList {
             was_null: true,
@@ -290,26 +382,19 @@ fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList 
         in_body: rows.len(),
         ..Default::default()
     };
-    let mut notes = Vec::new();
     for (index, r) in rows.into_iter().enumerate() {
         let index = index.min(u32::MAX as usize) as u32;
-        match serde_json::from_str::<RawRow>(r.get()) {
-            Ok(raw) => {
-                notes.clear();
-                let (e, has_id) = convert(raw, source, &mut notes);
-                if !notes.is_empty() {
+        let row = match cache.as_deref_mut() {
+            Some(c) => c.row(r, source),
+            None => parse_row(r, source),
+        };
+        match row {
+            RowOut::Kept { e, has_id, problem } => {
+                if let Some(reason) = problem {
                     out.problems.push(RowProblem {
                         index,
                         id: has_id.then_some(e.id),
-                        reason: format!(
-                            "{}; {}",
-                            notes.join("; "),
-                            if has_id {
-                                "row kept without them"
-                            } else {
-                                "row kept without an id"
-                            }
-                        ),
+                        reason,
                     });
                 }
                 if has_id {
@@ -318,10 +403,10 @@ fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList 
                     out.no_id.push(e);
                 }
             }
-            Err(e) => out.problems.push(RowProblem {
+            RowOut::Unusable(reason) => out.problems.push(RowProblem {
                 index,
                 id: None,
-                reason: format!("not a row ({e}): {}; not kept", snippet(r)),
+                reason,
             }),
         }
     }
@@ -330,23 +415,63 @@ fn parse_rows(rows: Option<Vec<&RawValue>>, source: RowSource) -> ExecutionList 
 
 /// Parses a `GET /api/v1/jobs/{id}/executions/all` body.
 pub fn parse_exec_list(body: &[u8]) -> Result<ExecutionList, String> {
+    parse_exec_list_with(body, None)
+}
+
+/// `parse_exec_list`, reading again only the rows `cache` has not seen.
+pub fn parse_exec_list_with(
+    body: &[u8],
+    cache: Option<&mut RowCache>,
+) -> Result<ExecutionList, String> {
     // `executions` must be present (even as null): a body without it is not this endpoint's.
+    // Its rows are cut out as raw values in the same pass.
     #[derive(Deserialize)]
     struct Probe<'a> {
+        #[serde(borrow, deserialize_with = "present_rows")]
+        executions: Present<'a>,
+    }
+    struct Present<'a>(Option<Vec<&'a RawValue>>);
+    fn present_rows<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Present<'de>, D::Error> {
+        <Option<Vec<&'de RawValue>>>::deserialize(d).map(Present)
+    }
+    let probe: Probe = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        // The error as the two-step reading words it (the field, then its rows).
+        Err(_) => return Err(exec_list_error(body)),
+    };
+    let rows = probe.executions.0;
+    Ok(parse_rows(rows, RowSource::All, cache))
+}
+
+/// Why a body is not an `/executions/all` answer: the field first, then its value.
+fn exec_list_error(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Field<'a> {
         #[serde(borrow)]
         executions: &'a RawValue,
     }
-    let probe: Probe = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let rows: Option<Vec<&RawValue>> =
-        serde_json::from_str(probe.executions.get()).map_err(|e| format!("executions: {e}"))?;
-    Ok(parse_rows(rows, RowSource::All))
+    match serde_json::from_slice::<Field>(body) {
+        Err(e) => e.to_string(),
+        Ok(f) => match serde_json::from_str::<Option<Vec<&RawValue>>>(f.executions.get()) {
+            Err(e) => format!("executions: {e}"),
+            Ok(_) => "executions: unreadable".into(),
+        },
+    }
 }
 
 /// Parses the `executions` value of a job view (already cut out of the body).
 pub fn parse_exec_rows(executions: &RawValue) -> Result<ExecutionList, String> {
+    parse_exec_rows_with(executions, None)
+}
+
+/// `parse_exec_rows`, reading again only the rows `cache` has not seen.
+pub fn parse_exec_rows_with(
+    executions: &RawValue,
+    cache: Option<&mut RowCache>,
+) -> Result<ExecutionList, String> {
     let rows: Option<Vec<&RawValue>> =
         serde_json::from_str(executions.get()).map_err(|e| format!("executions: {e}"))?;
-    Ok(parse_rows(rows, RowSource::JobView))
+    Ok(parse_rows(rows, RowSource::JobView, cache))
 }
 
 #[cfg(test)]

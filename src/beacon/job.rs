@@ -1,7 +1,7 @@
 //! The job view (`GET /api/v1/jobs/{id}?include=executions`) and the expected matrix a job
 //! spec implies, for both execution paths.
 
-use super::exec::{ExecutionList, parse_exec_rows};
+use super::exec::{ExecutionList, parse_exec_rows_with};
 use super::region::normalize_region;
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,6 +21,14 @@ pub struct JobView {
 /// Parses a job view body. An error body (`{"error": ...}`) is an error here; the caller
 /// decides by HTTP status whether that is expected.
 pub fn parse_job_view(body: &[u8]) -> Result<JobView, String> {
+    parse_job_view_with(body, None)
+}
+
+/// `parse_job_view`, reading again only the rows `cache` has not seen (fallback paging).
+pub fn parse_job_view_with(
+    body: &[u8],
+    cache: Option<&mut super::RowCache>,
+) -> Result<JobView, String> {
     #[derive(Deserialize)]
     struct Body<'a> {
         #[serde(borrow, default)]
@@ -41,7 +49,7 @@ pub fn parse_job_view(body: &[u8]) -> Result<JobView, String> {
     }
     let executions = match b.executions {
         None => None,
-        Some(raw) => Some(parse_exec_rows(raw)?),
+        Some(raw) => Some(parse_exec_rows_with(raw, cache)?),
     };
     Ok(JobView {
         spec_json: job.map(|j| j.get().to_string()),

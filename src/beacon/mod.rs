@@ -15,8 +15,11 @@ mod region;
 mod router;
 mod time;
 pub use entity::{ExtraRow, ExtraWhy, JobRec, RouterRec, RowProblem};
-pub use exec::{ExecutionList, parse_exec_list, parse_exec_rows};
-pub use job::{ExecPath, ExpectedMatrix, JobView, MATRIX_CAP, parse_job_view};
+pub use exec::{
+    ExecutionList, RowCache, parse_exec_list, parse_exec_list_with, parse_exec_rows,
+    parse_exec_rows_with,
+};
+pub use job::{ExecPath, ExpectedMatrix, JobView, MATRIX_CAP, parse_job_view, parse_job_view_with};
 pub use jobs::{
     DEFAULT_PAGE, JobsList, ListedJob, MAX_ID_LEN, is_final, parse_jobs_list, usable_id,
 };

@@ -103,6 +103,9 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
             disk_limit: None,
             retain: None,
             max_size: None,
+            live_findings: true,
+            metrics: None,
+            on_finding: None,
         };
         let src = HttpSource::new(
             HttpConfig {

@@ -102,6 +102,21 @@ pub struct Args {
         default_missing_value = crate::serve::live::DEFAULT_ADDR
     )]
     pub ui: Option<String>,
+    /// Serve `/metrics` (Prometheus text format) on ADDR, without the page (with `--ui` it is
+    /// on the page's address too).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Run CMD once for each finding that begins or ends: the finding as JSON on its stdin,
+    /// BLACKBOX_FINDING_KIND/_STATE/_SUBJECT/_SEQ in its environment. Split on spaces and run
+    /// without a shell.
+    #[arg(long, value_name = "CMD")]
+    pub on_finding: Option<String>,
+    /// How long one --on-finding run may take before it is killed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::args::parse_duration)]
+    pub on_finding_timeout: std::time::Duration,
+    /// Do not judge findings while recording (no notes, no hook, no finding metrics).
+    #[arg(long)]
+    pub no_live_findings: bool,
 }
 
 impl Args {
@@ -171,6 +186,21 @@ impl Args {
                 disk_limit: None,
                 retain: self.retain,
                 max_size: self.max_size,
+                live_findings: !self.no_live_findings,
+                metrics: None,
+                on_finding: match &self.on_finding {
+                    Some(cmd) if self.no_live_findings => {
+                        let _ = cmd;
+                        return Err(CliError::usage(
+                            "--on-finding needs the findings --no-live-findings turns off",
+                        ));
+                    }
+                    Some(cmd) => Some(
+                        crate::record::hook::Hook::new(cmd, self.on_finding_timeout)
+                            .map_err(CliError::usage)?,
+                    ),
+                    None => None,
+                },
             },
             HttpConfig {
                 timeout: self.timeout,
@@ -259,6 +289,22 @@ impl Observer for Status {
             return self.json_line(serde_json::json!({"event": "note", "message": msg}));
         }
         self.show(format!("note: {}", term(msg)));
+    }
+
+    fn finding(&mut self, c: &crate::record::live::Change) {
+        if self.json {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["event"] = serde_json::json!("finding");
+            v["at"] = serde_json::json!(crate::beacon::format_micros(c.at_us));
+            return self.json_line(v);
+        }
+        self.show(format!(
+            "finding {}: {} [{}, snapshot {}]",
+            c.state,
+            term(&c.message),
+            c.kind,
+            c.seq
+        ));
     }
 
     fn committed(&mut self, stats: &IngestStats, poll: &Poll) {
@@ -408,8 +454,19 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         LogFormat::Json => Status::json(),
     };
     let mut live = None;
+    let metrics = (args.ui.is_some() || args.metrics.is_some())
+        .then(|| Arc::new(crate::serve::metrics::Metrics::new(db.to_path_buf())));
+    let mut opts = opts;
+    opts.metrics = metrics.clone();
+    if let (Some(addr), Some(m)) = (&args.metrics, &metrics) {
+        let bound = rt
+            .block_on(crate::serve::live::start_metrics(m.clone(), addr))
+            .map_err(CliError::failure)?;
+        say(&format!("metrics at http://{bound}/metrics"));
+    }
     if let Some(addr) = &args.ui {
         let page = crate::serve::live::LivePage::new(db.to_path_buf(), None, true);
+        page.set_metrics(metrics.clone());
         let bound = rt
             .block_on(crate::serve::live::start(page.clone(), addr))
             .map_err(CliError::failure)?;

@@ -182,10 +182,11 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
     let events = timeline::timeline(&rec, from, to, &jobs)?;
     let ctx = Ctx::new(rec.start_us(), color && !args.json);
     let st = render::text_style(ctx);
+    // Buffered before the filter: it then looks at large pieces, not serde's small ones.
     let mut out: Box<dyn Write + '_> = if args.json {
-        Box::new(json_out(out))
+        Box::new(std::io::BufWriter::with_capacity(1 << 16, json_out(out)))
     } else {
-        Box::new(text_out(out))
+        Box::new(std::io::BufWriter::with_capacity(1 << 16, text_out(out)))
     };
     let mut prev_at: Option<i64> = None;
     let mut k = 0;
@@ -233,6 +234,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
     if events.is_empty() && !args.json {
         writeln!(out, "no events between snapshots {from} and {to}")?;
     }
+    out.flush()?;
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 
 use super::capture::{self, Capture};
 use super::error::Error;
-use crate::normalise::normalise;
 use crate::present::safe::term;
 use crate::store::writer::Poll;
 use crate::store::{Sharing, Writer};
@@ -276,9 +275,9 @@ pub fn import(req: &Request, db: &Path) -> Result<Imported, Error> {
             .collect(),
     });
     let (mut first, mut last) = (None, 0);
+    let mut rows = crate::beacon::RowCache::default();
     for p in &polls {
-        let obs = normalise(&p.fetches);
-        let s = w.ingest(p, &obs)?;
+        let (s, _) = w.ingest_with(p, &mut rows)?;
         first.get_or_insert(s.seq);
         last = s.seq;
     }

@@ -13,13 +13,14 @@
 
 mod budget;
 pub mod follow;
+pub mod hook;
+pub mod live;
 pub mod plan;
 mod silence;
 
 pub use plan::{Cadence, Scheduler, Targets};
 
 use crate::clock::Clock;
-use crate::normalise::normalise;
 use crate::source::Source;
 use crate::store::schema::SessionRec;
 use crate::store::{IngestStats, Sharing, StoreError, Writer, writer::Poll};
@@ -60,6 +61,12 @@ pub struct RecordOptions {
     pub retain: Option<Duration>,
     /// `--max-size`: the oldest snapshots are pruned to keep the data under this many bytes.
     pub max_size: Option<u64>,
+    /// Judge findings after each snapshot (`live`); off: `--no-live-findings`.
+    pub live_findings: bool,
+    /// What `/metrics` serves, kept up to date after each poll.
+    pub metrics: Option<Arc<crate::serve::metrics::Metrics>>,
+    /// `--on-finding`: run for each finding that begins or ends.
+    pub on_finding: Option<hook::Hook>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +84,10 @@ pub enum RecordError {
 /// What the caller hears while recording (the CLI renders it).
 pub trait Observer: Send {
     fn warn(&mut self, msg: &str);
+    /// A finding began or ended (judged from the snapshot just committed).
+    fn finding(&mut self, c: &live::Change) {
+        self.warn(&format!("{} {}: {}", c.kind, c.state, c.message));
+    }
     fn committed(&mut self, stats: &IngestStats, poll: &Poll);
     /// A snapshot could not be written.
     fn write_failed(&mut self, err: &StoreError);
@@ -157,7 +168,7 @@ impl WriteHealth {
 /// megabytes, so they are moved, not copied).
 type Job = (
     Poll,
-    oneshot::Sender<(Result<IngestStats, StoreError>, Poll)>,
+    oneshot::Sender<(Result<IngestStats, StoreError>, Poll, Vec<live::Change>)>,
 );
 
 /// Opens the writer on its own thread. Returns the channel to it.
@@ -166,6 +177,7 @@ fn spawn_writer(
     session: SessionRec,
     opts: &RecordOptions,
 ) -> Result<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
+    let judge = opts.live_findings;
     let sharing = if opts.durable {
         Sharing::Shared
     } else {
@@ -182,19 +194,40 @@ fn spawn_writer(
     let h = std::thread::Builder::new()
         .name("blackbox-writer".into())
         .spawn(move || {
+            // Rows unchanged since the last poll are not read again.
+            let mut rows = crate::beacon::RowCache::default();
+            let mut findings = judge.then(live::Live::default);
             for (poll, reply) in rx {
                 // Notes left by `blackbox note` go in before the snapshot.
                 let (taken, mut warnings) = match w.take_inbox() {
                     Ok(t) => t,
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
-                let obs = normalise(&poll.fetches);
-                let r = w.ingest(&poll, &obs).map(|mut s| {
+                let mut changes = Vec::new();
+                let r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
+                    if let Some(l) = findings.as_mut() {
+                        changes = l.step(s.seq, poll.started_at, &poll.fetches, &obs);
+                    }
                     s
                 });
-                let _ = reply.send((r, poll));
+                if !changes.is_empty() {
+                    let notes: Vec<crate::store::notes::NewNote> = changes
+                        .iter()
+                        .map(|c| crate::store::notes::NewNote {
+                            at: c.at_us,
+                            text: live::note_text(c),
+                            mark_from: None,
+                            mark_to: None,
+                            created_at: c.at_us,
+                        })
+                        .collect();
+                    if let Err(e) = w.write_notes(&notes) {
+                        tracing::warn!("findings not kept as notes: {}", error_chain(&e));
+                    }
+                }
+                let _ = reply.send((r, poll, changes));
             }
             // Recording is over (the channel closed): hand back the file's free space.
             w.compact();
@@ -325,7 +358,16 @@ pub async fn record<S: Source>(
         let (rtx, rrx) = oneshot::channel();
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
-        let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        let (outcome, poll, changes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        if let Some(m) = &opts.metrics {
+            m.count(&poll, outcome.is_ok(), &changes);
+        }
+        for c in &changes {
+            observer.finding(c);
+            if let Some(h) = &opts.on_finding {
+                h.run(c);
+            }
+        }
         if health.note(outcome, &poll, &mut summary, observer) {
             break;
         }

@@ -39,6 +39,8 @@ pub struct LivePage {
     /// Bound to loopback: requests must name it (`Host`), or a web page elsewhere could read
     /// the recording through DNS rebinding.
     loopback: std::sync::atomic::AtomicBool,
+    /// `/metrics`, when this process records.
+    metrics: Mutex<Option<Arc<super::metrics::Metrics>>>,
 }
 
 /// What a look at the file found.
@@ -60,7 +62,13 @@ impl LivePage {
             ended: std::sync::atomic::AtomicBool::new(false),
             cache: Mutex::new(None),
             loopback: std::sync::atomic::AtomicBool::new(true),
+            metrics: Mutex::new(None),
         })
+    }
+
+    /// Serves `/metrics` from `m` beside the page.
+    pub fn set_metrics(&self, m: Option<Arc<super::metrics::Metrics>>) {
+        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = m;
     }
 
     /// The recording has ended: the page is rendered once more, saying so.
@@ -136,6 +144,20 @@ impl LivePage {
             .query()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
             .map(str::to_string);
+        if path == "/metrics" {
+            let m = self
+                .metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Ok(match m {
+                Some(m) => metrics_blocking(m, req.method().clone(), path).await?,
+                None => plain(
+                    StatusCode::NOT_FOUND,
+                    "no /metrics: only a recording process serves them",
+                ),
+            });
+        }
         if path != "/" && path != "/main" {
             return Ok(plain(StatusCode::NOT_FOUND, "not found: the page is at /"));
         }
@@ -251,6 +273,65 @@ pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, String
         page.clone().answer(req)
     });
     Ok(bound)
+}
+
+/// Binds `addr` and serves only `/metrics` from `m` (`record --metrics ADDR`).
+pub async fn start_metrics(
+    m: Arc<super::metrics::Metrics>,
+    addr: &str,
+) -> Result<SocketAddr, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
+    super::accept::serve(listener, Limits::default(), move |req| {
+        let m = m.clone();
+        metrics_blocking(m, req.method().clone(), req.uri().path().to_string())
+    });
+    Ok(bound)
+}
+
+/// `metrics_answer` off the async threads: a scrape reads the file.
+async fn metrics_blocking(
+    m: Arc<super::metrics::Metrics>,
+    method: Method,
+    path: String,
+) -> Result<Resp, std::io::Error> {
+    tokio::task::spawn_blocking(move || metrics_answer(&m, &method, &path))
+        .await
+        .map_err(std::io::Error::other)
+}
+
+/// The answer to a request of the metrics server (or of `/metrics` on the page's).
+fn metrics_answer(m: &super::metrics::Metrics, method: &Method, path: &str) -> Resp {
+    if method != Method::GET && method != Method::HEAD {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "read-only: GET and HEAD only",
+        );
+    }
+    if path != "/metrics" {
+        return plain(StatusCode::NOT_FOUND, "only /metrics here");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    match m.render(now) {
+        Ok(text) => headers(Response::builder().status(StatusCode::OK))
+            .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .body(Full::new(Bytes::from(text)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))),
+        // The details go to the server's log, not to any client.
+        Err(e) => {
+            crate::present::say(&format!("metrics: cannot read the recording: {}", term(&e)));
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the recording cannot be read now (the server's log says why)",
+            )
+        }
+    }
 }
 
 /// A line for stderr: where the page is, and a warning when anyone on the network can read it.

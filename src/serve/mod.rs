@@ -5,6 +5,7 @@
 //! starve the clients being served), and none lives longer than `CONNECTION_LIFETIME`.
 
 pub mod live;
+pub mod metrics;
 pub mod replay;
 
 mod accept;

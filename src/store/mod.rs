@@ -13,6 +13,7 @@ mod guard;
 pub mod notes;
 pub mod prune;
 mod reader;
+pub mod rows;
 pub mod schema;
 mod verify;
 pub mod writer;

@@ -2,6 +2,7 @@
 //! recorder commits). The analysis reads entity versions; bodies are decoded only on demand.
 
 use super::open::{DbResult, StoreError};
+use super::rows::Rows;
 use super::schema::*;
 use super::{blobs, checkpoint, codec};
 use crate::beacon::Execution;
@@ -272,63 +273,70 @@ impl Reader {
 
     /// The live executions of a job at `seq`: the last checkpoint at or before `seq`, then
     /// every change after it up to `seq` (see `schema`). Only the survivors are decoded.
-    pub fn execs_at(&self, job: u32, seq: u64) -> Result<BTreeMap<i64, Execution>, StoreError> {
-        enum Src {
+    pub fn execs_at(&self, job: u32, seq: u64) -> Result<Rows, StoreError> {
+        // The checkpoint (a zstd frame of ~10,000 rows) and the changes after it are read on
+        // two cores at once; the two sorted lists are then merged and decoded in halves.
+        let (cp, changes) = std::thread::scope(|sc| {
+            let changes = sc.spawn(|| self.changes_since(job, seq));
+            let cp = self.checkpoint_before(job, seq);
+            let changes = changes
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (cp, changes)
+        });
+        let (_, raw, entries) = cp?;
+        let changes = changes?;
+        enum Src<'a> {
             Checkpoint(std::ops::Range<usize>),
-            Version(Vec<u8>),
+            Version(&'a [u8]),
         }
-        let cps = self.txn.open_table(EXEC_CHECKPOINTS).db()?;
-        let mut base = 0;
-        let mut raw = Vec::new();
-        let mut live: BTreeMap<i64, Src> = BTreeMap::new();
-        if let Some(e) = cps.range((job, 0)..=(job, seq)).db()?.next_back() {
-            let (k, v) = e.db()?;
-            base = k.value().1;
-            raw = checkpoint::decode(v.value())
-                .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?;
-            for (id, r) in checkpoint::entries(&raw)
-                .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?
-            {
-                live.insert(id, Src::Checkpoint(r));
+        // Merge: a change after the checkpoint replaces (or, a tombstone, removes) its row.
+        let mut live: Vec<(i64, Src)> = Vec::with_capacity(entries.len() + changes.len());
+        // By id, the last version of each (changes come in seq order).
+        let later: BTreeMap<i64, &[u8]> = changes
+            .iter()
+            .map(|((_, id), bytes)| (*id, bytes.as_slice()))
+            .collect();
+        let mut ls = later.into_iter().peekable();
+        for (id, r) in entries {
+            while let Some((cid, b)) = ls.next_if(|(cid, _)| *cid < id) {
+                if codec::format_of(b) != Some(format::EXEC_TOMBSTONE) {
+                    live.push((cid, Src::Version(b)));
+                }
+            }
+            match ls.next_if(|(cid, _)| *cid == id) {
+                Some((_, b)) if codec::format_of(b) == Some(format::EXEC_TOMBSTONE) => {}
+                Some((_, b)) => live.push((id, Src::Version(b))),
+                None => live.push((id, Src::Checkpoint(r))),
             }
         }
-        let changes = self.txn.open_table(EXEC_CHANGES).db()?;
-        let versions = self.txn.open_table(EXEC_VERSIONS).db()?;
-        for e in changes
-            .range((job, base + 1, i64::MIN)..=(job, seq, i64::MAX))
-            .db()?
-        {
-            let (k, _) = e.db()?;
-            let (_, s, id) = k.value();
-            let v = versions.get((job, id, s)).db()?.ok_or_else(|| {
-                StoreError::corrupt(
-                    format!("execution {id} at {s}"),
-                    std::io::Error::other("indexed version is missing"),
-                )
-            })?;
-            let bytes = v.value();
-            if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
-                live.remove(&id);
-            } else {
-                live.insert(id, Src::Version(bytes.to_vec()));
+        for (cid, b) in ls {
+            if codec::format_of(b) != Some(format::EXEC_TOMBSTONE) {
+                live.push((cid, Src::Version(b)));
             }
         }
         let decode = |(id, src): &(i64, Src)| -> Result<(i64, Execution), StoreError> {
             let bytes = match src {
                 Src::Checkpoint(r) => &raw[r.clone()],
-                Src::Version(b) => b.as_slice(),
+                Src::Version(b) => b,
             };
             codec::decode(format::EXEC_V1, bytes)
                 .map(|e| (*id, e))
                 .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))
         };
-        let live: Vec<(i64, Src)> = live.into_iter().collect();
+        let decode_all = |part: &[(i64, Src)], cap: usize| {
+            let mut out = Vec::with_capacity(cap);
+            for x in part {
+                out.push(decode(x)?);
+            }
+            Ok::<_, StoreError>(out)
+        };
         // Decoding ten thousand rows is most of a `show`: halve it on a second core.
-        let rows: Vec<(i64, Execution)> = if live.len() >= 4096 {
+        let rows = if live.len() >= 4096 {
             let (a, b) = live.split_at(live.len() / 2);
             std::thread::scope(|sc| {
-                let second = sc.spawn(|| b.iter().map(decode).collect::<Result<Vec<_>, _>>());
-                let mut first = a.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+                let second = sc.spawn(|| decode_all(b, b.len()));
+                let mut first = decode_all(a, live.len())?;
                 let second = second
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
@@ -336,10 +344,74 @@ impl Reader {
                 Ok::<_, StoreError>(first)
             })?
         } else {
-            live.iter().map(decode).collect::<Result<_, _>>()?
+            decode_all(&live, live.len())?
         };
-        // In id order already: the map is built in bulk.
-        Ok(rows.into_iter().collect())
+        Ok(Rows::from_sorted(rows))
+    }
+
+    /// The job's last checkpoint at or before `seq`: its snapshot (0: none), its decoded
+    /// payload and the (id, byte range) of each row in it, in id order.
+    #[allow(clippy::type_complexity)]
+    fn checkpoint_before(
+        &self,
+        job: u32,
+        seq: u64,
+    ) -> Result<(u64, Vec<u8>, Vec<(i64, std::ops::Range<usize>)>), StoreError> {
+        let cps = self.txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let Some(e) = cps.range((job, 0)..=(job, seq)).db()?.next_back() else {
+            return Ok((0, Vec::new(), Vec::new()));
+        };
+        let (k, v) = e.db()?;
+        let base = k.value().1;
+        let raw = checkpoint::decode(v.value())
+            .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?;
+        let mut entries = checkpoint::entries(&raw)
+            .map_err(|e| StoreError::corrupt(format!("checkpoint at {base}"), e))?;
+        // Written in id order; a checkpoint that is not is put in order (the last of an id
+        // wins, as it would in a map).
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            let mut by_id: BTreeMap<i64, std::ops::Range<usize>> = BTreeMap::new();
+            by_id.extend(entries);
+            entries = by_id.into_iter().collect();
+        }
+        Ok((base, raw, entries))
+    }
+
+    /// Every version of the job's rows stored after the last checkpoint at or before `seq`,
+    /// up to `seq`, by (seq, id).
+    fn changes_since(
+        &self,
+        job: u32,
+        seq: u64,
+    ) -> Result<BTreeMap<(u64, i64), Vec<u8>>, StoreError> {
+        let cps = self.txn.open_table(EXEC_CHECKPOINTS).db()?;
+        let base = match cps.range((job, 0)..=(job, seq)).db()?.next_back() {
+            Some(e) => e.db()?.0.value().1,
+            None => 0,
+        };
+        let changes = self.txn.open_table(EXEC_CHANGES).db()?;
+        let versions = self.txn.open_table(EXEC_VERSIONS).db()?;
+        let mut keys: Vec<(i64, u64)> = Vec::new();
+        for e in changes
+            .range((job, base + 1, i64::MIN)..=(job, seq, i64::MAX))
+            .db()?
+        {
+            let (_, s, id) = e.db()?.0.value();
+            keys.push((id, s));
+        }
+        // Looked up in key order: neighbouring versions share pages, each read once.
+        keys.sort_unstable();
+        let mut out = BTreeMap::new();
+        for (id, s) in keys {
+            let v = versions.get((job, id, s)).db()?.ok_or_else(|| {
+                StoreError::corrupt(
+                    format!("execution {id} at {s}"),
+                    std::io::Error::other("indexed version is missing"),
+                )
+            })?;
+            out.insert((s, id), v.value().to_vec());
+        }
+        Ok(out)
     }
 
     /// Every stored version of a job's rows whose id is in `ids`, in (id, seq) order, handed

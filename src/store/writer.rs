@@ -61,8 +61,11 @@ pub struct Writer {
     session: u64,
     /// Previous small body per URL id, for delta encoding: (body id, raw, depth).
     last_body: HashMap<u32, (u64, Vec<u8>, u32)>,
-    /// Encoded current version of each live execution, per job.
-    execs: HashMap<u32, HashMap<i64, Vec<u8>>>,
+    /// Bodies of the poll being ingested, hashed and encoded ahead (`ingest_with`), by fetch.
+    prepared: Vec<Option<PreparedBody>>,
+    /// Each job's live rows as last stored, to tell a changed row without encoding the rest
+    /// (two rows are equal exactly when their encodings are).
+    execs: HashMap<u32, HashMap<i64, crate::beacon::Execution>>,
     job_state: HashMap<u32, Vec<u8>>,
     /// Encoded current extras of each job (absent = none).
     extras_state: HashMap<u32, Vec<u8>>,
@@ -127,6 +130,7 @@ impl Writer {
             pending_session: None,
             session: 0,
             last_body: HashMap::new(),
+            prepared: Vec::new(),
             execs: HashMap::new(),
             job_state: HashMap::new(),
             extras_state: HashMap::new(),
@@ -199,7 +203,9 @@ impl Writer {
             if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
                 m.remove(&id);
             } else {
-                m.insert(id, bytes.to_vec());
+                let e = codec::decode(format::EXEC_V1, bytes)
+                    .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?;
+                m.insert(id, e);
             }
         }
         self.since_checkpoint.clear();
@@ -290,6 +296,11 @@ impl Writer {
 
     /// Takes in the notes waiting in the inbox (see `notes`): how many, and what was set
     /// aside.
+    /// Writes notes at once, in their own durable transaction (findings as they appear).
+    pub fn write_notes(&mut self, notes: &[super::notes::NewNote]) -> Result<(), StoreError> {
+        super::notes::write(self.db()?, notes)
+    }
+
     pub fn take_inbox(&mut self) -> Result<(usize, Vec<String>), StoreError> {
         let path = self.path.clone();
         super::notes::take_in(&path, self.db()?)
@@ -327,6 +338,7 @@ impl Writer {
         txn: &WriteTransaction,
         url: u32,
         raw: &[u8],
+        prep: Option<PreparedBody>,
         stats: &mut IngestStats,
     ) -> Result<u64, StoreError> {
         // The same body as last time at this URL: the common case of an unchanged poll.
@@ -335,7 +347,10 @@ impl Writer {
         {
             return Ok(*id);
         }
-        let hash = *blake3::hash(raw).as_bytes();
+        let hash = match &prep {
+            Some(p) => p.hash,
+            None => *blake3::hash(raw).as_bytes(),
+        };
         let mut index = txn.open_table(BODY_INDEX).db()?;
         if let Some(id) = index.get(&hash).db()? {
             return Ok(id.value());
@@ -344,7 +359,11 @@ impl Writer {
             .last_body
             .get(&url)
             .map(|(id, b, d)| (*id, b.as_slice(), *d));
-        let rec = blobs::encode(raw, hash, base);
+        // Encoded ahead against the same base (a URL asked twice in one poll has another).
+        let rec = match prep {
+            Some(p) if p.base == base.map(|b| b.0) => p.rec,
+            _ => blobs::encode(raw, hash, base),
+        };
         let id = self.next_body;
         let bytes = codec::encode(format::BODY_V1, &rec);
         stats.new_bodies += 1;
@@ -358,7 +377,12 @@ impl Writer {
         }
         self.next_body += 1;
         if raw.len() <= blobs::DELTA_MAX_LEN {
-            self.last_body.insert(url, (id, raw.to_vec(), rec.depth));
+            // The last body's buffer is reused: no fresh 10 MB to fault in every poll.
+            let e = self.last_body.entry(url).or_default();
+            e.0 = id;
+            e.1.clear();
+            e.1.extend_from_slice(raw);
+            e.2 = rec.depth;
         } else {
             self.last_body.remove(&url);
         }
@@ -367,6 +391,64 @@ impl Writer {
 
     /// Writes one poll, read into `obs` (`normalise`), as one transaction and returns what
     /// was written.
+    /// Reads the poll's answers (`normalise_with`, rows unchanged since the last poll taken
+    /// from `rows`) while a second core hashes and delta-encodes its bodies, then ingests it.
+    /// The same snapshot as `ingest(poll, &normalise(&poll.fetches))`.
+    pub fn ingest_with(
+        &mut self,
+        poll: &Poll,
+        rows: &mut crate::beacon::RowCache,
+    ) -> Result<(IngestStats, crate::normalise::Observations), StoreError> {
+        self.reopen_if_broken()?;
+        let (obs, prepared) = std::thread::scope(|s| {
+            let this = &*self;
+            let bodies = s.spawn(move || this.prepare_bodies(poll));
+            let obs = crate::normalise::normalise_with(&poll.fetches, Some(rows));
+            let prepared = bodies
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (obs, prepared)
+        });
+        self.prepared = prepared;
+        let stats = self.ingest(poll, &obs);
+        self.prepared.clear();
+        Ok((stats?, obs))
+    }
+
+    /// Each fetch's body hashed and encoded against the last body of its URL, as `store_body`
+    /// would; `None` where the body is that last body again (or there is none).
+    fn prepare_bodies(&self, poll: &Poll) -> Vec<Option<PreparedBody>> {
+        poll.fetches
+            .iter()
+            .map(|f| {
+                let raw = f.body.as_deref()?;
+                let last = self.strings.get(&f.url).and_then(|u| self.last_body.get(u));
+                if last.is_some_and(|(_, prev, _)| prev.as_slice() == raw) {
+                    return None;
+                }
+                let hash = *blake3::hash(raw).as_bytes();
+                let base = last.map(|(id, b, d)| (*id, b.as_slice(), *d));
+                Some(PreparedBody {
+                    base: base.map(|b| b.0),
+                    hash,
+                    rec: blobs::encode(raw, hash, base),
+                })
+            })
+            .collect()
+    }
+
+    fn reopen_if_broken(&mut self) -> Result<(), StoreError> {
+        if self.broken {
+            // Close before opening again: the old handle holds the file's writer lock.
+            self.db = None;
+            let db = super::open::open_writer_limited(&self.path, self.sharing, self.limit)?;
+            self.db = Some(db);
+            self.reload()?;
+            self.broken = false;
+        }
+        Ok(())
+    }
+
     pub fn ingest(&mut self, poll: &Poll, obs: &Observations) -> Result<IngestStats, StoreError> {
         if self.broken {
             // Close before opening again: the old handle holds the file's writer lock.
@@ -418,11 +500,11 @@ impl Writer {
         for (job, since) in p.checkpoints {
             self.since_checkpoint.insert(job, since);
         }
-        for (job, id, bytes) in p.execs {
+        for (job, id, row) in p.execs {
             let m = self.execs.entry(job).or_default();
-            match bytes {
-                Some(b) => {
-                    m.insert(id, b);
+            match row {
+                Some(e) => {
+                    m.insert(id, e);
                 }
                 None => {
                     m.remove(&id);
@@ -531,7 +613,10 @@ impl Writer {
                 None => None,
             };
             let body = match &f.body {
-                Some(b) => Some(self.store_body(txn, url, b, stats)?),
+                Some(b) => {
+                    let prep = self.prepared.get_mut(i).and_then(Option::take);
+                    Some(self.store_body(txn, url, b, prep, stats)?)
+                }
                 None => None,
             };
             stats.requests += 1;
@@ -598,11 +683,11 @@ impl Writer {
             let current = self.execs.get(&job);
             let mut written = 0;
             for e in rows.by_id.values() {
-                let bytes = codec::encode(format::EXEC_V1, e);
-                if current.and_then(|c| c.get(&e.id)) != Some(&bytes) {
+                if current.and_then(|c| c.get(&e.id)) != Some(e) {
+                    let bytes = codec::encode(format::EXEC_V1, e);
                     ev.insert((job, e.id, seq), bytes.as_slice()).db()?;
                     ch.insert((job, seq, e.id), ()).db()?;
-                    pending.execs.push((job, e.id, Some(bytes)));
+                    pending.execs.push((job, e.id, Some(e.clone())));
                     stats.exec_versions += 1;
                     written += 1;
                 }
@@ -700,11 +785,21 @@ impl Writer {
     }
 }
 
+/// A body hashed and encoded ahead of its transaction.
+#[derive(Debug)]
+struct PreparedBody {
+    /// The body it is a delta against, if any.
+    base: Option<u64>,
+    hash: [u8; 32],
+    rec: super::schema::BodyRec,
+}
+
 #[derive(Default)]
 struct Pending {
     /// Per job: versions since its last checkpoint after this poll.
     checkpoints: Vec<(u32, usize)>,
-    execs: Vec<(u32, i64, Option<Vec<u8>>)>,
+    /// Rows written (`None`: gone), to apply once the commit holds.
+    execs: Vec<(u32, i64, Option<crate::beacon::Execution>)>,
     jobs: Vec<(u32, Vec<u8>)>,
     extras: Vec<(u32, Vec<u8>)>,
     router: Option<RouterRec>,

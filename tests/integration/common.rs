@@ -227,6 +227,9 @@ pub fn options(jobs: &[&str], interval_secs: f64) -> beacon_blackbox::record::Re
         disk_limit: None,
         retain: None,
         max_size: None,
+        live_findings: false,
+        metrics: None,
+        on_finding: None,
     }
 }
 
@@ -258,6 +261,15 @@ pub fn record_lib<S: beacon_blackbox::source::Source>(
 /// Records a whole built-in scenario on a manual clock through the simulator's own answers
 /// (no sockets): deterministic, and as long as the scenario plus a minute, in milliseconds.
 pub fn record_scenario(name: &str, interval_secs: f64) -> (tempfile::TempDir, PathBuf, Heard) {
+    record_scenario_with(name, interval_secs, false)
+}
+
+/// `record_scenario`, judging findings while recording when `live`.
+pub fn record_scenario_with(
+    name: &str,
+    interval_secs: f64,
+    live: bool,
+) -> (tempfile::TempDir, PathBuf, Heard) {
     let scenario = sim::builtin(name).unwrap();
     let end = scenario.end;
     let jobs: Vec<String> = scenario.jobs.iter().map(|j| j.id.clone()).collect();
@@ -266,6 +278,7 @@ pub fn record_scenario(name: &str, interval_secs: f64) -> (tempfile::TempDir, Pa
     let src = sim::SimSource::new(s, 10_000_000, false);
     let refs: Vec<&str> = jobs.iter().map(String::as_str).collect();
     let mut opts = options(&refs, interval_secs);
+    opts.live_findings = live;
     opts.stop =
         beacon_blackbox::record::Stop::After(std::time::Duration::from_secs_f64(end + 60.0));
     let (d, db) = tmp();

@@ -1,6 +1,7 @@
 //! One integration binary: every test drives the real `blackbox` binary against real HTTP
 //! servers on loopback (the built-in simulator) and real redb files in temporary folders.
 
+mod alerting;
 mod always;
 mod analysis;
 mod bad_input;
@@ -12,6 +13,7 @@ mod faults;
 mod golden;
 mod hostile;
 mod import;
+mod ingest_ways;
 mod loose_ends;
 mod page;
 mod page_scale;

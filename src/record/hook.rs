@@ -1,0 +1,110 @@
+//! `record --on-finding CMD`: a program run once for each finding that begins or ends, with
+//! the finding as JSON on its stdin and `BLACKBOX_FINDING_KIND`, `_STATE`, `_SUBJECT`, `_SEQ`
+//! in its environment. CMD is split on whitespace and run directly, never through a shell:
+//! recorded values reach it only as data. One worker per finding kind runs them one at a time
+//! (at most `QUEUE` waiting), each bounded by a timeout; polling never waits for a hook, and a
+//! hook that fails, hangs or cannot start is logged, never fatal.
+
+use super::live::Change;
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Changes of one kind waiting for the hook at most; more are logged and not run.
+pub const QUEUE: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Hook {
+    argv: Vec<String>,
+    timeout: Duration,
+    workers: Arc<Mutex<HashMap<&'static str, SyncSender<Change>>>>,
+}
+
+impl Hook {
+    /// `cmd`: a program and its arguments, split on whitespace. Refuses an empty one.
+    pub fn new(cmd: &str, timeout: Duration) -> Result<Hook, String> {
+        let argv: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+        if argv.is_empty() {
+            return Err("--on-finding needs a program to run".into());
+        }
+        Ok(Hook {
+            argv,
+            timeout,
+            workers: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// Hands the change to its kind's worker; returns at once.
+    pub fn run(&self, c: &Change) {
+        let mut w = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = w.entry(c.kind).or_insert_with(|| {
+            let (tx, rx) = sync_channel::<Change>(QUEUE);
+            let (argv, timeout) = (self.argv.clone(), self.timeout);
+            std::thread::spawn(move || {
+                for c in rx {
+                    if let Err(e) = run_one(&argv, timeout, &c) {
+                        tracing::warn!(
+                            "--on-finding for {} {} ({}): {e}",
+                            c.kind,
+                            c.state,
+                            c.job.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+            });
+            tx
+        });
+        match tx.try_send(c.clone()) {
+            Ok(()) => {}
+            Err(TrySendError::Full(c)) => tracing::warn!(
+                "--on-finding: {QUEUE} changes of {} already waiting; {} {} not handed to it",
+                c.kind,
+                c.kind,
+                c.state
+            ),
+            Err(TrySendError::Disconnected(c)) => {
+                tracing::warn!("--on-finding: its worker for {} stopped", c.kind)
+            }
+        }
+    }
+}
+
+fn run_one(argv: &[String], timeout: Duration, c: &Change) -> Result<(), String> {
+    let json = serde_json::to_vec(c).map_err(|e| e.to_string())?;
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .env("BLACKBOX_FINDING_KIND", c.kind)
+        .env("BLACKBOX_FINDING_STATE", c.state)
+        .env("BLACKBOX_FINDING_SUBJECT", c.job.as_deref().unwrap_or(""))
+        .env("BLACKBOX_FINDING_SEQ", c.seq.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its input is its own business.
+        let _ = stdin.write_all(&json);
+    }
+    let until = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) if st.success() => return Ok(()),
+            Ok(Some(st)) => return Err(format!("{} exited with {st}", argv[0])),
+            Ok(None) if Instant::now() >= until => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} still running after {}; killed",
+                    argv[0],
+                    crate::duration::human(timeout.as_micros() as i64)
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Findings while recording: after each committed snapshot, what that poll's answers say is
+//! compared with what was open before, and each finding that begins or ends is said once. The
+//! cost follows the poll (its lists' rows), never the recording.
+//!
+//! As seen, when seen: a finding is judged only from sources answered in the poll; one not
+//! fetched (the budget) or failing leaves its findings as they were, so "ended" always means
+//! an answer said so.
+
+use crate::fetch::Fetched;
+use crate::normalise::{ListObs, Observations};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Polls in a row a source must fail before it is a finding (a single timeout is noise).
+pub const FAILING_AFTER: u32 = 3;
+
+/// The kinds, as they appear in notes, metrics and the hook.
+pub const KINDS: [&str; 4] = [
+    "default_view_cut",
+    "rows_all_failed",
+    "providers_unhealthy",
+    "source_failing",
+];
+
+/// A finding's key (kind, job or source) and whether the poll says it holds (its message).
+type Judged = ((&'static str, Option<String>), Option<String>);
+
+/// A finding that began or ended at a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub kind: &'static str,
+    pub job: Option<String>,
+    /// `began` or `ended`.
+    pub state: &'static str,
+    pub seq: u64,
+    /// The poll's start, µs since the epoch.
+    pub at_us: i64,
+    /// When it began (for `ended`: how long it lasted).
+    pub since_seq: u64,
+    pub since_us: i64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+struct Open {
+    since_seq: u64,
+    since_us: i64,
+    message: String,
+}
+
+/// The open findings and what judging them needs from earlier polls.
+#[derive(Debug, Default)]
+pub struct Live {
+    open: BTreeMap<(&'static str, Option<String>), Open>,
+    /// Each job's status as last answered.
+    status: BTreeMap<String, Option<String>>,
+    /// Failed polls in a row, per (source, job).
+    failing: BTreeMap<(&'static str, Option<String>), u32>,
+}
+
+impl Live {
+    /// Findings open now, by kind and job.
+    pub fn open(&self) -> impl Iterator<Item = (&'static str, Option<&str>)> + '_ {
+        self.open.keys().map(|(k, j)| (*k, j.as_deref()))
+    }
+
+    /// Judges one committed snapshot; returns what began and what ended.
+    pub fn step(
+        &mut self,
+        seq: u64,
+        at_us: i64,
+        fetches: &[Fetched],
+        obs: &Observations,
+    ) -> Vec<Change> {
+        // (kind, job) -> Some(message): holds now; None: answered and does not hold.
+        let mut now: Vec<Judged> = Vec::new();
+        for (job, rec) in &obs.views {
+            if rec.found {
+                self.status.insert(job.clone(), rec.status.clone());
+            }
+        }
+        for (job, list) in &obs.lists {
+            let ListObs::Complete(rows) = list else {
+                continue;
+            };
+            let total = rows.len();
+            // The default view of the same poll against the complete list.
+            if let Some(shown) = obs
+                .views
+                .iter()
+                .find(|(j, _)| j == job)
+                .and_then(|(_, r)| r.default_rows)
+            {
+                let cut = (shown as usize) < total;
+                now.push((
+                    ("default_view_cut", Some(job.clone())),
+                    cut.then(|| {
+                        format!("the default view shows {shown} of {total} rows of job {job}")
+                    }),
+                ));
+            }
+            let failed = rows
+                .by_id
+                .values()
+                .chain(rows.extras.iter().map(|x| &x.exec))
+                .filter(|e| e.is_failed())
+                .count();
+            let status = self.status.get(job).cloned().flatten();
+            let active = status
+                .as_deref()
+                .is_some_and(|s| matches!(s, "processing" | "running" | "queued" | "created"));
+            now.push((
+                ("rows_all_failed", Some(job.clone())),
+                (total > 0 && failed == total && active).then(|| {
+                    format!(
+                        "all {total} rows of job {job} failed while it is {}",
+                        status.as_deref().unwrap_or("active")
+                    )
+                }),
+            ));
+        }
+        if let Some(h) = &obs.health
+            && let (Some(ok), Some(all)) = (h.providers_healthy, h.providers_total)
+        {
+            now.push((
+                ("providers_unhealthy", None),
+                (all > 0 && ok < all)
+                    .then(|| format!("the router reports {ok} of {all} providers healthy")),
+            ));
+        }
+        self.sources(fetches, obs, &mut now);
+        let mut out = Vec::new();
+        for (key, holds) in now {
+            match (holds, self.open.contains_key(&key)) {
+                (Some(message), false) => {
+                    out.push(Change {
+                        kind: key.0,
+                        job: key.1.clone(),
+                        state: "began",
+                        seq,
+                        at_us,
+                        since_seq: seq,
+                        since_us: at_us,
+                        message: message.clone(),
+                    });
+                    self.open.insert(
+                        key,
+                        Open {
+                            since_seq: seq,
+                            since_us: at_us,
+                            message,
+                        },
+                    );
+                }
+                (None, true) => {
+                    let o = self.open.remove(&key).expect("checked");
+                    out.push(Change {
+                        kind: key.0,
+                        job: key.1,
+                        state: "ended",
+                        seq,
+                        at_us,
+                        since_seq: o.since_seq,
+                        since_us: o.since_us,
+                        message: o.message,
+                    });
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A source failing `FAILING_AFTER` polls in a row; ended by its next usable answer.
+    /// Requests the recorder did not send change nothing.
+    fn sources(&mut self, fetches: &[Fetched], obs: &Observations, now: &mut Vec<Judged>) {
+        for (f, n) in fetches.iter().zip(&obs.notes) {
+            if n.outcome.is_gap() {
+                continue;
+            }
+            let name = f.kind.name();
+            let label = source_label(name, f.job.as_deref());
+            let key = (name, f.job.clone());
+            if n.outcome.is_failure() {
+                let k = self.failing.entry(key).or_default();
+                *k += 1;
+                if *k >= FAILING_AFTER {
+                    let why = crate::fetch::outcome_word(
+                        n.outcome,
+                        f.status,
+                        f.error.as_ref().map(|e| e.0),
+                    );
+                    now.push((
+                        ("source_failing", Some(label.clone())),
+                        Some(format!("{label} failed {k} polls in a row ({why})")),
+                    ));
+                }
+            } else {
+                self.failing.remove(&key);
+                now.push((("source_failing", Some(label)), None));
+            }
+        }
+    }
+}
+
+/// A source as findings name it: its endpoint, and its job when it has one.
+fn source_label(name: &str, job: Option<&str>) -> String {
+    match job {
+        Some(j) => format!("{name} ({j})"),
+        None => name.to_string(),
+    }
+}
+
+/// The note a change is kept as, so that it appears in `snapshots`, the timeline, the report
+/// and the page.
+pub fn note_text(c: &Change) -> String {
+    match c.state {
+        "began" => format!("finding began: {} ({})", c.message, c.kind),
+        _ => format!(
+            "finding ended: {} ({}; first seen at snapshot {}, {})",
+            c.message,
+            c.kind,
+            c.since_seq,
+            crate::beacon::format_micros(c.since_us)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::SourceKind;
+    use crate::normalise::normalise;
+
+    const JOB: &str = "j";
+
+    fn f(kind: SourceKind, status: u16, body: &str) -> Fetched {
+        Fetched {
+            kind,
+            job: (kind != SourceKind::RouterHealth).then(|| JOB.to_string()),
+            url: format!("http://x/{}", kind.name()),
+            status: Some(status),
+            latency_us: 1,
+            content_type: Some("application/json".into()),
+            body: Some(body.as_bytes().to_vec()),
+            error: None,
+            retry_after: None,
+            location: None,
+            date_us: None,
+        }
+    }
+
+    fn rows(n: usize, status: &str) -> String {
+        (0..n)
+            .map(|i| format!(r#"{{"id":{i},"status":"{status}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn all(n: usize, status: &str) -> Fetched {
+        f(
+            SourceKind::RunnerExecAll,
+            200,
+            &format!(r#"{{"executions":[{}]}}"#, rows(n, status)),
+        )
+    }
+
+    fn view(n: usize, status: &str, job_status: &str) -> Fetched {
+        f(
+            SourceKind::RunnerJobDefault,
+            200,
+            &format!(
+                r#"{{"job":{{}},"status":"{job_status}","executions":[{}]}}"#,
+                rows(n, status)
+            ),
+        )
+    }
+
+    fn health(ok: u32, all: u32) -> Fetched {
+        f(
+            SourceKind::RouterHealth,
+            200,
+            &format!(r#"{{"status":"ok","providers_total":{all},"providers_healthy":{ok}}}"#),
+        )
+    }
+
+    fn step(l: &mut Live, seq: u64, fetches: Vec<Fetched>) -> Vec<(&'static str, &'static str)> {
+        let obs = normalise(&fetches);
+        l.step(seq, seq as i64 * 1_000_000, &fetches, &obs)
+            .into_iter()
+            .map(|c| (c.kind, c.state))
+            .collect()
+    }
+
+    /// Each kind begins when an answer shows it and ends only when an answer says so: a
+    /// source not answered leaves it as it was.
+    #[test]
+    fn findings_begin_and_end_on_answers_only() {
+        let mut l = Live::default();
+        assert_eq!(
+            step(
+                &mut l,
+                1,
+                vec![
+                    all(25, "running"),
+                    view(20, "running", "processing"),
+                    health(3, 3)
+                ]
+            ),
+            vec![("default_view_cut", "began")]
+        );
+        // The list failed and the view was not asked: nothing is judged, nothing ends.
+        let failed = f(SourceKind::RunnerExecAll, 500, "{}");
+        assert_eq!(step(&mut l, 2, vec![failed.clone()]), vec![]);
+        assert_eq!(
+            step(&mut l, 3, vec![failed.clone(), health(2, 3)]),
+            vec![("providers_unhealthy", "began")]
+        );
+        // The third failure in a row is a finding; every row failed while processing is one.
+        assert_eq!(
+            step(&mut l, 4, vec![failed.clone()]),
+            vec![("source_failing", "began")]
+        );
+        assert_eq!(
+            step(
+                &mut l,
+                5,
+                vec![all(25, "failed"), view(20, "failed", "processing")]
+            ),
+            vec![("rows_all_failed", "began"), ("source_failing", "ended")]
+        );
+        assert_eq!(l.open().count(), 3);
+        // The job ends: the rows are no longer failing "while processing"; the view shows all.
+        assert_eq!(
+            step(
+                &mut l,
+                6,
+                vec![
+                    all(20, "failed"),
+                    view(20, "failed", "failed"),
+                    health(3, 3)
+                ]
+            ),
+            vec![
+                ("default_view_cut", "ended"),
+                ("rows_all_failed", "ended"),
+                ("providers_unhealthy", "ended")
+            ]
+        );
+        assert_eq!(l.open().count(), 0);
+    }
+
+    #[test]
+    fn an_ended_note_says_when_it_began() {
+        let c = Change {
+            kind: "default_view_cut",
+            job: Some(JOB.into()),
+            state: "ended",
+            seq: 9,
+            at_us: 9_000_000,
+            since_seq: 4,
+            since_us: 4_000_000,
+            message: "the default view shows 20 of 36 rows of job j".into(),
+        };
+        let t = note_text(&c);
+        assert!(
+            t.starts_with("finding ended: the default view shows 20 of 36"),
+            "{t}"
+        );
+        assert!(
+            t.contains("first seen at snapshot 4, 1970-01-01T00:00:04"),
+            "{t}"
+        );
+    }
+}

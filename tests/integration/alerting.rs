@@ -1,0 +1,311 @@
+//! Issue 22: findings as they appear while recording, `/metrics`, the example alert rules and
+//! the `--on-finding` hook.
+
+use crate::common::*;
+use std::path::Path;
+
+/// The finding notes of a recording: (seq of the snapshot they belong to, text).
+fn finding_notes(db: &Path) -> Vec<(u64, String)> {
+    let s = bb(db, &["snapshots", "--json"]).ok().json();
+    let mut out = Vec::new();
+    for snap in s.as_array().expect("snapshots") {
+        for n in snap["notes"].as_array().into_iter().flatten() {
+            let text = n["text"].as_str().unwrap_or_default().to_string();
+            if text.starts_with("finding ") {
+                out.push((snap["seq"].as_u64().unwrap(), text));
+            }
+        }
+    }
+    out
+}
+
+/// Seconds from scenario second 0 (the manual clock's `T0`) to a snapshot's start.
+fn offset_of(db: &Path, seq: u64) -> f64 {
+    let s = bb(db, &["show", "--at", &seq.to_string(), "--json"])
+        .ok()
+        .json();
+    let at = s["snapshot"]["taken_at"].as_str().unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .timestamp_micros();
+    (t - T0) as f64 / 1e6
+}
+
+/// `outage`: eu-west is unhealthy from 300 s to 600 s and the runner answers 503 from 120 s
+/// to 240 s (simulator time = recording time here). Each finding begins and ends at the first
+/// poll that saw it (polls every 10 s; a source is failing after 3 failed polls).
+#[test]
+fn outage_findings_begin_and_end_while_recording() {
+    let (_d, db, heard) = record_scenario_with("outage", 10.0, true);
+    let notes = finding_notes(&db);
+    let find = |needle: &str, state: &str| {
+        notes
+            .iter()
+            .find(|(_, t)| t.starts_with(&format!("finding {state}:")) && t.contains(needle))
+            .unwrap_or_else(|| panic!("no {state} {needle} in {notes:#?}"))
+            .0
+    };
+    let began = offset_of(&db, find("(providers_unhealthy)", "began"));
+    let ended = offset_of(&db, find("providers_unhealthy;", "ended"));
+    assert!(
+        (300.0..=310.0).contains(&began),
+        "unhealthy seen at +{began}s"
+    );
+    assert!(
+        (600.0..=610.0).contains(&ended),
+        "healthy again seen at +{ended}s"
+    );
+    // The runner's 503s: the third failed poll after 120 s, and the first answer after 240 s.
+    let began = offset_of(&db, find("runner.executions_all", "began"));
+    let ended = offset_of(&db, find("runner.executions_all", "ended"));
+    assert!((140.0..=150.0).contains(&began), "failing from +{began}s");
+    assert!(
+        (240.0..=250.0).contains(&ended),
+        "answering again at +{ended}s"
+    );
+    // The recorder said each as it happened.
+    assert!(
+        heard
+            .warnings
+            .iter()
+            .any(|w| w.contains("providers_unhealthy began")),
+        "{:?}",
+        heard.warnings
+    );
+}
+
+/// `classic`: the default view is cut as soon as the job has more rows than its first page;
+/// the note's snapshot is the first where `show` says so.
+#[test]
+fn classic_cut_view_is_said_at_the_first_snapshot_that_shows_it() {
+    let (_d, db, _) = record_scenario_with("classic", 10.0, true);
+    let notes = finding_notes(&db);
+    let (seq, text) = notes
+        .iter()
+        .find(|(_, t)| t.contains("(default_view_cut)"))
+        .unwrap_or_else(|| panic!("{notes:#?}"));
+    assert!(
+        text.starts_with("finding began: the default view shows 20 of "),
+        "{text}"
+    );
+    let at = bb(&db, &["show", "--at", &seq.to_string(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(at["jobs"][0]["default_view"]["truncated"], true, "{text}");
+    if *seq > 1 {
+        let before = bb(&db, &["show", "--at", &(seq - 1).to_string(), "--json"])
+            .ok()
+            .json();
+        assert_ne!(before["jobs"][0]["default_view"]["truncated"], true);
+    }
+}
+
+fn promtool() -> Option<std::path::PathBuf> {
+    let p = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+        .ok()?;
+    p.status.success().then(|| "promtool".into())
+}
+
+#[test]
+fn the_example_rules_are_valid_prometheus_rules() {
+    let Some(tool) = promtool() else {
+        eprintln!(
+            "SKIPPED: promtool is not installed (.ci/run installs it: apt-get install prometheus)"
+        );
+        return;
+    };
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.yml");
+    let out = std::process::Command::new(tool)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A metric's value for the labels given (all of them must match).
+fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            let (head, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            let (n, rest) = head.split_once('{').unwrap_or((head, ""));
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
+}
+
+/// While `record --metrics` runs: a scrape's figures are `show --json` at the snapshot the
+/// scrape names; promtool accepts the text; the hook runs once per change, with the change as
+/// JSON, and a slow hook does not hold polls back.
+#[test]
+fn a_scrape_while_recording_says_what_show_says() {
+    let sim = start_sim("classic", 60.0);
+    let (d, db) = tmp();
+    let calls = d.path().join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    let hook = d.path().join("hook.sh");
+    // Slow on purpose (2 s per call): polls every 300 ms must not wait for it.
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nsleep 2\ncat > {}/$BLACKBOX_FINDING_KIND-$BLACKBOX_FINDING_STATE-$$.json\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let hook_cmd = hook.display().to_string();
+    let (mut rec, line) = spawn_until(
+        &[
+            "record",
+            "--db",
+            db.to_str().unwrap(),
+            "--runner",
+            &sim.runner,
+            "--router",
+            &sim.router,
+            "--job",
+            "bias-detection-1759330371966",
+            "--interval",
+            "300ms",
+            "--max-runner-rpm",
+            "100000",
+            "--duration",
+            "8s",
+            "--metrics",
+            "127.0.0.1:0",
+            "--on-finding",
+            &hook_cmd,
+        ],
+        "metrics at",
+    );
+    let url = line.trim_start_matches("metrics at ").trim().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (text, seq) = loop {
+        let (s, _, body) = http_get(&url).unwrap();
+        assert_eq!(s, 200);
+        let text = String::from_utf8(body).unwrap();
+        let commits = value(&text, "blackbox_commits_total", &[]).unwrap_or(0.0);
+        let open = value(
+            &text,
+            "blackbox_findings_open",
+            &[("kind", "default_view_cut")],
+        )
+        .unwrap_or(0.0);
+        if commits >= 5.0 && open >= 1.0 {
+            let seq = value(&text, "blackbox_last_snapshot_seq", &[]).unwrap() as u64;
+            break (text, seq);
+        }
+        assert!(std::time::Instant::now() < deadline, "no findings: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let show = bb(&db, &["show", "--at", &seq.to_string(), "--json"])
+        .ok()
+        .json();
+    let job = &show["jobs"][0];
+    let id = job["job_id"].as_str().unwrap();
+    for (status, n) in job["by_status"].as_object().unwrap() {
+        assert_eq!(
+            value(&text, "beacon_job_rows", &[("job", id), ("status", status)]),
+            n.as_f64(),
+            "rows {status}"
+        );
+    }
+    for (state, key) in [("expected", "expected"), ("covered", "covered")] {
+        let want = if key == "expected" {
+            job["expected"]["cells"].as_f64()
+        } else {
+            job["cells"]["covered"].as_f64()
+        };
+        assert_eq!(
+            value(&text, "beacon_job_cells", &[("job", id), ("state", state)]),
+            want,
+            "cells {state}"
+        );
+    }
+    assert_eq!(
+        value(
+            &text,
+            "beacon_job_view_rows",
+            &[("job", id), ("list", "default_view")]
+        ),
+        job["default_view"]["rows"].as_f64()
+    );
+    assert_eq!(
+        value(
+            &text,
+            "beacon_job_view_rows",
+            &[("job", id), ("list", "complete")]
+        ),
+        job["rows"].as_f64()
+    );
+    if let Some(tool) = promtool() {
+        use std::io::Write;
+        let mut c = std::process::Command::new(tool)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("SKIPPED (promtool check metrics): promtool is not installed");
+    }
+    // The hook: once for the cut view's beginning, its JSON the finding.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let call = loop {
+        let found: Vec<_> = std::fs::read_dir(&calls)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("default_view_cut-began-"))
+            })
+            .collect();
+        if !found.is_empty() {
+            assert_eq!(found.len(), 1, "{found:?}");
+            break found[0].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the hook was not run");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(call).unwrap()).unwrap();
+    assert_eq!(c["kind"], "default_view_cut");
+    assert_eq!(c["state"], "began");
+    assert_eq!(c["job"], id);
+    assert!(c["seq"].as_u64().unwrap() >= 1);
+    // The polls kept their pace while the slow hook ran: 8 s at 300 ms is about 26 polls.
+    let st = rec.0.wait().unwrap();
+    assert!(st.success());
+    let n = bb(&db, &["snapshots", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(n >= 20, "{n} snapshots in 8 s at 300 ms");
+}
