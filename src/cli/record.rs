@@ -462,7 +462,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         let bound = rt
             .block_on(crate::serve::live::start_metrics(m.clone(), addr))
             .map_err(CliError::failure)?;
-        say(&format!("metrics at http://{bound}/metrics"));
+        let mut line = format!("metrics at http://{bound}/metrics");
+        if !bound.ip().is_loopback() {
+            line.push_str(" (NOT loopback: anyone who can reach this address can read them)");
+        }
+        say(&line);
     }
     if let Some(addr) = &args.ui {
         let page = crate::serve::live::LivePage::new(db.to_path_buf(), None, true);

@@ -3,7 +3,7 @@
 //! in its environment. CMD is split on whitespace and run directly, never through a shell:
 //! recorded values reach it only as data. One worker per finding kind runs them one at a time
 //! (at most `QUEUE` waiting), each bounded by a timeout; polling never waits for a hook, and a
-//! hook that fails, hangs or cannot start is logged, never fatal.
+//! hook that fails, hangs or cannot start is said on stderr, never fatal.
 
 use super::live::Change;
 use std::collections::HashMap;
@@ -46,12 +46,13 @@ impl Hook {
             std::thread::spawn(move || {
                 for c in rx {
                     if let Err(e) = run_one(&argv, timeout, &c) {
-                        tracing::warn!(
-                            "--on-finding for {} {} ({}): {e}",
+                        crate::present::say(&format!(
+                            "--on-finding for {} {} ({}): {}",
                             c.kind,
                             c.state,
-                            c.job.as_deref().unwrap_or("-")
-                        );
+                            crate::present::safe::term(c.job.as_deref().unwrap_or("-")),
+                            crate::present::safe::term(&e)
+                        ));
                     }
                 }
             });
@@ -59,14 +60,12 @@ impl Hook {
         });
         match tx.try_send(c.clone()) {
             Ok(()) => {}
-            Err(TrySendError::Full(c)) => tracing::warn!(
+            Err(TrySendError::Full(c)) => crate::present::say(&format!(
                 "--on-finding: {QUEUE} changes of {} already waiting; {} {} not handed to it",
-                c.kind,
-                c.kind,
-                c.state
-            ),
+                c.kind, c.kind, c.state
+            )),
             Err(TrySendError::Disconnected(c)) => {
-                tracing::warn!("--on-finding: its worker for {} stopped", c.kind)
+                crate::present::say(&format!("--on-finding: its worker for {} stopped", c.kind))
             }
         }
     }
@@ -106,5 +105,42 @@ fn run_one(argv: &[String], timeout: Duration, c: &Change) -> Result<(), String>
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change() -> Change {
+        Change {
+            kind: "source_failing",
+            job: Some("runner.health; rm -rf /".into()),
+            state: "began",
+            seq: 3,
+            at_us: 3,
+            since_seq: 3,
+            since_us: 3,
+            message: "$(touch /tmp/pwned)".into(),
+        }
+    }
+
+    #[test]
+    fn a_hook_that_hangs_is_killed_and_one_that_fails_is_said() {
+        let argv = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let e = run_one(&argv("sleep 5"), Duration::from_millis(100), &change()).unwrap_err();
+        assert!(e.contains("killed"), "{e}");
+        let e = run_one(&argv("false"), Duration::from_secs(5), &change()).unwrap_err();
+        assert!(e.contains("exited with"), "{e}");
+        let e = run_one(
+            &argv("/nonexistent/hook"),
+            Duration::from_secs(5),
+            &change(),
+        )
+        .unwrap_err();
+        assert!(e.contains("cannot start"), "{e}");
+        // Values are data on stdin, never arguments or shell text.
+        assert!(run_one(&argv("cat"), Duration::from_secs(5), &change()).is_ok());
+        assert!(Hook::new("  ", Duration::from_secs(1)).is_err());
     }
 }

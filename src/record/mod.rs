@@ -204,7 +204,7 @@ fn spawn_writer(
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
                 let mut changes = Vec::new();
-                let r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
+                let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
                     if let Some(l) = findings.as_mut() {
@@ -223,8 +223,11 @@ fn spawn_writer(
                             created_at: c.at_us,
                         })
                         .collect();
-                    if let Err(e) = w.write_notes(&notes) {
-                        tracing::warn!("findings not kept as notes: {}", error_chain(&e));
+                    if let Err(e) = w.write_notes(&notes)
+                        && let Ok(s) = r.as_mut()
+                    {
+                        s.warnings
+                            .push(format!("findings not kept as notes: {}", error_chain(&e)));
                     }
                 }
                 let _ = reply.send((r, poll, changes));
