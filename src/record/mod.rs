@@ -363,7 +363,7 @@ pub async fn record<S: Source>(
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
         let (outcome, poll, changes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
         if let Some(m) = &opts.metrics {
-            m.count(&poll, outcome.is_ok(), &changes);
+            m.count(&poll, outcome.as_ref().ok(), &changes);
         }
         for c in &changes {
             observer.finding(c);

@@ -36,6 +36,8 @@ pub struct Counters {
     pub open: Vec<(String, String)>,
     /// Findings that began since the start, by kind.
     pub began: BTreeMap<String, u64>,
+    /// Per job: its rows in the last complete list, and when that number last grew.
+    pub rows: BTreeMap<String, (usize, i64)>,
 }
 
 /// The recorder's side of `/metrics`, shared with the live page's server.
@@ -98,10 +100,19 @@ impl Metrics {
     pub fn count(
         &self,
         poll: &crate::store::Poll,
-        committed: bool,
+        committed: Option<&crate::store::IngestStats>,
         changes: &[crate::record::live::Change],
     ) {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        for (job, by) in committed.map_or(&[][..], |s| &s.job_rows[..]) {
+            let n = by.values().sum::<usize>();
+            let e = c.rows.entry(job.clone()).or_insert((n, poll.started_at));
+            if n > e.0 {
+                *e = (n, poll.started_at);
+            }
+            e.0 = n;
+        }
+        let committed = committed.is_some();
         for f in &poll.fetches {
             let outcome = crate::normalise::answer_outcome(f);
             let source = f.kind.name().to_string();
@@ -204,6 +215,17 @@ impl Metrics {
             "blackbox_findings_began",
             "Findings that began while recording",
             began,
+        );
+        let grew = Family::<Labels, GaugeF>::default();
+        for (job, (_, at)) in &c.rows {
+            grew.get_or_create(&l(&[("job", job)]))
+                .set((now_us - at).max(0) as f64 / 1e6);
+        }
+        reg.register_with_unit(
+            "beacon_job_since_last_new_row",
+            "Time since the job's complete list last had more rows than before",
+            Unit::Seconds,
+            grew,
         );
         let size = std::fs::metadata(&self.path).map_or(0, |m| m.len());
         let file: Gauge = Gauge::default();

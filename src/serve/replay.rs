@@ -47,7 +47,10 @@ pub enum Side {
 struct Answer {
     seq: u64,
     rec: FetchRec,
-    content_type: Option<String>,
+    /// Its headers, made once: content type, `x-blackbox-seq`, `x-blackbox-taken-at`.
+    content_type: Option<hyper::header::HeaderValue>,
+    seq_header: Option<hyper::header::HeaderValue>,
+    taken_header: Option<hyper::header::HeaderValue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +69,8 @@ pub enum ReplayError {
 
 pub struct Server {
     rec: Mutex<Recording>,
-    /// (side, path+query) -> answers in seq order.
-    index: HashMap<(Side, String), Vec<Answer>>,
+    /// Per side (runner, router): path+query -> answers in seq order.
+    index: [HashMap<String, Vec<Answer>>; 2],
     /// The recorded paths of each side, cut for the near-miss search.
     known: HashMap<Side, Vec<String>>,
     /// (seq, started_at) in order.
@@ -136,7 +139,7 @@ impl Server {
         if rec.infos.is_empty() {
             return Err(ReplayError::Empty);
         }
-        let mut index: HashMap<(Side, String), Vec<Answer>> = HashMap::new();
+        let mut index: [HashMap<String, Vec<Answer>>; 2] = Default::default();
         for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
             for f in &snap.fetches {
                 // A request the recorder never sent has no answer to replay.
@@ -146,20 +149,24 @@ impl Server {
                 let Some(pq) = path_query(rec.string(f.url)) else {
                     continue;
                 };
-                index
-                    .entry((side_of(f.source), pq))
+                index[side_of(f.source) as usize]
+                    .entry(pq)
                     .or_default()
                     .push(Answer {
                         seq: info.seq,
                         rec: f.clone(),
-                        content_type: f.content_type.map(|c| rec.string(c).to_string()),
+                        content_type: f.content_type.and_then(|c| rec.string(c).parse().ok()),
+                        seq_header: info.seq.to_string().parse().ok(),
+                        taken_header: format_micros(info.started_at).parse().ok(),
                     });
             }
         }
         let times = rec.infos.iter().map(|i| (i.seq, i.started_at)).collect();
         let mut known: HashMap<Side, Vec<String>> = HashMap::new();
-        for (side, pq) in index.keys() {
-            known.entry(*side).or_default().push(cut(pq).to_string());
+        for (side, map) in [(Side::Runner, &index[0]), (Side::Router, &index[1])] {
+            for pq in map.keys() {
+                known.entry(side).or_default().push(cut(pq).to_string());
+            }
         }
         for v in known.values_mut() {
             v.sort();
@@ -226,7 +233,7 @@ impl Server {
 
     /// The answer recorded at `seq`, or else the latest one before it.
     fn lookup(&self, side: Side, pq: &str, seq: u64) -> Option<&Answer> {
-        let v = self.index.get(&(side, pq.to_string()))?;
+        let v = self.index[side as usize].get(pq)?;
         let i = v.partition_point(|a| a.seq <= seq);
         i.checked_sub(1).map(|i| &v[i])
     }
@@ -338,7 +345,7 @@ impl Server {
             .uri()
             .path_and_query()
             .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-        let Some(a) = self.lookup(side, &pq, seq).cloned() else {
+        let Some(a) = self.lookup(side, &pq, seq) else {
             let path = req.uri().path().to_string();
             let query: BTreeMap<String, String> = req
                 .uri()
@@ -377,12 +384,17 @@ impl Server {
         let mut r = Response::new(Full::new(body));
         *r.status_mut() =
             StatusCode::from_u16(a.rec.status.unwrap_or(502)).unwrap_or(StatusCode::BAD_GATEWAY);
-        if let Some(ct) = &a.content_type
-            && let Ok(v) = ct.parse()
-        {
-            r.headers_mut().insert("content-type", v);
+        let h = r.headers_mut();
+        for (name, v) in [
+            ("content-type", &a.content_type),
+            ("x-blackbox-seq", &a.seq_header),
+            ("x-blackbox-taken-at", &a.taken_header),
+        ] {
+            if let Some(v) = v {
+                h.insert(name, v.clone());
+            }
         }
-        Ok(self.stamp(r, a.seq))
+        Ok(r)
     }
 }
 
