@@ -254,7 +254,11 @@ fn a_scrape_while_recording_says_what_show_says() {
         ),
         job["rows"].as_f64()
     );
-    let grew = value(&text, "beacon_job_since_last_new_row_seconds", &[("job", id)]);
+    let grew = value(
+        &text,
+        "beacon_job_since_last_new_row_seconds",
+        &[("job", id)],
+    );
     assert!(grew.is_some_and(|s| s >= 0.0), "{text}");
     if let Some(tool) = promtool() {
         use std::io::Write;
