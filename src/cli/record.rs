@@ -454,8 +454,12 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         LogFormat::Json => Status::json(),
     };
     let mut live = None;
-    let metrics = (args.ui.is_some() || args.metrics.is_some())
-        .then(|| Arc::new(crate::serve::metrics::Metrics::new(db.to_path_buf())));
+    let metrics = (args.ui.is_some() || args.metrics.is_some()).then(|| {
+        Arc::new(crate::serve::metrics::Metrics::new(
+            db.to_path_buf(),
+            opts.live_findings,
+        ))
+    });
     let mut opts = opts;
     opts.metrics = metrics.clone();
     if let (Some(addr), Some(m)) = (&args.metrics, &metrics) {

@@ -73,8 +73,11 @@ impl Hook {
 
 fn run_one(argv: &[String], timeout: Duration, c: &Change) -> Result<(), String> {
     let json = serde_json::to_vec(c).map_err(|e| e.to_string())?;
+    let until = Instant::now() + timeout;
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
+        // The recorder's secrets are not the hook's.
+        .env_remove("BLACKBOX_RUNNER_TOKEN")
         .env("BLACKBOX_FINDING_KIND", c.kind)
         .env("BLACKBOX_FINDING_STATE", c.state)
         .env("BLACKBOX_FINDING_SUBJECT", c.job.as_deref().unwrap_or(""))
@@ -85,10 +88,12 @@ fn run_one(argv: &[String], timeout: Duration, c: &Change) -> Result<(), String>
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its input is its own business.
-        let _ = stdin.write_all(&json);
+        // Written beside the wait, so that a hook that never reads cannot hold the timeout
+        // off; one that does not read at all is its own business.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&json);
+        });
     }
-    let until = Instant::now() + timeout;
     loop {
         match child.try_wait() {
             Ok(Some(st)) if st.success() => return Ok(()),

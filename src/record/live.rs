@@ -52,10 +52,8 @@ struct Open {
 #[derive(Debug, Default)]
 pub struct Live {
     open: BTreeMap<(&'static str, Option<String>), Open>,
-    /// Each job's status as last answered.
-    status: BTreeMap<String, Option<String>>,
     /// Failed polls in a row, per (source, job).
-    failing: BTreeMap<(&'static str, Option<String>), u32>,
+    failing: BTreeMap<(String, Option<String>), u32>,
 }
 
 impl Live {
@@ -74,9 +72,16 @@ impl Live {
     ) -> Vec<Change> {
         // (kind, job) -> Some(message): holds now; None: answered and does not hold.
         let mut now: Vec<Judged> = Vec::new();
+        // This poll's view of each job: its status (judged only from it), or "not found",
+        // which ends the job's findings (nothing of it is left to be wrong).
+        let mut status_now: BTreeMap<&str, Option<&str>> = BTreeMap::new();
         for (job, rec) in &obs.views {
             if rec.found {
-                self.status.insert(job.clone(), rec.status.clone());
+                status_now.insert(job, rec.status.as_deref());
+            } else {
+                for kind in ["default_view_cut", "rows_all_failed"] {
+                    now.push(((kind, Some(job.clone())), None));
+                }
             }
         }
         for (job, list) in &obs.lists {
@@ -105,32 +110,37 @@ impl Live {
                 .chain(rows.extras.iter().map(|x| &x.exec))
                 .filter(|e| e.is_failed())
                 .count();
-            let status = self.status.get(job).cloned().flatten();
-            let active = status
-                .as_deref()
-                .is_some_and(|s| matches!(s, "processing" | "running" | "queued" | "created"));
-            now.push((
-                ("rows_all_failed", Some(job.clone())),
-                (total > 0 && failed == total && active).then(|| {
-                    format!(
-                        "all {total} rows of job {job} failed while it is {}",
-                        status.as_deref().unwrap_or("active")
-                    )
-                }),
-            ));
+            // Judged only when this poll's view said the job's status.
+            if let Some(Some(status)) = status_now.get(job.as_str()) {
+                let active = matches!(*status, "processing" | "running" | "queued" | "created");
+                now.push((
+                    ("rows_all_failed", Some(job.clone())),
+                    (total > 0 && failed == total && active).then(|| {
+                        format!("all {total} rows of job {job} failed while it is {status}")
+                    }),
+                ));
+            }
         }
         if let Some(h) = &obs.health
             && let (Some(ok), Some(all)) = (h.providers_healthy, h.providers_total)
+            && all > 0
         {
             now.push((
                 ("providers_unhealthy", None),
-                (all > 0 && ok < all)
-                    .then(|| format!("the router reports {ok} of {all} providers healthy")),
+                (ok < all).then(|| format!("the router reports {ok} of {all} providers healthy")),
             ));
         }
         self.sources(fetches, obs, &mut now);
-        let mut out = Vec::new();
+        // One verdict per finding: it holds if anything this poll says it does.
+        let mut verdict: BTreeMap<(&'static str, Option<String>), Option<String>> = BTreeMap::new();
         for (key, holds) in now {
+            let v = verdict.entry(key).or_insert(None);
+            if v.is_none() {
+                *v = holds;
+            }
+        }
+        let mut out = Vec::new();
+        for (key, holds) in verdict {
             match (holds, self.open.contains_key(&key)) {
                 (Some(message), false) => {
                     out.push(Change {
@@ -174,25 +184,42 @@ impl Live {
     /// A source failing `FAILING_AFTER` polls in a row; ended by its next usable answer.
     /// Requests the recorder did not send change nothing.
     fn sources(&mut self, fetches: &[Fetched], obs: &Observations, now: &mut Vec<Judged>) {
+        // Per source this poll: failed when any of its requests failed (pages of one list,
+        // say), answered when any was sent. An `--endpoint` is its own source (by URL).
+        let mut polled: BTreeMap<(String, Option<String>), (bool, Option<String>)> =
+            BTreeMap::new();
         for (f, n) in fetches.iter().zip(&obs.notes) {
             if n.outcome.is_gap() {
                 continue;
             }
-            let name = f.kind.name();
-            let label = source_label(name, f.job.as_deref());
-            let key = (name, f.job.clone());
-            if n.outcome.is_failure() {
+            let name = if f.kind == crate::fetch::SourceKind::Custom {
+                format!("endpoint {}", f.url)
+            } else {
+                f.kind.name().to_string()
+            };
+            let e = polled.entry((name, f.job.clone())).or_insert((false, None));
+            if n.outcome.is_failure() && !e.0 {
+                e.0 = true;
+                e.1 = Some(crate::fetch::outcome_word(
+                    n.outcome,
+                    f.status,
+                    f.error.as_ref().map(|e| e.0),
+                ));
+            }
+        }
+        for ((name, job), (failed, why)) in polled {
+            let label = source_label(&name, job.as_deref());
+            let key = (name, job);
+            if failed {
                 let k = self.failing.entry(key).or_default();
                 *k += 1;
                 if *k >= FAILING_AFTER {
-                    let why = crate::fetch::outcome_word(
-                        n.outcome,
-                        f.status,
-                        f.error.as_ref().map(|e| e.0),
-                    );
                     now.push((
                         ("source_failing", Some(label.clone())),
-                        Some(format!("{label} failed {k} polls in a row ({why})")),
+                        Some(format!(
+                            "{label} failed {k} polls in a row ({})",
+                            why.unwrap_or_default()
+                        )),
                     ));
                 }
             } else {
@@ -343,11 +370,83 @@ mod tests {
             ),
             vec![
                 ("default_view_cut", "ended"),
-                ("rows_all_failed", "ended"),
-                ("providers_unhealthy", "ended")
+                ("providers_unhealthy", "ended"),
+                ("rows_all_failed", "ended")
             ]
         );
         assert_eq!(l.open().count(), 0);
+    }
+
+    /// Two `--endpoint`s are two sources; the pages of one list are one (any failing page
+    /// fails it); "job not found" ends the job's findings; a poll without the view does not
+    /// judge whether the rows failed "while active".
+    #[test]
+    fn sources_are_judged_per_poll_and_jobs_that_vanish_end() {
+        let mut l = Live::default();
+        let ep = |url: &str, status: u16| {
+            let mut x = f(SourceKind::Custom, status, "{}");
+            x.job = None;
+            x.url = url.into();
+            x
+        };
+        let page = |status: u16| f(SourceKind::RunnerJobPage, status, "{}");
+        for seq in 1..=2 {
+            assert_eq!(
+                step(
+                    &mut l,
+                    seq,
+                    vec![
+                        ep("http://a/x", 500),
+                        ep("http://b/y", 200),
+                        page(200),
+                        page(500)
+                    ]
+                ),
+                vec![]
+            );
+        }
+        let began = step(
+            &mut l,
+            3,
+            vec![
+                ep("http://a/x", 500),
+                ep("http://b/y", 200),
+                page(200),
+                page(500),
+            ],
+        );
+        assert_eq!(
+            began,
+            vec![("source_failing", "began"), ("source_failing", "began")]
+        );
+        let subjects: Vec<String> = l.open().map(|(_, s)| s.unwrap().to_string()).collect();
+        assert!(
+            subjects.iter().any(|s| s.contains("http://a/x")),
+            "{subjects:?}"
+        );
+        assert!(
+            subjects.iter().any(|s| s.contains("runner.job_page")),
+            "{subjects:?}"
+        );
+        // Rows all failed, but no view this poll: not judged.
+        assert_eq!(step(&mut l, 4, vec![all(5, "failed")]), vec![]);
+        assert_eq!(
+            step(
+                &mut l,
+                5,
+                vec![all(25, "failed"), view(20, "failed", "running")]
+            ),
+            vec![("default_view_cut", "began"), ("rows_all_failed", "began")]
+        );
+        let gone = f(
+            SourceKind::RunnerJobDefault,
+            404,
+            r#"{"error":"job not found"}"#,
+        );
+        assert_eq!(
+            step(&mut l, 6, vec![gone]),
+            vec![("default_view_cut", "ended"), ("rows_all_failed", "ended")]
+        );
     }
 
     #[test]

@@ -168,7 +168,12 @@ impl WriteHealth {
 /// megabytes, so they are moved, not copied).
 type Job = (
     Poll,
-    oneshot::Sender<(Result<IngestStats, StoreError>, Poll, Vec<live::Change>)>,
+    oneshot::Sender<(
+        Result<IngestStats, StoreError>,
+        Poll,
+        Vec<live::Change>,
+        Vec<crate::fetch::Outcome>,
+    )>,
 );
 
 /// Opens the writer on its own thread. Returns the channel to it.
@@ -204,7 +209,9 @@ fn spawn_writer(
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
                 let mut changes = Vec::new();
+                let mut outcomes = Vec::new();
                 let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
+                    outcomes = obs.notes.iter().map(|n| n.outcome).collect();
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
                     if let Some(l) = findings.as_mut() {
@@ -230,7 +237,7 @@ fn spawn_writer(
                             .push(format!("findings not kept as notes: {}", error_chain(&e)));
                     }
                 }
-                let _ = reply.send((r, poll, changes));
+                let _ = reply.send((r, poll, changes, outcomes));
             }
             // Recording is over (the channel closed): hand back the file's free space.
             w.compact();
@@ -361,9 +368,9 @@ pub async fn record<S: Source>(
         let (rtx, rrx) = oneshot::channel();
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
-        let (outcome, poll, changes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        let (outcome, poll, changes, outcomes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
         if let Some(m) = &opts.metrics {
-            m.count(&poll, outcome.as_ref().ok(), &changes);
+            m.count(&poll, &outcomes, outcome.as_ref().ok(), &changes);
         }
         for c in &changes {
             observer.finding(c);

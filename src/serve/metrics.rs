@@ -44,6 +44,8 @@ pub struct Counters {
 #[derive(Debug)]
 pub struct Metrics {
     path: PathBuf,
+    /// Findings are judged (`--no-live-findings` leaves their families out).
+    findings: bool,
     pub counters: Mutex<Counters>,
 }
 
@@ -88,9 +90,10 @@ fn l(pairs: &[(&str, &str)]) -> Labels {
 }
 
 impl Metrics {
-    pub fn new(path: PathBuf) -> Self {
+    pub fn new(path: PathBuf, findings: bool) -> Self {
         Metrics {
             path,
+            findings,
             counters: Mutex::new(Counters::default()),
         }
     }
@@ -100,6 +103,7 @@ impl Metrics {
     pub fn count(
         &self,
         poll: &crate::store::Poll,
+        outcomes: &[crate::fetch::Outcome],
         committed: Option<&crate::store::IngestStats>,
         changes: &[crate::record::live::Change],
     ) {
@@ -113,8 +117,13 @@ impl Metrics {
             e.0 = n;
         }
         let committed = committed.is_some();
-        for f in &poll.fetches {
-            let outcome = crate::normalise::answer_outcome(f);
+        for (i, f) in poll.fetches.iter().enumerate() {
+            // As the poll was read (a 200 that does not parse is `unparsable`); before the
+            // writer said, by the transport alone.
+            let outcome = outcomes
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| crate::normalise::answer_outcome(f));
             let source = f.kind.name().to_string();
             *c.requests
                 .entry((source.clone(), outcome.name().to_string()))
@@ -186,39 +195,43 @@ impl Metrics {
             "Snapshots that could not be committed",
             failures,
         );
-        // Every kind present, 0 when none is open: alert rules need the series.
-        let count = Family::<Labels, Gauge>::default();
-        for kind in crate::record::live::KINDS {
-            let n = c.open.iter().filter(|(k, _)| k == kind).count();
-            count.get_or_create(&l(&[("kind", kind)])).set(n as i64);
+        if self.findings {
+            // Every kind present, 0 when none is open: alert rules need the series.
+            let count = Family::<Labels, Gauge>::default();
+            for kind in crate::record::live::KINDS {
+                let n = c.open.iter().filter(|(k, _)| k == kind).count();
+                count.get_or_create(&l(&[("kind", kind)])).set(n as i64);
+            }
+            reg.register(
+                "blackbox_findings_open",
+                "Findings open now, by kind",
+                count,
+            );
+            let open = Family::<Labels, Gauge>::default();
+            for (kind, subject) in &c.open {
+                open.get_or_create(&l(&[("kind", kind), ("subject", subject)]))
+                    .set(1);
+            }
+            reg.register(
+                "blackbox_finding_open",
+                "1 for each open finding, by kind and the job (or source) it is about",
+                open,
+            );
         }
-        reg.register(
-            "blackbox_findings_open",
-            "Findings open now, by kind",
-            count,
-        );
-        let open = Family::<Labels, Gauge>::default();
-        for (kind, subject) in &c.open {
-            open.get_or_create(&l(&[("kind", kind), ("subject", subject)]))
-                .set(1);
+        if self.findings {
+            let began = Family::<Labels, Counter>::default();
+            for (kind, n) in &c.began {
+                began.get_or_create(&l(&[("kind", kind)])).inc_by(*n);
+            }
+            reg.register(
+                "blackbox_findings_began",
+                "Findings that began while recording",
+                began,
+            );
         }
-        reg.register(
-            "blackbox_finding_open",
-            "1 for each open finding, by kind and the job (or source) it is about",
-            open,
-        );
-        let began = Family::<Labels, Counter>::default();
-        for (kind, n) in &c.began {
-            began.get_or_create(&l(&[("kind", kind)])).inc_by(*n);
-        }
-        reg.register(
-            "blackbox_findings_began",
-            "Findings that began while recording",
-            began,
-        );
         let grew = Family::<Labels, GaugeF>::default();
         for (job, (_, at)) in &c.rows {
-            grew.get_or_create(&l(&[("job", job)]))
+            grew.get_or_create(&l(&[("beacon_job", job)]))
                 .set((now_us - at).max(0) as f64 / 1e6);
         }
         reg.register_with_unit(
@@ -266,7 +279,7 @@ impl Metrics {
         for j in &s.jobs {
             let job = j.job_id.as_str();
             for (status, n) in &j.by_status {
-                rows.get_or_create(&l(&[("job", job), ("status", status)]))
+                rows.get_or_create(&l(&[("beacon_job", job), ("status", status)]))
                     .set(*n as i64);
             }
             let c = &j.cells;
@@ -278,14 +291,14 @@ impl Metrics {
                 ("duplicated", c.duplicated.len() as u64),
             ] {
                 cells
-                    .get_or_create(&l(&[("job", job), ("state", what)]))
+                    .get_or_create(&l(&[("beacon_job", job), ("state", what)]))
                     .set(n.min(i64::MAX as u64) as i64);
             }
             if let Some(shown) = j.default_view.rows {
-                view.get_or_create(&l(&[("job", job), ("list", "default_view")]))
+                view.get_or_create(&l(&[("beacon_job", job), ("list", "default_view")]))
                     .set(shown as i64);
             }
-            view.get_or_create(&l(&[("job", job), ("list", "complete")]))
+            view.get_or_create(&l(&[("beacon_job", job), ("list", "complete")]))
                 .set(j.rows as i64);
         }
         reg.register("beacon_job_rows", "Rows of the job by status", rows);

@@ -221,7 +221,11 @@ fn a_scrape_while_recording_says_what_show_says() {
     let id = job["job_id"].as_str().unwrap();
     for (status, n) in job["by_status"].as_object().unwrap() {
         assert_eq!(
-            value(&text, "beacon_job_rows", &[("job", id), ("status", status)]),
+            value(
+                &text,
+                "beacon_job_rows",
+                &[("beacon_job", id), ("status", status)]
+            ),
             n.as_f64(),
             "rows {status}"
         );
@@ -233,7 +237,11 @@ fn a_scrape_while_recording_says_what_show_says() {
             job["cells"]["covered"].as_f64()
         };
         assert_eq!(
-            value(&text, "beacon_job_cells", &[("job", id), ("state", state)]),
+            value(
+                &text,
+                "beacon_job_cells",
+                &[("beacon_job", id), ("state", state)]
+            ),
             want,
             "cells {state}"
         );
@@ -242,7 +250,7 @@ fn a_scrape_while_recording_says_what_show_says() {
         value(
             &text,
             "beacon_job_view_rows",
-            &[("job", id), ("list", "default_view")]
+            &[("beacon_job", id), ("list", "default_view")]
         ),
         job["default_view"]["rows"].as_f64()
     );
@@ -250,14 +258,14 @@ fn a_scrape_while_recording_says_what_show_says() {
         value(
             &text,
             "beacon_job_view_rows",
-            &[("job", id), ("list", "complete")]
+            &[("beacon_job", id), ("list", "complete")]
         ),
         job["rows"].as_f64()
     );
     let grew = value(
         &text,
         "beacon_job_since_last_new_row_seconds",
-        &[("job", id)],
+        &[("beacon_job", id)],
     );
     assert!(grew.is_some_and(|s| s >= 0.0), "{text}");
     if let Some(tool) = promtool() {
