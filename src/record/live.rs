@@ -30,7 +30,7 @@ type Judged = ((&'static str, Option<String>), Option<String>);
 pub struct Change {
     pub kind: &'static str,
     pub job: Option<String>,
-    /// `began` or `ended`.
+    /// `began` or `ended` (or `open`: still open when the recording stopped, in notes only).
     pub state: &'static str,
     pub seq: u64,
     /// The poll's start, µs since the epoch.
@@ -60,6 +60,24 @@ impl Live {
     /// Findings open now, by kind and job.
     pub fn open(&self) -> impl Iterator<Item = (&'static str, Option<&str>)> + '_ {
         self.open.keys().map(|(k, j)| (*k, j.as_deref()))
+    }
+
+    /// The findings still open, as of the snapshot `seq` at `at_us` (the recording's last):
+    /// state `open`, so that a recording that stops never leaves one unsaid.
+    pub fn still_open(&self, seq: u64, at_us: i64) -> Vec<Change> {
+        self.open
+            .iter()
+            .map(|((kind, job), o)| Change {
+                kind,
+                job: job.clone(),
+                state: "open",
+                seq,
+                at_us,
+                since_seq: o.since_seq,
+                since_us: o.since_us,
+                message: o.message.clone(),
+            })
+            .collect()
     }
 
     /// Judges one committed snapshot; returns what began and what ended.
@@ -243,6 +261,13 @@ fn source_label(name: &str, job: Option<&str>) -> String {
 pub fn note_text(c: &Change) -> String {
     match c.state {
         "began" => format!("finding began: {} ({})", c.message, c.kind),
+        "open" => format!(
+            "finding still open when the recording stopped: {} ({}; first seen at snapshot {}, {})",
+            c.message,
+            c.kind,
+            c.since_seq,
+            crate::beacon::format_micros(c.since_us)
+        ),
         _ => format!(
             "finding ended: {} ({}; first seen at snapshot {}, {})",
             c.message,

@@ -202,6 +202,8 @@ fn spawn_writer(
             // Rows unchanged since the last poll are not read again.
             let mut rows = crate::beacon::RowCache::default();
             let mut findings = judge.then(live::Live::default);
+            // The last snapshot committed: (seq, start).
+            let mut last: Option<(u64, i64)> = None;
             for (poll, reply) in rx {
                 // Notes left by `blackbox note` go in before the snapshot.
                 let (taken, mut warnings) = match w.take_inbox() {
@@ -212,6 +214,7 @@ fn spawn_writer(
                 let mut outcomes = Vec::new();
                 let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
                     outcomes = obs.notes.iter().map(|n| n.outcome).collect();
+                    last = Some((s.seq, poll.started_at));
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
                     if let Some(l) = findings.as_mut() {
@@ -239,7 +242,27 @@ fn spawn_writer(
                 }
                 let _ = reply.send((r, poll, changes, outcomes));
             }
-            // Recording is over (the channel closed): hand back the file's free space.
+            // Recording is over (the channel closed): what is still open is said once.
+            if let (Some(l), Some((seq, at))) = (&findings, last) {
+                let notes: Vec<crate::store::notes::NewNote> = l
+                    .still_open(seq, at)
+                    .iter()
+                    .map(|c| crate::store::notes::NewNote {
+                        at,
+                        text: live::note_text(c),
+                        mark_from: None,
+                        mark_to: None,
+                        created_at: at,
+                    })
+                    .collect();
+                if let Err(e) = w.write_notes(&notes) {
+                    crate::present::say(&format!(
+                        "findings still open not kept as notes: {}",
+                        error_chain(&e)
+                    ));
+                }
+            }
+            // Hand back the file's free space.
             w.compact();
         })
         .map_err(|source| StoreError::Create {
