@@ -257,7 +257,7 @@ fn source_label(name: &str, job: Option<&str>) -> String {
 }
 
 /// The note a change is kept as, so that it appears in `snapshots`, the timeline, the report
-/// and the page.
+/// and the page. Its first snapshot's time is given to the second (the seq is exact).
 pub fn note_text(c: &Change) -> String {
     match c.state {
         "began" => format!("finding began: {} ({})", c.message, c.kind),
@@ -266,14 +266,14 @@ pub fn note_text(c: &Change) -> String {
             c.message,
             c.kind,
             c.since_seq,
-            crate::beacon::format_micros(c.since_us)
+            crate::beacon::format_micros(c.since_us.div_euclid(1_000_000) * 1_000_000)
         ),
         _ => format!(
             "finding ended: {} ({}; first seen at snapshot {}, {})",
             c.message,
             c.kind,
             c.since_seq,
-            crate::beacon::format_micros(c.since_us)
+            crate::beacon::format_micros(c.since_us.div_euclid(1_000_000) * 1_000_000)
         ),
     }
 }
@@ -483,7 +483,7 @@ mod tests {
             seq: 9,
             at_us: 9_000_000,
             since_seq: 4,
-            since_us: 4_000_000,
+            since_us: 4_500_000,
             message: "the default view shows 20 of 36 rows of job j".into(),
         };
         let t = note_text(&c);
