@@ -256,7 +256,18 @@ fn source_label(name: &str, job: Option<&str>) -> String {
     }
 }
 
-/// The note a change is kept as, so that it appears in `snapshots`, the timeline, the report
+/// A change as the note it is kept as, at its snapshot's start.
+pub fn note(c: &Change) -> crate::store::notes::NewNote {
+    crate::store::notes::NewNote {
+        at: c.at_us,
+        text: note_text(c),
+        mark_from: None,
+        mark_to: None,
+        created_at: c.at_us,
+    }
+}
+
+/// The text a change is kept as, so that it appears in `snapshots`, the timeline, the report
 /// and the page. Its first snapshot's time is given to the second (the seq is exact).
 pub fn note_text(c: &Change) -> String {
     match c.state {

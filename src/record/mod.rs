@@ -223,16 +223,7 @@ fn spawn_writer(
                     s
                 });
                 if !changes.is_empty() {
-                    let notes: Vec<crate::store::notes::NewNote> = changes
-                        .iter()
-                        .map(|c| crate::store::notes::NewNote {
-                            at: c.at_us,
-                            text: live::note_text(c),
-                            mark_from: None,
-                            mark_to: None,
-                            created_at: c.at_us,
-                        })
-                        .collect();
+                    let notes: Vec<_> = changes.iter().map(live::note).collect();
                     if let Err(e) = w.write_notes(&notes)
                         && let Ok(s) = r.as_mut()
                     {
@@ -244,17 +235,7 @@ fn spawn_writer(
             }
             // Recording is over (the channel closed): what is still open is said once.
             if let (Some(l), Some((seq, at))) = (&findings, last) {
-                let notes: Vec<crate::store::notes::NewNote> = l
-                    .still_open(seq, at)
-                    .iter()
-                    .map(|c| crate::store::notes::NewNote {
-                        at,
-                        text: live::note_text(c),
-                        mark_from: None,
-                        mark_to: None,
-                        created_at: at,
-                    })
-                    .collect();
+                let notes: Vec<_> = l.still_open(seq, at).iter().map(live::note).collect();
                 if let Err(e) = w.write_notes(&notes) {
                     crate::present::say(&format!(
                         "findings still open not kept as notes: {}",

@@ -259,12 +259,7 @@ fn waiting_page() -> Bytes {
 
 /// Binds `addr` and serves the page on the current runtime; returns the address bound.
 pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, String> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
+    let (listener, bound) = bind(addr).await?;
     page.loopback.store(
         bound.ip().is_loopback(),
         std::sync::atomic::Ordering::Relaxed,
@@ -275,17 +270,23 @@ pub async fn start(page: Arc<LivePage>, addr: &str) -> Result<SocketAddr, String
     Ok(bound)
 }
 
-/// Binds `addr` and serves only `/metrics` from `m` (`record --metrics ADDR`).
-pub async fn start_metrics(
-    m: Arc<super::metrics::Metrics>,
-    addr: &str,
-) -> Result<SocketAddr, String> {
+/// Binds `addr`; the listener and the address bound.
+async fn bind(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {}: {e}", term(addr)))?;
+    Ok((listener, bound))
+}
+
+/// Binds `addr` and serves only `/metrics` from `m` (`record --metrics ADDR`).
+pub async fn start_metrics(
+    m: Arc<super::metrics::Metrics>,
+    addr: &str,
+) -> Result<SocketAddr, String> {
+    let (listener, bound) = bind(addr).await?;
     super::accept::serve(listener, Limits::default(), move |req| {
         let m = m.clone();
         metrics_blocking(m, req.method().clone(), req.uri().path().to_string())
