@@ -276,6 +276,7 @@ impl Metrics {
         let rows = Family::<Labels, Gauge>::default();
         let cells = Family::<Labels, Gauge>::default();
         let view = Family::<Labels, Gauge>::default();
+        let view_age = Family::<Labels, GaugeF>::default();
         for j in &s.jobs {
             let job = j.job_id.as_str();
             for (status, n) in &j.by_status {
@@ -297,6 +298,12 @@ impl Metrics {
             if let Some(shown) = j.default_view.rows {
                 view.get_or_create(&l(&[("beacon_job", job), ("list", "default_view")]))
                     .set(shown as i64);
+                // The view may be from an earlier poll (the budget asks it less often).
+                if let Some(seen) = j.default_view.seen {
+                    view_age
+                        .get_or_create(&l(&[("beacon_job", job)]))
+                        .set(seen.age_seconds);
+                }
             }
             view.get_or_create(&l(&[("beacon_job", job), ("list", "complete")]))
                 .set(j.rows as i64);
@@ -311,6 +318,12 @@ impl Metrics {
             "beacon_job_view_rows",
             "Rows in the default job view and in the complete list",
             view,
+        );
+        reg.register_with_unit(
+            "beacon_job_view_age",
+            "How old the default view's figure is at the last snapshot (0: fetched in it)",
+            Unit::Seconds,
+            view_age,
         );
         let seq: Gauge = Gauge::default();
         seq.set(last.min(i64::MAX as u64) as i64);

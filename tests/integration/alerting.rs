@@ -262,6 +262,11 @@ fn a_scrape_while_recording_says_what_show_says() {
         ),
         job["rows"].as_f64()
     );
+    assert_eq!(
+        value(&text, "beacon_job_view_age_seconds", &[("beacon_job", id)]),
+        job["default_view"]["seen"]["age_seconds"].as_f64(),
+        "the view's age"
+    );
     let grew = value(
         &text,
         "beacon_job_since_last_new_row_seconds",
