@@ -73,6 +73,8 @@ fn poll(body: Vec<u8>, t: i64) -> Poll {
             retry_after: None,
             location: None,
             date_us: None,
+            sent_at_us: None,
+            retried: None,
         }],
     }
 }

@@ -357,6 +357,11 @@ pub struct Fetched {
     pub location: Option<String>,
     /// The server's clock: its `Date` header, µs since the epoch.
     pub date_us: Option<i64>,
+    /// When it was sent, on the recorder's clock (µs since the epoch); `None` when not sent.
+    pub sent_at_us: Option<i64>,
+    /// The first attempt's failure, when the request failed before any response on a kept
+    /// connection and was sent again on a new one (`source::http`).
+    pub retried: Option<(FetchErrorKind, String)>,
 }
 
 impl Fetched {
@@ -374,6 +379,8 @@ impl Fetched {
             retry_after: None,
             location: None,
             date_us: None,
+            sent_at_us: None,
+            retried: None,
         }
     }
 

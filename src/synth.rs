@@ -126,6 +126,8 @@ fn headers(seq: usize) -> Vec<Fetched> {
         retry_after: None,
         location: None,
         date_us: None,
+        sent_at_us: None,
+        retried: None,
     };
     vec![
         f(

@@ -310,6 +310,8 @@ fn fetched(url: &Url, saved: &Saved, latency_us: u64, at_us: i64) -> Fetched {
         retry_after: None,
         location: saved.header("location").map(crate::redact::url_text),
         date_us: saved.header("date").and_then(http_date).or(Some(at_us)),
+        sent_at_us: None,
+        retried: None,
     }
 }
 

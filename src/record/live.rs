@@ -310,6 +310,8 @@ mod tests {
             retry_after: None,
             location: None,
             date_us: None,
+            sent_at_us: None,
+            retried: None,
         }
     }
 

@@ -81,6 +81,8 @@ impl SimSource {
                     error: None,
                     location: None,
                     date_us: None,
+                    sent_at_us: None,
+                    retried: None,
                 }
             }
         }

@@ -18,6 +18,8 @@ pub struct Reply {
     pub fault: Option<FetchErrorKind>,
     /// For a 429: seconds to wait, as a `Retry-After` would say.
     pub retry_after: Option<u64>,
+    /// The server's clock as its `Date` header would say it (µs since the epoch).
+    pub date_us: Option<i64>,
 }
 
 impl Reply {
@@ -28,6 +30,7 @@ impl Reply {
             latency_us: 1_000,
             fault: None,
             retry_after: None,
+            date_us: None,
         }
     }
 
@@ -38,6 +41,7 @@ impl Reply {
             latency_us: 1_000,
             fault: Some(kind),
             retry_after: None,
+            date_us: None,
         }
     }
 
@@ -54,6 +58,12 @@ impl Reply {
 
     pub fn after_us(mut self, latency_us: i64) -> Self {
         self.latency_us = latency_us;
+        self
+    }
+
+    /// The answer's `Date` header, as the server's clock has it (µs since the epoch).
+    pub fn dated(mut self, date_us: i64) -> Self {
+        self.date_us = Some(date_us);
         self
     }
 }
@@ -123,6 +133,7 @@ impl FakeSource {
         if let Some(kind) = reply.fault {
             let mut f = Fetched::failed(&req, kind, format!("scripted {}", kind.name()));
             f.latency_us = latency_us;
+            f.sent_at_us = Some(now);
             return f;
         }
         Fetched {
@@ -136,7 +147,9 @@ impl FakeSource {
             error: None,
             retry_after: reply.retry_after,
             location: None,
-            date_us: None,
+            date_us: reply.date_us,
+            sent_at_us: Some(now),
+            retried: None,
         }
     }
 }

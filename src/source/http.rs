@@ -2,6 +2,17 @@
 //! default), a body cap, no redirects (a 3xx is recorded as the answer: it is evidence, and
 //! following it could carry the token off `/admin/*`), and the bearer token on admin requests
 //! only.
+//!
+//! Kept connections. A server closes a keep-alive connection that stayed idle for its own
+//! timeout (uvicorn, which the router runs on: 5 s; gunicorn 2 s; nginx 75 s; Go's servers
+//! 90 s or none), and a client that reuses it just then gets "connection closed" before any
+//! response: the client's race, not a failure of the server. At the default 5 s interval
+//! reqwest's 90 s pool hit that race with uvicorn about one request in ten. So a connection
+//! is used again only within `KEEP_IDLE` of its last answer (the requests of one poll share
+//! connections; polls do not), and a GET that fails before any response byte while a kept
+//! connection may have been used is sent once more on a new connection. The retry is kept
+//! with the request (`Fetched::retried`), never hidden; a failure on a new connection (a
+//! server stopped, refusing, resetting) is a failure at once.
 
 use super::seam::Source;
 use crate::clock::Clock;
@@ -22,10 +33,19 @@ pub struct HttpConfig {
     pub token: Option<String>,
 }
 
+/// A kept connection is used again only this soon after its last answer: under the shortest
+/// keep-alive timeout of the common servers (gunicorn's 2 s; uvicorn's 5 s), with a margin
+/// for timers.
+pub const KEEP_IDLE: Duration = Duration::from_secs(1);
+
 pub struct HttpSource {
     cfg: HttpConfig,
     client: reqwest::Client,
+    /// Never keeps a connection: a retry goes on a new one.
+    fresh: reqwest::Client,
     clock: Arc<dyn Clock>,
+    /// When each origin last answered (or failed): whether a kept connection may exist.
+    last_used: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 fn classify(e: &reqwest::Error) -> FetchErrorKind {
@@ -112,40 +132,106 @@ fn describe(e: &reqwest::Error) -> String {
     redact::in_text(&msg).into_owned()
 }
 
+fn builder(cfg: &HttpConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(
+            cfg.timeout
+                .min(Duration::from_secs(5))
+                .max(Duration::from_millis(100)),
+        )
+        .timeout(cfg.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("beacon-blackbox/", env!("CARGO_PKG_VERSION")))
+}
+
 impl HttpSource {
     pub fn new(cfg: HttpConfig, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
         install_crypto();
-        let client = reqwest::Client::builder()
-            .connect_timeout(
-                cfg.timeout
-                    .min(Duration::from_secs(5))
-                    .max(Duration::from_millis(100)),
-            )
-            .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("beacon-blackbox/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(HttpSource { cfg, client, clock })
+        let client = builder(&cfg).pool_idle_timeout(KEEP_IDLE).build()?;
+        let fresh = builder(&cfg).pool_max_idle_per_host(0).build()?;
+        Ok(HttpSource {
+            cfg,
+            client,
+            fresh,
+            clock,
+            last_used: Default::default(),
+        })
+    }
+
+    fn origin(url: &reqwest::Url) -> String {
+        url.origin().ascii_serialization()
+    }
+
+    /// Whether a connection kept from an earlier answer of this origin may have carried a
+    /// request started at `start`.
+    fn maybe_kept(&self, url: &reqwest::Url, start: Instant) -> bool {
+        let last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+        last.get(&Self::origin(url))
+            .is_some_and(|t| start.saturating_duration_since(*t) <= KEEP_IDLE * 2)
+    }
+
+    fn used(&self, url: &reqwest::Url) {
+        let mut last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+        last.insert(Self::origin(url), Instant::now());
+    }
+
+    /// Sends the request; once more on a new connection when it failed before any response
+    /// while a kept connection may have been used. Returns the answer or the last error, the
+    /// first attempt's error when there was a second, and when the answering attempt was sent.
+    async fn send(
+        &self,
+        req: &Request,
+    ) -> (
+        Result<reqwest::Response, reqwest::Error>,
+        Option<(FetchErrorKind, String)>,
+        Instant,
+        i64,
+    ) {
+        let build = |client: &reqwest::Client| {
+            let mut r = client.get(req.url.clone());
+            // The token goes to admin requests only, and never into a Fetched. Redirects are
+            // not followed, so it cannot travel on from there.
+            if let Some(token) = &self.cfg.token
+                && req.kind.is_admin()
+            {
+                r = r.bearer_auth(token);
+            }
+            r
+        };
+        let start = Instant::now();
+        let sent_at = self.clock.now_us();
+        let kept = self.maybe_kept(&req.url, start);
+        let first = build(&self.client).send().await;
+        let retry = match &first {
+            Err(e) if kept && classify(e) == FetchErrorKind::ConnectionClosed => {
+                Some((FetchErrorKind::ConnectionClosed, describe(e)))
+            }
+            _ => None,
+        };
+        let Some(first_error) = retry else {
+            self.used(&req.url);
+            return (first, None, start, sent_at);
+        };
+        tracing::debug!(url = %redact::url(&req.url), error = %first_error.1, "closed on a kept connection; sent again on a new one");
+        let start = Instant::now();
+        let sent_at = self.clock.now_us();
+        let second = build(&self.fresh).send().await;
+        self.used(&req.url);
+        (second, Some(first_error), start, sent_at)
     }
 
     async fn get(&self, req: Request) -> Fetched {
         let shown = redact::url(&req.url);
-        let mut r = self.client.get(req.url.clone());
-        // The token goes to admin requests only, and never into a Fetched. Redirects are not
-        // followed, so it cannot travel on from there.
-        if let Some(token) = &self.cfg.token
-            && req.kind.is_admin()
-        {
-            r = r.bearer_auth(token);
-        }
-        let start = Instant::now();
-        let resp = match r.send().await {
+        let (sent, retried, start, sent_at) = self.send(&req).await;
+        let resp = match sent {
             Ok(r) => r,
             Err(e) => {
                 let msg = describe(&e);
                 tracing::debug!(url = %shown, error = %msg, "request failed");
                 let mut f = Fetched::failed(&req, classify(&e), msg);
                 f.latency_us = start.elapsed().as_micros() as u64;
+                f.sent_at_us = Some(sent_at);
+                f.retried = retried;
                 return f;
             }
         };
@@ -175,6 +261,8 @@ impl HttpSource {
             retry_after: None,
             location,
             date_us,
+            sent_at_us: Some(sent_at),
+            retried,
         };
         if resp.content_length().is_some_and(|n| n > self.cfg.body_cap) {
             f.error = Some((

@@ -8,7 +8,7 @@
 mod fake;
 mod http;
 pub use fake::{FakeSource, Reply, Rule};
-pub use http::{HttpConfig, HttpSource, install_crypto};
+pub use http::{HttpConfig, HttpSource, KEEP_IDLE, install_crypto};
 
 mod seam;
 pub(crate) use http::wait_hint;

@@ -318,7 +318,7 @@ fn copy_snapshots(
             used.extend(f.location);
             bodies.extend(f.body);
         }
-        t.insert(*seq, codec::encode(format::SNAPSHOT_V2, s).as_slice())
+        t.insert(*seq, codec::encode(format::SNAPSHOT_V3, s).as_slice())
             .db()?;
         counts.snapshots += 1;
     }

@@ -3,7 +3,7 @@
 //! declaration order, so stored records never use `skip_serializing_if`, `flatten`,
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
-use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1};
+use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1, v2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +65,17 @@ pub fn decode_session(bytes: &[u8]) -> Result<SessionRec, CodecError> {
     decode(format::SESSION_V2, bytes)
 }
 
-/// A snapshot header of either version, as the current struct.
+/// A snapshot header of any version, as the current struct.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<SnapshotRec, CodecError> {
-    if format_of(bytes) == Some(format::SNAPSHOT_V1) {
-        return decode::<v1::SnapshotRec>(format::SNAPSHOT_V1, bytes).map(Into::into);
+    match format_of(bytes) {
+        Some(format::SNAPSHOT_V1) => {
+            decode::<v1::SnapshotRec>(format::SNAPSHOT_V1, bytes).map(Into::into)
+        }
+        Some(format::SNAPSHOT_V2) => {
+            decode::<v2::SnapshotRec>(format::SNAPSHOT_V2, bytes).map(Into::into)
+        }
+        _ => decode(format::SNAPSHOT_V3, bytes),
     }
-    decode(format::SNAPSHOT_V2, bytes)
 }
 
 /// A job's extra rows: format byte, raw length (u64 LE), zstd of their bincode. They can be
@@ -156,7 +161,39 @@ mod tests {
         }
     }
 
-    fn sample_v2() -> SnapshotRec {
+    /// Version 2's record, as it wrote it: the current record without `sent_us` and `retried`.
+    fn sample_v2() -> v2::SnapshotRec {
+        let s = sample_v3();
+        v2::SnapshotRec {
+            session: s.session,
+            started_at: s.started_at,
+            duration_us: s.duration_us,
+            fetches: s
+                .fetches
+                .into_iter()
+                .map(|f| v2::FetchRec2 {
+                    source: f.source,
+                    job: f.job,
+                    url: f.url,
+                    status: f.status,
+                    latency_us: f.latency_us,
+                    body: f.body,
+                    body_len: f.body_len,
+                    content_type: f.content_type,
+                    error: f.error,
+                    parse_error: f.parse_error,
+                    outcome: f.outcome,
+                    location: f.location,
+                    rows: f.rows,
+                    problems: f.problems,
+                    problems_total: f.problems_total,
+                    server_time: f.server_time,
+                })
+                .collect(),
+        }
+    }
+
+    fn sample_v3() -> SnapshotRec {
         let mut s: SnapshotRec = sample_v1().into();
         s.fetches[0].rows = Some([4, 3, 0, 1]);
         s.fetches[0].problems = vec![crate::beacon::RowProblem {
@@ -186,21 +223,39 @@ mod tests {
         assert_eq!(back.fetches[1].outcome(), crate::fetch::Outcome::Transport);
     }
 
-    /// Golden bytes of version 2. If this changes, files written by it no longer decode: add a
-    /// format instead of editing the expectation.
+    /// Golden bytes of version 2: files written by it must still read (as version 3 with
+    /// nothing known of when requests were sent). Never edit this expectation.
     #[test]
-    fn golden_snapshot_v2_bytes() {
+    fn golden_snapshot_v2_bytes_still_read() {
         let bytes = encode(format::SNAPSHOT_V2, &sample_v2());
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, GOLDEN_V2);
-        assert_eq!(decode_snapshot(&bytes).unwrap(), sample_v2());
+        assert_eq!(decode_snapshot(&bytes).unwrap(), sample_v3());
     }
 
     const GOLDEN_V2: &str = "2101fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb00020101000000000104030001010300096e6f74206120726f770100030004000a000000010107726566757365640005010500000001fdc0efab0b34800c00";
 
+    /// Golden bytes of version 3. If this changes, files written by it no longer decode: add a
+    /// format instead of editing the expectation.
+    #[test]
+    fn golden_snapshot_v3_bytes() {
+        let mut s = sample_v3();
+        s.fetches[0].sent_us = Some(1_500);
+        s.fetches[1].retried = Some(FetchErrorRec {
+            kind: 8,
+            message: "closed".into(),
+        });
+        let bytes = encode(format::SNAPSHOT_V3, &s);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_V3);
+        assert_eq!(decode_snapshot(&bytes).unwrap(), s);
+    }
+
+    const GOLDEN_V3: &str = "2201fd80ad9c0b34800c00fc90d00300020001000301c8fbd2040109fb00020101000000000104030001010300096e6f74206120726f77010001fbdc0500030004000a000000010107726566757365640005010500000001fdc0efab0b34800c0000010806636c6f736564";
+
     #[test]
     fn wrong_format_byte_is_refused() {
-        let bytes = encode(format::SNAPSHOT_V2, &sample_v2());
+        let bytes = encode(format::SNAPSHOT_V3, &sample_v3());
         assert!(matches!(
             decode::<SnapshotRec>(format::JOB_V1, &bytes),
             Err(CodecError::Format { .. })

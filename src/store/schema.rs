@@ -42,7 +42,8 @@
 //! Versions: 1 had no `exec_extras` and `SNAPSHOT_V1` headers; 2 adds them and `SNAPSHOT_V2`
 //! (each request's outcome, row accounting and row problems, a redirect's location, the
 //! server's clock); 3 adds `notes`, `pruned`, the recording id and `SESSION_V2` (followed
-//! jobs, extra endpoints, retention). A reader reads every older version (an absent table is
+//! jobs, extra endpoints, retention); 4 adds `SNAPSHOT_V3` (when each request was sent, and
+//! the first attempt of a request sent again on a new connection). A reader reads every older version (an absent table is
 //! empty; old records are converted); a recorder that appends to an older file marks it with
 //! the current version.
 //!
@@ -58,7 +59,7 @@ use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a table or record layout changes. A file with a larger number is refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
@@ -84,6 +85,7 @@ pub mod format {
     pub const SESSION_V2: u8 = 0x11;
     pub const SNAPSHOT_V1: u8 = 0x20;
     pub const SNAPSHOT_V2: u8 = 0x21;
+    pub const SNAPSHOT_V3: u8 = 0x22;
     pub const BODY_V1: u8 = 0x30;
     pub const JOB_V1: u8 = 0x40;
     pub const EXEC_V1: u8 = 0x50;
@@ -185,6 +187,14 @@ pub struct FetchRec {
     /// The server's clock when it answered, µs since the epoch: the router's `/health`
     /// `timestamp`, else the `Date` header. Staleness is measured on it.
     pub server_time: Option<i64>,
+    /// When the request was sent, µs after the poll's start (`None`: not sent). With
+    /// `latency_us` it brackets the moment the server answered on the recorder's clock.
+    pub sent_us: Option<u64>,
+    /// The first attempt, when the request failed before any response byte on a connection
+    /// kept from an earlier request and was sent once more on a new one (the race of a
+    /// keep-alive connection the server closed as it was reused). Everything else in this
+    /// record is the second attempt's.
+    pub retried: Option<FetchErrorRec>,
 }
 
 impl FetchRec {
@@ -199,6 +209,76 @@ impl FetchRec {
     /// `ok`, `http 503`, `timeout`, `skipped_by_budget`, ...
     pub fn outcome_word(&self) -> String {
         crate::fetch::outcome_word(self.outcome(), self.status, self.error_kind())
+    }
+}
+
+/// Snapshot and request headers as schema versions 2 and 3 wrote them.
+pub mod v2 {
+    use super::{FetchErrorRec, FetchRec, RowProblem};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct SnapshotRec {
+        pub session: u64,
+        pub started_at: i64,
+        pub duration_us: u64,
+        pub fetches: Vec<FetchRec2>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct FetchRec2 {
+        pub source: u8,
+        pub job: Option<u32>,
+        pub url: u32,
+        pub status: Option<u16>,
+        pub latency_us: u64,
+        pub body: Option<u64>,
+        pub body_len: u64,
+        pub content_type: Option<u32>,
+        pub error: Option<FetchErrorRec>,
+        pub parse_error: Option<String>,
+        pub outcome: u8,
+        pub location: Option<u32>,
+        pub rows: Option<[u32; 4]>,
+        pub problems: Vec<RowProblem>,
+        pub problems_total: u32,
+        pub server_time: Option<i64>,
+    }
+
+    impl From<FetchRec2> for FetchRec {
+        fn from(f: FetchRec2) -> Self {
+            FetchRec {
+                source: f.source,
+                job: f.job,
+                url: f.url,
+                status: f.status,
+                latency_us: f.latency_us,
+                body: f.body,
+                body_len: f.body_len,
+                content_type: f.content_type,
+                error: f.error,
+                parse_error: f.parse_error,
+                outcome: f.outcome,
+                location: f.location,
+                rows: f.rows,
+                problems: f.problems,
+                problems_total: f.problems_total,
+                server_time: f.server_time,
+                sent_us: None,
+                retried: None,
+            }
+        }
+    }
+
+    impl From<SnapshotRec> for super::SnapshotRec {
+        fn from(s: SnapshotRec) -> Self {
+            super::SnapshotRec {
+                session: s.session,
+                started_at: s.started_at,
+                duration_us: s.duration_us,
+                fetches: s.fetches.into_iter().map(Into::into).collect(),
+            }
+        }
     }
 }
 
@@ -310,6 +390,8 @@ pub mod v1 {
                 problems: Vec::new(),
                 problems_total: 0,
                 server_time: None,
+                sent_us: None,
+                retried: None,
             }
         }
     }

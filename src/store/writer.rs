@@ -548,7 +548,7 @@ impl Writer {
         };
         txn.open_table(SNAPSHOTS)
             .db()?
-            .insert(seq, codec::encode(format::SNAPSHOT_V2, &snap).as_slice())
+            .insert(seq, codec::encode(format::SNAPSHOT_V3, &snap).as_slice())
             .db()?;
         Ok((stats, pending))
     }
@@ -653,6 +653,13 @@ impl Writer {
                 problems: notes.map(|n| n.problems.clone()).unwrap_or_default(),
                 problems_total: notes.map_or(0, |n| n.problems_total),
                 server_time: notes.and_then(|n| n.server_time).or(f.date_us),
+                sent_us: f
+                    .sent_at_us
+                    .map(|t| t.saturating_sub(poll.started_at).max(0) as u64),
+                retried: f.retried.as_ref().map(|(k, m)| FetchErrorRec {
+                    kind: *k as u8,
+                    message: m.clone(),
+                }),
             });
         }
 

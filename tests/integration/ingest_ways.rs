@@ -39,6 +39,8 @@ fn fetched(kind: SourceKind, status: u16, url: &str, body: Option<Vec<u8>>) -> F
         retry_after: None,
         location: None,
         date_us: None,
+        sent_at_us: None,
+        retried: None,
     }
 }
 

@@ -23,5 +23,6 @@ mod replay;
 mod router;
 mod router_truth;
 mod seen;
+mod transport;
 mod truth;
 mod ways_out;

@@ -424,6 +424,8 @@ fn a_clock_that_steps_back_still_draws() {
             retry_after: None,
             location: None,
             date_us: None,
+            sent_at_us: None,
+            retried: None,
         };
         let poll = Poll {
             started_at: t,
