@@ -80,9 +80,12 @@ pub struct FailureAnswer {
     /// The duration most failed rows share, when at least half do.
     pub same_seconds: Option<i64>,
     pub same_count: usize,
-    /// `first` and `last` are the rows' own timestamps, on the runner's clock; when that ran
-    /// ahead of the recorder's (the clock skew finding), by up to this many seconds.
-    pub runner_ahead_seconds: Option<f64>,
+    /// `first` and `last` are the rows' own times put on the recorder's clock. When the
+    /// runner's clock disagreed with it (the skew finding): that clock, and the rows' own
+    /// stamps of the two.
+    pub runner_clock: Option<super::clocks::ClockSummary>,
+    pub first_runner: Option<Stamp>,
+    pub last_runner: Option<Stamp>,
     /// When polling first saw a row failed, and the last new failure, on the recorder's clock.
     pub seen_first: Option<Stamp>,
     pub seen_last: Option<Stamp>,
@@ -156,7 +159,10 @@ fn shown_by_status(ids: &[i64], execs: &crate::store::rows::Rows) -> BTreeMap<St
 
 /// How the failed rows failed: the top signature, when, and the duration most share (only
 /// when at least half of them do).
-fn failure_answer(f: &Failures, runner_ahead: Option<f64>) -> Option<FailureAnswer> {
+fn failure_answer(
+    f: &Failures,
+    runner_clock: Option<super::clocks::ClockSummary>,
+) -> Option<FailureAnswer> {
     let top = f.signatures.first()?;
     let mode = f.duration_modes.first().filter(|m| m.count * 2 >= f.total);
     Some(FailureAnswer {
@@ -168,7 +174,9 @@ fn failure_answer(f: &Failures, runner_ahead: Option<f64>) -> Option<FailureAnsw
         error_text: top.error_text.clone(),
         same_seconds: mode.map(|m| m.seconds),
         same_count: mode.map_or(0, |m| m.count),
-        runner_ahead_seconds: runner_ahead,
+        runner_clock,
+        first_runner: f.first_failed_runner,
+        last_runner: f.last_failed_runner,
         seen_first: f.first_seen_failed_at,
         seen_last: f.last_seen_failed_at,
     })
@@ -255,7 +263,7 @@ pub fn answer(
     let c = &s.cells;
     let default_view = view_answer(rec, s, h, js)?;
     let last = rec.infos.last().map_or(0, |i| i.seq);
-    let failures = failure_answer(&h.failures, h.clock_skew.as_ref().map(|k| k.ahead_seconds));
+    let failures = failure_answer(&h.failures, h.clock_skew);
     let output = output_answer(js.rows().map(|r| r.exec));
     let e = &s.expected;
     Ok(JobAnswer {
@@ -335,11 +343,10 @@ mod tests {
         );
         let a = failure_answer(&failures(7, Some((120, 3))), None).unwrap();
         assert_eq!((a.same_seconds, a.same_count), (None, 0), "fewer than half");
-        let a = failure_answer(&failures(4, Some((150, 4))), Some(12.5)).unwrap();
+        let a = failure_answer(&failures(4, Some((150, 4))), None).unwrap();
         assert_eq!((a.same_seconds, a.same_count), (Some(150), 4));
         assert_eq!(a.failed, 4);
         assert_eq!(a.top_count, 3, "the top signature's own count");
-        assert_eq!(a.runner_ahead_seconds, Some(12.5));
         assert!(failure_answer(&Failures::default(), None).is_none());
     }
 

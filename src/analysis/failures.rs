@@ -1,5 +1,6 @@
 //! Failure signatures and timing: what failed alike, when, and for how long.
 
+use super::clocks::ServerClock;
 use super::values::Stamp;
 use crate::beacon::Execution;
 use serde::Serialize;
@@ -58,8 +59,14 @@ pub struct ObservedFailure {
 pub struct Failures {
     pub total: usize,
     pub signatures: Vec<Signature>,
+    /// The first and last failure by the rows' own times, on the recorder's clock (moved by
+    /// the runner's measured offset, and never after the poll that saw the row failed).
     pub first_failed_at: Option<Stamp>,
     pub last_failed_at: Option<Stamp>,
+    /// The same two as the rows' own stamps say, on the runner's clock, when its clock and
+    /// the recorder's disagree (`None` when they agree: the times above are the stamps).
+    pub first_failed_runner: Option<Stamp>,
+    pub last_failed_runner: Option<Stamp>,
     pub spread_seconds: Option<f64>,
     pub clusters: Vec<Cluster>,
     pub duration_modes: Vec<DurationMode>,
@@ -157,15 +164,37 @@ pub fn duration_modes(durations: &[f64]) -> Vec<DurationMode> {
     out
 }
 
-/// Everything about the failed rows of a job at the end of the recording.
+/// Everything about the failed rows of a job at the end of the recording. `clock` maps the
+/// rows' times onto the recorder's clock; `seen_end(seq)` is when that poll ended, the latest
+/// a row it saw failed can have failed.
 pub fn analyse<'a>(
     final_rows: impl IntoIterator<Item = &'a Execution>,
     observed: Vec<ObservedFailure>,
+    clock: &ServerClock,
+    seen_end: impl Fn(u64) -> Option<i64>,
 ) -> Failures {
     let failed: Vec<&Execution> = final_rows.into_iter().filter(|e| e.is_failed()).collect();
-    let times: Vec<i64> = failed.iter().filter_map(|e| failure_time(e)).collect();
+    let seen: std::collections::HashMap<i64, u64> =
+        observed.iter().map(|o| (o.id, o.failed_seq)).collect();
+    let own: Vec<(i64, i64)> = failed
+        .iter()
+        .filter_map(|e| {
+            let t = failure_time(e)?;
+            let mut r = clock.to_recorder(t);
+            if let Some(end) = seen.get(&e.id).and_then(|s| seen_end(*s)) {
+                r = r.min(end);
+            }
+            Some((t, r))
+        })
+        .collect();
+    let times: Vec<i64> = own.iter().map(|x| x.1).collect();
     let durations: Vec<f64> = failed.iter().filter_map(|e| e.duration_secs()).collect();
     let (first, last) = (times.iter().min().copied(), times.iter().max().copied());
+    let runner = |pick: Option<i64>| {
+        (!clock.agrees())
+            .then(|| own.iter().find(|x| Some(x.1) == pick).map(|x| Stamp(x.0)))
+            .flatten()
+    };
     let seen_first = observed.iter().map(|o| o.failed_seq).min();
     let seen_last = observed.iter().map(|o| o.failed_seq).max();
     let at = |seq: Option<u64>| {
@@ -177,6 +206,8 @@ pub fn analyse<'a>(
         signatures: signatures(&failed),
         first_failed_at: first.map(Stamp),
         last_failed_at: last.map(Stamp),
+        first_failed_runner: runner(first),
+        last_failed_runner: runner(last),
         spread_seconds: first.zip(last).map(|(a, b)| (b - a) as f64 / 1e6),
         clusters: clusters(&times, CLUSTER_GAP_SECS),
         duration_modes: duration_modes(&durations),

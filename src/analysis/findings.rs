@@ -3,8 +3,9 @@
 //! that sentence as `message` beside the fields). Nothing here is specific to a scenario, and
 //! no list is cut: a renderer that shortens one says how many more there are.
 
+use super::clocks::{ClockSummary, Server};
 use super::fetches::{FetchReport, Outage};
-use super::history::{ClockSkew, RepeatedId};
+use super::history::RepeatedId;
 use super::matrix::Cell;
 use super::recording::Recording;
 use super::router::{
@@ -113,10 +114,12 @@ pub enum Finding {
         job: String,
         count: usize,
     },
+    /// A server's clock disagrees with the recorder's: measured from its answers (`job` is
+    /// `None`), or for the runner without any answer's clock, bounded by a job's rows.
     ClockSkew {
-        job: String,
+        job: Option<String>,
         #[serde(flatten)]
-        skew: ClockSkew,
+        clock: ClockSummary,
     },
     FailureSignature {
         job: String,
@@ -147,9 +150,11 @@ pub enum Finding {
         clusters: usize,
         seen_first: Option<Stamp>,
         seen_last: Option<Stamp>,
-        /// `first` and `last` are on the runner's clock, which ran ahead of the recorder's by
-        /// up to this many seconds (the clock skew finding).
-        runner_ahead_seconds: Option<f64>,
+        /// `first` and `last` are on the recorder's clock; when the runner's disagreed (the
+        /// skew finding), that clock and the rows' own stamps.
+        runner_clock: Option<ClockSummary>,
+        first_runner: Option<Stamp>,
+        last_runner: Option<Stamp>,
     },
     VanishedRows {
         job: String,
@@ -270,7 +275,6 @@ impl Finding {
             | RowsWithoutCell { job, .. }
             | RepeatedIds { job, .. }
             | RowsWithoutId { job, .. }
-            | ClockSkew { job, .. }
             | FailureSignature { job, .. }
             | ExactDuration { job, .. }
             | NearInstantFailures { job, .. }
@@ -278,7 +282,9 @@ impl Finding {
             | VanishedRows { job, .. }
             | StatusChanged { job, .. }
             | StatusStayed { job, .. } => Some(job),
-            FetchOutage { job, .. } | RecorderGap { job, .. } => job.as_deref(),
+            FetchOutage { job, .. } | RecorderGap { job, .. } | ClockSkew { job, .. } => {
+                job.as_deref()
+            }
             _ => None,
         }
     }
@@ -410,10 +416,11 @@ fn row_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             count: h.extra_rows.without_id,
         });
     }
-    if let Some(k) = &h.clock_skew {
+    // Bounded by this job's rows: no answer carried the runner's clock.
+    if let Some(k) = h.clock_skew.filter(|k| k.at_least) {
         out.push(Finding::ClockSkew {
-            job: job.clone(),
-            skew: k.clone(),
+            job: Some(job.clone()),
+            clock: k,
         });
     }
 }
@@ -474,7 +481,9 @@ fn failure_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
                 clusters: f.clusters.len(),
                 seen_first: f.first_seen_failed_at,
                 seen_last: f.last_seen_failed_at,
-                runner_ahead_seconds: h.clock_skew.as_ref().map(|k| k.ahead_seconds),
+                runner_clock: h.clock_skew,
+                first_runner: f.first_failed_runner,
+                last_runner: f.last_failed_runner,
             });
         }
     }
@@ -683,6 +692,18 @@ pub(super) fn findings(
     }
     for j in jobs {
         job_findings(j, &mut out);
+    }
+    // Measured from the servers' answers: one clock each, whatever the jobs.
+    for (server, clock) in [
+        (Server::Runner, &rec.clocks.runner),
+        (Server::Router, &rec.clocks.router),
+    ] {
+        if let Some(k) = clock.summary(server) {
+            out.push(Finding::ClockSkew {
+                job: None,
+                clock: k,
+            });
+        }
     }
     router_findings(router, rec, &mut out);
     row_problems(rec, &mut out);

@@ -2,6 +2,7 @@
 //! truncation of its default view, its failures, rows kept beside the by-id list, and whether
 //! its rows' clock agrees with the recorder's.
 
+use super::clocks::{ClockSummary, RowBounds, Server, ServerClock};
 use super::failures::{self, Failures, ObservedFailure};
 use super::recording::{JobState, Recording};
 use super::values::Stamp;
@@ -71,19 +72,6 @@ pub struct ExtraSummary {
     pub without_id: usize,
 }
 
-/// Rows dated later than the recorder's clock said it was when it saw them.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ClockSkew {
-    /// How far the latest timestamp of the row ran ahead of the end of the poll that saw it.
-    pub ahead_seconds: f64,
-    pub execution_id: i64,
-    pub seq: u64,
-}
-
-/// Rows may be dated this far after the poll that saw them before it counts as clock skew
-/// (the runner's timestamps are truncated, never rounded up, so a few seconds is generous).
-pub const SKEW_TOLERANCE_SECS: i64 = 5;
-
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobHistory {
     pub status_history: Vec<StatusChange>,
@@ -101,7 +89,12 @@ pub struct JobHistory {
     pub compared_polls: usize,
     pub failures: Failures,
     pub extra_rows: ExtraSummary,
-    pub clock_skew: Option<ClockSkew>,
+    /// The runner's clock against the recorder's when they disagree (the skew finding):
+    /// measured from its answers' `Date` headers, else bounded by the rows' own times.
+    pub clock_skew: Option<ClockSummary>,
+    /// The runner's clock as this job's times are mapped onto the recorder's.
+    #[serde(skip)]
+    pub runner_clock: ServerClock,
 }
 
 /// What one sweep over a range of a job's row versions learns. Versions come in (id, seq)
@@ -110,69 +103,93 @@ pub struct JobHistory {
 struct Sweep {
     /// (seq, status, +1 or -1): a row's status entering or leaving the count.
     deltas: Vec<(u64, Str, i8)>,
-    /// (id, seq) of each row's first failed version.
-    first_failed: Vec<(i64, u64)>,
+    /// (id, seq) of the version in which each row last became failed, for rows whose last
+    /// version is failed (a row failed, retried and failed again failed at the last).
+    last_failed: Vec<(i64, u64)>,
     /// (id, seq) of each tombstone.
     vanished: Vec<(i64, u64)>,
-    skew: Option<ClockSkew>,
+    /// (seq, t): the latest time a row version first carried, and the poll that listed it.
+    ahead: Vec<(u64, i64)>,
+    /// (seq of the version before, seq, t): a `completed_at` set on a row already listed.
+    set_after: Vec<(u64, u64, i64)>,
+}
+
+/// A row's last version as the sweep carries it to the next: (id, status, its stamps, its
+/// seq, the seq it became failed at when failed).
+type Last = (i64, Option<Str>, Option<[Option<i64>; 4]>, u64, Option<u64>);
+
+/// The times of a row version that are on the runner's clock.
+fn stamps(e: &Execution) -> [Option<i64>; 4] {
+    [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
 }
 
 impl Sweep {
     fn run(rec: &Recording, job: u32, ids: RangeInclusive<i64>) -> Result<Sweep, StoreError> {
         let mut w = Sweep::default();
-        let mut prev: Option<(i64, Option<Str>)> = None;
-        let mut failed_seen: Option<i64> = None;
+        // (id, its last version's status, its stamps, its seq, failed since)
+        let mut prev: Option<Last> = None;
         rec.reader.each_exec_version(job, ids, |id, seq, e| {
-            let before = match &prev {
-                Some((pid, st)) if *pid == id => st.clone(),
-                _ => None,
+            let same = prev.as_ref().is_some_and(|p| p.0 == id);
+            if !same && let Some((pid, _, _, _, Some(since))) = prev.take() {
+                w.last_failed.push((pid, since));
+            }
+            let (before, before_stamps, before_seq, since) = match prev.take() {
+                Some((_, st, sp, sq, since)) if same => (st, sp, Some(sq), since),
+                _ => (None, None, None, None),
             };
             let now = e.as_ref().map(|e| e.status.clone());
             if before != now {
-                if let Some(b) = before {
-                    w.deltas.push((seq, b, -1));
+                if let Some(b) = &before {
+                    w.deltas.push((seq, b.clone(), -1));
                 }
                 if let Some(n) = &now {
                     w.deltas.push((seq, n.clone(), 1));
                 }
             }
-            prev = Some((id, now));
+            let since = match &e {
+                Some(x) if x.is_failed() => match since {
+                    Some(s) if before.as_ref().is_some_and(|b| *b == x.status) => Some(s),
+                    _ => Some(seq),
+                },
+                _ => None,
+            };
+            let now_stamps = e.as_ref().map(stamps);
             match &e {
                 None => w.vanished.push((id, seq)),
-                Some(e) => {
-                    if e.is_failed() && failed_seen != Some(id) {
-                        failed_seen = Some(id);
-                        w.first_failed.push((id, seq));
-                    }
-                    w.note_skew(rec, id, seq, e);
-                }
+                Some(x) => w.note_times(x, before_stamps.as_ref(), before_seq, seq),
             }
+            prev = Some((id, now, now_stamps, seq, since));
         })?;
+        if let Some((id, _, _, _, Some(since))) = prev {
+            w.last_failed.push((id, since));
+        }
         Ok(w)
     }
 
-    /// Keeps the furthest any row's own timestamps ran ahead of the end of the poll that saw
-    /// it, when more than `SKEW_TOLERANCE_SECS`.
-    fn note_skew(&mut self, rec: &Recording, id: i64, seq: u64, e: &Execution) {
-        let latest = [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
-            .into_iter()
-            .flatten()
+    /// The runner's clock as one row version shows it: the latest time it newly carries (it
+    /// was set before the poll that listed it ended), and a `completed_at` newly set on a row
+    /// listed before (set after that earlier poll).
+    fn note_times(
+        &mut self,
+        e: &Execution,
+        before: Option<&[Option<i64>; 4]>,
+        before_seq: Option<u64>,
+        seq: u64,
+    ) {
+        let now = stamps(e);
+        let newest = now
+            .iter()
+            .enumerate()
+            .filter(|(k, t)| t.is_some() && before.is_none_or(|b| b[*k] != **t))
+            .filter_map(|(_, t)| *t)
             .max();
-        let (Some(t), Some(info)) = (latest, rec.info(seq)) else {
-            return;
-        };
-        let ahead = t - info.ended_at;
-        if ahead > SKEW_TOLERANCE_SECS * 1_000_000
-            && self
-                .skew
-                .as_ref()
-                .is_none_or(|w| ahead as f64 / 1e6 > w.ahead_seconds)
+        if let Some(t) = newest {
+            self.ahead.push((seq, t));
+        }
+        if let (Some(b), Some(bs), Some(c)) = (before, before_seq, e.completed_at)
+            && b[2] != Some(c)
         {
-            self.skew = Some(ClockSkew {
-                ahead_seconds: ahead as f64 / 1e6,
-                execution_id: id,
-                seq,
-            });
+            self.set_after.push((bs, seq, c));
         }
     }
 
@@ -181,18 +198,31 @@ impl Sweep {
         let mut w = Sweep::default();
         for p in parts {
             w.deltas.extend(p.deltas);
-            w.first_failed.extend(p.first_failed);
+            w.last_failed.extend(p.last_failed);
             w.vanished.extend(p.vanished);
-            // The earlier range wins a tie, as one sweep in id order would have it.
-            if let Some(k) = p.skew
-                && w.skew
-                    .as_ref()
-                    .is_none_or(|s| k.ahead_seconds > s.ahead_seconds)
-            {
-                w.skew = Some(k);
-            }
+            w.ahead.extend(p.ahead);
+            w.set_after.extend(p.set_after);
         }
         w
+    }
+
+    /// The bounds the rows put on the runner's offset; `list_polls` are the polls that read
+    /// the complete list whole, ascending.
+    fn bounds(&self, list_polls: &[u64]) -> RowBounds {
+        let mut b = RowBounds {
+            ahead: self.ahead.clone(),
+            behind: Vec::new(),
+        };
+        for &(before, seq, t) in &self.set_after {
+            // The last poll before `seq` that listed the row as it was before.
+            let k = list_polls.partition_point(|&s| s < seq);
+            if let Some(&p0) = k.checked_sub(1).and_then(|k| list_polls.get(k))
+                && p0 >= before
+            {
+                b.behind.push((p0, t));
+            }
+        }
+        b
     }
 }
 
@@ -249,15 +279,15 @@ fn series_of(
     out
 }
 
-/// Each row's first failed version, with the last snapshot before it that had the complete
-/// list whole (when the row was last seen not failed, or not yet there).
+/// The version in which each failed row last became failed, with the last snapshot before it
+/// that had the complete list whole (when the row was last seen not failed, or not yet there).
 fn observed_failures(
     rec: &Recording,
-    first_failed: &[(i64, u64)],
+    last_failed: &[(i64, u64)],
     ok_seqs: &[u64],
 ) -> Vec<ObservedFailure> {
     let at = |s: u64| Stamp(rec.info(s).map_or(0, |i| i.started_at));
-    first_failed
+    last_failed
         .iter()
         .map(|&(id, failed_seq)| {
             let idx = ok_seqs.partition_point(|&s| s < failed_seq);
@@ -292,9 +322,9 @@ fn extra_summary(js: &JobState) -> ExtraSummary {
 }
 
 pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreError> {
-    let w = sweep(rec, js.index)?;
+    let mut w = sweep(rec, js.index)?;
     let extras = rec.reader.extras_versions(js.index)?;
-    let series = series_of(rec, w.deltas, &extras);
+    let series = series_of(rec, std::mem::take(&mut w.deltas), &extras);
     let jv = rec.reader.job_versions(js.index)?;
     let mut rows_over_time = Vec::with_capacity(rec.infos.len());
     let mut v = 0;
@@ -351,7 +381,12 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
         .filter(|i| rec.seen.list_at(js.index, i.seq))
         .map(|i| i.seq)
         .collect();
-    let observed = observed_failures(rec, &w.first_failed, &ok_seqs);
+    let observed = observed_failures(rec, &w.last_failed, &ok_seqs);
+    let runner_clock = if rec.clocks.runner.samples.is_empty() {
+        ServerClock::new(w.bounds(&ok_seqs).samples(|s| rec.info(s).copied()))
+    } else {
+        rec.clocks.runner.clone()
+    };
     let mut status_history: Vec<StatusChange> = Vec::new();
     for (seq, r) in &jv {
         if status_history
@@ -379,10 +414,12 @@ pub fn job_history(rec: &Recording, js: &JobState) -> Result<JobHistory, StoreEr
             max_truncation = Some(*t);
         }
     }
+    let seen_end = |seq: u64| rec.info(seq).map(|i| i.ended_at.max(i.started_at));
     Ok(JobHistory {
-        clock_skew: w.skew,
+        clock_skew: runner_clock.summary(Server::Runner),
         extra_rows: extra_summary(js),
-        failures: failures::analyse(js.rows().map(|r| r.exec), observed),
+        failures: failures::analyse(js.rows().map(|r| r.exec), observed, &runner_clock, seen_end),
+        runner_clock,
         status_history,
         rows_over_time,
         growth,

@@ -15,8 +15,8 @@ use crate::fetch::{FetchErrorKind, Outcome, SourceKind};
 use crate::store::StoreError;
 use std::collections::BTreeMap;
 
-/// The whole page's lanes. Times are µs since the epoch on the recorder's clock, except a
-/// bar's, which are the runner's own row timestamps where it has them.
+/// The whole page's lanes. Times are µs since the epoch on the recorder's clock; a bar's are
+/// the row's own timestamps mapped onto it by the runner's measured offset (`clocks`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lanes {
     /// The axis: the first snapshot's start to the last one's end.
@@ -71,10 +71,9 @@ pub struct JobLanes {
     pub markers: Vec<Marker>,
     /// Durations (whole seconds) that many failed rows share exactly.
     pub duration_modes: Vec<(i64, usize)>,
-    /// The rows' own timestamps are on the runner's clock; when it ran ahead of the
-    /// recorder's (the clock skew finding), bars are drawn moved back by this much (µs), so
-    /// that no row is drawn after the poll that first saw it.
-    pub shift_us: i64,
+    /// The rows' own timestamps are on the runner's clock; when it disagreed with the
+    /// recorder's (the skew finding), each is moved by the offset measured around it.
+    pub clock: Option<super::clocks::ClockSummary>,
 }
 
 /// How a bar's end was found.
@@ -100,10 +99,13 @@ pub struct Bar {
     /// Where the bar is drawn: its times within the axis.
     pub start_us: i64,
     pub end_us: i64,
-    /// Its own times (they may lie outside the axis: begun before the recording, dated by a
-    /// runner clock ahead of the recorder's).
+    /// Its times on the recorder's clock (they may lie outside the axis: begun before the
+    /// recording).
     pub real_start_us: i64,
     pub real_end_us: i64,
+    /// The row's own stamps, on the runner's clock, when that disagreed with the recorder's.
+    pub own_start_us: Option<i64>,
+    pub own_end_us: Option<i64>,
     pub end: BarEnd,
     /// The row's last known status.
     pub status: Str,
@@ -114,8 +116,8 @@ pub struct Bar {
     pub before_start: bool,
     /// When polling first saw the row.
     pub first_seen_us: i64,
-    /// Even moved back by the job's shift, the row was dated after the poll that first saw
-    /// it: drawn from that poll.
+    /// Even on the recorder's clock, the row was dated after the poll that first saw it:
+    /// drawn from that poll.
     pub dated_ahead: bool,
 }
 
@@ -133,11 +135,25 @@ impl Bar {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum MarkerKind {
-    JobStatus { to: Option<String> },
-    FirstTruncated { shown: u32, complete: usize },
-    FirstDuplicate { cell: Cell },
-    ClockSkew { ahead_seconds: f64 },
-    Note { text: String, marked: bool },
+    JobStatus {
+        to: Option<String>,
+    },
+    FirstTruncated {
+        shown: u32,
+        complete: usize,
+    },
+    FirstDuplicate {
+        cell: Cell,
+    },
+    /// A server's clock at its furthest from the recorder's (+ ahead, − behind).
+    ClockSkew {
+        offset_seconds: f64,
+        changed: bool,
+    },
+    Note {
+        text: String,
+        marked: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,15 +286,10 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
             continue;
         };
         let single_default = j.summary.expected.questions == ["default"];
-        let shift_us = j
-            .history
-            .clock_skew
-            .as_ref()
-            .map_or(0, |k| (k.ahead_seconds * 1e6) as i64);
         let axis = Axis {
             start_us,
             end_us,
-            shift_us,
+            clock: &j.history.runner_clock,
             single_default,
         };
         let mut bars = bars(rec, index, &axis)?;
@@ -286,10 +297,16 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
         for x in rec.reader.extras_at(index, last)? {
             // Kept beside the list, without a history of their own: their own creation time
             // stands for when they appeared.
-            let t = x.exec.created_at.unwrap_or(end_us).clamp(start_us, end_us);
+            let t = x
+                .exec
+                .created_at
+                .map_or(end_us, |t| axis.clock.to_recorder(t))
+                .clamp(start_us, end_us);
             let seen = Seen {
                 first_us: t,
+                first_end_us: t,
                 final_us: t,
+                final_end_us: t,
                 vanished_us: None,
             };
             bars.push(bar_of(x.id(), &x.exec, &axis, seen, true));
@@ -308,7 +325,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
                 .iter()
                 .map(|m| (m.seconds, m.count))
                 .collect(),
-            shift_us,
+            clock: h.clock_skew,
         });
     }
     Ok(Lanes {
@@ -396,7 +413,8 @@ fn markers(
         markers.push(Marker {
             at_us: at(s.seq),
             kind: MarkerKind::ClockSkew {
-                ahead_seconds: s.ahead_seconds,
+                offset_seconds: s.offset_seconds,
+                changed: s.changed,
             },
         });
     }
@@ -404,25 +422,37 @@ fn markers(
     markers
 }
 
-/// When polling saw a row: first, first in its last status, and vanishing.
+/// When polling saw a row: first, first in its last status (each poll's start and end), and
+/// vanishing.
 #[derive(Clone, Copy)]
 struct Seen {
     first_us: i64,
+    first_end_us: i64,
     final_us: i64,
+    final_end_us: i64,
     vanished_us: Option<i64>,
 }
 
-/// Where bars are drawn: the axis, and how far the rows' clock is moved back.
-struct Axis {
+/// Where bars are drawn: the axis, and the runner's clock the rows' times are mapped from.
+struct Axis<'a> {
     start_us: i64,
     end_us: i64,
-    shift_us: i64,
+    clock: &'a super::clocks::ServerClock,
     single_default: bool,
 }
 
+/// A row time may lie this far after the end of the poll that saw it before it is called
+/// dated ahead: the runner truncates its stamps, and a `Date` second leaves the offset this
+/// uncertain.
+const DATED_SLACK_US: i64 = 1_000_000;
+
 /// One bar per row id the job ever had (vanished ones too), from one sweep of its versions.
 fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> {
-    let at = |seq: u64| rec.info(seq).map_or(axis.start_us, |i| i.started_at);
+    let at = |seq: u64| {
+        rec.info(seq).map_or((axis.start_us, axis.start_us), |i| {
+            (i.started_at, i.ended_at.max(i.started_at))
+        })
+    };
     let parts = by_id_ranges(rec, job, |ids| {
         let mut out = Vec::new();
         // (id, last present version, seen)
@@ -433,12 +463,13 @@ fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> 
             }
         };
         rec.reader.each_exec_version(job, ids, |id, seq, v| {
-            let t = at(seq);
+            let (t, t_end) = at(seq);
             match &mut cur {
                 Some((cid, last, seen)) if *cid == id => match v {
                     Some(e) => {
                         if last.as_ref().is_none_or(|l| l.status != e.status) {
                             seen.final_us = t;
+                            seen.final_end_us = t_end;
                         }
                         seen.vanished_us = None;
                         *last = Some(e);
@@ -449,7 +480,9 @@ fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> 
                     finish(cur.take(), &mut out);
                     let seen = Seen {
                         first_us: t,
+                        first_end_us: t_end,
                         final_us: t,
+                        final_end_us: t_end,
                         vanished_us: v.is_none().then_some(t),
                     };
                     cur = Some((id, v, seen));
@@ -490,24 +523,27 @@ fn cell_of(e: &Execution, single_default: bool) -> Option<Cell> {
 
 fn bar_of(id: Option<i64>, e: &Execution, axis: &Axis, seen: Seen, beside: bool) -> Bar {
     let (start_us, end_us) = (axis.start_us, axis.end_us);
-    let own = |t: Option<i64>| t.map(|t| t.saturating_sub(axis.shift_us));
-    let begin = own(e.started_at.or(e.created_at)).unwrap_or(seen.first_us);
-    let (end, how) = match (own(e.completed_at), seen.vanished_us) {
-        (Some(c), _) => (c, BarEnd::Completed),
+    let mapped = |t: Option<i64>| t.map(|t| axis.clock.to_recorder(t));
+    let own_begin = e.started_at.or(e.created_at);
+    let begin = mapped(own_begin).unwrap_or(seen.first_us);
+    let (end, how) = match (mapped(e.completed_at), seen.vanished_us) {
+        // Not after the poll that first saw it in its last status.
+        (Some(c), _) => (c.min(seen.final_end_us), BarEnd::Completed),
         (None, Some(v)) => (v, BarEnd::Vanished),
         (None, None) if is_final(&e.status) => (seen.final_us, BarEnd::SeenFinal),
         (None, None) => (end_us, BarEnd::StillRunning),
     };
-    // Dated after the poll that first saw it even on the moved clock: the row cannot have
-    // begun later than that, so it is drawn from there.
-    let dated_ahead = begin > seen.first_us;
+    // Dated after the poll that first saw it even on the recorder's clock: the row cannot
+    // have begun later than that, so it is drawn from there.
+    let dated_ahead = begin > seen.first_end_us + DATED_SLACK_US;
     let (begin, end) = if dated_ahead {
         (seen.first_us, seen.first_us + (end - begin).max(0))
     } else {
-        (begin, end)
+        (begin.min(seen.first_end_us), end)
     };
     let real_end = end.max(begin);
     let before_start = begin < start_us;
+    let own = |t: Option<i64>| t.filter(|_| !axis.clock.agrees());
     // `start_us <= end_us` (the axis is the min and max of the snapshots' times).
     let shown = begin.clamp(start_us, end_us);
     Bar {
@@ -518,6 +554,8 @@ fn bar_of(id: Option<i64>, e: &Execution, axis: &Axis, seen: Seen, beside: bool)
         end_us: real_end.clamp(shown, end_us),
         real_start_us: begin,
         real_end_us: real_end,
+        own_start_us: own(own_begin),
+        own_end_us: own(e.completed_at),
         end: how,
         status: e.status.clone(),
         error_code: e.error_code.clone(),

@@ -5,6 +5,7 @@
 //! The analysis reads entity versions and snapshot headers, never raw bodies.
 
 pub mod answer;
+pub mod clocks;
 pub mod diff;
 pub mod endpoints;
 pub mod failures;

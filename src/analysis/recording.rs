@@ -31,6 +31,8 @@ pub struct Recording {
     pub pruned: Vec<(u64, u64)>,
     /// Which poll observed which source (`seen`).
     pub seen: super::seen::SeenIndex,
+    /// The runner's and the router's clocks against the recorder's, from their answers.
+    pub clocks: super::clocks::Clocks,
 }
 
 /// An annotation of the recording.
@@ -152,10 +154,12 @@ impl Recording {
                 mark_to: n.mark_to.map(Stamp),
             })
             .collect();
+        let sessions = reader.sessions()?;
         Ok(Recording {
+            clocks: super::clocks::Clocks::measure(&infos, &snaps, &sessions),
             strings: reader.strings()?,
             jobs: reader.jobs()?,
-            sessions: reader.sessions()?,
+            sessions,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             notes,
             pruned: reader.pruned()?,

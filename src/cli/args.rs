@@ -12,6 +12,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_micros(us as u64))
 }
 
+/// A signed offset of a clock: `-7m`, `+30s`, `90s`, `0`: seconds, negative for behind.
+pub fn parse_offset(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (neg, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if rest.trim() == "0" {
+        return Ok(0.0);
+    }
+    let us = crate::duration::parse_us(rest)
+        .map_err(|e| format!("{s:?} is not an offset (e.g. -7m, +30s): {e}"))?;
+    let secs = us as f64 / 1e6;
+    Ok(if neg { -secs } else { secs })
+}
+
 /// A positive count.
 pub fn parse_count(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
@@ -97,6 +113,16 @@ pub fn parse_endpoint(s: &str) -> Result<(String, reqwest::Url), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("-7m"), Ok(-420.0));
+        assert_eq!(parse_offset("+30s"), Ok(30.0));
+        assert_eq!(parse_offset("1h"), Ok(3600.0));
+        assert_eq!(parse_offset("0"), Ok(0.0));
+        assert!(parse_offset("-").is_err());
+        assert!(parse_offset("soon").is_err());
+    }
 
     #[test]
     fn durations() {

@@ -1,6 +1,6 @@
 //! `blackbox simulate`: serve a simulated runner and router on loopback.
 
-use super::args::parse_speed;
+use super::args::{parse_offset, parse_speed};
 use super::error::{CliError, CmdResult};
 use crate::sim;
 use std::io::Write;
@@ -31,13 +31,27 @@ pub struct Args {
     /// Override the runner's rate limit (requests per minute per client; 0 = off).
     #[arg(long, value_name = "RPM")]
     pub rate_limit: Option<u32>,
+    /// Set the runner's clock this far ahead of the scenario's (`-7m`: seven minutes behind):
+    /// its rows' times, `Date` headers and rate-limit resets.
+    #[arg(long, value_parser = parse_offset, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub runner_clock: Option<f64>,
+    /// Set the router's clock this far ahead of the scenario's: its `/health` timestamp, its
+    /// checks' stamps and `Date` headers.
+    #[arg(long, value_parser = parse_offset, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub router_clock: Option<f64>,
     /// Print the scenario as JSON (a starting point for your own file) and exit.
     #[arg(long)]
     pub print_scenario: bool,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
-    let scenario = sim::load_scenario(&args.scenario)?;
+    let mut scenario = sim::load_scenario(&args.scenario)?;
+    if let Some(o) = args.runner_clock {
+        scenario.runner.clock_offset = o;
+    }
+    if let Some(o) = args.router_clock {
+        scenario.router.clock_offset = o;
+    }
     if args.print_scenario {
         serde_json::to_writer_pretty(&mut *out, &scenario)?;
         writeln!(out)?;

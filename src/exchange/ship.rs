@@ -237,7 +237,7 @@ const ANALYSIS: [(&str, &str, Columns); 5] = [
             ("seconds_to_first_failure", "Nullable(Float64)"),
             ("first_failed_at_us", "Nullable(Int64)"),
             ("last_failed_at_us", "Nullable(Int64)"),
-            ("runner_ahead_seconds", "Nullable(Float64)"),
+            ("runner_offset_seconds", "Nullable(Float64)"),
         ],
     ),
     (

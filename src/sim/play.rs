@@ -137,12 +137,28 @@ impl Sim {
         Duration::from_secs_f64(self.scenario.end / self.speed)
     }
 
+    /// Scenario second `t` on the runner's clock, µs since the epoch.
     fn ts_us(&self, t: f64) -> i64 {
-        self.epoch_us + (t * 1e6).round() as i64
+        self.epoch_us + ((t + self.scenario.runner.clock_offset) * 1e6).round() as i64
     }
 
+    /// Scenario second `t` on the router's clock, seconds since the epoch (its float stamps).
     pub(super) fn unix(&self, t: f64) -> f64 {
-        self.ts_us(t) as f64 / 1e6
+        (self.epoch_us + ((t + self.scenario.router.clock_offset) * 1e6).round() as i64) as f64
+            / 1e6
+    }
+
+    /// Now on a side's clock, as its `Date` header says it (RFC 9110's IMF-fixdate).
+    pub(super) fn date_header(&self, runner: bool) -> String {
+        let off = if runner {
+            self.scenario.runner.clock_offset
+        } else {
+            self.scenario.router.clock_offset
+        };
+        let us = self.clock.now_us() + (off * 1e6).round() as i64;
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            .unwrap_or_default()
     }
 
     /// Seconds-precision RFC 3339, as the older formats and `/executions/all` write.
@@ -184,7 +200,9 @@ impl Sim {
             b.tokens -= 1.0;
             return None;
         }
-        Some(now + ((1.0 - b.tokens) / per_us).ceil() as i64)
+        // On the runner's clock, as its `X-RateLimit-Reset` says it.
+        let offset = (self.scenario.runner.clock_offset * 1e6).round() as i64;
+        Some(now + ((1.0 - b.tokens) / per_us).ceil() as i64 + offset)
     }
 
     /// The admin limiter: `Some(seconds)` to wait when a request comes too soon.

@@ -16,6 +16,8 @@ pub struct Scenario {
     pub end: f64,
     #[serde(default)]
     pub runner: RunnerConf,
+    #[serde(default)]
+    pub router: RouterConf,
     pub jobs: Vec<SimJob>,
     #[serde(default)]
     pub providers: Vec<SimProvider>,
@@ -32,6 +34,9 @@ pub struct RunnerConf {
     pub executions_all: bool,
     /// Row format of the job view: `current`, `2025-10-01`, or `legacy` (no question_id).
     pub row_format: String,
+    /// Seconds the runner's clock is ahead of the scenario's (negative: behind): its rows'
+    /// times, its `Date` headers and its rate limiter's reset times.
+    pub clock_offset: f64,
 }
 
 impl Default for RunnerConf {
@@ -40,8 +45,18 @@ impl Default for RunnerConf {
             rate_limit_rpm: 60,
             executions_all: true,
             row_format: "current".into(),
+            clock_offset: 0.0,
         }
     }
+}
+
+/// The simulated router.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouterConf {
+    /// Seconds the router's clock is ahead of the scenario's (negative: behind): its
+    /// `/health` `timestamp`, its checks' stamps and its `Date` headers.
+    pub clock_offset: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -290,6 +305,7 @@ pub fn fleet() -> Scenario {
             .into(),
         end: DAY,
         runner: RunnerConf::default(),
+        router: RouterConf::default(),
         jobs,
         providers: three_providers(),
         events,
@@ -376,6 +392,7 @@ pub fn classic() -> Scenario {
             .into(),
         end: 862.0,
         runner: RunnerConf::default(),
+        router: RouterConf::default(),
         jobs: vec![SimJob {
             id: job.into(),
             spec: job_runner_spec(job, &QUESTIONS, &MODELS, &regions),
@@ -457,6 +474,7 @@ pub fn cutoff() -> Scenario {
             .into(),
         end: 900.0,
         runner: RunnerConf::default(),
+        router: RouterConf::default(),
         jobs: vec![SimJob {
             id: job.into(),
             spec,
@@ -578,6 +596,7 @@ pub fn outage() -> Scenario {
             .into(),
         end: 700.0,
         runner: RunnerConf::default(),
+        router: RouterConf::default(),
         jobs: vec![SimJob {
             id: job.into(),
             spec,
@@ -725,7 +744,9 @@ pub fn legacy() -> Scenario {
             rate_limit_rpm: 60,
             executions_all: false,
             row_format: "2025-10-01".into(),
+            clock_offset: 0.0,
         },
+        router: RouterConf::default(),
         jobs: vec![SimJob {
             id: job.into(),
             spec: job_runner_spec(job, &qrefs, &MODELS, &regions),

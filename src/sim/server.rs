@@ -20,12 +20,17 @@ pub enum Side {
     Router,
 }
 
-/// Answers one request of `side` the way the HTTP servers do.
+/// Answers one request of `side` the way the HTTP servers do, with its `Date` header on that
+/// side's clock (as Go's server and uvicorn send one).
 pub fn answer(sim: &Sim, side: Side, asked: &Asked) -> SimAnswer {
-    match side {
+    let mut a = match side {
         Side::Runner => super::answer::runner(sim, asked),
         Side::Router => super::answer::router(sim, asked),
+    };
+    if let SimAnswer::Reply { headers, .. } = &mut a {
+        headers.push(("date", sim.date_header(side == Side::Runner)));
     }
+    a
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {

@@ -16,6 +16,9 @@ pub struct SimSource {
     timeout_us: i64,
     /// Whether a runner token is sent (to admin requests only, as the HTTP source does).
     token: bool,
+    /// The recorder's clock, when it is not the simulator's: when a request was sent is the
+    /// recorder's to say.
+    recorder: Option<Arc<dyn crate::clock::Clock>>,
 }
 
 impl SimSource {
@@ -24,7 +27,15 @@ impl SimSource {
             sim,
             timeout_us,
             token,
+            recorder: None,
         }
+    }
+
+    /// The same, for a recorder whose clock is not the simulator's (a wall-clock recorder
+    /// against a faster simulator).
+    pub fn with_recorder_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        self.recorder = Some(clock);
+        self
     }
 
     async fn answer(&self, req: Request) -> Fetched {
@@ -44,18 +55,24 @@ impl SimSource {
             bearer: self.token && req.kind == crate::fetch::SourceKind::RunnerAdminQueue,
         };
         let clock = self.sim.clock();
+        let sent_at = self.recorder.as_ref().unwrap_or(&clock).now_us();
         match answer(&self.sim, side, &asked) {
             SimAnswer::Hang => {
                 clock.sleep_us(self.timeout_us).await;
                 let mut f = Fetched::failed(&req, FetchErrorKind::Timeout, "timed out".into());
                 f.latency_us = self.timeout_us.max(0) as u64;
+                f.sent_at_us = Some(sent_at);
                 f
             }
-            SimAnswer::Refused => Fetched::failed(
-                &req,
-                FetchErrorKind::ConnectRefused,
-                "connection refused".into(),
-            ),
+            SimAnswer::Refused => {
+                let mut f = Fetched::failed(
+                    &req,
+                    FetchErrorKind::ConnectRefused,
+                    "connection refused".into(),
+                );
+                f.sent_at_us = Some(sent_at);
+                f
+            }
             SimAnswer::Reply {
                 status,
                 body,
@@ -67,6 +84,9 @@ impl SimSource {
                         .find(|(k, _)| *k == name)
                         .map(|(_, v)| v.as_str())
                 };
+                let date_us = header("date")
+                    .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+                    .map(|d| d.timestamp_micros());
                 Fetched {
                     kind: req.kind,
                     job: req.job.clone(),
@@ -74,14 +94,15 @@ impl SimSource {
                     status: Some(status),
                     latency_us: 1_000,
                     content_type: header("content-type").map(str::to_string),
+                    // The reset is on the runner's clock, as its `Date` is.
                     retry_after: (status == 429)
-                        .then(|| wait_hint(header, &body, clock.now_us()))
+                        .then(|| wait_hint(header, &body, date_us.unwrap_or(clock.now_us())))
                         .flatten(),
                     body: Some(body),
                     error: None,
                     location: None,
-                    date_us: None,
-                    sent_at_us: None,
+                    date_us,
+                    sent_at_us: Some(sent_at),
                     retried: None,
                 }
             }

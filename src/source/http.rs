@@ -307,10 +307,12 @@ impl HttpSource {
         }
         f.latency_us = start.elapsed().as_micros() as u64;
         if status == 429 {
+            // A reset time is on the server's clock: read against its own `Date` (a runner
+            // clock minutes behind would otherwise make every wait zero).
             f.retry_after = wait_hint(
                 |name| headers.get(name).and_then(|v| v.to_str().ok()),
                 &body,
-                self.clock.now_us(),
+                f.date_us.unwrap_or_else(|| self.clock.now_us()),
             );
         }
         tracing::debug!(url = %f.url, status, bytes = body.len(), latency_us = f.latency_us, "fetched");

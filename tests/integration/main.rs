@@ -7,6 +7,7 @@ mod analysis;
 mod bad_input;
 mod cli;
 mod clickhouse;
+mod clocks;
 mod common;
 mod export;
 mod faults;

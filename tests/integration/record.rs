@@ -58,13 +58,17 @@ fn classic_records_every_row_the_simulator_wrote() {
         assert_eq!(e.model_id.as_deref(), Some(row.model.as_str()));
         assert_eq!(e.error_code.as_deref(), Some("ROUTER_TIMEOUT"));
     }
-    // The simulator dates rows in its scenario time (150x faster) and this recorder stamps
-    // wall time: the report says the clocks disagree instead of mixing them silently.
+    // The simulator dates rows and answers in its scenario time (150x faster) and this
+    // recorder stamps wall time: the report says the clocks disagree, and how they moved,
+    // instead of mixing them silently.
     let rep = bb(&db, &["report", "--format", "json"]).ok().json();
     let skew = &rep["jobs"][0]["clock_skew"];
-    assert!(skew["ahead_seconds"].as_f64().unwrap() > 60.0, "{skew}");
+    assert!(skew["offset_seconds"].as_f64().unwrap() > 60.0, "{skew}");
+    assert_eq!(skew["changed"], true, "{skew}");
     assert!(
-        rep["findings"].to_string().contains("dated up to"),
+        rep["findings"]
+            .to_string()
+            .contains("The runner's clock went from"),
         "{}",
         rep["findings"]
     );

@@ -260,7 +260,7 @@ fn clickhouse_queries_of_the_readme_give_the_reports_numbers() {
                             Value::Null => assert_eq!(r[3], "\\N"),
                             k => assert_eq!(
                                 r[3].parse::<f64>().unwrap(),
-                                k["ahead_seconds"].as_f64().unwrap()
+                                k["offset_seconds"].as_f64().unwrap()
                             ),
                         }
                     }

@@ -110,8 +110,9 @@ pub struct AnswerRow {
     /// The rows' own times (the runner's clock).
     pub first_failed_at_us: Option<i64>,
     pub last_failed_at_us: Option<i64>,
-    /// How far the runner's clock ran ahead of the recorder's (the clock skew finding).
-    pub runner_ahead_seconds: Option<f64>,
+    /// The runner's clock against the recorder's, + ahead, − behind (the skew finding's
+    /// largest offset); `None` when they agree.
+    pub runner_offset_seconds: Option<f64>,
 }
 
 /// The router as one poll observed it, and as last observed at or before it.
@@ -413,7 +414,7 @@ fn answer_row(
             .map(|(a, b)| (b - a) as f64 / 1e6),
         first_failed_at_us: f.and_then(|f| f.first.map(|t| t.0)),
         last_failed_at_us: f.and_then(|f| f.last.map(|t| t.0)),
-        runner_ahead_seconds: j.history.clock_skew.as_ref().map(|k| k.ahead_seconds),
+        runner_offset_seconds: j.history.clock_skew.map(|k| k.offset_seconds),
     }
 }
 

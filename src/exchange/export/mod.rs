@@ -429,8 +429,8 @@ fn answers_table(d: &derived::Derived) -> Table {
             Column::opt_i64("first_failed_at_us", a.iter().map(|r| r.first_failed_at_us)),
             Column::opt_i64("last_failed_at_us", a.iter().map(|r| r.last_failed_at_us)),
             Column::opt_f64(
-                "runner_ahead_seconds",
-                a.iter().map(|r| r.runner_ahead_seconds),
+                "runner_offset_seconds",
+                a.iter().map(|r| r.runner_offset_seconds),
             ),
         ],
     }

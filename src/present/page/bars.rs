@@ -31,13 +31,16 @@ pub(super) fn lane_sub(job: &JobLanes) -> String {
         Some((secs, n)) => format!("; {n} failed after exactly {}", human(secs * 1_000_000)),
         None => String::new(),
     };
-    let clock = if job.shift_us > 0 {
-        format!(
-            "; on the recorder's clock: the rows' own times moved back {} (the runner's clock ran ahead)",
-            human(job.shift_us)
-        )
-    } else {
-        String::new()
+    let clock = match &job.clock {
+        Some(k) if k.changed && !k.at_least => {
+            "; on the recorder's clock, each row by the runner's offset at its polls (it changed)"
+                .to_string()
+        }
+        Some(k) => format!(
+            "; on the recorder's clock (the runner's: {})",
+            crate::present::words::offset(k.offset_seconds, "it")
+        ),
+        None => String::new(),
     };
     format!(
         "{}, {} later rows of a cell{mode_text}{clock}",
@@ -84,7 +87,6 @@ pub(super) fn waterfall(
     let look = BarLook {
         row_h: ROW_H,
         modes: &modes,
-        shift_us: job.shift_us,
     };
     for (i, b) in job.bars.iter().enumerate() {
         draw_bar(b, y0 + 2.0 + i as f64 * look.row_h, &look, s, ctx, out);
@@ -120,8 +122,6 @@ struct BarLook<'a> {
     row_h: f64,
     /// Durations (whole seconds) many failed rows share: bars of exactly one are outlined.
     modes: &'a [i64],
-    /// How far the rows' clock was moved back onto the recorder's.
-    shift_us: i64,
 }
 
 /// One execution's bar at height `y`: its cell's label or the mark of a later row, the bar
@@ -165,7 +165,7 @@ fn draw_bar(b: &Bar, y: f64, look: &BarLook, s: &Scale, ctx: Ctx, out: &mut Stri
             classes.push_str(c);
         }
     }
-    let title = bar_title(b, look.shift_us, ctx);
+    let title = bar_title(b, ctx);
     if instant {
         // Near-instant: a diamond, so it does not vanish into a hairline.
         let cy = y + row_h / 2.0 - 0.5;
@@ -206,7 +206,7 @@ fn draw_bar(b: &Bar, y: f64, look: &BarLook, s: &Scale, ctx: Ctx, out: &mut Stri
 }
 
 /// A bar's details on hover: its execution, cell, status, times and how its end was found.
-fn bar_title(b: &Bar, shift_us: i64, ctx: Ctx) -> String {
+fn bar_title(b: &Bar, ctx: Ctx) -> String {
     let dur = b.duration_us();
     let title = format!(
         "execution {}{}: {} ({}), {} from {} to {}{}{}{}",
@@ -236,14 +236,21 @@ fn bar_title(b: &Bar, shift_us: i64, ctx: Ctx) -> String {
             ""
         }
     );
-    match (shift_us, b.dated_ahead) {
-        (_, true) => {
-            format!("{title}; dated after the poll that first saw it, so drawn from that poll")
-        }
-        (0, false) => title,
-        (d, false) => format!(
-            "{title} (the runner's timestamps moved back {} onto the recorder's clock)",
-            human(d)
+    let own = match (b.own_start_us, b.own_end_us) {
+        (Some(a), Some(z)) => format!(
+            " (the recorder's clock; the runner's own stamps: {} to {})",
+            crate::present::text::clock(a),
+            crate::present::text::clock(z)
         ),
+        (Some(a), None) => format!(
+            " (the recorder's clock; the runner's own stamp: from {})",
+            crate::present::text::clock(a)
+        ),
+        _ => String::new(),
+    };
+    if b.dated_ahead {
+        format!("{title}{own}; dated after the poll that first saw it, so drawn from that poll")
+    } else {
+        format!("{title}{own}")
     }
 }

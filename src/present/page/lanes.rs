@@ -6,7 +6,6 @@
 use super::axis::{GUTTER, Scale, WIDTH, axis};
 use super::esc::esc;
 use crate::analysis::lanes::{JobLanes, Lanes, MarkerKind};
-use crate::duration::human;
 use crate::present::text::{Ctx, plural};
 use std::fmt::Write;
 
@@ -204,9 +203,17 @@ fn marker_text(job: &str, k: &MarkerKind, name_job: bool) -> String {
             esc(&cell.model_id),
             esc(&cell.region)
         ),
-        MarkerKind::ClockSkew { ahead_seconds } => format!(
-            "rows dated {} ahead of the recorder's clock{of}",
-            human((*ahead_seconds * 1e6) as i64)
+        MarkerKind::ClockSkew {
+            offset_seconds,
+            changed,
+        } => format!(
+            "the runner's clock {}{}{of}",
+            crate::present::words::offset(*offset_seconds, "the recorder's"),
+            if *changed {
+                " here, its furthest (the offset changed during the recording)"
+            } else {
+                ""
+            }
         ),
         MarkerKind::Note { text, marked } => format!(
             "note: {}{}",

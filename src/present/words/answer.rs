@@ -188,6 +188,31 @@ fn list_sentence(a: &JobAnswer, st: &Style) -> String {
     }
 }
 
+/// The runner's own stamps of a first and last time, said where they differ from the times on
+/// the recorder's clock by more than the polls could tell apart (the runner's stamps are
+/// truncated to the second; a `Date` second): `: 17:22:31Z and 17:22:44Z`.
+pub(super) fn own_stamps(
+    first_runner: Option<crate::analysis::Stamp>,
+    last_runner: Option<crate::analysis::Stamp>,
+    first: Option<crate::analysis::Stamp>,
+    last: Option<crate::analysis::Stamp>,
+) -> String {
+    let differ = |own: Option<crate::analysis::Stamp>, ours: Option<crate::analysis::Stamp>| {
+        own.zip(ours)
+            .is_some_and(|(a, b)| (a.0 - b.0).abs() > 2_000_000)
+    };
+    match (first_runner, last_runner) {
+        (Some(a), Some(b)) if differ(first_runner, first) || differ(last_runner, last) => {
+            format!(
+                " said {} and {}",
+                super::super::text::clock(a.0),
+                super::super::text::clock(b.0)
+            )
+        }
+        _ => " agree with these".to_string(),
+    }
+}
+
 /// When and how the rows failed, on which clock.
 fn failure_sentence(
     a: &JobAnswer,
@@ -195,18 +220,11 @@ fn failure_sentence(
     st: &Style,
 ) -> String {
     let c = &a.complete;
-    let clock = match f.runner_ahead_seconds {
-        Some(ahead) => format!(
-            " by the rows' own timestamps, on the runner's clock, which ran up to {} ahead of the recorder's{}",
-            human((ahead * 1e6) as i64),
-            match (f.seen_first, f.seen_last) {
-                (Some(x), Some(y)) => format!(
-                    " (by the recorder's clock, polling first saw a failure at {} and the last new one at {})",
-                    st.at(x.0),
-                    st.at(y.0)
-                ),
-                _ => String::new(),
-            }
+    let clock = match &f.runner_clock {
+        Some(k) => format!(
+            " on the recorder's clock (the rows' own stamps{}, {})",
+            own_stamps(f.first_runner, f.last_runner, f.first, f.last),
+            super::style::clock_brief(k)
         ),
         None => String::new(),
     };

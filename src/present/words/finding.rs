@@ -206,13 +206,33 @@ fn cell_words(f: &Finding, st: &Style) -> Option<String> {
             j(job),
             plural(*count as u64, "row", "rows")
         ),
-        ClockSkew { job, skew } => format!(
-            "Rows of job {} are dated up to {} after the recorder saw them (execution {}, seq {}): the runner's clock and the recorder's disagree, so times by the rows' own timestamps and times by polling are on different clocks.",
-            j(job),
-            human((skew.ahead_seconds * 1e6) as i64),
-            skew.execution_id,
-            skew.seq
-        ),
+        ClockSkew { job, clock } => {
+            let subject = match job {
+                Some(job) => format!("By the rows of job {}, ", j(job)),
+                None => String::new(),
+            };
+            let mut text = format!(
+                "{subject}{} (measured {}).",
+                super::style::clock_clause(clock),
+                super::style::measured_clause(clock)
+            );
+            // Capitalise the clause when it opens the sentence.
+            if job.is_none() {
+                text = format!("T{}", &text[1..]);
+            }
+            let how = match clock.server {
+                crate::analysis::clocks::Server::Runner if clock.changed => {
+                    " Every time here is on the recorder's clock: each row time is moved by the offset measured around it, the runner's own stamp said beside it where they differ."
+                }
+                crate::analysis::clocks::Server::Runner => {
+                    " Every time here is on the recorder's clock: the rows' own times are moved by that offset, the runner's own stamp said beside them where they differ."
+                }
+                crate::analysis::clocks::Server::Router => {
+                    " The ages of provider checks are measured on the router's own clock."
+                }
+            };
+            format!("{text}{how}")
+        }
         OnlyDefaultView {
             job,
             visible,
@@ -294,31 +314,34 @@ fn failure_words(f: &Finding, st: &Style) -> Option<String> {
             clusters,
             seen_first,
             seen_last,
-            runner_ahead_seconds,
+            runner_clock,
+            first_runner,
+            last_runner,
             ..
         } => {
             let seen = match (seen_first, seen_last) {
                 (Some(a), Some(b)) => format!(
-                    "; polling first saw a failure at {} and the last new one at {}{}",
+                    "; polling first saw a failure at {} and the last new one at {}",
                     st.at(a.0),
                     st.at(b.0),
-                    if runner_ahead_seconds.is_some() {
-                        " (the recorder's clock)"
-                    } else {
-                        ""
-                    }
                 ),
                 _ => String::new(),
             };
-            let clock = match runner_ahead_seconds {
-                Some(a) => format!(
-                    " (the runner's clock, up to {} ahead of the recorder's)",
-                    human((a * 1e6) as i64)
+            let clock = match runner_clock {
+                Some(k) => format!(
+                    " on the recorder's clock (the runner's own stamps{}; {})",
+                    super::answer::own_stamps(
+                        *first_runner,
+                        *last_runner,
+                        Some(*first),
+                        Some(*last),
+                    ),
+                    super::style::clock_brief(k)
                 ),
                 None => String::new(),
             };
             format!(
-                "By the rows' own timestamps{clock}, failures ran from {} to {} ({}, {}){seen}.",
+                "By the rows' own timestamps, failures ran from {} to {}{clock} ({}, {}){seen}.",
                 st.at(first.0),
                 st.at(last.0),
                 human((spread_seconds * 1e6) as i64),

@@ -10,4 +10,6 @@ mod style;
 pub use answer::{answer, cause};
 pub use events::{change, checks_line, endpoint_change, event, queue_line};
 pub use finding::finding;
-pub use style::{NAMED, Style, fetch_kind, state};
+pub use style::{
+    NAMED, Style, clock_brief, clock_clause, fetch_kind, measured_clause, offset, state,
+};

@@ -2,6 +2,7 @@
 
 use super::super::text::Ctx;
 use crate::analysis::FetchKind;
+use crate::analysis::clocks::{ClockSummary, Measured};
 use crate::analysis::failures::SigKey;
 use crate::analysis::matrix::Cell;
 use crate::analysis::router::ProviderState;
@@ -76,6 +77,72 @@ pub(super) fn signature(k: &SigKey, st: &Style) -> String {
         None => {}
     }
     sig.join(", ")
+}
+
+/// A clock's offset against another's: `7m00s behind the recorder's`, `12s ahead of it`.
+pub fn offset(seconds: f64, whose: &str) -> String {
+    let us = (seconds * 1e6).round() as i64;
+    if us.abs() < 500_000 {
+        format!("level with {whose}")
+    } else if us < 0 {
+        format!("{} behind {whose}", crate::duration::human(-us))
+    } else {
+        format!("{} ahead of {whose}", crate::duration::human(us))
+    }
+}
+
+/// What a server's clock did against the recorder's, in one clause: `the runner's clock was
+/// 7m00s behind the recorder's`, or, when it changed, `the runner's clock went from 0s ahead
+/// of the recorder's to 9m20s ahead of it during the recording (...)`.
+pub fn clock_clause(k: &ClockSummary) -> String {
+    let whose = format!("the {}'s clock", k.server.name());
+    if k.changed && !k.at_least {
+        format!(
+            "{whose} went from {} to {} during the recording, furthest {} at seq {}",
+            offset(k.first_offset_seconds, "the recorder's"),
+            offset(k.last_offset_seconds, "it"),
+            offset(k.offset_seconds, "it"),
+            k.seq
+        )
+    } else {
+        let prefix = if k.at_least { "at least " } else { "" };
+        format!(
+            "{whose} was {prefix}{}",
+            offset(k.offset_seconds, "the recorder's")
+        )
+    }
+}
+
+/// The same in a few words, for a sentence about something else: `the runner's clock 7m00s
+/// behind the recorder's`, `the runner's clock going from ... to ...`.
+pub fn clock_brief(k: &ClockSummary) -> String {
+    let whose = format!("the {}'s clock", k.server.name());
+    if k.changed && !k.at_least {
+        format!(
+            "{whose} going from {} to {}",
+            offset(k.first_offset_seconds, "the recorder's"),
+            offset(k.last_offset_seconds, "it")
+        )
+    } else {
+        let prefix = if k.at_least { "at least " } else { "" };
+        format!(
+            "{whose} {prefix}{}",
+            offset(k.offset_seconds, "the recorder's")
+        )
+    }
+}
+
+/// How a clock was measured: `from its answers' Date headers at 30 polls`.
+pub fn measured_clause(k: &ClockSummary) -> String {
+    let how = match k.measured {
+        Measured::DateHeader => "from its answers' Date headers",
+        Measured::HealthTimestamp => "from its /health timestamps",
+        Measured::RowTimes => "from the rows' own times (no answer carried its clock)",
+    };
+    format!(
+        "{how} at {}",
+        crate::present::text::plural(k.polls as u64, "poll", "polls")
+    )
 }
 
 pub(super) fn opt_count(v: Option<i64>) -> String {
