@@ -203,9 +203,10 @@ pub struct QueueSeries {
     pub points: Vec<QueuePoint>,
     /// Changes of depth: the points after the first.
     pub changes: usize,
-    /// Answers at which a counter (`completed`, `failed`) went down: the queues are made
-    /// anew when the router starts, so a restart. (The answer before, this one, its time.)
-    pub resets: Vec<(u64, u64, Stamp)>,
+    /// Answers at which the depths went from some to none (the answer before, this one, its
+    /// time). On the router, whose queue workers are disabled, only a restart empties them.
+    /// (Its `completed`/`failed` counters never move there, and are not read.)
+    pub emptied: Vec<(u64, u64, Stamp)>,
     /// The largest of each depth.
     pub max: BTreeMap<String, f64>,
 }
@@ -331,11 +332,11 @@ fn queue_series(
         source,
         points: Vec::new(),
         changes: 0,
-        resets: Vec::new(),
+        emptied: Vec::new(),
         max: BTreeMap::new(),
     };
-    let mut counters: BTreeMap<String, f64> = BTreeMap::new();
     let mut prev_seq = 0;
+    let mut had_depth = false;
     for a in list {
         let Some(flat) = bodies.flat(a.body)? else {
             continue;
@@ -361,23 +362,16 @@ fn queue_series(
             let m = s.max.entry(k.clone()).or_insert(*v);
             *m = m.max(*v);
         }
-        let mut reset = false;
-        for (k, v) in flat.iter() {
-            let leaf = k.rsplit('.').next().unwrap_or(k);
-            if !matches!(leaf, "completed" | "failed") {
-                continue;
-            }
-            let Some(v) = number(v) else { continue };
-            if counters
-                .insert(k.clone(), v)
-                .is_some_and(|before| v < before)
-            {
-                reset = true;
-            }
+        // Queued work waits in the depths; `processing` is a flag of its own, not a depth.
+        let depth = depths
+            .iter()
+            .filter(|(k, _)| !k.ends_with("processing"))
+            .map(|(_, v)| *v)
+            .sum::<f64>();
+        if had_depth && depth == 0.0 && !depths.is_empty() {
+            s.emptied.push((prev_seq, a.seq, at(a.seq)));
         }
-        if reset {
-            s.resets.push((prev_seq, a.seq, at(a.seq)));
-        }
+        had_depth = depth > 0.0;
         prev_seq = a.seq;
         if s.points.last().is_none_or(|p| p.depths != depths) {
             s.points.push(QueuePoint {

@@ -207,10 +207,15 @@ pub enum Finding {
         to_seq: u64,
         snapshots: usize,
         throughout: bool,
-        /// The last completed check (for checks failing since a healthy one: that check).
+        /// The last completed check (for checks failing since a completed one: that check),
+        /// on the recorder's clock.
         last_check: Option<Stamp>,
         age_seconds: Option<f64>,
         clock: ClockUsed,
+        /// For checks failing since a completed one: since at least when, and what that check
+        /// found when the recorder saw it (`None`: it was before the recording).
+        failing_since: Option<Stamp>,
+        last_check_found_healthy: Option<bool>,
     },
     ProviderRate {
         #[serde(flatten)]
@@ -574,8 +579,15 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
                 state,
                 from_seq,
                 to_seq,
+                failing_since,
+                last_check_found_healthy,
                 ..
-            } if *state == s.state && *from_seq == s.from_seq && *to_seq == s.to_seq => {
+            } if *state == s.state
+                && *from_seq == s.from_seq
+                && *to_seq == s.to_seq
+                && *failing_since == s.failing_since
+                && *last_check_found_healthy == s.last_check_found_healthy =>
+            {
                 Some(providers)
             }
             _ => None,
@@ -594,6 +606,8 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
                 last_check: s.last_check,
                 age_seconds: s.age_seconds,
                 clock: s.clock,
+                failing_since: s.failing_since,
+                last_check_found_healthy: s.last_check_found_healthy,
             }),
         }
     }

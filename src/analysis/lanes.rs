@@ -164,7 +164,9 @@ pub struct Marker {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RouterLanes {
-    /// (time, healthy, total) per stored router version, from `/health`.
+    /// (time, healthy, total) from `/health` where a poll's answer changed them, and
+    /// `(time, None, None)` where polls began that got no answer: the line breaks there
+    /// (nothing is claimed while the router did not answer).
     pub healthy: Vec<(i64, Option<i64>, Option<i64>)>,
     pub providers: Vec<ProviderLane>,
 }
@@ -332,7 +334,7 @@ pub fn lanes(rec: &Recording, r: &Report) -> Result<Lanes, StoreError> {
         start_us,
         end_us,
         jobs,
-        router: router_lanes(r, end_us),
+        router: router_lanes(rec, r, end_us),
         sources: sources(rec, r),
         outages: r
             .fetch
@@ -600,13 +602,33 @@ fn order_by_cell(bars: &mut [Bar]) {
     }
 }
 
-fn router_lanes(r: &Report, end_us: i64) -> RouterLanes {
-    let healthy = r
-        .router
-        .series
-        .iter()
-        .map(|p| (p.taken_at.0, p.providers_healthy, p.providers_total))
-        .collect();
+/// Healthy / total as each poll's `/health` answer said it, a point where it changed or the
+/// router stopped or started answering.
+fn healthy_line(rec: &Recording, r: &Report) -> Vec<(i64, Option<i64>, Option<i64>)> {
+    let series = &r.router.series;
+    let mut out: Vec<(i64, Option<i64>, Option<i64>)> = Vec::new();
+    let mut v = 0;
+    for i in &rec.infos {
+        while v + 1 < series.len() && series[v + 1].seq <= i.seq {
+            v += 1;
+        }
+        let p = series
+            .get(v)
+            .filter(|p| p.seq <= i.seq && rec.seen.health_at(i.seq))
+            .map_or((None, None), |p| (p.providers_healthy, p.providers_total));
+        if out.last().is_none_or(|l| (l.1, l.2) != p) {
+            out.push((i.started_at, p.0, p.1));
+        }
+    }
+    out
+}
+
+fn router_lanes(rec: &Recording, r: &Report, end_us: i64) -> RouterLanes {
+    let healthy = if r.router.recorded {
+        healthy_line(rec, r)
+    } else {
+        Vec::new()
+    };
     let mut by_name: BTreeMap<&str, ProviderLane> = BTreeMap::new();
     for s in &r.router.provider_spans {
         let lane = by_name.entry(&s.provider).or_insert_with(|| ProviderLane {

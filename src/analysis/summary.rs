@@ -3,7 +3,7 @@
 
 use super::matrix::{Coverage, coverage, router_regions};
 use super::recording::{JobState, Recording, State};
-use super::router::{CheckMemory, ClockUsed, ProviderState, provider_state};
+use super::router::{CheckMemory, ClockUsed, ProviderState, Raised, provider_state};
 use super::seen::{Observed, ViewAndList};
 use super::values::{FetchKind, Stamp};
 use crate::beacon::{ExpectedMatrix, RouterRec};
@@ -83,10 +83,20 @@ pub struct ProviderOut {
     pub kind: Option<String>,
     pub region: Option<String>,
     pub healthy: Option<bool>,
+    /// As of the poll that last answered `/providers` (`RouterSummary::providers_seen`).
     pub state: ProviderState,
+    /// The last completed check, on the recorder's clock (the router's stamp mapped through
+    /// its measured offset); the router's own stamp beside it when the two clocks disagree.
     pub last_health_check: Option<Stamp>,
-    /// Age of the last check, on `RouterSummary::clock`.
+    pub last_health_check_router: Option<Stamp>,
+    /// Age of the last check as of the snapshot described, and as of the poll that answered,
+    /// on `RouterSummary::clock`.
     pub age_seconds: Option<f64>,
+    pub age_at_answer_seconds: Option<f64>,
+    /// For checks failing after a completed one: known failing since at least this (the
+    /// recorder's clock), and what the last completed check found when that was seen.
+    pub failing_since: Option<Stamp>,
+    pub last_check_found_healthy: Option<bool>,
     pub success_rate: Option<f64>,
     pub avg_latency: Option<f64>,
 }
@@ -259,20 +269,28 @@ pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
     let r = state.router.as_ref()?;
     let h = r.health.clone().unwrap_or_default();
     let providers_seq = rec.seen.last_providers(state.seq);
-    // States as of the poll that answered `/providers`, never aged past what it saw.
-    let (now, clock) = router_time_at(rec, providers_seq.unwrap_or(state.seq));
+    // States as of the poll that answered `/providers`, never aged past what it saw; ages also
+    // as of the snapshot described.
+    let answered = providers_seq.unwrap_or(state.seq);
+    let (then, clock) = router_time_at(rec, answered);
+    let (now, _) = router_time_at(rec, state.seq);
     let mut memory = CheckMemory::default();
-    let mut raised = BTreeMap::new();
+    // Whether each check raised, and since which version: from every answer up to the one
+    // shown (the state itself is as of that answer's time, below).
+    let mut raised_at: BTreeMap<String, (Raised, Option<u64>)> = BTreeMap::new();
     if let Ok(versions) = rec.reader.router_versions() {
-        for (seq, v) in versions.iter().filter(|(s, _)| *s <= state.seq) {
-            for p in v.providers.iter().flatten() {
-                let x = memory.observe(p);
-                if Some(*seq) <= providers_seq || providers_seq.is_none() {
-                    raised.insert(p.name.clone(), x);
-                }
+        for (seq, v) in versions.iter().filter(|(s, _)| *s <= answered) {
+            let list = v.providers.as_deref().unwrap_or(&[]);
+            for (p, (_, raised)) in list.iter().zip(memory.states(list, then)) {
+                let since = match raised_at.get(&p.name) {
+                    Some((was, Some(since))) if *was == raised => Some(*since),
+                    _ => raised.raised().then_some(*seq),
+                };
+                raised_at.insert(p.name.clone(), (raised, since));
             }
         }
     }
+    let router = &rec.clocks.router;
     Some(RouterSummary {
         fetch: outcome_of(rec, state.seq, &[SourceKind::RouterHealth], None),
         providers_fetch: outcome_of(rec, state.seq, &[SourceKind::RouterProviders], None),
@@ -290,16 +308,37 @@ pub fn router_summary(rec: &Recording, state: &State) -> Option<RouterSummary> {
             .providers
             .iter()
             .flatten()
-            .map(|p| ProviderOut {
-                name: p.name.clone(),
-                kind: p.kind.clone(),
-                region: p.region.clone(),
-                healthy: p.healthy,
-                state: provider_state(p, now, raised.get(&p.name).copied().unwrap_or(false)),
-                last_health_check: p.last_health_check.map(Stamp),
-                age_seconds: p.last_health_check.map(|t| (now - t) as f64 / 1e6),
-                success_rate: p.success_rate,
-                avg_latency: p.avg_latency,
+            .map(|p| {
+                let (raised, since) = raised_at
+                    .get(&p.name)
+                    .copied()
+                    .unwrap_or((Raised::No, None));
+                let st = provider_state(p, then, raised.raised());
+                let seen_at = |seq: u64| rec.info(seq).map_or(0, |i| i.started_at);
+                ProviderOut {
+                    name: p.name.clone(),
+                    kind: p.kind.clone(),
+                    region: p.region.clone(),
+                    healthy: p.healthy,
+                    state: st,
+                    last_health_check: p.last_health_check.map(|t| Stamp(router.to_recorder(t))),
+                    last_health_check_router: p
+                        .last_health_check
+                        .filter(|_| !router.agrees())
+                        .map(Stamp),
+                    age_seconds: p.last_health_check.map(|t| (now - t) as f64 / 1e6),
+                    age_at_answer_seconds: p.last_health_check.map(|t| (then - t) as f64 / 1e6),
+                    failing_since: match raised {
+                        Raised::No => None,
+                        Raised::AfterSuccess => since.map(|s| Stamp(seen_at(s))),
+                        Raised::SinceRound(t) => Some(Stamp(
+                            router.to_recorder(t).min(since.map_or(i64::MAX, seen_at)),
+                        )),
+                    },
+                    last_check_found_healthy: (raised == Raised::AfterSuccess).then_some(true),
+                    success_rate: p.success_rate,
+                    avg_latency: p.avg_latency,
+                }
             })
             .collect(),
         clock,

@@ -296,6 +296,7 @@ fn router_text(r: &Option<RouterSummary>, st: &Style, out: &mut dyn Write) -> io
         )?,
         _ => {}
     }
+    let answered_earlier = r.providers_seen.as_ref().filter(|o| o.age_seconds > 0.0);
     for p in &r.providers {
         let state = words::state(p.state);
         let state = match p.state {
@@ -303,19 +304,42 @@ fn router_text(r: &Option<RouterSummary>, st: &Style, out: &mut dyn Write) -> io
             s if s.is_risky() => ctx.warn(state),
             _ => ctx.bad(state),
         };
+        let since = p.failing_since.map_or(String::new(), |t| {
+            format!(" since at least {}", ctx.time(t.0))
+        });
+        let checked = match (p.last_health_check, p.age_seconds) {
+            (Some(t), Some(a)) => format!(
+                "{}{}, {} before this snapshot{}{}",
+                ctx.time(t.0),
+                p.last_health_check_router
+                    .map_or(String::new(), |r| format!(
+                        " (the router's stamp: {})",
+                        crate::present::text::clock(r.0)
+                    )),
+                human((a * 1e6) as i64),
+                match (answered_earlier, p.age_at_answer_seconds) {
+                    (Some(o), Some(b)) => format!(
+                        " ({} before the answer at seq {})",
+                        human((b * 1e6) as i64),
+                        o.seq
+                    ),
+                    _ => String::new(),
+                },
+                match (p.failing_since, p.last_check_found_healthy) {
+                    (Some(_), Some(true)) => "; that check found it healthy, a later one raised",
+                    (Some(_), _) => {
+                        "; a later round stamped the other providers, not it: its check raised"
+                    }
+                    _ => "",
+                }
+            ),
+            _ => "never".into(),
+        };
         writeln!(
             out,
-            "  {} ({}): {state}, last checked {}{}",
+            "  {} ({}): {state}{since}, last checked {checked}{}",
             term(&p.name),
             term(p.region.as_deref().unwrap_or("?")),
-            match (p.last_health_check, p.age_seconds) {
-                (Some(t), Some(a)) => format!(
-                    "{}, {} before this snapshot",
-                    ctx.time(t.0),
-                    human((a * 1e6) as i64)
-                ),
-                _ => "never".into(),
-            },
             p.success_rate
                 .map_or(String::new(), |s| format!(", success rate {s:.2}"))
         )?;

@@ -127,6 +127,7 @@ mod tests {
             since_seq: 3,
             since_us: 3,
             message: "$(touch /tmp/pwned)".into(),
+            began_message: "$(touch /tmp/pwned)".into(),
         }
     }
 

@@ -38,13 +38,19 @@ pub struct Change {
     /// When it began (for `ended`: how long it lasted).
     pub since_seq: u64,
     pub since_us: i64,
+    /// What it is now: as this poll said it (`began`), as the last poll that said it held
+    /// (`ended`, `open`).
     pub message: String,
+    /// What it was when it began.
+    pub began_message: String,
 }
 
 #[derive(Debug, Clone)]
 struct Open {
     since_seq: u64,
     since_us: i64,
+    began_message: String,
+    /// As the last poll that said it held.
     message: String,
 }
 
@@ -76,6 +82,7 @@ impl Live {
                 since_seq: o.since_seq,
                 since_us: o.since_us,
                 message: o.message.clone(),
+                began_message: o.began_message.clone(),
             })
             .collect()
     }
@@ -170,15 +177,23 @@ impl Live {
                         since_seq: seq,
                         since_us: at_us,
                         message: message.clone(),
+                        began_message: message.clone(),
                     });
                     self.open.insert(
                         key,
                         Open {
                             since_seq: seq,
                             since_us: at_us,
+                            began_message: message.clone(),
                             message,
                         },
                     );
+                }
+                (Some(message), true) => {
+                    // Still holds: its value now (20 of 36 rows hidden, then 20 of 44).
+                    if let Some(o) = self.open.get_mut(&key) {
+                        o.message = message;
+                    }
                 }
                 (None, true) => {
                     let o = self.open.remove(&key).expect("checked");
@@ -191,9 +206,10 @@ impl Live {
                         since_seq: o.since_seq,
                         since_us: o.since_us,
                         message: o.message,
+                        began_message: o.began_message,
                     });
                 }
-                _ => {}
+                (None, false) => {}
             }
         }
         out
@@ -268,24 +284,28 @@ pub fn note(c: &Change) -> crate::store::notes::NewNote {
 }
 
 /// The text a change is kept as, so that it appears in `snapshots`, the timeline, the report
-/// and the page. Its first snapshot's time is given to the second (the seq is exact).
+/// and the page: its value now, and when it began with its value then (when that differs).
+/// Its first snapshot's time is given to the second (the seq is exact).
 pub fn note_text(c: &Change) -> String {
+    let began = || {
+        let at = crate::beacon::format_micros(c.since_us.div_euclid(1_000_000) * 1_000_000);
+        if c.began_message == c.message {
+            format!("{}; first seen at snapshot {}, {at}", c.kind, c.since_seq)
+        } else {
+            format!(
+                "{}; first seen at snapshot {}, {at}, when {}",
+                c.kind, c.since_seq, c.began_message
+            )
+        }
+    };
     match c.state {
         "began" => format!("finding began: {} ({})", c.message, c.kind),
         "open" => format!(
-            "finding still open when the recording stopped: {} ({}; first seen at snapshot {}, {})",
+            "finding still open when the recording stopped: {} ({})",
             c.message,
-            c.kind,
-            c.since_seq,
-            crate::beacon::format_micros(c.since_us.div_euclid(1_000_000) * 1_000_000)
+            began()
         ),
-        _ => format!(
-            "finding ended: {} ({}; first seen at snapshot {}, {})",
-            c.message,
-            c.kind,
-            c.since_seq,
-            crate::beacon::format_micros(c.since_us.div_euclid(1_000_000) * 1_000_000)
-        ),
+        _ => format!("finding ended: last {} ({})", c.message, began()),
     }
 }
 
@@ -498,15 +518,60 @@ mod tests {
             since_seq: 4,
             since_us: 4_500_000,
             message: "the default view shows 20 of 36 rows of job j".into(),
+            began_message: "the default view shows 20 of 36 rows of job j".into(),
         };
         let t = note_text(&c);
         assert!(
-            t.starts_with("finding ended: the default view shows 20 of 36"),
+            t.starts_with("finding ended: last the default view shows 20 of 36"),
             "{t}"
         );
         assert!(
             t.contains("first seen at snapshot 4, 1970-01-01T00:00:04"),
             "{t}"
         );
+    }
+
+    /// Issue 26: a finding still open says its value now, and when it began with its value
+    /// then (20 of 44 now, 20 of 24 when it began), never the first value as if current.
+    #[test]
+    fn an_open_note_says_its_value_now_and_then() {
+        let mut l = Live::default();
+        assert_eq!(
+            step(
+                &mut l,
+                1,
+                vec![all(24, "failed"), view(20, "failed", "processing")]
+            ),
+            vec![("default_view_cut", "began"), ("rows_all_failed", "began")]
+        );
+        step(
+            &mut l,
+            2,
+            vec![all(44, "failed"), view(20, "failed", "processing")],
+        );
+        let open = l.still_open(3, 3_000_000);
+        let cut = open.iter().find(|c| c.kind == "default_view_cut").unwrap();
+        assert_eq!(cut.message, "the default view shows 20 of 44 rows of job j");
+        assert_eq!(
+            cut.began_message,
+            "the default view shows 20 of 24 rows of job j"
+        );
+        let t = note_text(cut);
+        assert!(
+            t.starts_with(
+                "finding still open when the recording stopped: the default view shows 20 of 44"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("first seen at snapshot 1, 1970-01-01T00:00:01Z, when the default view shows 20 of 24"), "{t}");
+        // Ending says the last value it had.
+        let ended = l.step(
+            4,
+            4_000_000,
+            &[],
+            &normalise(&[all(44, "failed"), view(44, "failed", "failed")]),
+        );
+        let e = ended.iter().find(|c| c.kind == "default_view_cut").unwrap();
+        assert_eq!(e.message, "the default view shows 20 of 44 rows of job j");
     }
 }

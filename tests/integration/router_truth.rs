@@ -144,6 +144,12 @@ fn a_golem_check_that_raised_is_checks_failing_since_the_poll_that_saw_it() {
     let line = text.lines().find(|l| l.contains("golem-1")).unwrap();
     assert!(line.contains("checks failing"), "{line}");
     assert!(!line.contains("checked unhealthy"), "{line}");
+    // Issue 26, case 3: `show` says it as the report does: since when, and that the stamped
+    // check found it healthy (not the words of checks that never completed).
+    assert!(line.contains("since at least"), "{line}");
+    assert!(line.contains("that check found it healthy"), "{line}");
+    assert_eq!(g["last_check_found_healthy"], true);
+    assert!(g["failing_since"].is_string(), "{g}");
 }
 
 /// Case 2: checked once at start-up (a 503: the check completed) and never again. After ten
@@ -163,7 +169,9 @@ fn a_provider_checked_once_unhealthy_is_an_old_check_not_failing_checks() {
                         false,
                         r0() - 5.0,
                     );
-                    Reply::json(200, with(b, "modal-us-east", true, r - 2.0).to_string())
+                    // Checked in the same round, never again (a later round would have
+                    // checked golem-1 too: the router checks every provider at once).
+                    Reply::json(200, with(b, "modal-us-east", true, r0() - 3.0).to_string())
                 }
                 _ => return None,
             })
@@ -249,13 +257,16 @@ fn a_restart_that_added_a_provider_is_a_change_and_a_restart() {
     );
     let restarts = findings_of(&rep, "router_restart");
     assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
-    assert_eq!(restarts[0]["signs"], json!(["providers_changed"]));
+    assert_eq!(
+        restarts[0]["signs"],
+        json!(["checks_together", "providers_changed"])
+    );
     assert_eq!(restarts[0]["seq"], 18);
 }
 
-/// Case 4: a restart with the same version and the same providers, seen only as a refused
-/// stretch followed by a changed provider list, and the queue counters back at 0. Case 7: the
-/// queue's first answer is not a change.
+/// Case 4: a restart with the same version and the same providers, seen as a refused stretch
+/// followed by a changed provider list, every stamp moved forward together, and the queues
+/// emptied. Case 7: the queue's first answer is not a change.
 #[test]
 fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
     let (_d, db) = record(
@@ -286,7 +297,7 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
                 SourceKind::RouterQueue => {
                     let mut q = fixture("queue_status.json");
                     let n = if after { 0 } else { 5 };
-                    q["queues"]["regions"]["US"]["completed"] = json!(n);
+                    q["queues"]["regions"]["US"]["queue_size"] = json!(n);
                     q["timestamp"] = json!(r);
                     Reply::json(200, q.to_string())
                 }
@@ -299,7 +310,7 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
     assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
     assert_eq!(
         restarts[0]["signs"],
-        json!(["after_refusal", "queues_reset"])
+        json!(["checks_together", "after_refusal", "queues_emptied"])
     );
     assert_eq!(
         restarts[0]["seq"], 17,
@@ -312,15 +323,9 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
         .find(|q| q["source"] == "router.queue_status")
         .unwrap()
         .clone();
-    assert_eq!(
-        q["changes"], 0,
-        "depths never changed; the first answer is no change"
-    );
+    assert_eq!(q["changes"], 1, "5 then 0; the first answer is no change");
     let md = bb(&db, &["report"]).ok().stdout;
-    assert!(
-        md.contains("the depths never changed") || md.contains("every queue stayed at depth 0"),
-        "{md}"
-    );
+    assert!(md.contains("its queues went from some to none"), "{md}");
 }
 
 /// Case 6: the check history is read once a minute and shows only each provider's last check;
@@ -461,4 +466,205 @@ fn provider_states_are_not_carried_across_a_router_outage() {
     bb(&db, &["report", "--out", page.to_str().unwrap()]).ok();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("ps-not_seen"), "no not-seen span drawn");
+}
+
+/// Issue 26, case 1: a golem check that raised *before the recording began*: unhealthy under an
+/// old stamp while the modal providers carry newer ones (the router checks every provider in
+/// one round; a modal check always stamps). That round checked it and did not stamp it: checks
+/// failing since at least that round, and what the old check found is not claimed.
+#[test]
+fn a_raise_before_the_recording_is_read_from_the_others_newer_stamps() {
+    let (_d, db) = record(
+        120,
+        false,
+        Box::new(|_, r, kind| {
+            Some(match kind {
+                SourceKind::RouterHealth => health(3, 2, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    // A round 40 s before the recording stamped both modal providers.
+                    let b = with(b, "modal-us-east", true, r0() - 40.0);
+                    let b = with(b, "modal-eu-west", true, r0() - 40.0);
+                    Reply::json(200, with(b, "golem-1", false, r0() - 300.0).to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let spans = spans_of(&rep, "golem-1");
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["state"], "check_raised");
+    assert!(spans[0]["last_check_found_healthy"].is_null());
+    // Since at least the round: 40 s before the recording, on the recorder's clock (the
+    // router's runs a day ahead: its stamps are mapped back through the measured offset).
+    let since = chrono::DateTime::parse_from_rfc3339(spans[0]["failing_since"].as_str().unwrap())
+        .unwrap()
+        .timestamp_micros();
+    assert!(
+        (since - (T0 - 40_000_000)).abs() < 1_000_000,
+        "{}",
+        spans[0]
+    );
+    let f: Vec<&Value> = findings_of(&rep, "provider_state")
+        .into_iter()
+        .filter(|f| f["state"] == "check_raised")
+        .collect();
+    assert_eq!(f.len(), 1, "{}", rep["findings"]);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("a later round of checks stamped the other providers"),
+        "{msg}"
+    );
+    assert!(msg.contains("since at least"), "{msg}");
+    assert!(msg.contains("what it found is not known"), "{msg}");
+    assert!(!msg.contains("found it healthy"), "{msg}");
+    assert!(!msg.contains("checked unhealthy"), "{msg}");
+    let text = bb(&db, &["show"]).ok().stdout;
+    let line = text.lines().find(|l| l.contains("golem-1")).unwrap();
+    assert!(line.contains("since at least"), "{line}");
+    assert!(
+        line.contains("a later round stamped the other providers"),
+        "{line}"
+    );
+    assert!(!line.contains("checked unhealthy"), "{line}");
+}
+
+/// Issue 26, case 2: `show` during a router outage gives each check's age as of the snapshot
+/// described, and as of the answer it comes from, each said as such.
+#[test]
+fn show_during_a_router_outage_ages_checks_to_the_snapshot_described() {
+    let (_d, db) = record(
+        200,
+        false,
+        Box::new(|t, r, kind| {
+            if t >= 60.0 {
+                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            }
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, 2, "v1", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    let b = with(b, "modal-us-east", true, r0() - 5.0);
+                    Reply::json(200, with(b, "golem-1", true, r0() - 5.0).to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let show = bb(&db, &["show", "--json"]).ok().json();
+    let seen = &show["router"]["providers_seen"];
+    let answer_age = seen["age_seconds"].as_f64().unwrap();
+    assert!(answer_age > 100.0, "{seen}");
+    let g = show["router"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "golem-1")
+        .unwrap()
+        .clone();
+    let now = g["age_seconds"].as_f64().unwrap();
+    let then = g["age_at_answer_seconds"].as_f64().unwrap();
+    assert!((now - then - answer_age).abs() < 1.0, "{g} {seen}");
+    let text = bb(&db, &["show"]).ok().stdout;
+    let line = text.lines().find(|l| l.contains("golem-1")).unwrap();
+    let want = format!(
+        "{} before this snapshot",
+        beacon_blackbox::duration::human((now * 1e6) as i64)
+    );
+    assert!(line.contains(&want), "{line} / {want}");
+    assert!(line.contains("before the answer at seq 6"), "{line}");
+}
+
+/// Issue 26, case 4: a restart between two polls with the same version and the same
+/// providers, no refused poll: every stamp moves forward together (the start-up checks) while
+/// no rate moves. Inference traffic moves the stamps together too, but also the rate of the
+/// provider that served it: no restart then.
+#[test]
+fn a_restart_between_polls_is_read_from_stamps_moving_together() {
+    for traffic in [false, true] {
+        let (_d, db) = record(
+            200,
+            false,
+            Box::new(move |t, r, kind| {
+                let after = t >= 100.0;
+                Some(match kind {
+                    SourceKind::RouterHealth => health(2, 2, "5442b72", r),
+                    SourceKind::RouterProviders => {
+                        let stamp = if after { r0() + 101.0 } else { r0() - 30.0 };
+                        let b = fixture("providers_golem_checked.json");
+                        let b = with(b, "golem-1", true, stamp);
+                        let mut b = with(b, "modal-us-east", true, stamp + 2.0);
+                        b["providers"].as_array_mut().unwrap().truncate(2);
+                        if traffic && after {
+                            b["providers"][0]["avg_latency"] = json!(0.4);
+                            b["providers"][0]["success_rate"] = json!(0.9);
+                        }
+                        Reply::json(200, b.to_string())
+                    }
+                    _ => return None,
+                })
+            }),
+        );
+        let rep = bb(&db, &["report", "--json"]).ok().json();
+        let restarts = findings_of(&rep, "router_restart");
+        if traffic {
+            assert!(restarts.is_empty(), "{}", rep["findings"]);
+        } else {
+            assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
+            assert_eq!(restarts[0]["signs"], json!(["checks_together"]));
+            assert_eq!(restarts[0]["seq"], 11);
+        }
+    }
+}
+
+/// Issue 26, case 4: the simulator's `outage` retries a row: no restart is read from it (the
+/// real router's queue counters never move, and none are read).
+#[test]
+fn a_retried_row_is_no_restart() {
+    let (_d, db, _) = record_scenario("outage", 10.0);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert!(
+        findings_of(&rep, "router_restart").is_empty(),
+        "{}",
+        rep["findings"]
+    );
+}
+
+/// Issue 26, case 5: across polls the router did not answer, the page's healthy / total line
+/// is broken, not drawn on at the last count.
+#[test]
+fn the_healthy_line_breaks_where_the_router_did_not_answer() {
+    let (_d, db) = record(
+        400,
+        false,
+        Box::new(|t, r, kind| {
+            if (100.0..310.0).contains(&t) {
+                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            }
+            Some(match kind {
+                SourceKind::RouterHealth => health(4, 4, "v1", r),
+                SourceKind::RouterProviders => {
+                    Reply::json(200, fixture("providers_golem_checked.json").to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let html = bb(&db, &["report", "--format", "html"]).ok().stdout;
+    let doc = scraper::Html::parse_document(&html);
+    let sel = scraper::Selector::parse("path.health.healthy").unwrap();
+    let d = doc
+        .select(&sel)
+        .next()
+        .expect("the healthy line")
+        .value()
+        .attr("d")
+        .unwrap()
+        .to_string();
+    assert_eq!(d.matches('M').count(), 2, "two pieces, a gap between: {d}");
+    assert!(
+        html.contains("the router did not answer /health"),
+        "the gap says so"
+    );
 }

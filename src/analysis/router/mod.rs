@@ -7,7 +7,7 @@
 //! as observations: across a poll the router did not answer, a provider is `NotSeen`.
 
 pub mod state;
-pub use state::{CheckMemory, ProviderState, STALE_AFTER_SECS, provider_state};
+pub use state::{CheckMemory, ProviderState, Raised, STALE_AFTER_SECS, provider_state};
 
 use super::{JobState, Recording, Stamp};
 use crate::beacon::{Provider, RouterRec};
@@ -114,10 +114,41 @@ pub struct ProviderSpan {
     pub from: Stamp,
     pub to: Stamp,
     pub snapshots: usize,
+    /// The last completed check, on the recorder's clock (the router's stamp mapped through
+    /// its measured offset).
     pub last_check: Option<Stamp>,
     /// Age of the last check at the end of the span, on `clock`.
     pub age_seconds: Option<f64>,
     pub clock: ClockUsed,
+    /// For checks failing after a completed one (`check_raised`): the earliest time they are
+    /// known to have failed by (the poll that first saw it, or a later round of checks that
+    /// stamped the other providers and not this one, on the recorder's clock).
+    pub failing_since: Option<Stamp>,
+    /// What the last completed check found, when the recorder saw it (`None`: before the
+    /// recording, not known).
+    pub last_check_found_healthy: Option<bool>,
+}
+
+/// One provider as one poll's `/providers` answer showed it.
+struct SpanObs {
+    state: ProviderState,
+    last_check: Option<Stamp>,
+    age_seconds: Option<f64>,
+    failing_since: Option<Stamp>,
+    found_healthy: Option<bool>,
+}
+
+impl SpanObs {
+    /// A provider not listed, or not seen: nothing of its checks is known here.
+    fn bare(state: ProviderState) -> Self {
+        SpanObs {
+            state,
+            last_check: None,
+            age_seconds: None,
+            failing_since: None,
+            found_healthy: None,
+        }
+    }
 }
 
 /// Snapshots in which `/health` said "healthy" with no healthy provider.
@@ -184,8 +215,15 @@ pub enum RestartSign {
     ProvidersChanged,
     /// The router refused connections, then answered with a changed provider list.
     AfterRefusal,
-    /// A `/queue/status` counter (`completed`, `failed`) went down: the queues start empty.
-    QueuesReset,
+    /// Every provider's last check moved forward at once, within one round's spread, while
+    /// no provider's success rate or latency moved (but back to its start): the start-up
+    /// checks, with no inference to have set off a round (each inference moves the rate of
+    /// the provider that served it). A round forced by hand looks the same.
+    ChecksTogether,
+    /// `/queue/status`'s depths went from some to none: the router's queue workers are
+    /// disabled, so nothing drains them but a restart (its queues start empty). The
+    /// `completed`/`failed` counters are not read: they never move on the real router.
+    QueuesEmptied,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -350,6 +388,9 @@ fn restart_signs(p: &RouterRec, r: &RouterRec, refused_before: bool) -> Vec<Rest
     {
         signs.push(RestartSign::RatesReset);
     }
+    if checks_together(&pairs) {
+        signs.push(RestartSign::ChecksTogether);
+    }
     if let (Some(a), Some(b)) = (&p.providers, &r.providers) {
         let names = |l: &[Provider]| l.iter().map(|x| x.name.clone()).collect::<BTreeSet<_>>();
         if names(a) != names(b) {
@@ -362,15 +403,46 @@ fn restart_signs(p: &RouterRec, r: &RouterRec, refused_before: bool) -> Vec<Rest
     signs
 }
 
-/// Adds the router's queue counters going back (`/queue/status`) to the restarts: the
-/// sign joins a restart seen at the same poll, or stands as one of its own.
+/// Every provider's stamp moved forward together, no rate moved but back to its start, and
+/// some provider was healthy before (an inference would have been served by one, and moved its
+/// rate): the start-up checks of a restart.
+fn checks_together(pairs: &[(&Provider, &Provider)]) -> bool {
+    let moved: Vec<i64> = pairs
+        .iter()
+        .filter_map(|(b, x)| match (b.last_health_check, x.last_health_check) {
+            (Some(t0), Some(t1)) if t1 > t0 => Some(t1),
+            (None, Some(t1)) => Some(t1),
+            _ => None,
+        })
+        .collect();
+    let (Some(lo), Some(hi)) = (moved.iter().min(), moved.iter().max()) else {
+        return false;
+    };
+    // A golem check that raised at start-up stamps nothing and leaves it unhealthy.
+    let all_checked = pairs.iter().all(|(b, x)| {
+        x.last_health_check
+            .is_some_and(|t1| Some(t1) > b.last_health_check)
+            || x.healthy == Some(false)
+    });
+    let rates_still = pairs.iter().all(|(b, x)| {
+        (x.success_rate, x.avg_latency) == (b.success_rate, b.avg_latency)
+            || (x.success_rate == Some(1.0) && x.avg_latency.is_none_or(|l| l == 0.0))
+    });
+    all_checked
+        && hi - lo <= state::ROUND_SPREAD_US
+        && rates_still
+        && pairs.iter().any(|(b, _)| b.healthy == Some(true))
+}
+
+/// Adds the router's queues emptying (`/queue/status`) to the restarts: the sign joins a
+/// restart seen at the same poll, or stands as one of its own.
 pub fn queue_restarts(rr: &mut RouterReport, e: &super::endpoints::EndpointsReport) {
     for q in e
         .queues
         .iter()
         .filter(|q| q.source == "router.queue_status")
     {
-        for &(before, seq, at) in &q.resets {
+        for &(before, seq, at) in &q.emptied {
             // Queues are read once a minute: the restart is the one seen since the answer
             // before, if any.
             match rr
@@ -378,11 +450,11 @@ pub fn queue_restarts(rr: &mut RouterReport, e: &super::endpoints::EndpointsRepo
                 .iter_mut()
                 .find(|r| r.seq > before && r.seq <= seq)
             {
-                Some(r) => r.signs.push(RestartSign::QueuesReset),
+                Some(r) => r.signs.push(RestartSign::QueuesEmptied),
                 None => rr.restarts.push(Restart {
                     seq,
                     at,
-                    signs: vec![RestartSign::QueuesReset],
+                    signs: vec![RestartSign::QueuesEmptied],
                     version_from: None,
                     version_to: None,
                 }),
@@ -569,42 +641,47 @@ fn per_snapshot(rec: &Recording, versions: &[(u64, RouterRec)], rr: &mut RouterR
         };
         let at = Stamp(info.started_at);
         // Provider states, from this poll's answer only.
-        let mut now: Vec<(Provider, ProviderState)> = Vec::new();
+        let mut now: Vec<(String, Option<String>, SpanObs)> = Vec::new();
         match &r.providers {
             Some(list) if rec.seen.providers_at(info.seq) => {
                 let mut seen = BTreeSet::new();
-                for p in list {
+                let router = &rec.clocks.router;
+                for (p, (state, raised)) in list.iter().zip(memory.states(list, times[k])) {
                     seen.insert(p.name.clone());
-                    let raised = memory.observe(p);
-                    now.push((p.clone(), provider_state(p, times[k], raised)));
+                    let failing_since = match raised {
+                        Raised::No => None,
+                        Raised::AfterSuccess => Some(at),
+                        Raised::SinceRound(t) => Some(Stamp(router.to_recorder(t).min(at.0))),
+                    };
+                    now.push((
+                        p.name.clone(),
+                        p.region.clone(),
+                        SpanObs {
+                            state,
+                            last_check: p.last_health_check.map(|t| Stamp(router.to_recorder(t))),
+                            age_seconds: p.last_health_check.map(|t| (times[k] - t) as f64 / 1e6),
+                            failing_since,
+                            found_healthy: (raised == Raised::AfterSuccess).then_some(true),
+                        },
+                    ));
                 }
                 for name in open.keys().filter(|n| !seen.contains(*n)) {
-                    let p = Provider {
-                        name: name.clone(),
-                        ..Default::default()
-                    };
-                    now.push((p, ProviderState::Absent));
+                    now.push((name.clone(), None, SpanObs::bare(ProviderState::Absent)));
                 }
             }
             _ => {
                 for name in open.keys() {
-                    let p = Provider {
-                        name: name.clone(),
-                        ..Default::default()
-                    };
-                    now.push((p, ProviderState::NotSeen));
+                    now.push((name.clone(), None, SpanObs::bare(ProviderState::NotSeen)));
                 }
             }
         }
-        for (p, state) in now {
+        for (name, region, o) in now {
             extend_span(
                 &mut open,
                 &mut rr.provider_spans,
-                &p,
-                state,
-                info.seq,
-                at,
-                times[k],
+                (&name, region),
+                o,
+                (info.seq, at),
                 clock,
             );
         }
@@ -665,52 +742,48 @@ fn per_snapshot(rec: &Recording, versions: &[(u64, RouterRec)], rr: &mut RouterR
     });
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Carries a provider's open span on by one poll, or ends it and opens the next when its state
+/// changed.
 fn extend_span(
     open: &mut BTreeMap<String, ProviderSpan>,
     done: &mut Vec<ProviderSpan>,
-    p: &Provider,
-    state: ProviderState,
-    seq: u64,
-    at: Stamp,
-    router_now: i64,
+    (name, region): (&str, Option<String>),
+    o: SpanObs,
+    (seq, at): (u64, Stamp),
     clock: ClockUsed,
 ) {
-    let age = p.last_health_check.map(|t| (router_now - t) as f64 / 1e6);
-    match open.get_mut(&p.name) {
-        Some(s) if s.state == state => {
+    let unseen = matches!(o.state, ProviderState::Absent | ProviderState::NotSeen);
+    match open.get_mut(name) {
+        Some(s) if s.state == o.state => {
             s.to_seq = seq;
             s.to = at;
             s.snapshots += 1;
-            if !matches!(state, ProviderState::Absent | ProviderState::NotSeen) {
-                s.age_seconds = age;
-                s.last_check = p.last_health_check.map(Stamp);
+            if !unseen {
+                s.age_seconds = o.age_seconds;
+                s.last_check = o.last_check;
             }
         }
         _ => {
-            let region = match (state, open.get(&p.name)) {
-                (ProviderState::Absent | ProviderState::NotSeen, Some(prev)) => prev.region.clone(),
-                _ => p.region.clone(),
+            let region = match (unseen, open.get(name)) {
+                (true, Some(prev)) => prev.region.clone(),
+                _ => region,
             };
             if let Some(prev) = open.insert(
-                p.name.clone(),
+                name.to_string(),
                 ProviderSpan {
-                    provider: p.name.clone(),
+                    provider: name.to_string(),
                     region,
-                    state,
+                    state: o.state,
                     from_seq: seq,
                     to_seq: seq,
                     from: at,
                     to: at,
                     snapshots: 1,
-                    last_check: p.last_health_check.map(Stamp),
-                    age_seconds: if matches!(state, ProviderState::Absent | ProviderState::NotSeen)
-                    {
-                        None
-                    } else {
-                        age
-                    },
+                    last_check: o.last_check,
+                    age_seconds: if unseen { None } else { o.age_seconds },
                     clock,
+                    failing_since: o.failing_since,
+                    last_check_found_healthy: o.found_healthy,
                 },
             ) {
                 done.push(prev);

@@ -2,7 +2,7 @@
 //! Column names and meanings are documented in `docs/export.md` and kept stable: a column is
 //! only ever added.
 
-use crate::analysis::router::{CheckMemory, provider_state};
+use crate::analysis::router::CheckMemory;
 use crate::analysis::summary::router_time_at;
 use crate::analysis::{Recording, report, timeline};
 use crate::fetch::SourceKind;
@@ -366,16 +366,11 @@ fn router_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result
     // the provider's earlier answers said.
     let mut memory = CheckMemory::default();
     for (seq, r) in rec.reader.router_versions()? {
-        let raised: Vec<bool> = r
-            .providers
-            .iter()
-            .flatten()
-            .map(|p| memory.observe(p))
-            .collect();
+        let router_now = router_time_at(rec, seq).0;
+        let states = memory.states(r.providers.as_deref().unwrap_or(&[]), router_now);
         if !seqs.contains(&seq) {
             continue;
         }
-        let router_now = router_time_at(rec, seq).0;
         let h = r.health.clone().unwrap_or_default();
         let mut regions = h.regions.clone();
         regions.sort();
@@ -389,7 +384,7 @@ fn router_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result
             providers_healthy: h.providers_healthy,
             regions: regions.join(","),
         });
-        for (p, raised) in r.providers.iter().flatten().zip(raised) {
+        for (p, (state, _)) in r.providers.iter().flatten().zip(states) {
             t.providers.push(ProviderRow {
                 recording_id: id.to_string(),
                 seq,
@@ -397,7 +392,7 @@ fn router_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result
                 name: p.name.clone(),
                 region: p.region.clone(),
                 healthy: p.healthy,
-                state: serde_json::to_value(provider_state(p, router_now, raised))
+                state: serde_json::to_value(state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),

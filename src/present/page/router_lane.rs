@@ -39,7 +39,7 @@ pub fn state_words(st: ProviderState) -> &'static str {
         ProviderState::CheckedUnhealthy => "checked unhealthy",
         ProviderState::UnhealthyStale => "checked unhealthy, last check old",
         ProviderState::ChecksFailing => "checks failing, none ever completed",
-        ProviderState::CheckRaised => "checks failing since a healthy check",
+        ProviderState::CheckRaised => "checks failing since a completed check",
         ProviderState::Unknown => "health unknown",
         ProviderState::Absent => "absent",
         ProviderState::NotSeen => "not seen (the router did not answer)",
@@ -108,13 +108,20 @@ pub(super) fn router_lane(r: &RouterLanes, s: &Scale, ctx: Ctx, y0: f64, out: &m
         let next = r.healthy.get(i + 1).map_or(x_end, |n| s.x(n.0));
         let x = s.x(p.0);
         let opt = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+        let said = if p.1.is_none() && p.2.is_none() {
+            "the router did not answer /health: nothing known".to_string()
+        } else {
+            format!(
+                "/health says {} of {} providers healthy",
+                opt(p.1),
+                opt(p.2)
+            )
+        };
         let _ = write!(
             out,
-            r#"<rect class="hover" x="{x:.1}" y="{y0:.1}" width="{:.1}" height="{HEALTH_H}"><title>{}: /health says {} of {} providers healthy</title></rect>"#,
+            r#"<rect class="hover" x="{x:.1}" y="{y0:.1}" width="{:.1}" height="{HEALTH_H}"><title>{}: {said}</title></rect>"#,
             (next - x).max(1.0),
             ctx.time(p.0),
-            opt(p.1),
-            opt(p.2)
         );
     }
     if more > 0 {

@@ -211,12 +211,12 @@ pub fn queue_line(q: &crate::analysis::endpoints::QueueSeries, st: &Style) -> St
                 plural(n as u64, "time", "times")
             ),
         },
-        match q.resets.first() {
-            Some((_, _, t)) => format!(
-                "; its counters went back at {} (the queues start empty: a restart)",
+        match q.emptied.first() {
+            Some((_, _, t)) if q.source == "router.queue_status" => format!(
+                "; its queues went from some to none at {} (nothing drains them but a restart: its queue workers are disabled)",
                 st.at(t.0)
             ),
-            None => String::new(),
+            _ => String::new(),
         }
     )
 }
@@ -249,7 +249,7 @@ mod tests {
             source: "router.queue_status",
             points: Vec::new(),
             changes,
-            resets: Vec::new(),
+            emptied: Vec::new(),
             max: max
                 .iter()
                 .map(|(k, v)| (k.to_string(), *v))

@@ -479,6 +479,8 @@ fn provider_words(f: &Finding, st: &Style) -> Option<String> {
             last_check,
             age_seconds,
             clock,
+            failing_since,
+            last_check_found_healthy,
             ..
         } => {
             use crate::analysis::router::ProviderState as P;
@@ -505,12 +507,20 @@ fn provider_words(f: &Finding, st: &Style) -> Option<String> {
                         .to_string()
                 }
                 P::ChecksFailing => ": no health check has ever completed".to_string(),
-                P::CheckRaised => format!(
-                    ": the last check that completed{} found {} healthy, and a later one raised (refused or timed out) without stamping its time, so checks have been failing since at least {}",
-                    last_check.map_or(String::new(), |t| format!(" ({})", st.at(t.0))),
-                    if providers.len() == 1 { "it" } else { "them" },
-                    st.at(from.0)
-                ),
+                P::CheckRaised => {
+                    let them = if providers.len() == 1 { "it" } else { "them" };
+                    let since = st.at(failing_since.unwrap_or(*from).0);
+                    match last_check_found_healthy {
+                        Some(true) => format!(
+                            ": the last check that completed{} found {them} healthy, and a later one raised (refused or timed out) without stamping its time, so checks have been failing since at least {since}",
+                            last_check.map_or(String::new(), |t| format!(" ({})", st.at(t.0))),
+                        ),
+                        _ => format!(
+                            ": a later round of checks stamped the other providers and not {them} (the router checks all at once), so {them} raised (refused or timed out) and checks have been failing since at least {since}; the last check that completed{} was before the recording, what it found is not known",
+                            last_check.map_or(String::new(), |t| format!(" ({})", st.at(t.0))),
+                        ),
+                    }
+                }
                 P::HealthyStale | P::UnhealthyStale => {
                     ": the router checks only at start-up and after inference requests".to_string()
                 }
@@ -571,8 +581,11 @@ fn provider_words(f: &Finding, st: &Style) -> Option<String> {
                     RestartSign::AfterRefusal => {
                         "it refused connections, then answered with a changed provider list".into()
                     }
-                    RestartSign::QueuesReset => {
-                        "its queue counters went back (its queues start empty)".into()
+                    RestartSign::ChecksTogether => {
+                        "every provider's last check moved forward at once with no inference in between (the start-up checks; a round forced by hand looks the same)".into()
+                    }
+                    RestartSign::QueuesEmptied => {
+                        "its queues went from some to none (its queue workers are disabled: nothing else drains them)".into()
                     }
                 })
                 .collect();
