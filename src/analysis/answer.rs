@@ -38,13 +38,14 @@ pub struct ViewAnswer {
     /// the last that fetched the view (its age counts to the last snapshot).
     pub seen: Observed,
     /// Rows of the complete list fetched in the same poll; `None` when that poll read no
-    /// complete list (then nothing is compared: `truncated` is false, `by_status` empty).
+    /// complete list (then nothing is compared: `truncated` and `by_status` are `None`).
     pub complete_then: Option<usize>,
-    pub truncated: bool,
+    pub truncated: Option<bool>,
     /// How many distinct shown executions are second or later runs of a cell (redeliveries).
     pub duplicates_shown: usize,
-    /// Shown rows by status, as the complete list of the same poll had them.
-    pub by_status: BTreeMap<String, usize>,
+    /// Shown rows by status, as the complete list of the same poll had them (`None` as
+    /// `truncated`).
+    pub by_status: Option<BTreeMap<String, usize>>,
     pub ids: Vec<i64>,
     /// Polls that fetched the view, and those that fetched it with the complete list.
     pub view_polls: usize,
@@ -229,7 +230,7 @@ fn view_answer(
             .map(|(_, r)| r.default_ids)
             .unwrap_or_default()
     };
-    let mut by_status = BTreeMap::new();
+    let mut by_status = None;
     if complete_then.is_some() {
         let earlier;
         let execs = if seq == last {
@@ -238,14 +239,14 @@ fn view_answer(
             earlier = rec.reader.execs_at(js.index, seq)?;
             &earlier
         };
-        by_status = shown_by_status(&ids, execs);
+        by_status = Some(shown_by_status(&ids, execs));
     }
     Ok(Some(ViewAnswer {
         rows,
         page_size: DEFAULT_PAGE,
         seen: rec.observed(seq, last),
         complete_then,
-        truncated: complete_then.is_some_and(|c| (rows as usize) < c),
+        truncated: complete_then.map(|c| (rows as usize) < c),
         duplicates_shown: redeliveries_shown(&ids, &s.cells.duplicated),
         by_status,
         ids,

@@ -310,7 +310,7 @@ fn coverage_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     let s = &j.summary;
     let h = &j.history;
     let job = s.job_id.clone();
-    if !s.found {
+    if s.found == Some(false) {
         out.push(Finding::JobNotFound { job: job.clone() });
     }
     if let Some(t) = h.max_truncation {
@@ -356,7 +356,7 @@ fn coverage_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
                 cap: crate::beacon::MATRIX_CAP,
             });
         }
-    } else if s.found {
+    } else if s.found != Some(false) {
         out.push(Finding::NoSpec {
             job: job.clone(),
             rows: s.rows,
@@ -540,19 +540,18 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
             throughout: w.from_seq == first && w.to_seq == last,
         });
     }
-    if router.all_healthy_throughout {
+    let failed_while = router.failed_while_all_healthy.unwrap_or(0);
+    if router.all_healthy_throughout == Some(true) {
         let h = router.healthy_counts.last().and_then(|c| c.0).unwrap_or(0);
         out.push(Finding::RouterAllHealthy {
             healthy: h,
             counts: router.healthy_counts.clone(),
             polls_seen: router.health_polls,
             polls: router.polls,
-            failed_rows: router.failed_while_all_healthy,
+            failed_rows: failed_while,
         });
-    } else if router.failed_while_all_healthy > 0 {
-        out.push(Finding::FailedWhileAllHealthy {
-            rows: router.failed_while_all_healthy,
-        });
+    } else if failed_while > 0 {
+        out.push(Finding::FailedWhileAllHealthy { rows: failed_while });
     }
     // Changes stand on their own: a restart that added a provider keeps every poll "all
     // healthy" and is still a change.

@@ -48,10 +48,12 @@ pub struct DefaultView {
     /// This snapshot's poll fetched both the view and the complete list: only then are they
     /// compared here (`truncated`, `hidden`).
     pub same_poll: bool,
-    /// Fewer rows than the complete list of the same poll.
-    pub truncated: bool,
-    /// Rows of the complete list of the same poll that the default page did not show.
-    pub hidden: usize,
+    /// Fewer rows than the complete list of the same poll; `None` when this poll did not fetch
+    /// both (nothing compared: `last_compared` is the last comparison).
+    pub truncated: Option<bool>,
+    /// Rows of the complete list of the same poll that the default page did not show; `None`
+    /// as `truncated`.
+    pub hidden: Option<usize>,
     /// When this poll did not fetch both: the last poll at or before it that did.
     pub last_compared: Option<ViewAndList>,
     /// The ids the page showed (newest first, as the runner orders it).
@@ -64,8 +66,9 @@ pub struct DefaultView {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobSummary {
     pub job_id: String,
-    /// `false` when the runner said 404 "job not found".
-    pub found: bool,
+    /// `false` when the runner said 404 "job not found"; `None` when no view of the job was
+    /// answered up to this snapshot.
+    pub found: Option<bool>,
     pub status: Option<String>,
     pub rows: usize,
     pub by_status: BTreeMap<String, usize>,
@@ -75,6 +78,9 @@ pub struct JobSummary {
     /// How this snapshot's requests for the complete list went (the first that did not
     /// succeed, else ok); `None` when the snapshot did not ask.
     pub list_fetch: Option<FetchKind>,
+    /// The poll that last read the complete list whole (`rows`, `by_status` and `cells` are as
+    /// it read them), and its age; `None`: never up to this snapshot.
+    pub list_seen: Option<Observed>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -201,7 +207,7 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
     };
     JobSummary {
         job_id: js.job_id.clone(),
-        found: js.rec.as_ref().is_none_or(|r| r.found),
+        found: js.rec.as_ref().map(|r| r.found),
         status: js.rec.as_ref().and_then(|r| r.status.clone()),
         rows: total,
         by_status,
@@ -226,8 +232,8 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
                 .and(seen.last_view(js.index, state.seq))
                 .map(|s| rec.observed(s, state.seq)),
             same_poll,
-            truncated: same_poll && default_rows.is_some_and(|d| (d as usize) < total),
-            hidden: if same_poll { hidden } else { 0 },
+            truncated: same_poll.then(|| default_rows.is_some_and(|d| (d as usize) < total)),
+            hidden: same_poll.then_some(hidden),
             last_compared,
             ids,
             may_be_cut: !js.list_seen
@@ -239,6 +245,9 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
             &[SourceKind::RunnerExecAll, SourceKind::RunnerJobPage],
             Some(js.index),
         ),
+        list_seen: seen
+            .last_list(js.index, state.seq)
+            .map(|s| rec.observed(s, state.seq)),
     }
 }
 

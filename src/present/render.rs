@@ -107,10 +107,10 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
         "job {}: status {}{}",
         ctx.bold(&term(&j.job_id)),
         ctx.status(&term(j.status.as_deref().unwrap_or("?"))),
-        if j.found {
-            String::new()
-        } else {
+        if j.found == Some(false) {
             ctx.bad(" (runner says: job not found)")
+        } else {
+            String::new()
         }
     )?;
     writeln!(out, "  rows: {} ({})", j.rows, by_status(&j.by_status, st))?;
@@ -222,10 +222,9 @@ fn default_view_text(j: &JobSummary, st: &Style, out: &mut dyn Write) -> io::Res
             out,
             "  default view: {n} of {} rows{}",
             v.complete_rows,
-            if v.truncated {
-                ctx.warn(&format!(" (TRUNCATED: {} not shown)", v.hidden))
-            } else {
-                String::new()
+            match (v.truncated, v.hidden) {
+                (Some(true), Some(h)) => ctx.warn(&format!(" (TRUNCATED: {h} not shown)")),
+                _ => String::new(),
             }
         )?,
         Some(n) => writeln!(

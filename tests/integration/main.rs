@@ -26,4 +26,5 @@ mod router_truth;
 mod seen;
 mod transport;
 mod truth;
+mod unknown;
 mod ways_out;

@@ -248,10 +248,11 @@ pub struct RouterReport {
     pub rates: Vec<ProviderRate>,
     pub restarts: Vec<Restart>,
     /// Failed rows with router/provider errors, first seen failed in a poll whose `/health`
-    /// answer reported every provider healthy.
-    pub failed_while_all_healthy: usize,
-    /// Every poll whose `/health` answered said every provider was healthy.
-    pub all_healthy_throughout: bool,
+    /// answer reported every provider healthy; `None` when no `/health` ever answered.
+    pub failed_while_all_healthy: Option<usize>,
+    /// Every poll whose `/health` answered said every provider was healthy; `None` when none
+    /// answered (nothing was seen).
+    pub all_healthy_throughout: Option<bool>,
     /// The distinct (healthy, total) counts `/health` gave, in order of first appearance.
     pub healthy_counts: Vec<(Option<i64>, Option<i64>)>,
     /// Polls whose `/health` answered, of all polls.
@@ -271,8 +272,8 @@ impl Default for RouterReport {
             disagreements: Vec::new(),
             rates: Vec::new(),
             restarts: Vec::new(),
-            failed_while_all_healthy: 0,
-            all_healthy_throughout: false,
+            failed_while_all_healthy: None,
+            all_healthy_throughout: None,
             healthy_counts: Vec::new(),
             health_polls: 0,
             polls: 0,
@@ -591,7 +592,8 @@ pub(super) fn router_report(
             rr.healthy_counts.push(count);
         }
     }
-    rr.all_healthy_throughout = rr.health_polls > 0 && all;
+    rr.all_healthy_throughout = (rr.health_polls > 0).then_some(all);
+    let mut failed_while = 0;
     per_snapshot(rec, &versions, &mut rr);
     // Rows failed at the end with router/provider errors, first seen failing in a poll whose
     // `/health` answer said all was well: the two observed in the same poll, never a carried
@@ -613,10 +615,11 @@ pub(super) fn router_report(
                 && rec.seen.health_at(o.failed_seq)
                 && in_force(o.failed_seq).is_some_and(all_healthy)
             {
-                rr.failed_while_all_healthy += 1;
+                failed_while += 1;
             }
         }
     }
+    rr.failed_while_all_healthy = (rr.health_polls > 0).then_some(failed_while);
     Ok(rr)
 }
 

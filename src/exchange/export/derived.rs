@@ -404,7 +404,7 @@ fn answer_row(
         default_view_rows: v.map(|v| v.rows),
         default_view_seq: v.map(|v| v.seen.seq),
         default_view_complete_rows: v.and_then(|v| v.complete_then.map(|c| c as u64)),
-        default_view_truncated: v.map(|v| v.truncated),
+        default_view_truncated: v.and_then(|v| v.truncated),
         redeliveries_shown: v.map(|v| v.duplicates_shown as u64),
         first_row_seen_at_us: first_row,
         first_failed_seen_at_us: first_failed_seen,

@@ -70,7 +70,7 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
                 None => "rows in the default view".into(),
             },
             href: rows,
-            bad: v.truncated,
+            bad: v.truncated == Some(true),
         });
     }
     if a.expected.is_none() {

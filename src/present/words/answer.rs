@@ -57,22 +57,23 @@ fn expected_sentence(a: &JobAnswer, st: &Style) -> String {
 /// What the default view showed, at the poll it is described at, and why.
 fn view_sentence(a: &JobAnswer, v: &crate::analysis::answer::ViewAnswer, st: &Style) -> String {
     let end_seq = a.complete.seen.map(|o| o.seq);
-    let statuses = match v.by_status.len() {
+    let by_status = v.by_status.clone().unwrap_or_default();
+    let statuses = match by_status.len() {
         0 => String::new(),
-        1 if v.by_status.values().sum::<usize>() == v.rows as usize => {
-            let (k, _) = v.by_status.iter().next().expect("one");
+        1 if by_status.values().sum::<usize>() == v.rows as usize => {
+            let (k, _) = by_status.iter().next().expect("one");
             format!(", all {}", st.ctx.status(&st.e(k)))
         }
         _ => format!(
             " ({})",
-            v.by_status
+            by_status
                 .iter()
                 .map(|(k, n)| format!("{n} {}", st.ctx.status(&st.e(k))))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     };
-    let why = if v.truncated {
+    let why = if v.truncated == Some(true) {
         format!(
             ": the runner's default page, the newest {} by created_at",
             v.page_size
@@ -279,7 +280,7 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
     let mut parts = Vec::new();
     let c = &a.complete;
     if let Some(v) = a.default_view.as_ref() {
-        if v.truncated {
+        if v.truncated == Some(true) {
             parts.push(format!(
                 "the default view is the runner's first page, the newest {} of {}",
                 v.page_size,
