@@ -105,6 +105,34 @@ pub struct OutputAnswer {
     pub no_output_field: usize,
 }
 
+/// A source that failed while the job was recorded: its own requests, or the whole runner's or
+/// router's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IncidentOutage {
+    pub sources: Vec<&'static str>,
+    pub kinds: Vec<super::values::FetchKind>,
+    pub from: Stamp,
+    pub to: Stamp,
+    pub recovered_at: Option<Stamp>,
+}
+
+/// A provider of the job's regions in an unhealthy state, over one span.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IncidentProvider {
+    pub provider: String,
+    pub region: Option<String>,
+    pub state: super::router::ProviderState,
+    pub from: Stamp,
+    pub to: Stamp,
+}
+
+/// What happened around the job: the story the answer tells first.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Incident {
+    pub outages: Vec<IncidentOutage>,
+    pub unhealthy: Vec<IncidentProvider>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobAnswer {
     pub job: String,
@@ -115,10 +143,71 @@ pub struct JobAnswer {
     /// The job's status at the end when not a final one: `missing` are cells without a row
     /// *so far*.
     pub active: Option<String>,
+    /// The job's status at the end is a final one (as `JobSummary::is_final`).
+    #[serde(rename = "final")]
+    pub is_final: bool,
     /// Cells without a row seen, when no complete list was read: not known to be missing.
     pub unknown: u64,
     pub failures: Option<FailureAnswer>,
     pub output: OutputAnswer,
+    /// Sources that failed and providers of its regions that were unhealthy (set once the
+    /// whole recording's requests and router are known: `incident`).
+    pub incident: Incident,
+}
+
+/// The job's incident: its own sources' and the services' failures, and the providers of its
+/// regions in an unhealthy state, from the report's outages and provider spans.
+pub fn incident(
+    job: &str,
+    regions: &[String],
+    fetch: &super::fetches::FetchReport,
+    router: &super::router::RouterReport,
+) -> Incident {
+    let mut out = Incident::default();
+    for o in fetch
+        .outages
+        .iter()
+        .filter(|o| o.job.as_deref().is_none_or(|j| j == job))
+    {
+        match out
+            .outages
+            .iter_mut()
+            .find(|g| g.from == o.from && g.to == o.to && g.kinds == o.kinds)
+        {
+            Some(g) => g.sources.push(o.source),
+            None => out.outages.push(IncidentOutage {
+                sources: vec![o.source],
+                kinds: o.kinds.clone(),
+                from: o.from,
+                to: o.to,
+                recovered_at: o.recovered_at,
+            }),
+        }
+    }
+    out.outages.sort_by_key(|o| o.from);
+    let serves = |r: &Option<String>| {
+        regions.is_empty()
+            || r.as_deref().is_some_and(|r| {
+                let r = crate::beacon::normalize_region(r);
+                regions
+                    .iter()
+                    .any(|x| crate::beacon::normalize_region(x) == r)
+            })
+    };
+    out.unhealthy = router
+        .provider_spans
+        .iter()
+        .filter(|s| s.state.is_unhealthy() && serves(&s.region))
+        .map(|s| IncidentProvider {
+            provider: s.provider.clone(),
+            region: s.region.clone(),
+            state: s.state,
+            from: s.from,
+            to: s.to,
+        })
+        .collect();
+    out.unhealthy.sort_by_key(|p| p.from);
+    out
 }
 
 /// The later distinct executions of each duplicated cell (by created, else started time):
@@ -293,10 +382,12 @@ pub fn answer(
             no_cell: c.no_cell.len(),
         },
         missing: c.missing_count,
-        active: s.status.clone().filter(|st| !crate::beacon::is_final(st)),
+        active: s.status.clone().filter(|_| s.so_far()),
+        is_final: s.is_final,
         unknown: c.unknown_count,
         failures,
         output,
+        incident: Incident::default(),
     })
 }
 

@@ -58,6 +58,8 @@ pub enum Finding {
         /// Rows repeating an id within their cell (one execution sent twice).
         repeated_rows: usize,
         rows: usize,
+        /// The job's status when not a final one: `missing` are cells without a row so far.
+        active: Option<String>,
     },
     NoSpec {
         job: String,
@@ -297,6 +299,13 @@ impl Finding {
 
 pub use crate::beacon::is_final;
 
+/// The job's status when it has not finished (`None` when it has): what has not happened so
+/// far. An unknown status is not a finished one: said as such.
+fn active_status(s: &super::summary::JobSummary) -> Option<String> {
+    s.so_far()
+        .then(|| s.status.clone().unwrap_or_else(|| "not known".into()))
+}
+
 /// Per-job findings, in order of importance.
 fn job_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
     coverage_findings(j, out);
@@ -348,6 +357,7 @@ fn coverage_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             extra_runs: c.duplicated.iter().map(|d| d.extra_runs()).sum(),
             repeated_rows: c.repeated_rows,
             rows: s.rows,
+            active: active_status(s),
         });
         if !c.listed {
             out.push(Finding::MatrixCounted {
@@ -368,7 +378,7 @@ fn coverage_findings(j: &super::job::JobReport, out: &mut Vec<Finding>) {
             regions: e.unplanned_regions.clone(),
         });
     }
-    let active = s.status.clone().filter(|st| !is_final(st));
+    let active = active_status(s);
     if c.missing_count > 0 {
         out.push(Finding::MissingCells {
             job: job.clone(),
@@ -571,7 +581,11 @@ fn router_findings(router: &RouterReport, rec: &Recording, out: &mut Vec<Finding
     }
     // Providers in the same risky state over the same snapshots make one finding.
     let mut states: Vec<Finding> = Vec::new();
-    for s in router.provider_spans.iter().filter(|s| s.state.is_risky()) {
+    for s in router
+        .provider_spans
+        .iter()
+        .filter(|s| s.state.is_risky() || s.state.is_unhealthy())
+    {
         let same = states.iter_mut().find_map(|f| match f {
             Finding::ProviderState {
                 providers,
@@ -721,5 +735,56 @@ pub(super) fn findings(
     router_findings(router, rec, &mut out);
     row_problems(rec, &mut out);
     fetch_findings(fetch, &mut out);
+    // The story first: what hurt the jobs, then what confirms.
+    out.sort_by_key(rank);
     out
+}
+
+/// Where a finding stands in the story, most important first: nothing to report or a job the
+/// runner does not know; a source failing; providers unhealthy (or called healthy while rows
+/// failed on them); how the rows failed; cells without a row; what the views and rows hide or
+/// repeat; the router's changes and clocks; then what only confirms (nothing missing, healthy
+/// throughout with nothing failed, the job's status, the recorder's own gaps). Within a rank
+/// the order they were judged in stays (per job, in the jobs' order).
+pub fn rank(f: &Finding) -> u8 {
+    use Finding::*;
+    match f {
+        EmptyRecording | JobNotFound { .. } => 0,
+        FetchOutage { .. } => 1,
+        ProviderState { state, .. } if state.is_unhealthy() => 2,
+        HealthyWithNone { .. } | FailedWhileAllHealthy { .. } => 2,
+        RouterAllHealthy { failed_rows, .. } if *failed_rows > 0 => 2,
+        FailureSignature { .. }
+        | ExactDuration { .. }
+        | NearInstantFailures { .. }
+        | FailureSpan { .. } => 3,
+        MissingCells { .. } | OnlyDefaultView { .. } | UnplannedRegions { .. } => 4,
+        Coverage {
+            missing,
+            duplicated_cells,
+            repeated_rows,
+            ..
+        } if *missing > 0 || *duplicated_cells > 0 || *repeated_rows > 0 => 4,
+        DefaultViewTruncated { .. }
+        | UnexpectedRows { .. }
+        | RowsWithoutCell { .. }
+        | RepeatedIds { .. }
+        | RowsWithoutId { .. }
+        | VanishedRows { .. }
+        | RowProblems { .. }
+        | StuckJobs { .. }
+        | MatrixCounted { .. }
+        | NoSpec { .. } => 5,
+        RouterRestart { .. }
+        | RouterChanges { .. }
+        | HealthDisagrees { .. }
+        | ProviderRate { .. }
+        | ProviderState { .. }
+        | ClockSkew { .. } => 6,
+        Coverage { .. }
+        | RouterAllHealthy { .. }
+        | StatusChanged { .. }
+        | StatusStayed { .. }
+        | RecorderGap { .. } => 7,
+    }
 }

@@ -110,6 +110,14 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
     let fetch = fetch_report(rec);
     let endpoints = super::endpoints::report(rec)?;
     super::router::queue_restarts(&mut router, &endpoints);
+    for r in &mut reports {
+        r.answer.incident = super::answer::incident(
+            &r.summary.job_id,
+            &r.summary.expected.regions,
+            &fetch,
+            &router,
+        );
+    }
     let mut findings = findings(&reports, &router, &fetch, rec);
     if let Some(st) = &endpoints.stuck_jobs
         && st.max_count > 0

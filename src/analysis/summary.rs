@@ -70,6 +70,10 @@ pub struct JobSummary {
     /// answered up to this snapshot.
     pub found: Option<bool>,
     pub status: Option<String>,
+    /// The status is a final one (completed, failed, cancelled). While it is not, what has not
+    /// happened has not happened *so far*: every view says so (`so_far`).
+    #[serde(rename = "final")]
+    pub is_final: bool,
     pub rows: usize,
     pub by_status: BTreeMap<String, usize>,
     pub expected: Expected,
@@ -81,6 +85,14 @@ pub struct JobSummary {
     /// The poll that last read the complete list whole (`rows`, `by_status` and `cells` are as
     /// it read them), and its age; `None`: never up to this snapshot.
     pub list_seen: Option<Observed>,
+}
+
+impl JobSummary {
+    /// Whether what has not happened is said to have not happened *so far*: the one rule every
+    /// view of a job that has not finished follows.
+    pub fn so_far(&self) -> bool {
+        !self.is_final
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -209,6 +221,11 @@ pub fn job_summary(rec: &Recording, state: &State, js: &JobState) -> JobSummary 
         job_id: js.job_id.clone(),
         found: js.rec.as_ref().map(|r| r.found),
         status: js.rec.as_ref().and_then(|r| r.status.clone()),
+        is_final: js
+            .rec
+            .as_ref()
+            .and_then(|r| r.status.as_deref())
+            .is_some_and(crate::beacon::is_final),
         rows: total,
         by_status,
         expected: Expected {

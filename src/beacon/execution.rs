@@ -54,12 +54,90 @@ impl Execution {
     pub fn is_failed(&self) -> bool {
         self.status == "failed"
     }
+
+    /// Fills what this observation could not carry from an earlier, richer one of the same
+    /// row: the default view's rows have no `output` (so no error code, message or failure
+    /// stage), no retry fields and, in the current format, no `created_at`. A field the
+    /// view's format does carry (status, provider, start and completion, which it omits when
+    /// null) is never filled: its absence there is a value. Observations merge, never erase.
+    pub fn fill_from(&mut self, earlier: &Execution) {
+        if self.output_null.is_none() {
+            self.output_null = earlier.output_null;
+            self.error_code = self
+                .error_code
+                .take()
+                .or_else(|| earlier.error_code.clone());
+            self.error_message = self
+                .error_message
+                .take()
+                .or_else(|| earlier.error_message.clone());
+            self.failure_stage = self
+                .failure_stage
+                .take()
+                .or_else(|| earlier.failure_stage.clone());
+            self.failure_type = self
+                .failure_type
+                .take()
+                .or_else(|| earlier.failure_type.clone());
+        }
+        self.job_id = self.job_id.take().or_else(|| earlier.job_id.clone());
+        self.created_at = self.created_at.or(earlier.created_at);
+        self.has_receipt = self.has_receipt.or(earlier.has_receipt);
+        if self.retry_count.is_none() {
+            self.retry_count = earlier.retry_count;
+            self.max_retries = self.max_retries.or(earlier.max_retries);
+            self.last_retry_at = self.last_retry_at.or(earlier.last_retry_at);
+            self.retry_attempts = self.retry_attempts.max(earlier.retry_attempts);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::beacon::*;
     use proptest::prelude::*;
+
+    /// What the view cannot carry is kept; what it carries, even as an absence, is its own.
+    #[test]
+    fn a_poorer_observation_fills_only_what_its_format_lacks() {
+        let list = Execution {
+            id: 1,
+            status: "failed".into(),
+            created_at: Some(5),
+            completed_at: Some(9),
+            output_null: Some(false),
+            error_code: Some("ROUTER_TIMEOUT".into()),
+            failure_stage: Some("router_http_timeout".into()),
+            retry_count: Some(1),
+            ..Default::default()
+        };
+        // The view: retried since, so no completion; no output, no created_at, no retries.
+        let mut view = Execution {
+            id: 1,
+            status: "retrying".into(),
+            ..Default::default()
+        };
+        view.fill_from(&list);
+        assert_eq!(view.status, "retrying");
+        assert_eq!(
+            view.completed_at, None,
+            "the view omits it when null: not filled"
+        );
+        assert_eq!(view.created_at, Some(5));
+        assert_eq!(view.error_code.as_deref(), Some("ROUTER_TIMEOUT"));
+        assert_eq!(view.failure_stage.as_deref(), Some("router_http_timeout"));
+        assert_eq!(view.output_null, Some(false));
+        assert_eq!(view.retry_count, Some(1));
+        // A row whose format carries output keeps its own error fields.
+        let mut rich = Execution {
+            id: 1,
+            status: "failed".into(),
+            output_null: Some(true),
+            ..Default::default()
+        };
+        rich.fill_from(&list);
+        assert_eq!(rich.error_code, None);
+    }
 
     proptest! {
         /// Whatever a runner or router sends, parsing returns Ok or Err; it never panics.

@@ -100,6 +100,11 @@ fn missing_text(c: &Coverage, verbose: bool, st: &Style, out: &mut dyn Write) ->
     writeln!(out, "    (--verbose lists every missing cell)")
 }
 
+/// ` so far` after what has not happened, while the job has not finished.
+fn so_far(j: &JobSummary) -> &'static str {
+    if j.so_far() { " so far" } else { "" }
+}
+
 fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> io::Result<()> {
     let ctx = &st.ctx;
     writeln!(
@@ -160,9 +165,9 @@ fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) ->
             }
         ))
     } else if c.missing_count > 0 {
-        ctx.warn(&format!("{} missing", c.missing_count))
+        ctx.warn(&format!("{} missing{}", c.missing_count, so_far(j)))
     } else {
-        "0 missing".into()
+        format!("0 missing{}", so_far(j))
     };
     writeln!(
         out,
@@ -649,8 +654,11 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
     if !s.cells.listed || e.cells > MATRIX_TABLE_MAX {
         return writeln!(
             out,
-            "_{} cells: too many to draw as a table ({} covered, {} missing)._\n",
-            e.cells, s.cells.covered, s.cells.missing_count
+            "_{} cells: too many to draw as a table ({} covered, {} missing{})._\n",
+            e.cells,
+            s.cells.covered,
+            s.cells.missing_count,
+            so_far(s)
         );
     }
     let mut cols = Vec::new();
@@ -680,6 +688,7 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
             let text = match s.cells.rows_of((qi as u32, *m, *r)) {
                 None => "n/a".to_string(),
                 Some([]) if !s.cells.complete => "unknown".to_string(),
+                Some([]) if s.so_far() => "**no row yet**".to_string(),
                 Some([]) => "**missing**".to_string(),
                 Some(rows) => md_cell(rows),
             };

@@ -690,6 +690,18 @@ impl Writer {
             let current = self.execs.get(&job);
             let mut written = 0;
             for e in rows.by_id.values() {
+                // A default view alone carries less than the complete list: what it lacks
+                // stays as last read, never erased by a poorer observation.
+                let merged;
+                let e = match current.and_then(|c| c.get(&e.id)).filter(|_| !complete) {
+                    Some(before) => {
+                        let mut m = e.clone();
+                        m.fill_from(before);
+                        merged = m;
+                        &merged
+                    }
+                    None => e,
+                };
                 if current.and_then(|c| c.get(&e.id)) != Some(e) {
                     let bytes = codec::encode(format::EXEC_V1, e);
                     ev.insert((job, e.id, seq), bytes.as_slice()).db()?;

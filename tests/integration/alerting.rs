@@ -159,7 +159,8 @@ fn a_scrape_while_recording_says_what_show_says() {
     std::fs::write(
         &hook,
         format!(
-            "#!/bin/sh\nsleep 2\ncat > {}/$BLACKBOX_FINDING_KIND-$BLACKBOX_FINDING_STATE-$$.json\n",
+            // Written, then renamed: the test never reads a half-written call.
+            "#!/bin/sh\nsleep 2\nf={0}/$BLACKBOX_FINDING_KIND-$BLACKBOX_FINDING_STATE-$$.json\ncat > $f.part && mv $f.part $f\n",
             calls.display()
         ),
     )
@@ -300,9 +301,9 @@ fn a_scrape_while_recording_says_what_show_says() {
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("default_view_cut-began-"))
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with("default_view_cut-began-") && n.ends_with(".json")
+                })
             })
             .collect();
         if !found.is_empty() {

@@ -290,3 +290,48 @@ fn captures_run_forward_and_one_url_is_never_merged() {
     assert_eq!(v.code, 1, "{}", v.stderr);
     assert!(v.stdout.contains("not a regular file"), "{}", v.stdout);
 }
+
+/// Issue 26: observations merge, never erase. A complete list, then a capture of the default
+/// view alone (whose rows carry no `output`, so no error code or failure stage): the view's
+/// rows keep what the list said, and the failures are one signature, as after the list alone.
+#[test]
+fn a_poorer_view_after_a_complete_list_erases_nothing() {
+    let (d, db) = tmp();
+    let s = start_sim("classic", 100_000.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let all = format!("{}/api/v1/jobs/{}/executions/all", s.runner, s.job());
+    let view = format!("{}/api/v1/jobs/{}?include=executions", s.runner, s.job());
+    for (url, file) in [(&all, "all.json"), (&view, "view.json")] {
+        let (status, _, body) = http_get(url).unwrap();
+        assert_eq!(status, 200);
+        std::fs::write(d.path().join(file), body).unwrap();
+    }
+    let list = d.path().join("m.txt");
+    std::fs::write(
+        &list,
+        format!("{all} all.json 2025-10-01T10:00:00Z\n{view} view.json 2025-10-01T10:05:00Z\n"),
+    )
+    .unwrap();
+    bb(&db, &["import", "--manifest", list.to_str().unwrap()]).ok();
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let f = &rep["jobs"][0]["failures"];
+    assert_eq!(f["total"], 44);
+    assert_eq!(
+        f["signatures"].as_array().unwrap().len(),
+        1,
+        "{}",
+        f["signatures"]
+    );
+    assert_eq!(f["signatures"][0]["key"]["error_code"], "ROUTER_TIMEOUT");
+    let rows = bb(&db, &["show", "--rows", "--json"]).ok().json();
+    let shown: Vec<&Value> = rows["jobs"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["in_default_view"] == true)
+        .collect();
+    assert_eq!(shown.len(), 20);
+    for r in shown {
+        assert_eq!(r["error_code"], "ROUTER_TIMEOUT", "{r}");
+    }
+}

@@ -24,6 +24,7 @@ mod replay;
 mod router;
 mod router_truth;
 mod seen;
+mod story;
 mod transport;
 mod truth;
 mod unknown;

@@ -444,8 +444,9 @@ fn the_answer_describes_the_view_as_its_poll_saw_it() {
     );
 }
 
-/// Issue 16: every scenario's findings, kind by kind, in order: a finding that appears where it
-/// should not, or goes missing, fails here (the cargo-mutants gaps of `findings.rs`). And each
+/// Issue 16: every scenario's findings, kind by kind, in order (issue 26: the story first): a
+/// finding that appears where it should not, or goes missing, fails here (the cargo-mutants
+/// gaps of `findings.rs`). And each
 /// finding's job, as the exports carry it, is the job the finding names.
 #[test]
 fn each_scenario_has_exactly_its_findings() {
@@ -453,46 +454,47 @@ fn each_scenario_has_exactly_its_findings() {
         (
             "classic",
             vec![
-                "default_view_truncated",
-                "coverage",
+                "router_all_healthy",
                 "failure_signature",
                 "exact_duration",
                 "failure_span",
-                "status_changed",
-                "router_all_healthy",
+                "coverage",
+                "default_view_truncated",
                 "provider_state",
+                "status_changed",
             ],
         ),
         (
             "cutoff",
             vec![
+                "failure_signature",
+                "failure_span",
                 "coverage",
                 "unplanned_regions",
                 "missing_cells",
                 "unexpected_rows",
-                "failure_signature",
-                "failure_span",
+                "provider_state",
+                "provider_state",
                 "status_stayed",
                 "router_all_healthy",
-                "provider_state",
-                "provider_state",
             ],
         ),
         (
             "outage",
             vec![
-                "coverage",
-                "rows_without_cell",
+                "fetch_outage",
+                "fetch_outage",
+                "failed_while_all_healthy",
+                "provider_state",
                 "failure_signature",
                 "exact_duration",
                 "near_instant_failures",
                 "failure_span",
-                "status_changed",
-                "failed_while_all_healthy",
+                "rows_without_cell",
                 "router_changes",
                 "provider_state",
-                "fetch_outage",
-                "fetch_outage",
+                "coverage",
+                "status_changed",
             ],
         ),
         (

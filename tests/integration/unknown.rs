@@ -133,3 +133,59 @@ fn a_router_never_answered_is_not_unhealthy_and_a_job_never_viewed_is_not_found_
         "the list was read: its poll beside"
     );
 }
+
+/// Issue 26: while a job has not finished, every view says what has not happened *so far*
+/// (the finding, `show`, the figures, the grid, the Markdown matrix) and the JSON says
+/// `final: false`; once it has finished, none does.
+#[test]
+fn so_far_is_said_in_every_view_while_a_job_is_active() {
+    let scenario = sim::builtin("classic").unwrap();
+    let job = scenario.jobs[0].id.clone();
+    let clock = Arc::new(ManualClock::new(T0));
+    let s = sim::Sim::with_clock(scenario, clock.clone(), T0, 1.0, Some(0));
+    let src = sim::SimSource::new(s, 10_000_000, false);
+    let mut opts = options(&[&job], 30.0);
+    opts.targets.router = None;
+    // Stopped while the job is still processing, with cells not yet run.
+    opts.stop = beacon_blackbox::record::Stop::After(std::time::Duration::from_secs(200));
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let j = &rep["jobs"][0];
+    assert_eq!(j["final"], false, "{}", j["status"]);
+    assert_eq!(j["answer"]["final"], false);
+    assert!(
+        j["cells"]["missing_count"].as_u64().unwrap() > 0,
+        "cells not run yet"
+    );
+    let cov = &findings_of(&rep, "coverage")[0];
+    assert!(
+        cov["message"].as_str().unwrap().contains("missing so far"),
+        "{cov}"
+    );
+    let show = bb(&db, &["show"]).ok().stdout;
+    assert!(show.contains("missing so far"), "{show}");
+    let md = bb(&db, &["report"]).ok().stdout;
+    assert!(
+        md.contains("no row yet") && !md.contains("**missing**"),
+        "{md}"
+    );
+    let html = bb(&db, &["report", "--format", "html"]).ok().stdout;
+    assert!(
+        html.contains("missing so far") && html.contains("without a row so far"),
+        "grid and figures"
+    );
+    assert!(
+        html.contains("no row so far (the job has not finished)"),
+        "grid cells"
+    );
+
+    // The whole incident, to the job's end: nothing is "so far" at the end, and an early
+    // snapshot of it is.
+    let (_d2, done, _) = record_scenario("classic", 30.0);
+    let rep = bb(&done, &["report", "--json"]).ok().json();
+    assert_eq!(rep["jobs"][0]["final"], true);
+    assert!(!bb(&done, &["report"]).ok().stdout.contains("so far"));
+    let early = bb(&done, &["show", "--at", "3"]).ok().stdout;
+    assert!(early.contains("missing so far"), "{early}");
+}

@@ -83,6 +83,14 @@ impl ProviderState {
         )
     }
 
+    /// The provider is not healthy by what the router says (the incident of a job served by it).
+    pub fn is_unhealthy(self) -> bool {
+        matches!(
+            self,
+            Self::CheckedUnhealthy | Self::UnhealthyStale | Self::ChecksFailing | Self::CheckRaised
+        )
+    }
+
     /// Every state, in legend order.
     pub const ALL: [ProviderState; 10] = [
         Self::CheckedHealthy,

@@ -113,7 +113,7 @@ fn cell_figures(a: &JobAnswer, grid: &str, out: &mut Vec<Figure>) {
             a.missing.to_string(),
             format!(
                 "{}{}",
-                if a.active.is_some() {
+                if !a.is_final {
                     "cells without a row so far"
                 } else {
                     "cells missing"

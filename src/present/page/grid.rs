@@ -46,7 +46,11 @@ pub fn grid(j: &JobReport, k: usize, out: &mut String) {
         plural(e.cells, "cell", "cells"),
         s.cells.covered,
         if s.cells.complete {
-            format!("{} missing", s.cells.missing_count)
+            format!(
+                "{} missing{}",
+                s.cells.missing_count,
+                if s.so_far() { " so far" } else { "" }
+            )
         } else {
             format!("{} unknown (no complete list seen)", s.cells.unknown_count)
         },
@@ -249,7 +253,7 @@ fn table(s: &JobSummary, cols: &[(u32, u32)], rows: &[usize], class: &str, out: 
         let q = &e.questions[qi];
         let _ = write!(out, r#"<tr><th title="{}">{}</th>"#, esc(q), cut(q));
         for &(m, r) in cols {
-            cell(&s.cells, (qi as u32, m, r), out);
+            cell(&s.cells, (qi as u32, m, r), s.so_far(), out);
         }
         out.push_str("</tr>");
     }
@@ -257,9 +261,12 @@ fn table(s: &JobSummary, cols: &[(u32, u32)], rows: &[usize], class: &str, out: 
 }
 
 /// One cell: its worst row's colour, a badge when it ran more than once, its rows on hover.
-fn cell(c: &Coverage, key: (u32, u32, u32), out: &mut String) {
+fn cell(c: &Coverage, key: (u32, u32, u32), so_far: bool, out: &mut String) {
     match c.rows_of(key) {
         None => out.push_str(r#"<td class="na" title="not planned"></td>"#),
+        Some([]) if c.complete && so_far => out.push_str(
+            r#"<td class="missing" title="no row so far (the job has not finished)"></td>"#,
+        ),
         Some([]) if c.complete => out.push_str(r#"<td class="missing" title="missing"></td>"#),
         Some([]) => out.push_str(
             r#"<td class="unknown" title="no row seen; no complete list was read">?</td>"#,

@@ -1,6 +1,6 @@
 //! The answer paragraph, a sentence each.
 
-use super::super::text::plural;
+use super::super::text::{list, plural};
 use super::style::Style;
 use crate::analysis::answer::JobAnswer;
 use crate::duration::human;
@@ -164,6 +164,11 @@ fn list_sentence(a: &JobAnswer, st: &Style) -> String {
                 plural(n, "cell", "cells"),
                 st.e(status)
             ),
+            (None, n) if n > 0 && !a.is_final => format!(
+                "{} without a row so far (the job's status was not known)",
+                plural(n, "cell", "cells")
+            ),
+            (_, n) if !a.is_final => format!("{} missing so far", plural(n, "cell", "cells")),
             (_, n) => format!("{} missing", plural(n, "cell", "cells")),
         };
         format!(
@@ -274,24 +279,99 @@ fn output_sentence(a: &JobAnswer) -> Option<String> {
     })
 }
 
-/// The answer in one line: what cut the view, what is missing or ran twice, how the rows
-/// failed; the figures row's caption.
-pub fn cause(a: &JobAnswer, st: &Style) -> String {
-    let mut parts = Vec::new();
-    let c = &a.complete;
-    if let Some(v) = a.default_view.as_ref() {
-        if v.truncated == Some(true) {
-            parts.push(format!(
-                "the default view is the runner's first page, the newest {} of {}",
-                v.page_size,
-                plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
-            ));
-        } else if !c.complete_seen && v.rows >= v.page_size {
-            parts.push(format!(
-                "the default view is a full page of {} and no complete list was read: rows beyond it cannot be seen",
-                plural(v.rows as u64, "row", "rows")
-            ));
+/// Sources as a person names them: `the runner's executions_all and job_view`.
+fn sources_phrase(sources: &[&str]) -> String {
+    let and = |v: Vec<&str>| match v.as_slice() {
+        [a, b] => format!("{a} and {b}"),
+        _ => list(v.iter().map(|s| s.to_string()), super::NAMED),
+    };
+    for (prefix, whose) in [("runner.", "the runner's"), ("router.", "the router's")] {
+        let own: Option<Vec<&str>> = sources.iter().map(|s| s.strip_prefix(prefix)).collect();
+        if let Some(own) = own {
+            return format!("{whose} {}", and(own));
         }
+    }
+    and(sources.to_vec())
+}
+
+/// The sources that failed and the providers that were unhealthy around a job, a clause each
+/// (at most `NAMED` of each, then how many more).
+fn incident_parts(i: &crate::analysis::answer::Incident, st: &Style) -> Vec<String> {
+    let mut parts: Vec<String> = i
+        .outages
+        .iter()
+        .take(super::NAMED)
+        .map(|o| {
+            let kinds: Vec<String> = o.kinds.iter().map(super::fetch_kind).collect();
+            format!(
+                "{} failed ({}) from {} to {}{}",
+                sources_phrase(&o.sources),
+                kinds.join(", "),
+                st.at(o.from.0),
+                st.at(o.to.0),
+                if o.recovered_at.is_none() {
+                    " and had not recovered"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    if i.outages.len() > super::NAMED {
+        parts.push(format!(
+            "{} more source outages",
+            i.outages.len() - super::NAMED
+        ));
+    }
+    parts.extend(i.unhealthy.iter().take(super::NAMED).map(|p| {
+        format!(
+            "provider {} ({}) was {} from {} to {}",
+            st.e(&p.provider),
+            st.opt(p.region.as_deref(), "?"),
+            super::state(p.state),
+            st.at(p.from.0),
+            st.at(p.to.0)
+        )
+    }));
+    if i.unhealthy.len() > super::NAMED {
+        parts.push(format!(
+            "{} more unhealthy stretches of providers",
+            i.unhealthy.len() - super::NAMED
+        ));
+    }
+    parts
+}
+
+/// The answer in one line: what failed around the job, how its rows failed, what is missing or
+/// ran twice, what cut the view; the figures row's caption.
+pub fn cause(a: &JobAnswer, st: &Style) -> String {
+    // The story first: what failed around the job, how its rows failed, what is missing or
+    // ran twice; what the views hide last.
+    let mut parts = incident_parts(&a.incident, st);
+    let c = &a.complete;
+    if let Some(f) = &a.failures {
+        let how = f.top.error_code.as_deref().map_or(String::new(), |code| {
+            format!(
+                ", {} with {}",
+                if f.top_count == f.failed {
+                    "all".to_string()
+                } else {
+                    format!("{} of them", f.top_count)
+                },
+                st.e(code)
+            )
+        });
+        let same = match f.same_seconds {
+            Some(secs) if f.same_count == f.failed => {
+                format!(", each after exactly {}", human(secs * 1_000_000))
+            }
+            _ => String::new(),
+        };
+        parts.push(format!(
+            "{} of {} failed{how}{same}",
+            f.failed,
+            plural(c.rows as u64, "row", "rows")
+        ));
     }
     if a.expected.is_none() {
         parts.push("no spec was recorded, so no cell can be counted missing or run twice".into());
@@ -308,10 +388,10 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
         parts.push(format!(
             "{} {}{maybe}",
             plural(a.missing, "cell", "cells"),
-            if a.active.is_some() {
-                "without a row so far"
-            } else {
+            if a.is_final {
                 "never got a row"
+            } else {
+                "without a row so far"
             }
         ));
     }
@@ -339,32 +419,22 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
             plural(c.no_cell as u64, "row", "rows")
         ));
     }
-    if let Some(f) = &a.failures {
-        let how = f.top.error_code.as_deref().map_or(String::new(), |code| {
-            format!(
-                ", {} with {}",
-                if f.top_count == f.failed {
-                    "all".to_string()
-                } else {
-                    format!("{} of them", f.top_count)
-                },
-                st.e(code)
-            )
-        });
-        let same = match f.same_seconds {
-            Some(secs) if f.same_count == f.failed => {
-                format!(", each after exactly {}", human(secs * 1_000_000))
-            }
-            _ => String::new(),
-        };
-        parts.push(format!(
-            "{} of {} failed{how}{same}",
-            f.failed,
-            plural(c.rows as u64, "row", "rows")
-        ));
+    if let Some(v) = a.default_view.as_ref() {
+        if v.truncated == Some(true) {
+            parts.push(format!(
+                "the default view is the runner's first page, the newest {} of {}",
+                v.page_size,
+                plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
+            ));
+        } else if !c.complete_seen && v.rows >= v.page_size {
+            parts.push(format!(
+                "the default view is a full page of {} and no complete list was read: rows beyond it cannot be seen",
+                plural(v.rows as u64, "row", "rows")
+            ));
+        }
     }
     if parts.is_empty() {
-        return if a.active.is_some() {
+        return if !a.is_final {
             "No problem in the rows so far: every expected cell has a row, none ran more than once, none failed.".into()
         } else {
             "No problem in the rows: every expected cell has a row, none ran more than once, none failed.".into()

@@ -67,6 +67,7 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
             extra_runs,
             repeated_rows,
             rows,
+            active,
         } => {
             let declared = match declared {
                 Some(d) if d != expected => format!(" (the spec declared {d})"),
@@ -74,9 +75,13 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
                 None => String::new(),
             };
             let mut s = format!(
-                "Job {}: {} expected{declared}; {covered} covered, {missing} missing",
+                "Job {}: {} expected{declared}; {covered} covered, {missing} missing{}",
                 j(job),
-                plural(*expected, "cell", "cells")
+                plural(*expected, "cell", "cells"),
+                match active {
+                    Some(st) => format!(" so far (the job is {})", j(st)),
+                    None => String::new(),
+                }
             );
             if *duplicated_cells > 0 {
                 s.push_str(&format!(
