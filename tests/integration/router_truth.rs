@@ -614,8 +614,44 @@ fn a_restart_between_polls_is_read_from_stamps_moving_together() {
             assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
             assert_eq!(restarts[0]["signs"], json!(["checks_together"]));
             assert_eq!(restarts[0]["seq"], 11);
+            // A sign, not a proof: a round forced by hand looks the same.
+            assert_eq!(restarts[0]["possible"], true);
+            let msg = restarts[0]["message"].as_str().unwrap();
+            assert!(msg.starts_with("The router may have restarted"), "{msg}");
         }
     }
+}
+
+/// A round of checks forced by hand (`/debug/force-health-check`, as tried on the real router)
+/// in which a golem check raised: the others move forward together, the raised one keeps its
+/// old stamp. After a restart every stamp starts at 0, so that is no restart.
+#[test]
+fn a_forced_round_with_a_raised_check_is_no_restart() {
+    let (_d, db) = record(
+        200,
+        false,
+        Box::new(|t, r, kind| {
+            let after = t >= 100.0;
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, if after { 1 } else { 2 }, "5442b72", r),
+                SourceKind::RouterProviders => {
+                    let b = fixture("providers_golem_checked.json");
+                    let b = with(b, "golem-1", !after, r0() - 30.0);
+                    let stamp = if after { r0() + 101.0 } else { r0() - 30.0 };
+                    let mut b = with(b, "modal-us-east", true, stamp);
+                    b["providers"].as_array_mut().unwrap().truncate(2);
+                    Reply::json(200, b.to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert!(
+        findings_of(&rep, "router_restart").is_empty(),
+        "{}",
+        rep["findings"]
+    );
 }
 
 /// Issue 26, case 4: the simulator's `outage` retries a row: no restart is read from it (the

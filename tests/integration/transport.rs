@@ -93,7 +93,9 @@ fn a_kept_connection_closed_under_the_request_is_retried_once_and_said() {
         let a = src.fetch(request(&base)).await;
         assert_eq!(a.status, Some(200), "{a:?}");
         assert!(a.retried.is_none());
-        // At once: the kept connection is reused, the server closes it.
+        // Soon after (well within `KEEP_IDLE`, once the connection is back in the pool): the
+        // kept connection is reused, the server closes it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let b = src.fetch(request(&base)).await;
         assert_eq!(b.status, Some(200), "answered on a new connection: {b:?}");
         let (kind, msg) = b.retried.clone().expect("the first attempt is kept");

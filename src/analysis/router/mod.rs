@@ -215,10 +215,11 @@ pub enum RestartSign {
     ProvidersChanged,
     /// The router refused connections, then answered with a changed provider list.
     AfterRefusal,
-    /// Every provider's last check moved forward at once, within one round's spread, while
-    /// no provider's success rate or latency moved (but back to its start): the start-up
-    /// checks, with no inference to have set off a round (each inference moves the rate of
-    /// the provider that served it). A round forced by hand looks the same.
+    /// Every provider's last check moved forward at once, within one round's spread (or, for
+    /// one whose check raised, stayed at 0), while no provider's success rate or latency
+    /// moved (but back to its start): the start-up checks, with no inference to have set off
+    /// a round (each inference moves the rate of the provider that served it). A round forced
+    /// by hand in which every check completed looks the same: a sign, not a proof.
     ChecksTogether,
     /// `/queue/status`'s depths went from some to none: the router's queue workers are
     /// disabled, so nothing drains them but a restart (its queues start empty). The
@@ -231,6 +232,9 @@ pub struct Restart {
     pub seq: u64,
     pub at: Stamp,
     pub signs: Vec<RestartSign>,
+    /// Only signs that something else can also make (every check run anew, the queues
+    /// emptied): the router may have restarted.
+    pub possible: bool,
     pub version_from: Option<String>,
     pub version_to: Option<String>,
 }
@@ -404,6 +408,13 @@ fn restart_signs(p: &RouterRec, r: &RouterRec, refused_before: bool) -> Vec<Rest
     signs
 }
 
+/// Signs that something besides a restart can make too.
+fn only_weak(signs: &[RestartSign]) -> bool {
+    signs
+        .iter()
+        .all(|s| matches!(s, RestartSign::ChecksTogether | RestartSign::QueuesEmptied))
+}
+
 /// Every provider's stamp moved forward together, no rate moved but back to its start, and
 /// some provider was healthy before (an inference would have been served by one, and moved its
 /// rate): the start-up checks of a restart.
@@ -419,11 +430,14 @@ fn checks_together(pairs: &[(&Provider, &Provider)]) -> bool {
     let (Some(lo), Some(hi)) = (moved.iter().min(), moved.iter().max()) else {
         return false;
     };
-    // A golem check that raised at start-up stamps nothing and leaves it unhealthy.
+    // After a restart every stamp starts at 0: the start-up round stamps each check that
+    // completes, and a golem check that raises leaves its provider unhealthy at 0. A provider
+    // that kept an earlier stamp was not restarted (a round forced by `/debug/force-health-
+    // check` leaves a raised check's old stamp in place).
     let all_checked = pairs.iter().all(|(b, x)| {
         x.last_health_check
             .is_some_and(|t1| Some(t1) > b.last_health_check)
-            || x.healthy == Some(false)
+            || (x.healthy == Some(false) && x.last_health_check.is_none())
     });
     let rates_still = pairs.iter().all(|(b, x)| {
         (x.success_rate, x.avg_latency) == (b.success_rate, b.avg_latency)
@@ -455,6 +469,7 @@ pub fn queue_restarts(rr: &mut RouterReport, e: &super::endpoints::EndpointsRepo
                 None => rr.restarts.push(Restart {
                     seq,
                     at,
+                    possible: true,
                     signs: vec![RestartSign::QueuesEmptied],
                     version_from: None,
                     version_to: None,
@@ -560,6 +575,7 @@ pub(super) fn router_report(
                 rr.restarts.push(Restart {
                     seq: *seq,
                     at: at(*seq),
+                    possible: only_weak(&signs),
                     signs,
                     version_from: p.health.as_ref().and_then(|h| h.version.clone()),
                     version_to: r.health.as_ref().and_then(|h| h.version.clone()),

@@ -594,11 +594,19 @@ fn provider_words(f: &Finding, st: &Style) -> Option<String> {
                     }
                 })
                 .collect();
-            format!(
-                "The router restarted (or was redeployed) at {}: {}.",
-                st.at(restart.at.0),
-                why.join("; ")
-            )
+            if restart.possible {
+                format!(
+                    "The router may have restarted at {}: {}.",
+                    st.at(restart.at.0),
+                    why.join("; ")
+                )
+            } else {
+                format!(
+                    "The router restarted (or was redeployed) at {}: {}.",
+                    st.at(restart.at.0),
+                    why.join("; ")
+                )
+            }
         }
         _ => return None,
     })
