@@ -25,6 +25,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::ServeReport(a) => super::serve_report::serve_report(a, &db),
         Command::Note(a) => super::note::run(a, &db, out),
         Command::Cut(a) => super::cut::run(a, &db, out),
+        Command::Digest(a) => super::cut::digest(a, &db, out),
         Command::Export(a) => super::export::run(a, &db, out),
         Command::Import(a) => super::import::run(a, &db, out),
         Command::Ship(a) => super::ship::run(a, &db, out),

@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 ///
 /// The bundle holds the window's snapshots and their bodies, every entity's state at its start
 /// and its versions after, and the notes, with a manifest (source recording, range, counts,
-/// version) and a blake3 digest over everything: `verify` checks the seal. Every read command
-/// (`replay --serve` too) works on a bundle as on a recording. Works while a recorder writes
-/// the source.
+/// version) and a blake3 digest over everything. Without a key the digest is a checksum against
+/// damage (anyone can compute it anew: keep the printed digest elsewhere and check it with
+/// `verify --expect`); with `--sign KEY` it is signed with that OpenSSH key, and anyone with the
+/// public key can check the bundle is what you cut (`verify --allowed-signers`, or OpenSSH's own
+/// `ssh-keygen -Y verify`). Every read command (`replay --serve` too) works on a bundle as on a
+/// recording. Works while a recorder writes the source.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// First snapshot: a seq, first, last, -3, an RFC 3339 time, or +90s from the first.
@@ -29,6 +32,33 @@ pub struct Args {
     /// The bundle to write (it must not exist).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Sign the bundle with this OpenSSH private key (Ed25519 or ECDSA; an encrypted one's
+    /// passphrase from BLACKBOX_SIGN_PASSPHRASE). The signature is kept in the bundle and
+    /// written beside it as FILE.sig, in OpenSSH's format (namespace beacon-blackbox).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+}
+
+/// Print the line a bundle's signature signs: its format and the digest of its content.
+///
+/// Computed from the content, so that `blackbox --db B.redb digest | ssh-keygen -Y verify -f
+/// allowed_signers -I ID -n beacon-blackbox -s B.redb.sig` checks the bundle with OpenSSH
+/// alone.
+#[derive(clap::Args, Debug)]
+pub struct DigestArgs {}
+
+pub fn digest(_: DigestArgs, db: &Path, out: &mut dyn Write) -> CmdResult {
+    let (d, _) = open_recording(db)?;
+    let r = crate::store::Reader::new(&d)?;
+    if r.manifest_json()?.is_none() {
+        return Err(CliError::failure(format!(
+            "{} is not a sealed bundle (`blackbox cut` makes one)",
+            term(&db.display().to_string())
+        )));
+    }
+    let d = crate::store::bundle::digest(r.txn())?;
+    out.write_all(crate::store::bundle::digest_line(&d).as_bytes())?;
+    Ok(())
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -42,11 +72,35 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         rec.select_jobs(Some(j)).map_err(CliError::usage)?;
     }
     drop(rec);
+    let sig_path = args.out.with_file_name(format!(
+        "{}.sig",
+        args.out
+            .file_name()
+            .map_or("bundle".into(), |n| n.to_string_lossy())
+    ));
+    // The key is read (and its passphrase tried) before anything is written; the signature's
+    // file must not exist either, as the bundle must not.
+    let signer = match &args.sign {
+        Some(k) => {
+            if sig_path.exists() {
+                return Err(CliError::usage(format!(
+                    "{} is already there: a signature is never written over",
+                    term(&sig_path.display().to_string())
+                )));
+            }
+            Some(
+                crate::store::sign::Signer::load(k)
+                    .map_err(|e| CliError::usage(crate::errors::error_chain(&e)))?,
+            )
+        }
+        None => None,
+    };
     let jobs = (!args.jobs.is_empty()).then_some(args.jobs.as_slice());
-    let m = crate::store::bundle::cut(&d, from, to, jobs, &args.out)?;
+    let c = crate::store::bundle::cut(&d, from, to, jobs, &args.out, signer.as_ref())?;
+    let m = &c.manifest;
     writeln!(
         out,
-        "wrote {}: seq {}-{} ({} to {}), {}, {}, {}, {}; digest {}",
+        "wrote {}: seq {}-{} ({} to {}), {}, {}, {}, {}",
         term(&args.out.display().to_string()),
         m.from_seq,
         m.to_seq,
@@ -56,7 +110,32 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         plural(m.counts.bodies, "body", "bodies"),
         plural(m.counts.versions, "version", "versions"),
         plural(m.counts.notes, "note", "notes"),
-        m.digest
     )?;
+    write!(
+        out,
+        "digest: {}",
+        crate::store::bundle::digest_line(&c.digest)
+    )?;
+    match &c.signature {
+        Some((sig, fp)) => {
+            crate::outfile::write_bytes(&sig_path, db, sig.as_bytes()).map_err(|e| {
+                CliError::failure(format!(
+                    "the bundle is signed inside, but {}",
+                    crate::errors::error_chain(&e)
+                ))
+            })?;
+            writeln!(
+                out,
+                "signed by {fp}; the signature is in the bundle and in {} (check: blackbox --db {} digest | ssh-keygen -Y verify -f allowed_signers -I ID -n beacon-blackbox -s {})",
+                term(&sig_path.display().to_string()),
+                term(&args.out.display().to_string()),
+                term(&sig_path.display().to_string())
+            )?;
+        }
+        None => writeln!(
+            out,
+            "not signed: the digest is a checksum against damage, not proof (anyone can compute it anew); keep this line somewhere else and check with `verify --expect`, or cut with --sign KEY"
+        )?,
+    }
     Ok(())
 }

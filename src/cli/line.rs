@@ -48,6 +48,7 @@ pub(super) enum Command {
     ServeReport(super::serve_report::ServeArgs),
     Note(super::note::Args),
     Cut(super::cut::Args),
+    Digest(super::cut::DigestArgs),
     Export(super::export::Args),
     Import(super::import::Args),
     Ship(super::ship::Args),

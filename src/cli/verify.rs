@@ -12,16 +12,45 @@ use std::path::Path;
 /// redb's own page checksums (in a dry run: every write held in memory), the schema version,
 /// every snapshot complete and decodable, sequence numbers contiguous, every referenced body
 /// present and matching its hash, every entity version pointing at an existing snapshot, every
-/// body's rows accounted for. Prints what is wrong; exits 0 only when all holds.
+/// body's rows accounted for; for a bundle, its seal and every fact of its manifest. Prints
+/// what is wrong; exits 0 only when all holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print JSON: {ok, snapshots, bodies, versions, problems: [...], notes: [...]}.
+    /// Print JSON: {ok, snapshots, bodies, versions, bundle, problems: [...], notes: [...]}.
     #[arg(long)]
     pub json: bool,
+    /// The bundle must be signed by a key of this OpenSSH allowed_signers file (the format
+    /// `ssh-keygen -Y verify` reads), for namespace beacon-blackbox.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<std::path::PathBuf>,
+    /// The bundle's digest must be this one (as `cut` printed it, kept elsewhere).
+    #[arg(long, value_name = "DIGEST")]
+    pub expect: Option<String>,
+    /// A file without a seal (not a bundle) is a problem.
+    #[arg(long)]
+    pub sealed: bool,
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
-    let r = verify_file(db)?;
+    let allowed_signers = match &args.allowed_signers {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+            CliError::usage(format!(
+                "cannot read --allowed-signers {}: {e}",
+                term(&p.display().to_string())
+            ))
+        })?),
+        None => None,
+    };
+    // `blake3 HEX` or the whole digest line are taken as well as the bare digest.
+    let expect = args
+        .expect
+        .as_deref()
+        .map(|e| e.trim().rsplit(' ').next().unwrap_or("").to_string());
+    let check = crate::store::bundle::SealCheck {
+        allowed_signers,
+        expect,
+    };
+    let r = verify_file(db, &check, args.sealed)?;
     if args.json {
         let mut out = crate::present::safe::json_out(out);
         let mut v = serde_json::to_value(&r)?;
@@ -55,17 +84,35 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 String::new()
             }
         )?;
-        if let Some(m) = &r.bundle {
+        if let Some(s) = &r.bundle {
+            let m = &s.manifest;
             writeln!(
                 out,
-                "sealed bundle of recording {} seq {}-{} ({} to {}): the seal holds (blake3 {})",
+                "sealed bundle of recording {} seq {}-{} ({} to {}): every fact of its manifest holds; digest blake3 {}",
                 term(m.source_recording_id.as_deref().unwrap_or("?")),
                 m.from_seq,
                 m.to_seq,
                 term(&m.from),
                 term(&m.to),
-                term(&m.digest)
+                term(&s.digest)
             )?;
+            match (&s.signed_by, &s.principals) {
+                (Some(fp), Some(who)) => writeln!(
+                    out,
+                    "signed by {} ({}): the signature holds against the allowed signers",
+                    term(who),
+                    term(fp)
+                )?,
+                (Some(fp), None) => writeln!(
+                    out,
+                    "signed by key {}: not checked (give --allowed-signers FILE to check who signed it)",
+                    term(fp)
+                )?,
+                _ => writeln!(
+                    out,
+                    "not signed: its digest is a checksum against damage, not proof (anyone can compute it anew); compare it with one kept elsewhere (--expect)"
+                )?,
+            }
         }
     }
     drop(out);

@@ -1,26 +1,44 @@
 //! Sealed incident bundles (`blackbox cut`): a recording of one window of another, whole on its
 //! own — its snapshots, their bodies (stored full, no delta reaching outside), every entity's
 //! state at the window's start and its versions after, the notes — with a manifest in `meta`
-//! saying where it came from and a blake3 digest over all of it: every table, every key and
-//! value, and the manifest itself (its `digest` field blank). `verify` recomputes the digest,
-//! and refuses a table the bundle format does not know: any change to the file's content after
-//! the cut breaks the seal. (Free pages are not content: redb's page checks cover them.)
+//! saying where it came from.
+//!
+//! The seal. A blake3 digest over everything the bundle holds — every table, every key and
+//! value, the manifest's bytes as stored — is kept in `meta` (`digest`), and the one line
+//! `digest_line` gives is what a signature signs: `cut --sign KEY` signs it with an OpenSSH
+//! key (`sign`), kept in `meta` (`signature`, not itself digested) and beside the bundle. What
+//! it proves differs: without a key the digest is a checksum against damage — anyone who
+//! changes the content can compute it anew, so it proves nothing unless the digest was kept
+//! somewhere else (`verify --expect`); with a key, the signature proves the content is what the
+//! key's holder cut, to anyone with its public key (`verify --allowed-signers`, or OpenSSH's
+//! own `ssh-keygen -Y verify`). `verify` also checks every fact of the manifest against the
+//! content, refuses a field it does not know, and refuses the earlier formats (1 left the
+//! manifest out of its digest; 2 kept the digest inside it): a file can be set back to them.
+//! (Free pages are not content: redb's page checks cover them.)
 
 use super::open::{DbResult, ReadDb, StoreError};
 use super::reader::Reader;
 use super::schema::*;
 use super::{blobs, checkpoint, codec};
-use redb::{MultimapTableHandle, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{
+    MultimapTableHandle, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    TableHandle,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub const FORMAT: &str = "beacon-blackbox bundle 2";
+pub const FORMAT: &str = "beacon-blackbox bundle 3";
 
-/// Bundles cut by earlier versions: their digest left the manifest out.
-pub const FORMAT_1: &str = "beacon-blackbox bundle 1";
+/// Formats of earlier versions, refused by `verify`: 1 left the manifest out of its digest, 2
+/// kept its digest inside the manifest (both can be made to hold over changed content).
+pub const OLD_FORMATS: [&str; 2] = ["beacon-blackbox bundle 1", "beacon-blackbox bundle 2"];
+
+/// Keys of `meta` outside the digest: the digest itself and the signature of it.
+pub const UNDIGESTED: [&[u8]; 2] = [b"digest", b"signature"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     pub snapshots: u64,
     pub bodies: u64,
@@ -28,10 +46,13 @@ pub struct Counts {
     pub notes: u64,
 }
 
+/// What a bundle says of itself; every field is checked against the content by `verify`, and
+/// a field this version does not know is refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: String,
-    /// The recording it was cut from.
+    /// The recording it was cut from (the bundle's own `recording_id` is the same).
     pub source_recording_id: Option<String>,
     pub from_seq: u64,
     pub to_seq: u64,
@@ -43,8 +64,11 @@ pub struct Manifest {
     pub counts: Counts,
     pub created_by: String,
     pub created_at: String,
-    /// blake3 over every table and this manifest (with this field empty), hex.
-    pub digest: String,
+}
+
+/// The one line a bundle's signature signs (and `blackbox digest` prints), newline included.
+pub fn digest_line(digest: &str) -> String {
+    format!("{FORMAT} blake3 {digest}\n")
 }
 
 /// The tables of a bundle, in the order the digest reads them. Any other table is a change.
@@ -101,22 +125,11 @@ fn feed<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(())
 }
 
-/// The digest of a bundle: every table, and its manifest with the digest field empty (format
-/// 2); a format 1 bundle's left the manifest out.
-pub fn digest(
-    txn: &redb::ReadTransaction,
-    manifest: Option<&Manifest>,
-) -> Result<String, StoreError> {
+/// The digest of a bundle's content: every table of the format in order, `meta` with its
+/// manifest's bytes as stored but without the digest and the signature.
+pub fn digest(txn: &redb::ReadTransaction) -> Result<String, StoreError> {
     let mut h = blake3::Hasher::new();
-    feed(&mut h, txn, META, |k| k == b"manifest")?;
-    if let Some(m) = manifest.filter(|m| m.format != FORMAT_1) {
-        let mut blank = m.clone();
-        blank.digest = String::new();
-        let bytes = serde_json::to_vec(&blank).unwrap_or_default();
-        h.update(b"manifest");
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
+    feed(&mut h, txn, META, |k| UNDIGESTED.contains(&k))?;
     feed(&mut h, txn, SESSIONS, |_| false)?;
     feed(&mut h, txn, SNAPSHOTS, |_| false)?;
     feed(&mut h, txn, STRINGS, |_| false)?;
@@ -141,7 +154,7 @@ pub fn content_digest(db: &ReadDb) -> Result<String, StoreError> {
     let txn = db.begin_read()?;
     let mut h = blake3::Hasher::new();
     feed(&mut h, &txn, META, |_| false)?;
-    h.update(digest(&txn, None)?.as_bytes());
+    h.update(digest(&txn)?.as_bytes());
     for t in txn.list_tables().db()? {
         h.update(t.name().as_bytes());
     }
@@ -151,20 +164,58 @@ pub fn content_digest(db: &ReadDb) -> Result<String, StoreError> {
     Ok(h.finalize().to_hex().to_string())
 }
 
-/// `None` for a file that is not a bundle; else whether its seal holds (`Err`: why not).
-pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, StoreError> {
+/// What a bundle's seal says, when it holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Seal {
+    pub manifest: Manifest,
+    /// The digest of the content, recomputed (it matched the one kept).
+    pub digest: String,
+    /// The signature kept in the bundle: its key, and the allowed signer it verified as (when
+    /// `verify --allowed-signers` was given).
+    pub signed_by: Option<String>,
+    pub principals: Option<String>,
+}
+
+/// How `verify` checks a seal.
+#[derive(Debug, Clone, Default)]
+pub struct SealCheck {
+    /// An `allowed_signers` file's text: the bundle must be signed by one of its keys.
+    pub allowed_signers: Option<String>,
+    /// A digest kept elsewhere: the content's must be it.
+    pub expect: Option<String>,
+}
+
+/// `None` for a file that is not a bundle; else its seal (`Err`: every reason it does not
+/// hold).
+pub fn check_seal(
+    reader: &Reader,
+    check: &SealCheck,
+) -> Result<Option<Result<Seal, Vec<String>>>, StoreError> {
     let Some(bytes) = reader.manifest_json()? else {
         return Ok(None);
     };
+    let mut why = Vec::new();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let Some(f) = v.get("format").and_then(|f| f.as_str())
+        && OLD_FORMATS.contains(&f)
+    {
+        return Ok(Some(Err(vec![format!(
+            "the seal is not accepted: its format {f:?} can be made to hold over changed content (cut the bundle again from the recording with this version)"
+        )])));
+    }
     let m: Manifest = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
-        Err(e) => return Ok(Some(Err(format!("its manifest is unreadable: {e}")))),
+        Err(e) => {
+            return Ok(Some(Err(vec![format!(
+                "its manifest is not one this version reads: {e}"
+            )])));
+        }
     };
-    if m.format != FORMAT && m.format != FORMAT_1 {
-        return Ok(Some(Err(format!(
+    if m.format != FORMAT {
+        return Ok(Some(Err(vec![format!(
             "its manifest's format {:?} is not one this version knows",
             m.format
-        ))));
+        )])));
     }
     // A table the format does not have is a change the digest would not see.
     let mut extra: Vec<String> = reader
@@ -182,7 +233,7 @@ pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, S
             .map(|t| t.name().to_string()),
     );
     if !extra.is_empty() {
-        return Ok(Some(Err(format!(
+        why.push(format!(
             "the seal is broken: the file holds {} the bundle format does not have ({})",
             if extra.len() == 1 {
                 "a table"
@@ -190,28 +241,146 @@ pub fn check_seal(reader: &Reader) -> Result<Option<Result<Manifest, String>>, S
                 "tables"
             },
             extra.join(", ")
-        ))));
+        ));
     }
-    let d = digest(&reader.txn, Some(&m))?;
-    Ok(Some(if d == m.digest {
-        Ok(m)
-    } else {
-        Err(format!(
-            "the seal is broken: the contents' digest is {d}, the manifest says {}",
-            m.digest
-        ))
-    }))
+    let d = digest(&reader.txn)?;
+    let meta = reader.txn.open_table(META).db()?;
+    let kept = meta
+        .get("digest")
+        .db()?
+        .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    match &kept {
+        Some(k) if *k == d => {}
+        Some(_) => why.push("the seal is broken: the content does not have the digest the bundle keeps (it changed after the cut)".to_string()),
+        None => why.push("the seal is broken: the bundle keeps no digest".to_string()),
+    }
+    if let Some(e) = &check.expect
+        && !e.trim().eq_ignore_ascii_case(&d)
+    {
+        why.push(format!(
+            "the content's digest is not the one expected: {d}, not {}",
+            e.trim()
+        ));
+    }
+    why.extend(manifest_facts(reader, &m)?);
+    let signature = meta
+        .get("signature")
+        .db()?
+        .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    let mut signed_by = None;
+    let mut principals = None;
+    match (&signature, &check.allowed_signers) {
+        (Some(sig), Some(allowed)) => {
+            match super::sign::verify(sig, digest_line(&d).as_bytes(), allowed) {
+                Ok(s) => {
+                    signed_by = Some(s.fingerprint);
+                    principals = Some(s.principals);
+                }
+                Err(e) => why.push(format!("the signature does not hold: {e}")),
+            }
+        }
+        (None, Some(_)) => {
+            why.push("the bundle is not signed (cut --sign KEY signs it)".to_string())
+        }
+        (Some(sig), None) => match super::sign::signer(sig) {
+            Ok(fp) => signed_by = Some(fp),
+            Err(e) => why.push(format!("the signature does not hold: {e}")),
+        },
+        (None, None) => {}
+    }
+    if !why.is_empty() {
+        return Ok(Some(Err(why)));
+    }
+    Ok(Some(Ok(Seal {
+        manifest: m,
+        digest: d,
+        signed_by,
+        principals,
+    })))
+}
+
+/// Every fact of the manifest against the content: the counts, the first and last snapshot and
+/// their times, the jobs, the recording.
+fn manifest_facts(reader: &Reader, m: &Manifest) -> Result<Vec<String>, StoreError> {
+    let txn = &reader.txn;
+    let mut why = Vec::new();
+    let mut differ = |what: &str, said: String, is: String| {
+        if said != is {
+            why.push(format!(
+                "the manifest says {what} {said}, the content has {is}"
+            ));
+        }
+    };
+    let snaps = txn.open_table(SNAPSHOTS).db()?;
+    let n = |name: TableDefinition<'static, (u32, u64), &'static [u8]>| -> Result<u64, StoreError> {
+        match txn.open_table(name) {
+            Ok(t) => Ok(t.len().db()?),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(StoreError::Db(e.into())),
+        }
+    };
+    let versions = n(JOB_VERSIONS)?
+        + txn.open_table(EXEC_VERSIONS).db()?.len().db()?
+        + txn.open_table(ROUTER_VERSIONS).db()?.len().db()?
+        + n(EXEC_EXTRAS)?;
+    let counts = Counts {
+        snapshots: snaps.len().db()?,
+        bodies: txn.open_table(BODIES).db()?.len().db()?,
+        versions,
+        notes: txn.open_table(NOTES).db()?.len().db()?,
+    };
+    differ("counts", format!("{:?}", m.counts), format!("{counts:?}"));
+    let first = snaps
+        .first()
+        .db()?
+        .map(|(k, v)| (k.value(), v.value().to_vec()));
+    let last = snaps
+        .last()
+        .db()?
+        .map(|(k, v)| (k.value(), v.value().to_vec()));
+    let time = |s: &Option<(u64, Vec<u8>)>| {
+        s.as_ref()
+            .and_then(|(_, v)| codec::decode_snapshot(v).ok())
+            .map_or(String::new(), |r| {
+                crate::beacon::format_micros(r.started_at)
+            })
+    };
+    differ(
+        "first snapshot",
+        m.from_seq.to_string(),
+        first.as_ref().map_or("none".into(), |f| f.0.to_string()),
+    );
+    differ(
+        "last snapshot",
+        m.to_seq.to_string(),
+        last.as_ref().map_or("none".into(), |f| f.0.to_string()),
+    );
+    differ("its start", m.from.clone(), time(&first));
+    differ("its end", m.to.clone(), time(&last));
+    let mut jobs: Vec<String> = reader.jobs()?.into_iter().map(|(n, _)| n).collect();
+    jobs.sort();
+    let mut said = m.jobs.clone();
+    said.sort();
+    differ("jobs", said.join(","), jobs.join(","));
+    differ(
+        "the recording",
+        m.source_recording_id.clone().unwrap_or_default(),
+        reader.recording_id()?.unwrap_or_default(),
+    );
+    Ok(why)
 }
 
 /// Writes snapshots `from..=to` of `src` (only `jobs`' requests and versions when given; the
-/// router's always) as a sealed bundle at `out`, which must not exist.
+/// router's always) as a sealed bundle at `out`, which must not exist; signed with the OpenSSH
+/// key at `sign` when given.
 pub fn cut(
     src: &ReadDb,
     from: u64,
     to: u64,
     jobs: Option<&[String]>,
     out: &Path,
-) -> Result<Manifest, StoreError> {
+    sign: Option<&super::sign::Signer>,
+) -> Result<Cut, StoreError> {
     let r = Reader::windowed(src, from, to)?;
     let all_jobs = r.jobs()?;
     let kept_jobs: Vec<(String, u32)> = match jobs {
@@ -258,7 +427,7 @@ pub fn cut(
     };
     let first = snaps.first().map_or(from, |(s, _)| *s);
     let last = snaps.last().map_or(to, |(s, _)| *s);
-    let mut m = Manifest {
+    let m = Manifest {
         format: FORMAT.into(),
         source_recording_id: r.recording_id()?,
         from_seq: first,
@@ -273,19 +442,52 @@ pub fn cut(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_micros() as i64),
         ),
-        digest: String::new(),
     };
-    m.digest = digest(&db.begin_read().db()?, Some(&m))?;
     let txn = db.begin_write().db()?;
-    txn.open_table(META)
-        .db()?
-        .insert(
+    {
+        let mut meta = txn.open_table(META).db()?;
+        meta.insert(
             "manifest",
             serde_json::to_vec(&m).unwrap_or_default().as_slice(),
         )
         .db()?;
+        // The bundle is a piece of that recording: it carries its id (exports and ClickHouse
+        // join on it), and the manifest's claim is checked against it.
+        if let Some(id) = &m.source_recording_id {
+            meta.insert("recording_id", id.as_bytes()).db()?;
+        }
+    }
     txn.commit().db()?;
-    Ok(m)
+    let d = digest(&db.begin_read().db()?)?;
+    let signature = match sign {
+        Some(s) => Some((
+            s.sign(digest_line(&d).as_bytes())
+                .map_err(StoreError::Sign)?,
+            s.fingerprint(),
+        )),
+        None => None,
+    };
+    let txn = db.begin_write().db()?;
+    {
+        let mut meta = txn.open_table(META).db()?;
+        meta.insert("digest", d.as_bytes()).db()?;
+        if let Some((sig, _)) = &signature {
+            meta.insert("signature", sig.as_bytes()).db()?;
+        }
+    }
+    txn.commit().db()?;
+    Ok(Cut {
+        manifest: m,
+        digest: d,
+        signature,
+    })
+}
+
+/// What `cut` wrote: the manifest, the digest, and the signature with its key's fingerprint.
+pub struct Cut {
+    pub manifest: Manifest,
+    pub digest: String,
+    pub signature: Option<(String, String)>,
 }
 
 fn copy_sessions(txn: &redb::WriteTransaction, r: &Reader) -> Result<(), StoreError> {

@@ -15,6 +15,7 @@ pub mod prune;
 mod reader;
 pub mod rows;
 pub mod schema;
+pub mod sign;
 mod verify;
 pub mod writer;
 pub use reader::{Reader, SnapshotInfo};

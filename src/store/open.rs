@@ -46,6 +46,8 @@ pub enum StoreError {
     NotFile { path: PathBuf },
     #[error("database {path} is a sealed bundle made by `blackbox cut`; it is never written to")]
     Sealed { path: PathBuf },
+    #[error("signing the bundle failed")]
+    Sign(#[source] super::sign::SignError),
     #[error("cannot create database file {path}")]
     Create {
         path: PathBuf,
@@ -125,13 +127,17 @@ fn check_schema(path: &Path, stored: Option<&[u8]>) -> Result<(), StoreError> {
 }
 
 /// Runs `f`, turning a panic inside redb (it may panic on a file damaged outside it) into an
-/// error message.
+/// error message. The panic's own text (an assertion of redb's, an index) means nothing to the
+/// person reading the file: it goes to the debug log, the message says what happened.
 pub(crate) fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
-        p.downcast_ref::<String>()
+        let text = p
+            .downcast_ref::<String>()
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown".into())
+            .unwrap_or_default();
+        tracing::debug!(panic = %text, "redb panicked on damaged data");
+        "it stopped on data it could not read (a damaged page)".to_string()
     })
 }
 

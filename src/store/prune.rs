@@ -381,13 +381,14 @@ fn remove_unused_bodies(
     }
     st.bodies = st.removed_bodies.len();
     let mut idx = txn.open_table(BODY_INDEX).db()?;
-    let stale: Vec<[u8; 32]> = idx
-        .iter()
-        .db()?
-        .filter_map(|e| e.ok())
-        .filter(|(_, v)| st.removed_bodies.contains(&v.value()))
-        .map(|(k, _)| *k.value())
-        .collect();
+    // An iterator's error ends the walk (a damaged page can return the same error forever).
+    let mut stale: Vec<[u8; 32]> = Vec::new();
+    for e in idx.iter().db()? {
+        let (k, v) = e.db()?;
+        if st.removed_bodies.contains(&v.value()) {
+            stale.push(*k.value());
+        }
+    }
     for h in stale {
         idx.remove(&h).db()?;
     }

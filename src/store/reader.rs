@@ -51,6 +51,11 @@ impl Reader {
         })
     }
 
+    /// The read transaction itself (the seal's digest reads every table through it).
+    pub fn txn(&self) -> &ReadTransaction {
+        &self.txn
+    }
+
     pub fn window(&self) -> Option<Window> {
         self.window
     }

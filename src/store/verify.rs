@@ -17,15 +17,20 @@ pub struct VerifyReport {
     pub versions: u64,
     /// Annotations (`blackbox note`) checked.
     pub annotations: u64,
-    /// A sealed bundle's manifest, when the seal holds (a broken seal is a problem).
-    pub bundle: Option<super::bundle::Manifest>,
+    /// A sealed bundle's seal, when it holds (a broken seal is a problem).
+    pub bundle: Option<super::bundle::Seal>,
     pub problems: Vec<String>,
     /// What could not be checked, and why (not problems).
     pub notes: Vec<String>,
 }
 
-/// Verifies a file. `Err` only when it is not a recording this version reads at all.
-pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
+/// Verifies a file, its seal as `seal` asks; `sealed`: a file without a seal is a problem.
+/// `Err` only when it is not a recording this version reads at all.
+pub fn verify_file(
+    path: &Path,
+    seal: &super::bundle::SealCheck,
+    sealed: bool,
+) -> Result<VerifyReport, StoreError> {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     match check_pages(path) {
@@ -71,7 +76,7 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, StoreError> {
             });
         }
     };
-    let mut r = match no_panic(|| Reader::new(&d).and_then(|r| r.verify())) {
+    let mut r = match no_panic(|| Reader::new(&d).and_then(|r| r.verify(seal, sealed))) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => VerifyReport {
             problems: vec![format!(
@@ -128,7 +133,11 @@ impl Reader {
     /// Checks every record. The parts run at once on threads (decoding every stored row
     /// version and checkpoint is most of the work); their problems are reported in a fixed
     /// order.
-    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+    pub fn verify(
+        &self,
+        seal: &super::bundle::SealCheck,
+        sealed: bool,
+    ) -> Result<VerifyReport, StoreError> {
         let known = self.known()?;
         // Checkpoints hold every row again, compressed: the biggest part, shared out.
         let shares = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -167,45 +176,55 @@ impl Reader {
             let room = MAX_PROBLEMS - r.problems.len();
             r.problems.extend(f.problems.into_iter().take(room));
         }
-        match super::bundle::check_seal(self)? {
-            Some(Ok(m)) => r.bundle = Some(m),
-            Some(Err(why)) if r.problems.len() < MAX_PROBLEMS => r.problems.push(why),
-            _ => {}
+        match super::bundle::check_seal(self, seal)? {
+            Some(Ok(s)) => r.bundle = Some(s),
+            Some(Err(why)) => {
+                let room = MAX_PROBLEMS.saturating_sub(r.problems.len());
+                r.problems.extend(why.into_iter().take(room));
+            }
+            None if sealed || seal.allowed_signers.is_some() || seal.expect.is_some() => {
+                r.problems.push(
+                    "the file has no seal: it is not a bundle made by `blackbox cut`".to_string(),
+                )
+            }
+            None => {}
         }
         Ok(r)
     }
 
     fn known(&self) -> Result<Known, StoreError> {
         let txn = &self.txn;
+        // An iterator's error ends the walk and is reported: a damaged page can make redb
+        // return the same error again and again, so an error is never skipped over.
         Ok(Known {
             strings: txn
                 .open_table(STRINGS)
                 .db()?
                 .iter()
                 .db()?
-                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-                .collect(),
+                .map(|e| e.db().map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()?,
             jobs: txn
                 .open_table(JOBS)
                 .db()?
                 .iter()
                 .db()?
-                .filter_map(|e| e.ok().map(|(_, v)| v.value()))
-                .collect(),
+                .map(|e| e.db().map(|(_, v)| v.value()))
+                .collect::<Result<_, _>>()?,
             sessions: txn
                 .open_table(SESSIONS)
                 .db()?
                 .iter()
                 .db()?
-                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-                .collect(),
+                .map(|e| e.db().map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()?,
             seqs: txn
                 .open_table(SNAPSHOTS)
                 .db()?
                 .iter()
                 .db()?
-                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-                .collect(),
+                .map(|e| e.db().map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()?,
             pruned: self.pruned()?,
         })
     }

@@ -661,9 +661,9 @@ fn a_cut_bundle_is_sealed_and_reports_as_its_window() {
     assert!(out.stdout.contains("seq 5-20"), "{}", out.stdout);
     let v = bb(&bundle, &["verify", "--json"]).ok().json();
     assert_eq!(v["ok"], true);
-    assert_eq!(v["bundle"]["from_seq"], 5);
-    assert_eq!(v["bundle"]["counts"]["snapshots"], 16);
-    assert_eq!(v["bundle"]["counts"]["notes"], 1);
+    assert_eq!(v["bundle"]["manifest"]["from_seq"], 5);
+    assert_eq!(v["bundle"]["manifest"]["counts"]["snapshots"], 16);
+    assert_eq!(v["bundle"]["manifest"]["counts"]["notes"], 1);
     // The same report, from the bundle and from that window of the original.
     let whole = bb(&db, &["report", "--json", "--from", "5", "--to", "20"])
         .ok()

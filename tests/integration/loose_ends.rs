@@ -359,7 +359,7 @@ fn the_words_are_right() {
         ],
     )
     .ok();
-    assert!(c.stdout.contains("1 note;"), "{}", c.stdout);
+    assert!(c.stdout.contains(", 1 note\n"), "{}", c.stdout);
     // One offset per time in `show`'s provider lines.
     let s = bb(&db, &["show"]).ok().stdout;
     let p = s.lines().find(|l| l.contains("last checked")).unwrap();
