@@ -28,6 +28,10 @@ use crate::store::SnapshotInfo;
 use crate::store::schema::{SessionRec, SnapshotRec};
 use serde::Serialize;
 
+/// A drift is measured over at least this much of the recorder's time before it is carried
+/// past the ends of the measurements: a `Date` second over a shorter base is mostly noise.
+const DRIFT_BASE_US: i64 = 30_000_000;
+
 /// Offsets within this are the clocks agreeing: the `Date` header's second, a poll's length
 /// and the runner truncating its stamps make a few seconds of noise.
 pub const AGREE_US: i64 = 5_000_000;
@@ -147,18 +151,42 @@ impl ServerClock {
         let p = &self.points;
         let k = p.partition_point(|&(_, r)| r <= t);
         if k == 0 {
-            let (m, r) = p[0];
-            return t - (r - m);
+            return self.beyond(t, p[0], p.iter().copied());
         }
         if k == p.len() {
-            let (m, r) = p[k - 1];
-            return t - (r - m);
+            return self.beyond(t, p[k - 1], p.iter().rev().copied());
         }
         let ((m0, r0), (m1, r1)) = (p[k - 1], p[k]);
         if r1 == r0 {
             return m0;
         }
         m0 + ((t - r0) as i128 * (m1 - m0) as i128 / (r1 - r0) as i128) as i64
+    }
+
+    /// A time before the first measurement or after the last, from the one at the end
+    /// (`edge`): by its offset when the clock kept one, else along the drift measured over at
+    /// least `DRIFT_BASE_US` from that end (`toward` walks inward), so that a clock running
+    /// faster is not taken back to its first offset.
+    fn beyond(
+        &self,
+        t: i64,
+        edge: (i64, i64),
+        mut toward: impl Iterator<Item = (i64, i64)>,
+    ) -> i64 {
+        let (m0, r0) = edge;
+        let changed = {
+            let (lo, hi) = self.samples.iter().fold((f64::MAX, f64::MIN), |(a, b), s| {
+                (a.min(s.offset_seconds), b.max(s.offset_seconds))
+            });
+            (hi - lo) * 1e6 > AGREE_US as f64
+        };
+        let far = toward.find(|&(m, _)| (m - m0).abs() >= DRIFT_BASE_US);
+        match far {
+            Some((m1, r1)) if changed && r1 != r0 && (r1 - r0).signum() == (m1 - m0).signum() => {
+                m0 + ((t - r0) as i128 * (m1 - m0) as i128 / (r1 - r0) as i128) as i64
+            }
+            _ => t - (r0 - m0),
+        }
     }
 
     /// The offset measured at or before `seq` (the first one for an earlier seq), µs.
@@ -412,26 +440,32 @@ mod tests {
     /// recorder on the wall clock): between two polls a time maps along the line through them.
     #[test]
     fn a_drifting_clock_maps_along_its_measurements() {
-        // Recorder 0 s, 10 s, 20 s; server 0 s, 100 s, 200 s.
+        // Recorder 0 s, 20 s, 40 s; server 0 s, 200 s, 400 s.
         let c = ServerClock::new(vec![
             sample(1, 0, 0.0),
-            sample(2, 10, 90.0),
-            sample(3, 20, 180.0),
+            sample(2, 20, 180.0),
+            sample(3, 40, 360.0),
         ]);
-        assert_eq!(c.to_recorder(50_000_000), 5_000_000);
-        assert_eq!(c.to_recorder(150_000_000), 15_000_000);
         assert_eq!(c.to_recorder(100_000_000), 10_000_000);
-        // Beyond the last measurement, by its offset.
-        assert_eq!(c.to_recorder(210_000_000), 30_000_000);
+        assert_eq!(c.to_recorder(300_000_000), 30_000_000);
+        assert_eq!(c.to_recorder(200_000_000), 20_000_000);
+        // Beyond the last measurement, along the drift (the clock still runs ten times as
+        // fast): 420 s of the server is 42 s of the recorder's.
+        assert_eq!(c.to_recorder(420_000_000), 42_000_000);
+        // Before the first: -100 s back to the recorder's -10 s.
+        assert_eq!(c.to_recorder(-100_000_000), -10_000_000);
+        // A constant offset is carried flat: no drift to follow.
+        let k = ServerClock::new(vec![sample(1, 0, 60.0), sample(2, 40, 60.5)]);
+        assert_eq!(k.to_recorder(200_000_000), 140_000_000 - 500_000);
         let s = c.summary(Server::Runner).unwrap();
-        assert_eq!(s.drift_seconds, 180.0);
+        assert_eq!(s.drift_seconds, 360.0);
         assert!(s.changed);
         assert_eq!(
             (s.first_offset_seconds, s.last_offset_seconds),
-            (0.0, 180.0)
+            (0.0, 360.0)
         );
         assert_eq!(s.seq, 3);
-        assert_eq!(c.offset_at(2), Some(90_000_000));
+        assert_eq!(c.offset_at(2), Some(180_000_000));
         assert_eq!(c.offset_at(0), Some(0));
     }
 
