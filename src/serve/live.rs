@@ -41,7 +41,15 @@ pub struct LivePage {
     loopback: std::sync::atomic::AtomicBool,
     /// `/metrics`, when this process records.
     metrics: Mutex<Option<Arc<super::metrics::Metrics>>>,
+    /// When the file was last looked at, and whether a look is under way: a flood of
+    /// clients is served the page in hand, the file is looked at by one of them at a time
+    /// and at most every `LOOK_EVERY`.
+    looked: Mutex<Option<std::time::Instant>>,
+    looking: std::sync::atomic::AtomicBool,
 }
+
+/// The file is looked at for a new snapshot at most this often (the page asks every 2 s).
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(750);
 
 /// What a look at the file found.
 enum Look {
@@ -63,7 +71,43 @@ impl LivePage {
             cache: Mutex::new(None),
             loopback: std::sync::atomic::AtomicBool::new(true),
             metrics: Mutex::new(None),
+            looked: Mutex::new(None),
+            looking: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The page in hand when the file needs no look now: one was taken within `LOOK_EVERY`,
+    /// or another request is taking one.
+    fn fresh(&self) -> Option<Arc<Rendered>> {
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        let recent = self
+            .looked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| t.elapsed() < LOOK_EVERY);
+        let busy = self.looking.load(std::sync::atomic::Ordering::Acquire);
+        (recent || busy).then_some(cached)
+    }
+
+    /// `look`, by one request at a time (the others are served the page in hand).
+    fn look_once(&self) -> Result<Look, String> {
+        use std::sync::atomic::Ordering;
+        if self
+            .looking
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+            && let Some(r) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        {
+            return Ok(Look::Page(r));
+        }
+        let r = self.look();
+        *self.looked.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+        self.looking.store(false, Ordering::Release);
+        r
     }
 
     /// Serves `/metrics` from `m` beside the page.
@@ -161,10 +205,15 @@ impl LivePage {
         if path != "/" && path != "/main" {
             return Ok(plain(StatusCode::NOT_FOUND, "not found: the page is at /"));
         }
-        let me = self.clone();
-        let look = tokio::task::spawn_blocking(move || me.look())
-            .await
-            .map_err(std::io::Error::other)?;
+        let look = match self.fresh() {
+            Some(r) => Ok(Look::Page(r)),
+            None => {
+                let me = self.clone();
+                tokio::task::spawn_blocking(move || me.look_once())
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+        };
         Ok(match (look, path.as_str()) {
             // The details (a path, an error text) go to the server's log, not to any client.
             (Err(e), _) => {
@@ -287,22 +336,34 @@ pub async fn start_metrics(
     addr: &str,
 ) -> Result<SocketAddr, String> {
     let (listener, bound) = bind(addr).await?;
+    let loopback = bound.ip().is_loopback();
     super::accept::serve(listener, Limits::default(), move |req| {
         let m = m.clone();
-        metrics_blocking(m, req.method().clone(), req.uri().path().to_string())
+        // As the page's listener: on loopback, only requests naming it (DNS rebinding).
+        let misdirected = loopback && !local_host(&req);
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        async move {
+            if misdirected {
+                return Ok(plain(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "metrics answer only to localhost, 127.0.0.1 or [::1]",
+                ));
+            }
+            metrics_blocking(m, method, path).await
+        }
     });
     Ok(bound)
 }
 
-/// `metrics_answer` off the async threads: a scrape reads the file.
+/// `metrics_answer`, on the async thread: a scrape takes a lock and copies a string (the
+/// recording's half is rendered after each commit by `Metrics`' own thread), so it never
+/// needs a blocking thread of its own (hundreds of scrapers once meant hundreds of them).
 async fn metrics_blocking(
     m: Arc<super::metrics::Metrics>,
     method: Method,
     path: String,
 ) -> Result<Resp, std::io::Error> {
-    tokio::task::spawn_blocking(move || metrics_answer(&m, &method, &path))
-        .await
-        .map_err(std::io::Error::other)
+    Ok(metrics_answer(&m, &method, &path))
 }
 
 /// The answer to a request of the metrics server (or of `/metrics` on the page's).

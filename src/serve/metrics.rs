@@ -2,7 +2,12 @@
 //! `--metrics ADDR` alone). Two halves: what the recorder counts as it goes (requests by
 //! outcome, the last good answer per source, commits, open findings), kept in `Counters`; and
 //! what the recording says at its last snapshot (rows, cells, the default view, the router),
-//! taken at each scrape from the same summary `show --json` prints, so the two never disagree.
+//! from the same summary `show --json` prints, so the two never disagree.
+//!
+//! A scrape reads no file: the recording's half is rendered once per committed snapshot, by one
+//! thread of its own (`spawn_renderer`), and every scrape in between is served that text. A
+//! flood of scrapers costs the recorder a string copy each, never a summary of the recording
+//! (which each of them once did, and a few hundred of them stalled the polls).
 //!
 //! Names follow Prometheus' conventions: `beacon_` for what Beacon's services said,
 //! `blackbox_` for the recorder itself, units in names, `_total` on counters. Labels are jobs,
@@ -38,6 +43,8 @@ pub struct Counters {
     pub began: BTreeMap<String, u64>,
     /// Per job: its rows in the last complete list, and when that number last grew.
     pub rows: BTreeMap<String, (usize, i64)>,
+    /// When the last committed snapshot started, µs.
+    pub last_snapshot_us: Option<i64>,
 }
 
 /// The recorder's side of `/metrics`, shared with the live page's server.
@@ -47,6 +54,13 @@ pub struct Metrics {
     /// Findings are judged (`--no-live-findings` leaves their families out).
     findings: bool,
     pub counters: Mutex<Counters>,
+    /// `--endpoint`s: (name, URL as recorded): each is its own source.
+    endpoints: Vec<(String, String)>,
+    /// The recording's half, rendered for the last committed snapshot: (seq, text).
+    rendered: Mutex<Option<(u64, std::sync::Arc<String>)>>,
+    /// The last snapshot committed, for the renderer to catch up with.
+    committed: Mutex<u64>,
+    wake: std::sync::Condvar,
 }
 
 /// OpenMetrics text (what the crate writes) as Prometheus' classic text format 0.0.4, which
@@ -95,7 +109,99 @@ impl Metrics {
             path,
             findings,
             counters: Mutex::new(Counters::default()),
+            endpoints: Vec::new(),
+            rendered: Mutex::new(None),
+            committed: Mutex::new(0),
+            wake: std::sync::Condvar::new(),
         }
+    }
+
+    /// The `--endpoint`s, each its own `source` label (`endpoint NAME`).
+    pub fn with_endpoints(mut self, endpoints: Vec<(String, String)>) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// Starts the thread that renders the recording's half after each commit. It ends when
+    /// the last other holder of `m` is gone.
+    pub fn spawn_renderer(m: &std::sync::Arc<Metrics>) {
+        let weak = std::sync::Arc::downgrade(m);
+        let _ = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                loop {
+                    let Some(m) = weak.upgrade() else { return };
+                    let want = {
+                        let c = m.committed.lock().unwrap_or_else(|p| p.into_inner());
+                        let done = m.rendered_seq();
+                        if *c <= done {
+                            let (c, _) = m
+                                .wake
+                                .wait_timeout(c, std::time::Duration::from_millis(500))
+                                .unwrap_or_else(|p| p.into_inner());
+                            if *c <= done {
+                                continue;
+                            }
+                            *c
+                        } else {
+                            *c
+                        }
+                    };
+                    m.render_recording(want);
+                }
+            });
+    }
+
+    fn rendered_seq(&self) -> u64 {
+        self.rendered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(0, |r| r.0)
+    }
+
+    /// Renders the recording's half as of the last committed snapshot (`seq` or later) and
+    /// keeps it for the scrapes to come; a failure keeps the last text.
+    pub fn render_recording(&self, seq: u64) {
+        let mut reg = Registry::default();
+        match self.recording_side(&mut reg) {
+            Ok(Some(last)) => {
+                let mut out = String::new();
+                if encode(&mut out, &reg).is_ok() {
+                    *self.rendered.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((last.max(seq), std::sync::Arc::new(classic_text(&out))));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                crate::present::say(&format!(
+                    "metrics: cannot read the recording: {}",
+                    crate::present::safe::term(&e)
+                ));
+                // Not tried again until the next commit.
+                if let Some(r) = self
+                    .rendered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_mut()
+                {
+                    r.0 = r.0.max(seq);
+                } else {
+                    *self.rendered.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((seq, std::sync::Arc::new(String::new())));
+                }
+            }
+        }
+    }
+
+    /// The source a request is counted under: its endpoint's name for an `--endpoint`.
+    fn source_of(&self, f: &crate::fetch::Fetched) -> String {
+        if f.kind == crate::fetch::SourceKind::Custom
+            && let Some((name, _)) = self.endpoints.iter().find(|(_, u)| *u == f.url)
+        {
+            return format!("endpoint {name}");
+        }
+        f.kind.name().to_string()
     }
 
     /// Counts one poll: its requests by outcome (`Outcome::name`; `skipped_by_budget` is a
@@ -116,6 +222,7 @@ impl Metrics {
             }
             e.0 = n;
         }
+        let committed_seq = committed.map(|s| s.seq);
         let committed = committed.is_some();
         for (i, f) in poll.fetches.iter().enumerate() {
             // As the poll was read (a 200 that does not parse is `unparsable`); before the
@@ -124,7 +231,7 @@ impl Metrics {
                 .get(i)
                 .copied()
                 .unwrap_or_else(|| crate::normalise::answer_outcome(f));
-            let source = f.kind.name().to_string();
+            let source = self.source_of(f);
             *c.requests
                 .entry((source.clone(), outcome.name().to_string()))
                 .or_default() += 1;
@@ -136,6 +243,14 @@ impl Metrics {
             c.commits += 1;
         } else {
             c.commit_failures += 1;
+        }
+        if committed {
+            c.last_snapshot_us = Some(poll.started_at);
+        }
+        if let Some(seq) = committed_seq {
+            let mut last = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+            *last = (*last).max(seq);
+            self.wake.notify_one();
         }
         for ch in changes {
             let key = (ch.kind.to_string(), ch.job.clone().unwrap_or_default());
@@ -150,14 +265,24 @@ impl Metrics {
         }
     }
 
-    /// The text a scrape gets. `now_us`: the recorder's clock.
+    /// The text a scrape gets: the recorder's counters now, and the recording's half as
+    /// rendered at the last commit (no file is read). `now_us`: the recorder's clock.
     pub fn render(&self, now_us: i64) -> Result<String, String> {
         let mut reg = Registry::default();
         self.recorder_side(&mut reg, now_us);
-        self.recording_side(&mut reg, now_us)?;
         let mut out = String::new();
         encode(&mut out, &reg).map_err(|e| e.to_string())?;
-        Ok(classic_text(&out))
+        let mut text = classic_text(&out);
+        let rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|r| r.1.clone());
+        if let Some(r) = rendered {
+            text.push_str(&r);
+        }
+        Ok(text)
     }
 
     fn recorder_side(&self, reg: &mut Registry, now_us: i64) {
@@ -240,6 +365,16 @@ impl Metrics {
             Unit::Seconds,
             grew,
         );
+        if let Some(at) = c.last_snapshot_us {
+            let age: GaugeF = Gauge::default();
+            age.set((now_us - at).max(0) as f64 / 1e6);
+            reg.register_with_unit(
+                "blackbox_since_last_snapshot",
+                "Time since the last committed snapshot started",
+                Unit::Seconds,
+                age,
+            );
+        }
         let size = std::fs::metadata(&self.path).map_or(0, |m| m.len());
         let file: Gauge = Gauge::default();
         file.set(size.min(i64::MAX as u64) as i64);
@@ -252,11 +387,11 @@ impl Metrics {
     }
 
     /// Rows, cells, the default view and the router at the last snapshot, from the summary
-    /// `show --json` gives for it. Nothing when no snapshot is committed yet.
-    fn recording_side(&self, reg: &mut Registry, now_us: i64) -> Result<(), String> {
+    /// `show --json` gives for it; the snapshot it is of. Nothing when none is committed yet.
+    fn recording_side(&self, reg: &mut Registry) -> Result<Option<u64>, String> {
         let d = match open_reader(&self.path) {
             Ok(d) => d,
-            Err(crate::store::StoreError::Missing { .. }) => return Ok(()),
+            Err(crate::store::StoreError::Missing { .. }) => return Ok(None),
             Err(e) => return Err(crate::errors::error_chain(&e)),
         };
         let err = |e: crate::store::StoreError| crate::errors::error_chain(&e);
@@ -266,11 +401,11 @@ impl Metrics {
             .map_err(err)?
             .is_none()
         {
-            return Ok(());
+            return Ok(None);
         }
         let rec = Recording::open(&d).map_err(err)?;
         let Some(last) = rec.infos.last().map(|i| i.seq) else {
-            return Ok(());
+            return Ok(None);
         };
         let s = summary::show(&rec, last, None).map_err(|e| e.to_string())?;
         let rows = Family::<Labels, Gauge>::default();
@@ -332,14 +467,6 @@ impl Metrics {
             "The snapshot these figures are of (`show --at SEQ` gives the same)",
             seq,
         );
-        let age: GaugeF = Gauge::default();
-        age.set((now_us - rec.infos.last().map_or(now_us, |i| i.started_at)).max(0) as f64 / 1e6);
-        reg.register_with_unit(
-            "blackbox_since_last_snapshot",
-            "Time since the last committed snapshot started",
-            Unit::Seconds,
-            age,
-        );
         if let Some(r) = &s.router {
             let providers = Family::<Labels, Gauge>::default();
             if let (Some(ok), Some(all)) = (r.providers_healthy, r.providers_total) {
@@ -367,6 +494,6 @@ impl Metrics {
                 state,
             );
         }
-        Ok(())
+        Ok(Some(last))
     }
 }
