@@ -111,7 +111,12 @@ pub struct Args {
     /// without a shell.
     #[arg(long, value_name = "CMD")]
     pub on_finding: Option<String>,
-    /// How long one --on-finding run may take before it is killed.
+    /// Hand this variable of the recorder's environment to --on-finding's runs too
+    /// (repeatable). They get only PATH, HOME, LANG, LC_ALL, LC_CTYPE, TZ and the finding's
+    /// own variables otherwise; never the runner's token.
+    #[arg(long = "on-finding-env", value_name = "NAME")]
+    pub on_finding_env: Vec<String>,
+    /// How long one --on-finding run may take before it is killed (with its process group).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::args::parse_duration)]
     pub on_finding_timeout: std::time::Duration,
     /// Do not judge findings while recording (no notes, no hook, no finding metrics).
@@ -196,8 +201,12 @@ impl Args {
                         ));
                     }
                     Some(cmd) => Some(
-                        crate::record::hook::Hook::new(cmd, self.on_finding_timeout)
-                            .map_err(CliError::usage)?,
+                        crate::record::hook::Hook::new(
+                            cmd,
+                            self.on_finding_timeout,
+                            &self.on_finding_env,
+                        )
+                        .map_err(CliError::usage)?,
                     ),
                     None => None,
                 },

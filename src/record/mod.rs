@@ -183,6 +183,7 @@ fn spawn_writer(
     opts: &RecordOptions,
 ) -> Result<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
     let judge = opts.live_findings;
+    let hook = opts.on_finding.clone();
     let sharing = if opts.durable {
         Sharing::Shared
     } else {
@@ -222,8 +223,17 @@ fn spawn_writer(
                     }
                     s
                 });
-                if !changes.is_empty() {
-                    let notes: Vec<_> = changes.iter().map(live::note).collect();
+                // Runs of the hook that could not be made are kept too.
+                let dropped: Vec<_> = hook
+                    .as_ref()
+                    .map(|h| h.take_dropped())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|d| hook::dropped_note(d, poll.started_at))
+                    .collect();
+                if !changes.is_empty() || !dropped.is_empty() {
+                    let mut notes: Vec<_> = changes.iter().map(live::note).collect();
+                    notes.extend(dropped);
                     if let Err(e) = w.write_notes(&notes)
                         && let Ok(s) = r.as_mut()
                     {
@@ -233,9 +243,13 @@ fn spawn_writer(
                 }
                 let _ = reply.send((r, poll, changes, outcomes));
             }
-            // Recording is over (the channel closed): what is still open is said once.
+            // Recording is over (the channel closed): what is still open is said once, and the
+            // hook's runs that the stop left unmade.
             if let (Some(l), Some((seq, at))) = (&findings, last) {
-                let notes: Vec<_> = l.still_open(seq, at).iter().map(live::note).collect();
+                let mut notes: Vec<_> = l.still_open(seq, at).iter().map(live::note).collect();
+                if let Some(h) = &hook {
+                    notes.extend(h.take_dropped().iter().map(|d| hook::dropped_note(d, at)));
+                }
                 if let Err(e) = w.write_notes(&notes) {
                     crate::present::say(&format!(
                         "findings still open not kept as notes: {}",
@@ -385,6 +399,12 @@ pub async fn record<S: Source>(
         if health.note(outcome, &poll, &mut summary, observer) {
             break;
         }
+    }
+    // The hook's runs under way are killed with their process groups, those waiting are not
+    // made (and kept as notes by the writer, before it closes).
+    if let Some(h) = &opts.on_finding {
+        let h = h.clone();
+        let _ = tokio::task::spawn_blocking(move || h.shutdown()).await;
     }
     drop(tx);
     let _ = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -186,8 +186,10 @@ fn a_scrape_while_recording_says_what_show_says() {
             "300ms",
             "--max-runner-rpm",
             "100000",
+            // Long enough for the 2 s hook of a finding that begins about 6.5 s in: a run still
+            // under way when recording stops is killed with it (issue 27).
             "--duration",
-            "8s",
+            "12s",
             "--metrics",
             "127.0.0.1:0",
             "--on-finding",
@@ -318,7 +320,7 @@ fn a_scrape_while_recording_says_what_show_says() {
     assert_eq!(c["state"], "began");
     assert_eq!(c["job"], id);
     assert!(c["seq"].as_u64().unwrap() >= 1);
-    // The polls kept their pace while the slow hook ran: 8 s at 300 ms is about 26 polls.
+    // The polls kept their pace while the slow hook ran: 12 s at 300 ms is about 40 polls.
     let st = rec.0.wait().unwrap();
     assert!(st.success());
     let n = bb(&db, &["snapshots", "--json"])
@@ -327,5 +329,45 @@ fn a_scrape_while_recording_says_what_show_says() {
         .as_array()
         .unwrap()
         .len();
-    assert!(n >= 20, "{n} snapshots in 8 s at 300 ms");
+    assert!(n >= 30, "{n} snapshots in 12 s at 300 ms");
+}
+
+/// Issue 27: a hook that does not exist is refused when recording starts (exit 2, one line,
+/// nothing recorded), not at the first finding; the runner's token is never handed to it.
+#[test]
+fn a_missing_hook_is_refused_at_the_start() {
+    let (_d, db) = tmp();
+    let r = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            "http://127.0.0.1:1",
+            "--job",
+            "j",
+            "--on-finding",
+            "/nonexistent/notify-pager",
+        ],
+    );
+    assert!(r.usage_failure().contains("does not exist"), "{}", r.stderr);
+    assert!(!db.exists(), "nothing recorded");
+    let r = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            "http://127.0.0.1:1",
+            "--job",
+            "j",
+            "--on-finding",
+            "cat",
+            "--on-finding-env",
+            "BLACKBOX_RUNNER_TOKEN",
+        ],
+    );
+    assert!(
+        r.usage_failure().contains("never handed to a hook"),
+        "{}",
+        r.stderr
+    );
 }
