@@ -75,6 +75,7 @@ fn poll(body: Vec<u8>, t: i64) -> Poll {
             date_us: None,
             sent_at_us: None,
             retried: None,
+            secrets_removed: 0,
         }],
     }
 }

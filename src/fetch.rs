@@ -362,6 +362,9 @@ pub struct Fetched {
     /// The first attempt's failure, when the request failed before any response on a kept
     /// connection and was sent again on a new one (`source::http`).
     pub retried: Option<(FetchErrorKind, String)>,
+    /// Secrets the body echoed (the runner's token, a password or secret parameter of the
+    /// URL), replaced by `REDACTED` before anything kept it: how many.
+    pub secrets_removed: u32,
 }
 
 impl Fetched {
@@ -381,6 +384,7 @@ impl Fetched {
             date_us: None,
             sent_at_us: None,
             retried: None,
+            secrets_removed: 0,
         }
     }
 

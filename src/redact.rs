@@ -48,55 +48,75 @@ pub fn url(u: &reqwest::Url) -> String {
     let _ = u.set_username("");
     let _ = u.set_password(None);
     u.set_fragment(None);
-    if u.query().is_some() {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if is_secret_name(&k) {
-                    REDACTED.to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        if pairs.is_empty() {
+    if let Some(q) = u.query().map(str::to_string) {
+        if q.is_empty() {
             u.set_query(None);
         } else {
-            u.query_pairs_mut().clear().extend_pairs(pairs);
+            // As text, on `&` and `;` both (a server may read either as a separator), with
+            // the original encoding kept.
+            u.set_query(Some(&query(&q)));
         }
     }
     u.to_string()
 }
 
+/// A query string with every secret-named parameter's value replaced; separators (`&`, `;`)
+/// and everything else as they were.
+fn query(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    for (i, part) in q.split(['&', ';']).enumerate() {
+        if i > 0 {
+            // The separator that stood here.
+            let at: usize = q
+                .split(['&', ';'])
+                .take(i)
+                .map(|p| p.len() + 1)
+                .sum::<usize>()
+                - 1;
+            out.push_str(&q[at..at + 1]);
+        }
+        match part.split_once('=') {
+            Some((k, _)) if is_secret_name(&decode(k)) => {
+                out.push_str(k);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            None if is_secret_name(&decode(part)) => out.push_str(REDACTED),
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
+/// A parameter name as a server reads it (`api%5Fkey` is `api_key`).
+fn decode(k: &str) -> String {
+    percent_encoding::percent_decode_str(&k.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// A URL given as text, parsed or not (an argument that failed to parse still must not echo
 /// its password in the error line).
 pub fn url_text(s: &str) -> String {
-    if let Ok(u) = reqwest::Url::parse(s.trim()) {
+    if let Ok(u) = reqwest::Url::parse(s.trim())
+        && u.has_host()
+    {
         return url(&u);
     }
-    // Unparsable: cut textually. Userinfo is what sits between `//` and an `@` before the path.
+    // Unparsable (or no URL at all: `bob:pw@host:8123`): cut textually. Userinfo is what sits
+    // before the last `@` ahead of the query, after `//` when there is a scheme.
     let mut out = s.to_string();
-    if let Some(start) = out.find("//").map(|i| i + 2) {
-        // Up to the last `@` anywhere: a password may hold `/`, `?` or `#` (an `@` in the
-        // path or query is cut with it; over-cutting a URL that does not parse is harmless).
-        if let Some(at) = out[start..].rfind('@') {
-            out.replace_range(start..start + at + 1, "");
-        }
+    let start = out.find("//").map_or(0, |i| i + 2);
+    // Up to the last `@` anywhere: a password may hold `/`, `?` or `#` (an `@` in the path or
+    // query is cut with it; over-cutting a URL that does not parse is harmless).
+    if let Some(at) = out[start..].rfind('@') {
+        out.replace_range(start..start + at + 1, "");
     }
     if let Some(h) = out.find('#') {
         out.truncate(h);
     }
     if let Some(q) = out.find('?') {
-        let query: Vec<String> = out[q + 1..]
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if is_secret_name(k) => format!("{k}={REDACTED}"),
-                None if is_secret_name(kv) => REDACTED.to_string(),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out = format!("{}?{}", &out[..q], query.join("&"));
+        out = format!("{}?{}", &out[..q], query(&out[q + 1..]));
     }
     out
 }
@@ -113,27 +133,92 @@ pub fn parse_http_url(s: &str) -> Result<reqwest::Url, String> {
     Ok(u)
 }
 
-/// Every URL-looking run of `text` (an error message of a library) redacted.
+/// Every URL-looking run of `text` (an error message of a library, a server's answer)
+/// redacted: a URL with a scheme; `user:password@host` without one; and any `name=value` whose
+/// name looks like a credential, in a query or not (`POST /?password=...`, `;token=...`).
 pub fn in_text(text: &str) -> Cow<'_, str> {
-    if !text.contains("://") {
+    let has_pair = text.contains('=')
+        && text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-' && c != '%')
+            .any(is_secret_name);
+    if !text.contains("://") && !text.contains('@') && !has_pair {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        // The URL starts at the scheme: the letters just before `://`.
-        let scheme_start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
-            .map_or(0, |p| p + 1);
-        let end = rest[i..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>')
-            .map_or(rest.len(), |p| i + p);
-        out.push_str(&rest[..scheme_start]);
-        out.push_str(&url_text(&rest[scheme_start..end]));
+    // A run ends at a blank or at what closes a quoted or bracketed URL.
+    let is_end = |c: char| {
+        c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>' || c == '<' || c == '('
+    };
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| !is_end(c)).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(is_end).unwrap_or(rest.len());
+        let run = &rest[..end];
+        out.push_str(&redact_run(run));
         rest = &rest[end..];
     }
-    out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// One run of text without blanks, as `in_text` redacts it.
+fn redact_run(run: &str) -> String {
+    if let Some(i) = run.find("://") {
+        // The URL starts at the scheme: the letters just before `://`.
+        let scheme_start = run[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |p| p + 1);
+        return format!(
+            "{}{}",
+            secret_pairs(&run[..scheme_start]),
+            url_text(&run[scheme_start..])
+        );
+    }
+    // `user:password@host`: a colon before an `@`, before any `/`.
+    let head = run.find('/').unwrap_or(run.len());
+    if let Some(at) = run[..head].rfind('@')
+        && run[..at].contains(':')
+    {
+        let user_start = run[..at].rfind(['=', ',', ';', '[']).map_or(0, |p| p + 1);
+        return format!("{}{}", &run[..user_start], secret_pairs(&run[at + 1..]));
+    }
+    secret_pairs(run)
+}
+
+/// `name=value` pairs of a run whose name looks like a credential, values replaced.
+fn secret_pairs(run: &str) -> String {
+    if !run.contains('=') {
+        return run.to_string();
+    }
+    match run.find('?') {
+        Some(q) => format!("{}?{}", pairs_in(&run[..q]), query(&run[q + 1..])),
+        None => pairs_in(run),
+    }
+}
+
+/// `k=v` segments (split on `&`, `;`, `,`) outside a query.
+fn pairs_in(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, c) in s.char_indices().chain(std::iter::once((s.len(), '&'))) {
+        if matches!(c, '&' | ';' | ',') {
+            let seg = &s[last..i];
+            match seg.split_once('=') {
+                Some((k, _)) if is_secret_name(k.rsplit(['.', ':', '[']).next().unwrap_or(k)) => {
+                    out.push_str(k);
+                    out.push('=');
+                    out.push_str(REDACTED);
+                }
+                _ => out.push_str(seg),
+            }
+            if i < s.len() {
+                out.push(c);
+            }
+            last = i + c.len_utf8();
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -218,5 +303,38 @@ mod tests {
         assert_eq!(in_text("no url here"), "no url here");
         assert!(matches!(in_text("no url here"), Cow::Borrowed(_)));
         assert_eq!(in_text("://odd"), "://odd");
+    }
+
+    /// Issue 27: the remaining paths. A URL without a scheme, `;` as a separator, a query in a
+    /// server's answer, a secret pair outside any URL.
+    #[test]
+    fn the_remaining_paths_are_cut_too() {
+        assert_eq!(url_text("bob:pw@host:8123"), "host:8123");
+        assert_eq!(url_text("bob:p/w@host:8123/db"), "host:8123/db");
+        assert_eq!(
+            in_text("invalid value 'bob:hunter2@host:8123' for '--clickhouse'"),
+            "invalid value 'host:8123' for '--clickhouse'"
+        );
+        assert_eq!(
+            u("http://h/x?a=1;password=p;b=2"),
+            "http://h/x?a=1;password=REDACTED;b=2"
+        );
+        assert_eq!(
+            in_text("refused (500): POST /?query=x&password=hunter2 HTTP/1.1"),
+            "refused (500): POST /?query=x&password=REDACTED HTTP/1.1"
+        );
+        assert_eq!(
+            in_text("Code: 516. default: Authentication failed: password=hunter2, user=bob"),
+            "Code: 516. default: Authentication failed: password=REDACTED, user=bob"
+        );
+        assert_eq!(in_text("x=1 y=2 page=3"), "x=1 y=2 page=3");
+        assert_eq!(u("http://h/x?api%5Fkey=s"), "http://h/x?api%5Fkey=REDACTED");
+        for leak in [
+            in_text("at http://h/x?a=1;token=t0k"),
+            in_text("--runner 'u:t0k@runner:8090'"),
+            in_text("see 'endpoint=x;secret=t0k'"),
+        ] {
+            assert!(!leak.contains("t0k"), "{leak}");
+        }
     }
 }

@@ -128,6 +128,7 @@ fn headers(seq: usize) -> Vec<Fetched> {
         date_us: None,
         sent_at_us: None,
         retried: None,
+        secrets_removed: 0,
     };
     vec![
         f(

@@ -505,6 +505,7 @@ mod tests {
             server_time: Some(server_time),
             sent_us: Some(sent_us),
             retried: None,
+            secrets_removed: 0,
         }
     }
 

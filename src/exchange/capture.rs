@@ -312,6 +312,7 @@ fn fetched(url: &Url, saved: &Saved, latency_us: u64, at_us: i64) -> Fetched {
         date_us: saved.header("date").and_then(http_date).or(Some(at_us)),
         sent_at_us: None,
         retried: None,
+        secrets_removed: 0,
     }
 }
 

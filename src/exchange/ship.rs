@@ -330,8 +330,11 @@ pub struct Server {
 impl Server {
     pub fn new(url: &reqwest::Url) -> Result<Server, Error> {
         crate::source::install_crypto();
+        // No redirect is followed: the statement (and the password in the URL) would be sent
+        // on to wherever a 3xx points. A 3xx is an error naming where it pointed.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::failure(format!("cannot build the HTTP client: {e}")))?;
         let user = (!url.username().is_empty()).then(|| {
@@ -376,6 +379,17 @@ impl Server {
             ))
         })?;
         let status = res.status();
+        if status.is_redirection() {
+            let to = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| crate::redact::url_text(&String::from_utf8_lossy(v.as_bytes())))
+                .unwrap_or_else(|| "nowhere said".into());
+            return Err(failed(format!(
+                "answered {status} pointing to {}: redirects are not followed (the statement and its credentials would go there); give that address instead",
+                term(&to)
+            )));
+        }
         let text = res.text().await.map_err(|e| {
             failed(format!(
                 "answer cut off: {}",
@@ -390,7 +404,11 @@ impl Server {
                 .chars()
                 .take(300)
                 .collect::<String>();
-            return Err(failed(format!("refused ({status}): {}", term(&first))));
+            // The server's text may echo the request (`POST /?password=...`): redacted as a URL.
+            return Err(failed(format!(
+                "refused ({status}): {}",
+                term(&crate::redact::in_text(&first))
+            )));
         }
         Ok(text)
     }

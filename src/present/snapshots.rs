@@ -56,6 +56,7 @@ pub fn snapshots_json(rec: &Recording) -> Result<Value, crate::store::StoreError
                     "server_time": f.server_time.map(crate::beacon::format_micros),
                     "sent_at": f.sent_us.map(|d| crate::beacon::format_micros(info.started_at + d as i64)),
                     "retried": f.retried.as_ref().map(|e| json!({"kind": FetchErrorKind::from_u8(e.kind).name(), "message": e.message})),
+                    "secrets_removed": f.secrets_removed,
                     "rows": f.rows.map(|[in_body, kept, repeated, unusable]| json!({
                         "in_body": in_body, "kept": kept, "repeated": repeated, "unusable": unusable})),
                     "problems": f.problems,

@@ -411,15 +411,23 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let h = Hook::new(script.to_str().unwrap(), Duration::from_millis(500), &[]).unwrap();
+        // Long enough for the script to have started its child on a busy machine.
+        let h = Hook::new(script.to_str().unwrap(), Duration::from_secs(2), &[]).unwrap();
         let e = h.run_one(&change()).unwrap_err();
         assert!(e.contains("killed with its process group"), "{e}");
         let pid = std::fs::read_to_string(&pidfile).unwrap();
-        let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
-            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default()
-                .contains(") Z ");
-        assert!(!alive, "the hook's child {pid} outlived it");
+        // A killed process takes a moment to be gone (or a zombie waiting for its reaper).
+        let alive = || {
+            std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+                && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                    .unwrap_or_default()
+                    .contains(") Z ")
+        };
+        let until = Instant::now() + Duration::from_secs(5);
+        while alive() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(), "the hook's child {pid} outlived it");
     }
 
     /// Runs that cannot be made are said and kept: a full queue, and the recording stopping.

@@ -122,6 +122,7 @@ mod tests {
             date_us: None,
             sent_at_us: None,
             retried: None,
+            secrets_removed: 0,
         }
     }
 

@@ -104,6 +104,7 @@ impl SimSource {
                     date_us,
                     sent_at_us: Some(sent_at),
                     retried: None,
+                    secrets_removed: 0,
                 }
             }
         }

@@ -150,6 +150,7 @@ impl FakeSource {
             date_us: reply.date_us,
             sent_at_us: Some(now),
             retried: None,
+            secrets_removed: 0,
         }
     }
 }

@@ -158,6 +158,30 @@ impl HttpSource {
         })
     }
 
+    /// What must never be stored of a request: the token, the URL's password and the values
+    /// of its secret-named parameters (those short enough to be any text are left: a 3-byte
+    /// "secret" would redact half a body).
+    fn secrets_of(&self, req: &Request) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        if let Some(t) = &self.cfg.token {
+            out.push(t.as_bytes().to_vec());
+        }
+        if let Some(p) = req.url.password() {
+            out.push(p.as_bytes().to_vec());
+            let decoded = percent_encoding::percent_decode_str(p).collect::<Vec<u8>>();
+            out.push(decoded);
+        }
+        for (k, v) in req.url.query_pairs() {
+            if redact::is_secret_name(&k) {
+                out.push(v.as_bytes().to_vec());
+            }
+        }
+        out.retain(|s| s.len() >= 4);
+        out.sort();
+        out.dedup();
+        out
+    }
+
     fn origin(url: &reqwest::Url) -> String {
         url.origin().ascii_serialization()
     }
@@ -263,6 +287,7 @@ impl HttpSource {
             date_us,
             sent_at_us: Some(sent_at),
             retried,
+            secrets_removed: 0,
         };
         if resp.content_length().is_some_and(|n| n > self.cfg.body_cap) {
             f.error = Some((
@@ -316,6 +341,9 @@ impl HttpSource {
             );
         }
         tracing::debug!(url = %f.url, status, bytes = body.len(), latency_us = f.latency_us, "fetched");
+        // A server that echoes the request (its headers, its URL) must not get the token or a
+        // password into the recording: replaced before anything keeps the body.
+        f.secrets_removed = remove_secrets(&mut body, &self.secrets_of(&req));
         f.body = Some(body);
         f
     }
@@ -325,6 +353,29 @@ impl Source for HttpSource {
     fn fetch(&self, req: Request) -> impl std::future::Future<Output = Fetched> + Send {
         self.get(req)
     }
+}
+
+/// Replaces every occurrence of each secret in `body` with `REDACTED`; how many there were.
+/// A body without one (nearly all) is only searched, never copied.
+pub(crate) fn remove_secrets(body: &mut Vec<u8>, secrets: &[Vec<u8>]) -> u32 {
+    let mut n = 0;
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        let finder = memchr::memmem::Finder::new(s);
+        if finder.find(body).is_none() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut last = 0;
+        for at in finder.find_iter(body) {
+            out.extend_from_slice(&body[last..at]);
+            out.extend_from_slice(redact::REDACTED.as_bytes());
+            last = at + s.len();
+            n += 1;
+        }
+        out.extend_from_slice(&body[last..]);
+        *body = out;
+    }
+    n
 }
 
 /// Makes rustls' ring provider the process' TLS crypto (once; reqwest is built without one).
@@ -345,6 +396,22 @@ pub fn install_crypto() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_secrets_are_removed_and_counted() {
+        let mut b =
+            br#"{"headers":{"authorization":"Bearer s3cr3t-t0ken"},"url":"/x?token=s3cr3t-t0ken"}"#
+                .to_vec();
+        assert_eq!(remove_secrets(&mut b, &[b"s3cr3t-t0ken".to_vec()]), 2);
+        let t = String::from_utf8(b).unwrap();
+        assert!(
+            !t.contains("s3cr3t") && t.contains("Bearer REDACTED"),
+            "{t}"
+        );
+        let mut clean = b"nothing here".to_vec();
+        assert_eq!(remove_secrets(&mut clean, &[b"s3cr3t".to_vec()]), 0);
+        assert_eq!(clean, b"nothing here");
+    }
 
     #[test]
     fn retry_after_seconds_or_date() {

@@ -195,6 +195,10 @@ pub struct FetchRec {
     /// keep-alive connection the server closed as it was reused). Everything else in this
     /// record is the second attempt's.
     pub retried: Option<FetchErrorRec>,
+    /// Secrets the body echoed (the runner's token, a password or secret parameter of the
+    /// URL), replaced by `REDACTED` before the body was stored: how many. The body is kept as
+    /// received but for them.
+    pub secrets_removed: u32,
 }
 
 impl FetchRec {
@@ -266,6 +270,7 @@ pub mod v2 {
                 server_time: f.server_time,
                 sent_us: None,
                 retried: None,
+                secrets_removed: 0,
             }
         }
     }
@@ -392,6 +397,7 @@ pub mod v1 {
                 server_time: None,
                 sent_us: None,
                 retried: None,
+                secrets_removed: 0,
             }
         }
     }

@@ -660,6 +660,7 @@ impl Writer {
                     kind: *k as u8,
                     message: m.clone(),
                 }),
+                secrets_removed: f.secrets_removed,
             });
         }
 

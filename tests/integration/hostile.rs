@@ -177,3 +177,133 @@ fn a_spec_declaring_ten_million_cells_is_summarised() {
     bb(&db, &["report"]).ok();
     bb(&db, &["diff", "first", "last"]).ok();
 }
+
+/// A server answering every request with `answer(request head)`, on loopback.
+fn echo_server(answer: fn(&str) -> String) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let _ = w.write_all(answer(&head).as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+fn reply(status: &str, extra: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
+        body.len()
+    )
+}
+
+/// Issue 27: an endpoint that echoes the request (headers, URL) does not get the admin token
+/// or a password into the recording: replaced before the body is stored, and counted on the
+/// request.
+#[test]
+fn a_body_echoing_the_token_is_stored_without_it() {
+    let runner = echo_server(|head| {
+        let body = serde_json::json!({ "echo": head }).to_string();
+        reply("200 OK", "", &body)
+    });
+    let (_d, db) = tmp();
+    let mut c = bin();
+    c.env("BLACKBOX_RUNNER_TOKEN", "t0ken-of-the-runner")
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "record",
+            "--runner",
+            &runner,
+            "--job",
+            "j",
+            "--count",
+            "2",
+            "--interval",
+            "200ms",
+            "--no-live-findings",
+        ]);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snaps = bb(&db, &["snapshots", "--json"]).ok().json();
+    let admin: Vec<&serde_json::Value> = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["sources"].as_array().unwrap())
+        .filter(|f| f["source"].as_str().unwrap().starts_with("runner.admin"))
+        .collect();
+    assert!(!admin.is_empty(), "the admin request was made");
+    assert!(admin.iter().all(|f| f["secrets_removed"] == 1), "{admin:?}");
+    // Every stored body, read back: the token is in none.
+    let d = beacon_blackbox::store::open_reader(&db).unwrap();
+    let r = beacon_blackbox::store::Reader::new(&d).unwrap();
+    for id in r.body_ids().unwrap() {
+        let b = r.body(id).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&b).contains("t0ken-of-the-runner"),
+            "body {id} holds the token"
+        );
+    }
+}
+
+/// Issue 27: `ship` follows no redirect (the statement and the password would go on), and a
+/// server's error text that echoes the request is redacted like a URL.
+#[test]
+fn ship_follows_no_redirect_and_redacts_an_echoed_request() {
+    let (_d, db, _) = record_scenario("classic", 120.0);
+    let to = echo_server(|_| {
+        reply(
+            "307 Temporary Redirect",
+            "location: http://u:pw@elsewhere:8123/?password=hunter2\r\n",
+            "",
+        )
+    });
+    let r = bb(
+        &db,
+        &[
+            "ship",
+            "--clickhouse",
+            &format!(
+                "{}/?user=bob&password=hunter2",
+                to.replace("http://", "http://bob:hunter2@")
+            ),
+        ],
+    );
+    let line = r.clean_failure().to_string();
+    assert!(line.contains("redirects are not followed"), "{line}");
+    assert!(!line.contains("hunter2"), "{line}");
+    let echo = echo_server(|head| {
+        let first = head.lines().next().unwrap_or("").to_string();
+        reply("500 Internal Server Error", "", &first)
+    });
+    let r = bb(
+        &db,
+        &[
+            "ship",
+            "--clickhouse",
+            &format!("{echo}/?password=hunter2;token=hunter2"),
+        ],
+    );
+    let line = r.clean_failure().to_string();
+    assert!(line.contains("refused (500"), "{line}");
+    assert!(!line.contains("hunter2"), "{line}");
+}

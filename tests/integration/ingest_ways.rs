@@ -41,6 +41,7 @@ fn fetched(kind: SourceKind, status: u16, url: &str, body: Option<Vec<u8>>) -> F
         date_us: None,
         sent_at_us: None,
         retried: None,
+        secrets_removed: 0,
     }
 }
 
