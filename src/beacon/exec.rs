@@ -202,17 +202,15 @@ impl FieldReader<'_> {
     }
 }
 
-/// An RFC 3339 time: `Ok(None)` for Go's zero time (some versions write it for "never"),
-/// `Err` for text that is not a time.
+/// An RFC 3339 time, signed (a time at or before the epoch is kept as sent): `Ok(None)` for
+/// Go's zero time (some versions write it for "never"), `Err` for text that is not a time.
 fn parse_time(s: &str) -> Result<Option<i64>, ()> {
     let t = s.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    let us = chrono::DateTime::parse_from_rfc3339(t)
-        .map_err(|_| ())?
-        .timestamp_micros();
-    Ok(parse_time_micros(t).filter(|_| us > 0))
+    chrono::DateTime::parse_from_rfc3339(t).map_err(|_| ())?;
+    Ok(parse_time_micros(t))
 }
 
 /// One row: the execution (id 0 when it has none) and whether its id was usable.

@@ -2,7 +2,12 @@
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
-/// Parses an RFC 3339 time into microseconds since the epoch; `""` and garbage are `None`.
+/// Go's zero time (`0001-01-01T00:00:00Z`), which some runner versions write for "never".
+pub const GO_ZERO_US: i64 = -62_135_596_800_000_000;
+
+/// Parses an RFC 3339 time into microseconds since the epoch, signed: a time at or before the
+/// epoch is kept as it was sent (`1969-12-31T23:59:59Z` is -1 s). `""`, garbage and Go's zero
+/// time ("never") are `None`.
 pub fn parse_time_micros(s: &str) -> Option<i64> {
     let s = s.trim();
     if s.is_empty() {
@@ -11,8 +16,7 @@ pub fn parse_time_micros(s: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc).timestamp_micros())
-        // Go's zero time, written by some versions for "never".
-        .filter(|&us| us > 0)
+        .filter(|&us| us != GO_ZERO_US)
 }
 
 /// Microseconds since the epoch as RFC 3339 (UTC, `Z`), with fractions only when present.
@@ -40,6 +44,11 @@ mod tests {
     fn parses_all_precisions() {
         assert_eq!(parse_time_micros(""), None);
         assert_eq!(parse_time_micros("0001-01-01T00:00:00Z"), None);
+        // Issue 27: at or before the epoch, kept as sent.
+        assert_eq!(parse_time_micros("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time_micros("1969-12-31T23:59:59Z"), Some(-1_000_000));
+        let old = parse_time_micros("1900-01-01T00:00:00Z").unwrap();
+        assert_eq!(format_micros(old), "1900-01-01T00:00:00Z");
         let s = parse_time_micros("2025-10-01T14:56:31Z").unwrap();
         let us = parse_time_micros("2025-10-01T14:56:31.190224Z").unwrap();
         assert_eq!(us - s, 190_224);

@@ -82,6 +82,13 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             s.has.len(),
             held(&s.has),
         )?;
+        if !s.foreign.is_empty() {
+            writeln!(
+                out,
+                "note: the server held analysis rows of this recording as of snapshots it never had ({}): planted or from another copy; removed, so that they freeze nothing",
+                runs(&s.foreign)
+            )?;
+        }
         if s.clamped > 0 {
             writeln!(
                 out,

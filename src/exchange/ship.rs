@@ -470,6 +470,9 @@ pub struct Shipped {
     pub clamped: usize,
     /// The file was not closed cleanly (its recorder was killed): read through a repaired copy.
     pub recovered: bool,
+    /// Analysis rows of this recording the server held as of snapshots it never had (a row
+    /// planted, or written by another copy): those versions, removed so they freeze nothing.
+    pub foreign: BTreeSet<u64>,
 }
 
 /// Seqs as runs: `1-5, 8, 10-12`, at most six runs named.
@@ -582,6 +585,7 @@ pub async fn ship_once(
         had,
         clamped: 0,
         recovered,
+        foreign: BTreeSet::new(),
     };
     ship_recording_row(server, db_name, &rec, &id, path).await?;
     let report = if missing.is_empty() {
@@ -643,37 +647,75 @@ pub async fn ship_once(
             .await?;
         shipped.has.extend(from..=to);
     }
-    shipped.rows += ship_analysis(server, db_name, &rec, &id, report).await?;
+    let (rows, foreign) = ship_analysis(server, db_name, &rec, &id, report).await?;
+    shipped.rows += rows;
+    shipped.foreign = foreign;
     Ok(shipped)
 }
 
-/// The tables that carry the analysis, as of the last snapshot, when the server's are older:
-/// what changed since the version it has (all of it the first time).
+/// The versions (`as_of_seq`) of an analysis table the server holds for a recording: a set,
+/// never its maximum taken on trust.
+async fn versions_held(
+    server: &Server,
+    db_name: &str,
+    table: &str,
+    id: &str,
+) -> Result<BTreeSet<u64>, Error> {
+    let text = server
+        .query(
+            &format!(
+                "SELECT DISTINCT as_of_seq FROM {db_name}.{table} WHERE recording_id = '{}' FORMAT TabSeparated",
+                id.replace(['\'', '\\'], "")
+            ),
+            Vec::new(),
+        )
+        .await?;
+    Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// The tables that carry the analysis, as of the last snapshot, when the server lacks that
+/// version: what changed since the latest version of this file it has (all of it the first
+/// time). Versions the server holds from beyond this file's last snapshot cannot be its own
+/// (a planted row, another copy's): the replacing merge would keep them over every version to
+/// come, so they are removed first and said (returned).
 async fn ship_analysis(
     server: &Server,
     db_name: &str,
     rec: &Recording,
     id: &str,
     report: Option<crate::analysis::report::Report>,
-) -> Result<usize, Error> {
+) -> Result<(usize, BTreeSet<u64>), Error> {
     let Some(last) = rec.infos.last().map(|i| i.seq) else {
-        return Ok(0);
+        return Ok((0, BTreeSet::new()));
     };
-    let have: Option<u64> = server
-        .query(
-            &format!(
-                "SELECT max(as_of_seq), count() FROM {db_name}.answers WHERE recording_id = '{}' FORMAT TabSeparated",
-                id.replace(['\'', '\\'], "")
-            ),
-            Vec::new(),
-        )
-        .await?
-        .trim()
-        .split_once('\t')
-        .and_then(|(m, n)| (n.trim() != "0").then(|| m.trim().parse().ok()).flatten());
-    if have.is_some_and(|h| h >= last) {
-        return Ok(0);
+    let mut foreign = BTreeSet::new();
+    for (table, _, _) in &ANALYSIS {
+        let beyond: Vec<u64> = versions_held(server, db_name, table, id)
+            .await?
+            .into_iter()
+            .filter(|v| *v > last)
+            .collect();
+        if beyond.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = beyond.iter().map(|v| v.to_string()).collect();
+        server
+            .query(
+                &format!(
+                    "ALTER TABLE {db_name}.{table} DELETE WHERE recording_id = '{}' AND as_of_seq IN ({})",
+                    id.replace(['\'', '\\'], ""),
+                    list.join(", ")
+                ),
+                Vec::new(),
+            )
+            .await?;
+        foreign.extend(beyond);
     }
+    let held = versions_held(server, db_name, "answers", id).await?;
+    if held.contains(&last) {
+        return Ok((0, foreign));
+    }
+    let have: Option<u64> = held.range(..last).next_back().copied();
     let report = match report {
         Some(r) => r,
         None => crate::analysis::report::report(rec, None)?,
@@ -738,7 +780,7 @@ async fn ship_analysis(
             json_rows(&d.answers, ANALYSIS[2].2, &mut c),
         )
         .await?;
-    Ok(n)
+    Ok((n, foreign))
 }
 
 async fn ship_recording_row(

@@ -129,6 +129,9 @@ impl Metrics {
         let _ = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
+                if let Some(m) = weak.upgrade() {
+                    m.seed_rows();
+                }
                 loop {
                     let Some(m) = weak.upgrade() else { return };
                     let want = {
@@ -150,6 +153,40 @@ impl Metrics {
                     m.render_recording(want);
                 }
             });
+    }
+
+    /// When each job's complete list last grew, as the file says (not since this session
+    /// began: a recorder restarted every few minutes would otherwise never see a job stall).
+    fn seed_rows(&self) {
+        let Ok(d) = open_reader(&self.path) else {
+            return;
+        };
+        let Ok(rec) = Recording::open(&d) else {
+            return;
+        };
+        let Some(last) = rec.infos.last().map(|i| i.seq) else {
+            return;
+        };
+        let Ok(state) = rec.state_at(last, &rec.jobs) else {
+            return;
+        };
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        for js in &state.jobs {
+            if let Ok(h) = crate::analysis::history::job_history(&rec, js)
+                && let Some(at) = h.growth.last_new_row_at
+            {
+                let n = js.row_count();
+                // A commit of this session may have come first: the earlier growth stands.
+                c.rows
+                    .entry(js.job_id.clone())
+                    .and_modify(|e| {
+                        if e.0 == n {
+                            e.1 = e.1.min(at.0);
+                        }
+                    })
+                    .or_insert((n, at.0));
+            }
+        }
     }
 
     fn rendered_seq(&self) -> u64 {

@@ -371,3 +371,47 @@ fn a_missing_hook_is_refused_at_the_start() {
         r.stderr
     );
 }
+
+/// Issue 27: the stalled-job figure comes from the file, not from the session: a recorder
+/// restarted on a recording whose job last grew long ago says so at once.
+#[test]
+fn the_stalled_job_figure_survives_a_restart() {
+    let (_d, db, _) = record_scenario("classic", 60.0);
+    let (_rec, line) = spawn_until(
+        &[
+            "record",
+            "--db",
+            db.to_str().unwrap(),
+            "--runner",
+            "http://127.0.0.1:1",
+            "--job",
+            "bias-detection-1759330371966",
+            "--interval",
+            "300ms",
+            "--duration",
+            "20s",
+            "--metrics",
+            "127.0.0.1:0",
+            "--no-extras",
+        ],
+        "metrics at",
+    );
+    let url = line.trim_start_matches("metrics at ").trim().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, _, body) = http_get(&url).unwrap();
+        let text = String::from_utf8(body).unwrap();
+        if let Some(v) = value(
+            &text,
+            "beacon_job_since_last_new_row_seconds",
+            &[("beacon_job", "bias-detection-1759330371966")],
+        ) && value(&text, "blackbox_commits_total", &[]).unwrap_or(0.0) >= 1.0
+        {
+            // The recording's job last grew in 2025: far more than this session's seconds.
+            assert!(v > 86_400.0, "{v}: the figure restarted with the session");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

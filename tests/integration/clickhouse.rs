@@ -256,3 +256,76 @@ fn a_refusing_server_is_one_clean_line() {
     assert!(line.contains("did not answer"), "{line}");
     assert!(!r.stderr.contains("Sekr1t"));
 }
+
+/// Issue 27: the analysis tables are shipped by sets, not by the server's maximum taken on
+/// trust. One planted `answers` row as of a snapshot the recording never had is removed and
+/// named, and the next ship brings the answers up to date (it froze them before).
+#[test]
+fn a_planted_analysis_row_freezes_nothing() {
+    let Some(ch) = start() else { return };
+    let url = ch.url();
+    let scenario = beacon_blackbox::sim::builtin("classic").unwrap();
+    let job = scenario.jobs[0].id.clone();
+    let clock = std::sync::Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
+    let s = beacon_blackbox::sim::Sim::with_clock(scenario, clock.clone(), T0, 1.0, Some(0));
+    let src = beacon_blackbox::sim::SimSource::new(s, 10_000_000, false);
+    let mut opts = options(&[&job], 60.0);
+    opts.stop = beacon_blackbox::record::Stop::Count(4);
+    let (d, db) = tmp();
+    record_lib(&db, opts.clone(), &src, clock.clone());
+    let ship = || {
+        bb(
+            &db,
+            &["ship", "--clickhouse", &url, "--database", "planted"],
+        )
+        .ok()
+    };
+    ship();
+    let rid = {
+        let out = d.path().join("jl");
+        bb(
+            &db,
+            &[
+                "export",
+                "--format",
+                "jsonl",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+        .ok();
+        let first = std::fs::read_to_string(out.join("snapshots.jsonl")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+        v["recording_id"].as_str().unwrap().to_string()
+    };
+    let rows_now = || {
+        ch.query(&format!(
+            "SELECT as_of_seq, rows FROM planted.answers FINAL WHERE recording_id = '{rid}'"
+        ))
+    };
+    assert!(rows_now().starts_with("4\t"), "{}", rows_now());
+    // Planted: a version from far beyond the recording.
+    ch.post(&format!(
+        "INSERT INTO planted.answers (recording_id, job, as_of_seq, as_of_us, expected_cells, rows, covered, missing, unknown, duplicated_cells, extra_runs, repeated_rows, unexpected, no_cell, failed) VALUES ('{rid}', '{job}', 99999999, 0, 0, 12345, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
+    ));
+    assert!(rows_now().starts_with("99999999\t12345"), "{}", rows_now());
+    // The recording goes on; the next ship removes the planted version and says so.
+    opts.stop = beacon_blackbox::record::Stop::Count(8);
+    record_lib(&db, opts, &src, clock);
+    let out = ship();
+    assert!(
+        out.stdout.contains("never had (99999999)"),
+        "{}",
+        out.stdout
+    );
+    let want = bb(&db, &["show", "--json"]).ok().json()["jobs"][0]["rows"].clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = rows_now();
+        if now == format!("12\t{want}") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "answers stayed frozen: {now}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

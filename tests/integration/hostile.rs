@@ -307,3 +307,34 @@ fn ship_follows_no_redirect_and_redacts_an_echoed_request() {
     assert!(line.contains("refused (500"), "{line}");
     assert!(!line.contains("hunter2"), "{line}");
 }
+
+/// Issue 27: times at or before the epoch are kept as they were sent (signed microseconds),
+/// not made null; only Go's zero time means "never".
+#[test]
+fn times_at_or_before_the_epoch_are_kept() {
+    let all = r#"{"executions":[
+        {"id":1,"status":"failed","question_id":"q","model_id":"m","region":"US","started_at":"1969-12-31T23:59:59Z","completed_at":"1970-01-01T00:00:00Z"},
+        {"id":2,"status":"failed","question_id":"q","model_id":"m","region":"US","started_at":"1900-01-01T00:00:00Z","completed_at":"0001-01-01T00:00:00Z"}]}"#;
+    let spec = r#"{"questions":["q"],"models":[{"id":"m","regions":["US"]}]}"#;
+    let (_d, db) = record_bodies(all.into(), spec.into(), r#"{"providers":[]}"#.into(), 2);
+    let rows = bb(&db, &["show", "--rows", "--json"]).ok().json();
+    let by_id = |id: i64| {
+        rows["jobs"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id(1)["started_at"], "1969-12-31T23:59:59Z");
+    assert_eq!(by_id(1)["completed_at"], "1970-01-01T00:00:00Z");
+    assert_eq!(by_id(2)["started_at"], "1900-01-01T00:00:00Z");
+    assert!(
+        by_id(2)["completed_at"].is_null(),
+        "Go's zero time is never"
+    );
+    // And every output still works on them.
+    bb(&db, &["report", "--format", "html"]).ok();
+    bb(&db, &["report"]).ok();
+}
