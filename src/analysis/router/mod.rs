@@ -419,11 +419,12 @@ fn only_weak(signs: &[RestartSign]) -> bool {
 /// some provider was healthy before (an inference would have been served by one, and moved its
 /// rate): the start-up checks of a restart.
 fn checks_together(pairs: &[(&Provider, &Provider)]) -> bool {
+    // A stamp that appears where there was none is a first round completing (a router that
+    // had just started), not evidence of a restart.
     let moved: Vec<i64> = pairs
         .iter()
         .filter_map(|(b, x)| match (b.last_health_check, x.last_health_check) {
             (Some(t0), Some(t1)) if t1 > t0 => Some(t1),
-            (None, Some(t1)) => Some(t1),
             _ => None,
         })
         .collect();
@@ -434,11 +435,13 @@ fn checks_together(pairs: &[(&Provider, &Provider)]) -> bool {
     // completes, and a golem check that raises leaves its provider unhealthy at 0. A provider
     // that kept an earlier stamp was not restarted (a round forced by `/debug/force-health-
     // check` leaves a raised check's old stamp in place).
-    let all_checked = pairs.iter().all(|(b, x)| {
-        x.last_health_check
-            .is_some_and(|t1| Some(t1) > b.last_health_check)
-            || (x.healthy == Some(false) && x.last_health_check.is_none())
-    });
+    let all_checked = pairs
+        .iter()
+        .all(|(b, x)| match (b.last_health_check, x.last_health_check) {
+            (Some(t0), Some(t1)) => t1 > t0,
+            (_, None) => x.healthy == Some(false),
+            (None, Some(_)) => false,
+        });
     let rates_still = pairs.iter().all(|(b, x)| {
         (x.success_rate, x.avg_latency) == (b.success_rate, b.avg_latency)
             || (x.success_rate == Some(1.0) && x.avg_latency.is_none_or(|l| l == 0.0))
@@ -931,5 +934,224 @@ mod tests {
             restart_signs(&a, &c, false),
             vec![RestartSign::VersionChanged, RestartSign::ChecksReset]
         );
+    }
+
+    fn pv(name: &str, healthy: bool, checked: Option<i64>, rate: f64, latency: f64) -> Provider {
+        Provider {
+            name: name.into(),
+            region: Some("us-east".into()),
+            healthy: Some(healthy),
+            last_health_check: checked,
+            success_rate: Some(rate),
+            avg_latency: Some(latency),
+            ..Default::default()
+        }
+    }
+
+    fn rec(list: Vec<Provider>) -> RouterRec {
+        RouterRec {
+            health: None,
+            providers: Some(list),
+        }
+    }
+
+    /// Which answer carries a change: what a change's "since" is read from.
+    #[test]
+    fn provider_changes_are_of_providers_and_counts_of_health() {
+        assert!(
+            RouterChange::ProviderAppeared {
+                provider: "a".into()
+            }
+            .of_providers()
+        );
+        assert!(
+            RouterChange::ProviderHealth {
+                provider: "a".into(),
+                healthy: Some(false),
+                checked: false
+            }
+            .of_providers()
+        );
+        assert!(
+            !RouterChange::HealthyCount {
+                from_healthy: Some(1),
+                from_total: Some(1),
+                to_healthy: Some(0),
+                to_total: Some(1)
+            }
+            .of_providers()
+        );
+    }
+
+    /// Issue 26, case 4: every check run anew together, rates untouched: a sign. Each part of
+    /// the rule, one at a time, turns it off.
+    #[test]
+    fn checks_moving_together_is_a_restart_sign_only_when_every_part_holds() {
+        let together = |before: Vec<Provider>, after: Vec<Provider>| {
+            restart_signs(&rec(before), &rec(after), false).contains(&RestartSign::ChecksTogether)
+        };
+        let t = 1_000_000_000i64;
+        let base = || {
+            vec![
+                pv("a", true, Some(t), 1.0, 0.0),
+                pv("b", false, Some(t), 1.0, 0.0),
+            ]
+        };
+        // Both stamped anew within a round: the sign.
+        assert!(together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
+        // One kept its stamp (unhealthy, raised in a forced round): no restart.
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", false, Some(t), 1.0, 0.0)
+            ]
+        ));
+        // One raised at start-up: unhealthy at 0 after. Still the sign.
+        assert!(together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", false, None, 1.0, 0.0)
+            ]
+        ));
+        // A stamp equal to the one before has not moved.
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", true, Some(t), 1.0, 0.0)
+            ]
+        ));
+        // Stamps further apart than one round: two rounds, not the start-up one.
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", true, Some(t + 80_000_000), 1.0, 0.0)
+            ]
+        ));
+        // A rate moved (not back to its start): an inference set the round off.
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 0.9, 0.4),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
+        // A rate back to its start is a restart's, not an inference's.
+        let worn = vec![
+            pv("a", true, Some(t), 0.8, 0.5),
+            pv("b", false, Some(t), 1.0, 0.0),
+        ];
+        assert!(together(
+            worn,
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
+        // Nobody healthy before: an inference could not have been served; not told apart.
+        let sick = vec![
+            pv("a", false, Some(t), 1.0, 0.0),
+            pv("b", false, Some(t), 1.0, 0.0),
+        ];
+        assert!(!together(
+            sick,
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 0.0),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
+        // A first round completing where there was no stamp: a router that had just started.
+        let fresh = vec![pv("a", true, None, 1.0, 0.0), pv("b", true, None, 1.0, 0.0)];
+        assert!(!together(
+            fresh,
+            vec![
+                pv("a", true, Some(t), 1.0, 0.0),
+                pv("b", true, Some(t + 1_000_000), 1.0, 0.0)
+            ]
+        ));
+    }
+
+    /// Stamps going back is a restart; equal ones are not.
+    #[test]
+    fn checks_reset_needs_every_stamp_back() {
+        let t = 1_000_000_000i64;
+        let before = rec(vec![
+            pv("a", true, Some(t), 1.0, 0.0),
+            pv("b", true, Some(t), 1.0, 0.0),
+        ]);
+        let back = rec(vec![
+            pv("a", true, Some(t - 1), 1.0, 0.0),
+            pv("b", true, None, 1.0, 0.0),
+        ]);
+        assert!(restart_signs(&before, &back, false).contains(&RestartSign::ChecksReset));
+        let same = rec(vec![
+            pv("a", true, Some(t), 1.0, 0.0),
+            pv("b", true, None, 1.0, 0.0),
+        ]);
+        assert!(!restart_signs(&before, &same, false).contains(&RestartSign::ChecksReset));
+        assert!(only_weak(&[
+            RestartSign::ChecksTogether,
+            RestartSign::QueuesEmptied
+        ]));
+        assert!(!only_weak(&[
+            RestartSign::ChecksTogether,
+            RestartSign::VersionChanged
+        ]));
+    }
+
+    /// The queues emptying joins the restart seen since the answer before (after `before`, up
+    /// to `seq`), else stands alone.
+    #[test]
+    fn queues_emptied_join_the_restart_of_their_window() {
+        let restart = |seq| Restart {
+            seq,
+            at: Stamp(0),
+            signs: vec![RestartSign::ChecksTogether],
+            possible: true,
+            version_from: None,
+            version_to: None,
+        };
+        let e = |before, seq| super::super::endpoints::EndpointsReport {
+            queues: vec![super::super::endpoints::QueueSeries {
+                source: "router.queue_status",
+                points: vec![],
+                changes: 0,
+                emptied: vec![(before, seq, Stamp(0))],
+                max: Default::default(),
+            }],
+            ..Default::default()
+        };
+        for (at, before, seq, joins) in [
+            (10, 9, 10, true),
+            (10, 10, 12, false),
+            (10, 5, 9, false),
+            (10, 5, 12, true),
+        ] {
+            let mut rr = RouterReport {
+                restarts: vec![restart(at)],
+                ..Default::default()
+            };
+            queue_restarts(&mut rr, &e(before, seq));
+            assert_eq!(
+                rr.restarts.len(),
+                if joins { 1 } else { 2 },
+                "{before}..{seq}"
+            );
+            let it = rr.restarts.iter().find(|r| r.seq == at).unwrap();
+            assert_eq!(
+                it.signs.contains(&RestartSign::QueuesEmptied),
+                joins,
+                "{before}..{seq}"
+            );
+        }
     }
 }
