@@ -218,6 +218,8 @@ pub struct StuckJobs {
     pub max_count: u64,
     pub first_seen: Option<Stamp>,
     pub last_seen: Option<Stamp>,
+    /// The last answer, stuck jobs or not: whether `last_seen` is still the case.
+    pub last_answer: Option<Stamp>,
     /// Every job id it named.
     pub jobs: Vec<String>,
 }
@@ -400,6 +402,7 @@ fn stuck_jobs(
             continue;
         };
         st.answers += 1;
+        st.last_answer = Some(at(a.seq));
         let n = flat
             .get("stuck_jobs_count")
             .and_then(|v| number(v))

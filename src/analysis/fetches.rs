@@ -52,14 +52,20 @@ pub(super) fn fetch_report(rec: &Recording) -> FetchReport {
             }
         }
     }
-    fr.outages = windows(rec, |f| f.outcome().is_failure());
-    fr.gaps = windows(rec, |f| f.outcome().is_gap());
+    // A request not sent says nothing of its source: it neither extends an outage nor ends it.
+    fr.outages = windows(rec, |f| f.outcome().is_failure(), |f| f.outcome().is_gap());
+    fr.gaps = windows(rec, |f| f.outcome().is_gap(), |_| false);
     fr
 }
 
 /// Windows of consecutive snapshots in which a source's requests matched `bad` (per source
 /// and job), each closed by the next snapshot in which that source's requests did not.
-fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
+/// Requests `silent` says nothing of are passed over.
+fn windows(
+    rec: &Recording,
+    bad: impl Fn(&FetchRec) -> bool,
+    silent: impl Fn(&FetchRec) -> bool,
+) -> Vec<Outage> {
     // (source, job, the URL of an `--endpoint`)
     type Key = (u8, Option<u32>, Option<u32>);
     struct Open {
@@ -102,7 +108,7 @@ fn windows(rec: &Recording, bad: impl Fn(&FetchRec) -> bool) -> Vec<Outage> {
     };
     for (info, snap) in rec.infos.iter().zip(&rec.snaps) {
         let mut status: BTreeMap<Key, Option<FetchKind>> = BTreeMap::new();
-        for f in &snap.fetches {
+        for f in snap.fetches.iter().filter(|f| !silent(f)) {
             let endpoint = (f.source == SourceKind::Custom as u8).then_some(f.url);
             let e = status.entry((f.source, f.job, endpoint)).or_insert(None);
             if bad(f) && e.is_none() {

@@ -265,7 +265,83 @@ pub enum Finding {
     },
 }
 
+/// Every finding's `kind`, as its JSON and metrics name it.
+pub const KINDS: [&str; 33] = [
+    "empty_recording",
+    "job_not_found",
+    "default_view_truncated",
+    "coverage",
+    "no_spec",
+    "matrix_counted",
+    "unplanned_regions",
+    "only_default_view",
+    "missing_cells",
+    "unexpected_rows",
+    "rows_without_cell",
+    "repeated_ids",
+    "rows_without_id",
+    "clock_skew",
+    "failure_signature",
+    "exact_duration",
+    "near_instant_failures",
+    "failure_span",
+    "vanished_rows",
+    "status_changed",
+    "status_stayed",
+    "router_all_healthy",
+    "failed_while_all_healthy",
+    "router_changes",
+    "healthy_with_none",
+    "health_disagrees",
+    "provider_state",
+    "provider_rate",
+    "router_restart",
+    "row_problems",
+    "fetch_outage",
+    "stuck_jobs",
+    "recorder_gap",
+];
+
 impl Finding {
+    /// Its `kind` (the JSON tag).
+    pub fn kind(&self) -> &'static str {
+        use Finding::*;
+        match self {
+            EmptyRecording => "empty_recording",
+            JobNotFound { .. } => "job_not_found",
+            DefaultViewTruncated { .. } => "default_view_truncated",
+            Coverage { .. } => "coverage",
+            NoSpec { .. } => "no_spec",
+            MatrixCounted { .. } => "matrix_counted",
+            UnplannedRegions { .. } => "unplanned_regions",
+            OnlyDefaultView { .. } => "only_default_view",
+            MissingCells { .. } => "missing_cells",
+            UnexpectedRows { .. } => "unexpected_rows",
+            RowsWithoutCell { .. } => "rows_without_cell",
+            RepeatedIds { .. } => "repeated_ids",
+            RowsWithoutId { .. } => "rows_without_id",
+            ClockSkew { .. } => "clock_skew",
+            FailureSignature { .. } => "failure_signature",
+            ExactDuration { .. } => "exact_duration",
+            NearInstantFailures { .. } => "near_instant_failures",
+            FailureSpan { .. } => "failure_span",
+            VanishedRows { .. } => "vanished_rows",
+            StatusChanged { .. } => "status_changed",
+            StatusStayed { .. } => "status_stayed",
+            RouterAllHealthy { .. } => "router_all_healthy",
+            FailedWhileAllHealthy { .. } => "failed_while_all_healthy",
+            RouterChanges { .. } => "router_changes",
+            HealthyWithNone { .. } => "healthy_with_none",
+            HealthDisagrees { .. } => "health_disagrees",
+            ProviderState { .. } => "provider_state",
+            ProviderRate { .. } => "provider_rate",
+            RouterRestart { .. } => "router_restart",
+            RowProblems { .. } => "row_problems",
+            FetchOutage { .. } => "fetch_outage",
+            StuckJobs { .. } => "stuck_jobs",
+            RecorderGap { .. } => "recorder_gap",
+        }
+    }
     /// The job a finding is about, if one.
     pub fn job(&self) -> Option<&str> {
         use Finding::*;

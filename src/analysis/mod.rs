@@ -12,6 +12,7 @@ pub mod failures;
 pub mod fetches;
 pub mod findings;
 pub mod history;
+pub mod judge;
 pub mod job;
 pub mod lanes;
 pub mod matrix;

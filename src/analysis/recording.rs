@@ -33,6 +33,10 @@ pub struct Recording {
     pub seen: super::seen::SeenIndex,
     /// The runner's and the router's clocks against the recorder's, from their answers.
     pub clocks: super::clocks::Clocks,
+    /// Findings as judged while recording (`record::live`), by row id.
+    pub findings: Vec<(u64, crate::store::schema::FindingRec)>,
+    /// The recording's id (`None` in a file from before ids).
+    pub id: Option<String>,
 }
 
 /// An annotation of the recording.
@@ -141,7 +145,8 @@ impl Recording {
         Self::with_reader(Reader::windowed(db, from, to)?)
     }
 
-    fn with_reader(reader: Reader) -> Result<Self, StoreError> {
+    /// The recording a reader sees (the live judge's, on the writer's own database).
+    pub fn with_reader(reader: Reader) -> Result<Self, StoreError> {
         let (infos, snaps): (Vec<SnapshotInfo>, Vec<SnapshotRec>) =
             reader.snapshots()?.into_iter().unzip();
         let notes = reader
@@ -163,6 +168,8 @@ impl Recording {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             notes,
             pruned: reader.pruned()?,
+            findings: reader.findings()?,
+            id: reader.recording_id()?,
             seen: super::seen::SeenIndex::build(&infos, &snaps),
             infos,
             snaps,

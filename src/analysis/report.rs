@@ -69,6 +69,9 @@ pub struct Pruned {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RecordingInfo {
+    /// The recording's id, as in the exports and the fleet copy (`None`: a file from before
+    /// ids).
+    pub recording_id: Option<String>,
     pub snapshots: usize,
     pub first: Option<SnapshotRef>,
     pub last: Option<SnapshotRef>,
@@ -85,6 +88,10 @@ pub struct RecordingInfo {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    /// Each finding's first snapshot as judged while recording (`judge::first_seen`); the
+    /// JSON puts it in each finding as `first_seen`.
+    #[serde(skip)]
+    pub first_seen: Vec<Option<super::judge::Seen>>,
     pub jobs: Vec<JobReport>,
     pub router: RouterReport,
     pub fetch: FetchReport,
@@ -130,6 +137,7 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
         });
     }
     let recording = RecordingInfo {
+        recording_id: rec.id.clone(),
         snapshots: rec.infos.len(),
         first: rec.infos.first().map(|i| snapshot_ref(rec, i.seq)),
         last: rec.infos.last().map(|i| snapshot_ref(rec, i.seq)),
@@ -167,12 +175,15 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
             .collect(),
         reported_by: format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
     };
-    Ok(Report {
+    let mut r = Report {
         findings,
+        first_seen: Vec::new(),
         jobs: reports,
         router,
         fetch,
         endpoints,
         recording,
-    })
+    };
+    r.first_seen = super::judge::first_seen(&r, rec);
+    Ok(r)
 }

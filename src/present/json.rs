@@ -15,8 +15,9 @@ pub fn report(r: &Report, ctx: Ctx) -> Result<Value, serde_json::Error> {
     let st = text_style(ctx);
     let mut v = serde_json::to_value(r)?;
     if let Some(fs) = v["findings"].as_array_mut() {
-        for (j, f) in fs.iter_mut().zip(&r.findings) {
+        for (i, (j, f)) in fs.iter_mut().zip(&r.findings).enumerate() {
             j["message"] = Value::String(words::finding(f, &st));
+            j["first_seen"] = serde_json::to_value(r.first_seen.get(i).copied().flatten())?;
         }
     }
     if let Some(ts) = v["router"]["transitions"].as_array_mut() {

@@ -1,6 +1,6 @@
 //! `record --on-finding CMD`: a program run once for each finding that begins or ends, with
-//! the finding as JSON on its stdin and `BLACKBOX_FINDING_KIND`, `_STATE`, `_SUBJECT`, `_SEQ`
-//! in its environment. CMD is split on whitespace and run directly, never through a shell:
+//! the finding as JSON on its stdin and `BLACKBOX_FINDING_KIND`, `_STATE`, `_SUBJECT` (job,
+//! source and provider in one), `_JOB`, `_SOURCE`, `_PROVIDER`, `_SEQ` in its environment. CMD is split on whitespace and run directly, never through a shell:
 //! recorded values reach it only as data. One worker per finding kind runs them one at a time
 //! (at most `QUEUE` waiting), each bounded by a timeout; polling never waits for a hook, and a
 //! hook that fails, hangs or cannot start is said on stderr, never fatal.
@@ -122,7 +122,7 @@ impl Hook {
             "--on-finding: not run for {} {} ({}): {why}",
             change.kind,
             change.state,
-            crate::present::safe::term(change.job.as_deref().unwrap_or("-")),
+            crate::present::safe::term(&change.subject()),
         ));
         self.dropped
             .lock()
@@ -151,7 +151,7 @@ impl Hook {
                             "--on-finding for {} {} ({}): {}",
                             c.kind,
                             c.state,
-                            crate::present::safe::term(c.job.as_deref().unwrap_or("-")),
+                            crate::present::safe::term(&c.subject()),
                             crate::present::safe::term(&e)
                         ));
                     }
@@ -219,7 +219,10 @@ impl Hook {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("BLACKBOX_FINDING_KIND", c.kind)
             .env("BLACKBOX_FINDING_STATE", c.state)
-            .env("BLACKBOX_FINDING_SUBJECT", c.job.as_deref().unwrap_or(""))
+            .env("BLACKBOX_FINDING_SUBJECT", c.subject())
+            .env("BLACKBOX_FINDING_JOB", c.job.as_deref().unwrap_or(""))
+            .env("BLACKBOX_FINDING_SOURCE", c.source.as_deref().unwrap_or(""))
+            .env("BLACKBOX_FINDING_PROVIDER", c.provider.as_deref().unwrap_or(""))
             .env("BLACKBOX_FINDING_SEQ", c.seq.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -298,7 +301,7 @@ pub fn dropped_note(d: &Dropped, at_us: i64) -> crate::store::notes::NewNote {
             d.change.kind,
             d.change.state,
             d.change.seq,
-            d.change.job.as_deref().unwrap_or("-"),
+            d.change.subject(),
             d.why
         ),
         mark_from: None,
@@ -313,8 +316,12 @@ mod tests {
 
     fn change() -> Change {
         Change {
-            kind: "source_failing",
+            id: 1,
+            kind: "fetch_outage",
             job: Some("runner.health; rm -rf /".into()),
+            source: None,
+            provider: None,
+            detail: None,
             state: "began",
             seq: 3,
             at_us: 3,
@@ -389,7 +396,7 @@ mod tests {
                 "the hook got {name}"
             );
         }
-        assert!(env.contains("BLACKBOX_FINDING_KIND=source_failing"));
+        assert!(env.contains("BLACKBOX_FINDING_KIND=fetch_outage"));
     }
 
     /// A hook that leaves children behind, killed at its timeout: its whole process group goes.
@@ -453,7 +460,7 @@ mod tests {
         let n = dropped_note(&dropped[0], 5);
         assert!(
             n.text
-                .starts_with("--on-finding not run for source_failing began"),
+                .starts_with("--on-finding not run for fetch_outage began"),
             "{}",
             n.text
         );

@@ -202,7 +202,10 @@ fn spawn_writer(
         .spawn(move || {
             // Rows unchanged since the last poll are not read again.
             let mut rows = crate::beacon::RowCache::default();
-            let mut findings = judge.then(live::Live::default);
+            // Findings left open by an earlier session on this file carry on.
+            let mut findings = judge.then(|| {
+                live::Live::resume(w.reader().and_then(|r| r.findings()).unwrap_or_default())
+            });
             // The last snapshot committed: (seq, start).
             let mut last: Option<(u64, i64)> = None;
             for (poll, reply) in rx {
@@ -211,18 +214,29 @@ fn spawn_writer(
                     Ok(t) => t,
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
-                let mut changes = Vec::new();
                 let mut outcomes = Vec::new();
                 let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
                     outcomes = obs.notes.iter().map(|n| n.outcome).collect();
                     last = Some((s.seq, poll.started_at));
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
-                    if let Some(l) = findings.as_mut() {
-                        changes = l.step(s.seq, poll.started_at, &poll.fetches, &obs);
-                    }
                     s
                 });
+                // The report's judge on the recording so far.
+                let mut step = live::Step::default();
+                if let (Some(l), Ok(s)) = (findings.as_mut(), r.as_mut()) {
+                    let judged = w
+                        .reader()
+                        .and_then(crate::analysis::Recording::with_reader)
+                        .map_err(|e| error_chain(&e))
+                        .and_then(|rec| l.step(&rec, s.seq, poll.started_at));
+                    match judged {
+                        Ok(st) => step = st,
+                        Err(e) => s
+                            .warnings
+                            .push(format!("findings not judged at snapshot {}: {e}", s.seq)),
+                    }
+                }
                 // Runs of the hook that could not be made are kept too.
                 let dropped: Vec<_> = hook
                     .as_ref()
@@ -231,16 +245,17 @@ fn spawn_writer(
                     .iter()
                     .map(|d| hook::dropped_note(d, poll.started_at))
                     .collect();
-                if !changes.is_empty() || !dropped.is_empty() {
-                    let mut notes: Vec<_> = changes.iter().map(live::note).collect();
+                if !step.rows.is_empty() || !dropped.is_empty() {
+                    let mut notes: Vec<_> = step.changes.iter().map(live::note).collect();
                     notes.extend(dropped);
-                    if let Err(e) = w.write_notes(&notes)
+                    if let Err(e) = w.write_findings(&step.rows, &notes)
                         && let Ok(s) = r.as_mut()
                     {
                         s.warnings
-                            .push(format!("findings not kept as notes: {}", error_chain(&e)));
+                            .push(format!("findings not kept: {}", error_chain(&e)));
                     }
                 }
+                let changes = step.changes;
                 let _ = reply.send((r, poll, changes, outcomes));
             }
             // Recording is over (the channel closed): what is still open is said once, and the

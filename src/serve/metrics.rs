@@ -290,7 +290,7 @@ impl Metrics {
             self.wake.notify_one();
         }
         for ch in changes {
-            let key = (ch.kind.to_string(), ch.job.clone().unwrap_or_default());
+            let key = (ch.kind.to_string(), ch.subject());
             if ch.state == "began" {
                 *c.began.entry(ch.kind.to_string()).or_default() += 1;
                 if !c.open.contains(&key) {
@@ -360,7 +360,7 @@ impl Metrics {
         if self.findings {
             // Every kind present, 0 when none is open: alert rules need the series.
             let count = Family::<Labels, Gauge>::default();
-            for kind in crate::record::live::KINDS {
+            for kind in crate::analysis::findings::KINDS {
                 let n = c.open.iter().filter(|(k, _)| k == kind).count();
                 count.get_or_create(&l(&[("kind", kind)])).set(n as i64);
             }

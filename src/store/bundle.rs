@@ -144,6 +144,7 @@ pub fn digest(txn: &redb::ReadTransaction) -> Result<String, StoreError> {
     feed(&mut h, txn, EXEC_EXTRAS, |_| false)?;
     feed(&mut h, txn, NOTES, |_| false)?;
     feed(&mut h, txn, PRUNED, |_| false)?;
+    feed(&mut h, txn, FINDINGS, |_| false)?;
     Ok(h.finalize().to_hex().to_string())
 }
 
@@ -628,7 +629,7 @@ fn copy_router(
     Ok(())
 }
 
-/// The notes, and the ranges retention removed inside the window.
+/// The notes, the ranges retention removed inside the window, the findings that held in it.
 fn copy_notes(
     txn: &redb::WriteTransaction,
     r: &Reader,
@@ -645,6 +646,12 @@ fn copy_notes(
     let mut p = txn.open_table(PRUNED).db()?;
     for (a, b) in r.pruned()? {
         p.insert(a.max(from), b.min(to)).db()?;
+    }
+    // The findings that held within the window, as judged while recording.
+    let mut f = txn.open_table(FINDINGS).db()?;
+    for (id, rec) in r.findings()? {
+        f.insert(id, codec::encode(format::FINDING_V1, &rec).as_slice())
+            .db()?;
     }
     Ok(())
 }

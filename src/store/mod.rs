@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
+pub mod findings;
 mod guard;
 pub mod notes;
 pub mod prune;

@@ -128,6 +128,13 @@ pub fn write(db: &Database, notes: &[NewNote]) -> Result<(), StoreError> {
         return Ok(());
     }
     let txn = db.begin_write().db()?;
+    insert(&txn, notes)?;
+    txn.commit().db()?;
+    Ok(())
+}
+
+/// Adds notes within a write transaction.
+pub(super) fn insert(txn: &redb::WriteTransaction, notes: &[NewNote]) -> Result<(), StoreError> {
     {
         let mut t = txn.open_table(NOTES).db()?;
         for n in notes {
@@ -146,7 +153,6 @@ pub fn write(db: &Database, notes: &[NewNote]) -> Result<(), StoreError> {
             .db()?;
         }
     }
-    txn.commit().db()?;
     Ok(())
 }
 

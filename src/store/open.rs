@@ -157,6 +157,7 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(super::schema::EXEC_EXTRAS).db()?;
     txn.open_table(super::schema::NOTES).db()?;
     txn.open_table(super::schema::PRUNED).db()?;
+    txn.open_table(super::schema::FINDINGS).db()?;
     Ok(())
 }
 

@@ -43,6 +43,20 @@ impl Reader {
         })
     }
 
+    /// A reader on a read transaction of the writer's own database.
+    pub fn from_txn(txn: ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Reader { txn, window: None })
+    }
+
+    /// Finding rows as judged while recording (those touching the window when windowed).
+    pub fn findings(&self) -> Result<Vec<(u64, super::schema::FindingRec)>, StoreError> {
+        let mut rows = super::findings::read(&self.txn)?;
+        if let Some(w) = self.window {
+            rows.retain(|(_, r)| r.began_seq <= w.to && r.ended_seq.is_none_or(|e| e >= w.from));
+        }
+        Ok(rows)
+    }
+
     /// A reader of snapshots `from..=to` only (see `Window`).
     pub fn windowed(db: &super::open::ReadDb, from: u64, to: u64) -> Result<Self, StoreError> {
         Ok(Reader {

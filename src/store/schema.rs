@@ -43,7 +43,8 @@
 //! (each request's outcome, row accounting and row problems, a redirect's location, the
 //! server's clock); 3 adds `notes`, `pruned`, the recording id and `SESSION_V2` (followed
 //! jobs, extra endpoints, retention); 4 adds `SNAPSHOT_V3` (when each request was sent, and
-//! the first attempt of a request sent again on a new connection). A reader reads every older version (an absent table is
+//! the first attempt of a request sent again on a new connection) and `findings` (the
+//! findings judged while recording). A reader reads every older version (an absent table is
 //! empty; old records are converted); a recorder that appends to an older file marks it with
 //! the current version.
 //!
@@ -78,6 +79,8 @@ pub const EXEC_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
 pub const EXEC_EXTRAS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("exec_extras");
 pub const NOTES: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("notes");
 pub const PRUNED: TableDefinition<u64, u64> = TableDefinition::new("pruned");
+/// Findings as judged while recording (`record::live`): one row per finding per time it held.
+pub const FINDINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("findings");
 
 /// Format bytes: the first byte of every encoded value.
 pub mod format {
@@ -96,6 +99,7 @@ pub mod format {
     /// Format byte, then zstd of the bincode of `Vec<ExtraRow>`.
     pub const EXTRAS_V1: u8 = 0x80;
     pub const NOTE_V1: u8 = 0x90;
+    pub const FINDING_V1: u8 = 0xA0;
 }
 
 /// One run of `record` against one set of sources.
@@ -132,6 +136,31 @@ impl SessionRec {
             .find(|(_, u)| u == url)
             .map(|(n, _)| n.as_str())
     }
+}
+
+/// A finding of the report while it held, as judged after each snapshot while recording: what
+/// it is about, the snapshots it began and ended at, and its sentence and fields then and now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRec {
+    pub kind: String,
+    pub job: Option<String>,
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    pub detail: Option<String>,
+    /// A problem (said, counted in `/metrics`), or only a confirmation.
+    pub problem: bool,
+    pub began_seq: u64,
+    /// µs since the epoch: the start of the snapshot it began at.
+    pub began_at: i64,
+    /// The first judged snapshot at which it no longer held (`None`: open at the last one).
+    pub ended_seq: Option<u64>,
+    pub ended_at: Option<i64>,
+    pub began_message: String,
+    /// As the last snapshot at which it held.
+    pub message: String,
+    /// Its fields (the report's JSON of it), when it began and when it last held.
+    pub began_values: String,
+    pub values: String,
 }
 
 /// An annotation (`blackbox note`). With a mark, snapshots between `mark_from` and `mark_to`

@@ -153,6 +153,7 @@ impl Reader {
             }));
         }
         parts.push(Box::new(Reader::check_extras_and_router));
+        parts.push(Box::new(Reader::check_findings));
         let found: Vec<Result<Found, StoreError>> = std::thread::scope(|sc| {
             let handles: Vec<_> = parts
                 .iter()
@@ -423,6 +424,30 @@ impl Reader {
                     }
                 }
                 Err(e) => r.p(format!("checkpoint ({job}, {seq}): {e}")),
+            }
+        }
+        Ok(r)
+    }
+
+    /// Each finding row decodes, and began before it ended.
+    fn check_findings(&self, _known: &Known) -> Result<Found, StoreError> {
+        let mut r = Found::default();
+        let t = match self.txn.open_table(FINDINGS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(r),
+            Err(e) => return Err(StoreError::Db(e.into())),
+        };
+        for e in t.iter().db()? {
+            let (k, v) = e.db()?;
+            let id = k.value();
+            match codec::decode::<FindingRec>(format::FINDING_V1, v.value()) {
+                Ok(f) if f.ended_seq.is_some_and(|e| e < f.began_seq) => r.p(format!(
+                    "finding {id}: ends at snapshot {} before it begins at {}",
+                    f.ended_seq.unwrap_or_default(),
+                    f.began_seq
+                )),
+                Ok(_) => {}
+                Err(e) => r.p(format!("finding {id}: undecodable: {e}")),
             }
         }
         Ok(r)

@@ -301,6 +301,20 @@ impl Writer {
         super::notes::write(self.db()?, notes)
     }
 
+    /// Writes finding rows (by id) and the notes that say them, in one transaction.
+    pub fn write_findings(
+        &mut self,
+        rows: &[(u64, super::schema::FindingRec)],
+        notes: &[super::notes::NewNote],
+    ) -> Result<(), StoreError> {
+        super::findings::write(self.db()?, rows, notes)
+    }
+
+    /// A reader of what is committed now (the live judge reads the recording so far).
+    pub fn reader(&self) -> Result<super::Reader, StoreError> {
+        super::Reader::from_txn(self.db()?.begin_read().db()?)
+    }
+
     pub fn take_inbox(&mut self) -> Result<(usize, Vec<String>), StoreError> {
         let path = self.path.clone();
         super::notes::take_in(&path, self.db()?)

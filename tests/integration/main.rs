@@ -15,6 +15,7 @@ mod faults;
 mod golden;
 mod hostile;
 mod import;
+mod judge;
 mod ingest_ways;
 mod loose_ends;
 mod page;

@@ -71,6 +71,22 @@ pub enum ProviderState {
 }
 
 impl ProviderState {
+    /// Its name as JSON and metrics say it (`checked_unhealthy`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::CheckedHealthy => "checked_healthy",
+            Self::AssumedHealthy => "assumed_healthy",
+            Self::HealthyStale => "healthy_stale",
+            Self::CheckedUnhealthy => "checked_unhealthy",
+            Self::UnhealthyStale => "unhealthy_stale",
+            Self::ChecksFailing => "checks_failing",
+            Self::CheckRaised => "check_raised",
+            Self::Unknown => "unknown",
+            Self::Absent => "absent",
+            Self::NotSeen => "not_seen",
+        }
+    }
+
     /// Whether the state is worth a finding wherever it occurs.
     pub fn is_risky(self) -> bool {
         matches!(
