@@ -265,6 +265,19 @@ impl Outcome {
         })
     }
 
+    /// Every outcome, in stored order.
+    pub const ALL: [Outcome; 9] = [
+        Self::Ok,
+        Self::OlderRunner,
+        Self::JobNotFound,
+        Self::HttpError,
+        Self::Unparsable,
+        Self::Transport,
+        Self::SkippedByBudget,
+        Self::Waiting,
+        Self::NotOffered,
+    ];
+
     /// Its name in JSON: `ok`, `older_runner`, `http_error`, `transport`, ...
     pub fn name(self) -> &'static str {
         match self {

@@ -16,6 +16,7 @@ pub mod judge;
 pub mod job;
 pub mod lanes;
 pub mod matrix;
+pub mod metrics;
 pub mod report;
 pub mod router;
 pub mod rows;

@@ -15,6 +15,9 @@ pub enum Format {
     Parquet,
     /// One Chrome trace-event JSON file OUT.
     Trace,
+    /// One OpenMetrics file OUT: the series `/metrics` would have served at every snapshot,
+    /// stamped with its time (`promtool tsdb create-blocks-from openmetrics OUT DIR` loads it).
+    Openmetrics,
 }
 
 /// Export the recording to files other tools read.
@@ -23,11 +26,12 @@ pub enum Format {
 /// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
 /// timeline) and findings into the folder OUT (made if
 /// absent; a folder with files in it only with --force, which replaces the files of those names). trace writes one file: a track per cell, a
-/// slice per execution, instants for failed requests and router changes. Columns are in
-/// docs/export.md.
+/// slice per execution, instants for failed requests and router changes. openmetrics writes
+/// one file: the series `/metrics` would have served at every snapshot, each sample at its
+/// snapshot's time. Columns are in docs/export.md.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// jsonl or parquet (one file per table in the folder OUT), or trace (one file).
+    /// jsonl or parquet (one file per table in the folder OUT), trace or openmetrics (one file).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Format,
     /// The folder (jsonl, parquet) or file (trace) to write.
@@ -52,7 +56,7 @@ fn check_out(path: &Path, db: &Path, format: Out, force: bool) -> Result<(), Cli
     }
     let shown = term(&path.display().to_string()).into_owned();
     let taken = match format {
-        Out::Trace => path.exists().then(|| format!("{shown} exists")),
+        Out::Trace | Out::OpenMetrics => path.exists().then(|| format!("{shown} exists")),
         _ => std::fs::read_dir(path)
             .ok()
             .and_then(|mut d| d.next())
@@ -73,11 +77,18 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         Format::Jsonl => Out::Jsonl,
         Format::Parquet => Out::Parquet,
         Format::Trace => Out::Trace,
+        Format::Openmetrics => Out::OpenMetrics,
     };
     check_out(&args.out, db, format, args.force)?;
     let w = export::export(&rec, db, format, &args.out).map_err(CliError::from_exchange)?;
     if format == Out::Trace {
         writeln!(out, "wrote {shown}")?;
+    } else if format == Out::OpenMetrics {
+        writeln!(
+            out,
+            "wrote {shown}: {} series, {} samples over {} snapshots",
+            w.series, w.samples, w.snapshots
+        )?;
     } else {
         writeln!(
             out,

@@ -464,16 +464,10 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     };
     let mut live = None;
     let metrics = (args.ui.is_some() || args.metrics.is_some()).then(|| {
-        let m = Arc::new(
-            crate::serve::metrics::Metrics::new(db.to_path_buf(), opts.live_findings)
-                .with_endpoints(
-                    opts.targets
-                        .endpoints
-                        .iter()
-                        .map(|(n, u)| (n.clone(), crate::redact::url(u)))
-                        .collect(),
-                ),
-        );
+        let m = Arc::new(crate::serve::metrics::Metrics::new(
+            db.to_path_buf(),
+            opts.live_findings,
+        ));
         crate::serve::metrics::Metrics::spawn_renderer(&m);
         m
     });

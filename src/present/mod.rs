@@ -5,6 +5,7 @@
 //! argument: it is given values and writes them.
 
 pub mod json;
+pub mod metrics;
 pub mod page;
 pub mod render;
 pub mod safe;

@@ -213,6 +213,19 @@ impl Live {
     }
 }
 
+/// Changes as the notes they are kept as: a finding about several sources or providers (one
+/// change each) is one note.
+pub fn notes(changes: &[Change]) -> Vec<crate::store::notes::NewNote> {
+    let mut out: Vec<crate::store::notes::NewNote> = Vec::new();
+    for c in changes {
+        let n = note(c);
+        if !out.iter().any(|o| o.text == n.text && o.at == n.at) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// A change as the note it is kept as, at its snapshot's start.
 pub fn note(c: &Change) -> crate::store::notes::NewNote {
     crate::store::notes::NewNote {

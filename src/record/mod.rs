@@ -172,7 +172,6 @@ type Job = (
         Result<IngestStats, StoreError>,
         Poll,
         Vec<live::Change>,
-        Vec<crate::fetch::Outcome>,
     )>,
 );
 
@@ -214,9 +213,7 @@ fn spawn_writer(
                     Ok(t) => t,
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
-                let mut outcomes = Vec::new();
-                let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, obs)| {
-                    outcomes = obs.notes.iter().map(|n| n.outcome).collect();
+                let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, _)| {
                     last = Some((s.seq, poll.started_at));
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
@@ -246,7 +243,7 @@ fn spawn_writer(
                     .map(|d| hook::dropped_note(d, poll.started_at))
                     .collect();
                 if !step.rows.is_empty() || !dropped.is_empty() {
-                    let mut notes: Vec<_> = step.changes.iter().map(live::note).collect();
+                    let mut notes = live::notes(&step.changes);
                     notes.extend(dropped);
                     if let Err(e) = w.write_findings(&step.rows, &notes)
                         && let Ok(s) = r.as_mut()
@@ -256,12 +253,12 @@ fn spawn_writer(
                     }
                 }
                 let changes = step.changes;
-                let _ = reply.send((r, poll, changes, outcomes));
+                let _ = reply.send((r, poll, changes));
             }
             // Recording is over (the channel closed): what is still open is said once, and the
             // hook's runs that the stop left unmade.
             if let (Some(l), Some((seq, at))) = (&findings, last) {
-                let mut notes: Vec<_> = l.still_open(seq, at).iter().map(live::note).collect();
+                let mut notes = live::notes(&l.still_open(seq, at));
                 if let Some(h) = &hook {
                     notes.extend(h.take_dropped().iter().map(|d| hook::dropped_note(d, at)));
                 }
@@ -401,12 +398,16 @@ pub async fn record<S: Source>(
         let (rtx, rrx) = oneshot::channel();
         tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
-        let (outcome, poll, changes, outcomes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        let (outcome, poll, changes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
         if let Some(m) = &opts.metrics {
-            m.count(&poll, &outcomes, outcome.as_ref().ok(), &changes);
+            m.count(outcome.as_ref().ok());
         }
-        for c in &changes {
-            observer.finding(c);
+        for (i, c) in changes.iter().enumerate() {
+            // A finding about several sources or providers is said once (the hook runs for
+            // each: its variables name one).
+            if !changes[..i].iter().any(|p| p.state == c.state && p.message == c.message) {
+                observer.finding(c);
+            }
             if let Some(h) = &opts.on_finding {
                 h.run(c);
             }

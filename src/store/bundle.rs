@@ -72,7 +72,7 @@ pub fn digest_line(digest: &str) -> String {
 }
 
 /// The tables of a bundle, in the order the digest reads them. Any other table is a change.
-const TABLE_NAMES: [&str; 15] = [
+const TABLE_NAMES: [&str; 16] = [
     "meta",
     "sessions",
     "snapshots",
@@ -88,6 +88,7 @@ const TABLE_NAMES: [&str; 15] = [
     "exec_extras",
     "notes",
     "pruned",
+    "findings",
 ];
 
 /// Feeds one table's entries to the hasher: its name, then every key and value, each

@@ -6,16 +6,21 @@ use super::open::{DbResult, StoreError};
 use super::schema::{FINDINGS, FindingRec, format};
 use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata};
 
-/// Writes (or rewrites) finding rows by id, and notes, in one transaction.
+/// Writes (or rewrites) finding rows by id, and notes, in one transaction (durable as the
+/// snapshots are).
 pub fn write(
     db: &Database,
     rows: &[(u64, FindingRec)],
     notes: &[super::notes::NewNote],
+    durable: bool,
 ) -> Result<(), StoreError> {
     if rows.is_empty() && notes.is_empty() {
         return Ok(());
     }
-    let txn = db.begin_write().db()?;
+    let mut txn = db.begin_write().db()?;
+    if !durable {
+        txn.set_durability(redb::Durability::None).db()?;
+    }
     {
         let mut t = txn.open_table(FINDINGS).db()?;
         for (id, rec) in rows {

@@ -291,14 +291,19 @@ impl Writer {
 
     /// Writes notes now, in their own transaction.
     pub fn add_notes(&mut self, notes: &[super::notes::NewNote]) -> Result<(), StoreError> {
-        super::notes::write(self.db()?, notes)
+        let r = super::notes::write(self.db()?, notes);
+        self.broken |= r.is_err();
+        r
     }
 
     /// Takes in the notes waiting in the inbox (see `notes`): how many, and what was set
     /// aside.
     /// Writes notes at once, in their own durable transaction (findings as they appear).
     pub fn write_notes(&mut self, notes: &[super::notes::NewNote]) -> Result<(), StoreError> {
-        super::notes::write(self.db()?, notes)
+        let r = super::notes::write(self.db()?, notes);
+        // A failed write leaves redb refusing every other: the next ingest opens it again.
+        self.broken |= r.is_err();
+        r
     }
 
     /// Writes finding rows (by id) and the notes that say them, in one transaction.
@@ -307,7 +312,9 @@ impl Writer {
         rows: &[(u64, super::schema::FindingRec)],
         notes: &[super::notes::NewNote],
     ) -> Result<(), StoreError> {
-        super::findings::write(self.db()?, rows, notes)
+        let r = super::findings::write(self.db()?, rows, notes, self.durable);
+        self.broken |= r.is_err();
+        r
     }
 
     /// A reader of what is committed now (the live judge reads the recording so far).
@@ -317,7 +324,10 @@ impl Writer {
 
     pub fn take_inbox(&mut self) -> Result<(usize, Vec<String>), StoreError> {
         let path = self.path.clone();
-        super::notes::take_in(&path, self.db()?)
+        self.reopen_if_broken()?;
+        let r = super::notes::take_in(&path, self.db()?);
+        self.broken |= r.is_err();
+        r
     }
 
     /// Starts a session; it is stored with the next snapshot.

@@ -203,14 +203,14 @@ fn a_scrape_while_recording_says_what_show_says() {
         let (s, _, body) = http_get(&url).unwrap();
         assert_eq!(s, 200);
         let text = String::from_utf8(body).unwrap();
-        let commits = value(&text, "blackbox_commits_total", &[]).unwrap_or(0.0);
+        let snaps = value(&text, "blackbox_snapshots_total", &[]).unwrap_or(0.0);
         let open = value(
             &text,
             "blackbox_findings_open",
-            &[("kind", "default_view_cut")],
+            &[("kind", "default_view_truncated")],
         )
         .unwrap_or(0.0);
-        if commits >= 5.0 && open >= 1.0 {
+        if snaps >= 5.0 && open >= 1.0 {
             let seq = value(&text, "blackbox_last_snapshot_seq", &[]).unwrap() as u64;
             break (text, seq);
         }
@@ -233,49 +233,34 @@ fn a_scrape_while_recording_says_what_show_says() {
             "rows {status}"
         );
     }
-    for (state, key) in [("expected", "expected"), ("covered", "covered")] {
-        let want = if key == "expected" {
-            job["expected"]["cells"].as_f64()
-        } else {
-            job["cells"]["covered"].as_f64()
-        };
-        assert_eq!(
-            value(
-                &text,
-                "beacon_job_cells",
-                &[("beacon_job", id), ("state", state)]
-            ),
-            want,
-            "cells {state}"
-        );
-    }
     assert_eq!(
-        value(
-            &text,
-            "beacon_job_view_rows",
-            &[("beacon_job", id), ("list", "default_view")]
-        ),
+        value(&text, "beacon_job_cells_expected", &[("beacon_job", id)]),
+        job["expected"]["cells"].as_f64()
+    );
+    assert_eq!(
+        value(&text, "beacon_job_cells_covered", &[("beacon_job", id)]),
+        job["cells"]["covered"].as_f64()
+    );
+    assert_eq!(
+        value(&text, "beacon_job_default_view_rows", &[("beacon_job", id)]),
         job["default_view"]["rows"].as_f64()
     );
     assert_eq!(
-        value(
-            &text,
-            "beacon_job_view_rows",
-            &[("beacon_job", id), ("list", "complete")]
-        ),
+        value(&text, "beacon_job_list_rows", &[("beacon_job", id)]),
         job["rows"].as_f64()
     );
     assert_eq!(
-        value(&text, "beacon_job_view_age_seconds", &[("beacon_job", id)]),
-        job["default_view"]["seen"]["age_seconds"].as_f64(),
-        "the view's age"
+        value(&text, "beacon_job_active", &[("beacon_job", id)]),
+        Some(1.0)
     );
-    let grew = value(
-        &text,
-        "beacon_job_since_last_new_row_seconds",
-        &[("beacon_job", id)],
+    assert_eq!(
+        value(
+            &text,
+            "blackbox_finding_open",
+            &[("kind", "default_view_truncated"), ("beacon_job", id)]
+        ),
+        Some(1.0)
     );
-    assert!(grew.is_some_and(|s| s >= 0.0), "{text}");
     if let Some(tool) = promtool() {
         use std::io::Write;
         let mut c = std::process::Command::new(tool)
@@ -304,7 +289,7 @@ fn a_scrape_while_recording_says_what_show_says() {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                    n.starts_with("default_view_cut-began-") && n.ends_with(".json")
+                    n.starts_with("default_view_truncated-began-") && n.ends_with(".json")
                 })
             })
             .collect();
@@ -316,7 +301,7 @@ fn a_scrape_while_recording_says_what_show_says() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(call).unwrap()).unwrap();
-    assert_eq!(c["kind"], "default_view_cut");
+    assert_eq!(c["kind"], "default_view_truncated");
     assert_eq!(c["state"], "began");
     assert_eq!(c["job"], id);
     assert!(c["seq"].as_u64().unwrap() >= 1);
@@ -330,6 +315,40 @@ fn a_scrape_while_recording_says_what_show_says() {
         .unwrap()
         .len();
     assert!(n >= 30, "{n} snapshots in 12 s at 300 ms");
+    // One truth: the scrape at snapshot `seq` is the export's samples at that snapshot.
+    let om = d.path().join("rec.om");
+    bb(&db, &["export", "--format", "openmetrics", "--out", om.to_str().unwrap()]).ok();
+    let at = bb(&db, &["show", "--at", &seq.to_string(), "--json"])
+        .ok()
+        .json()["snapshot"]["taken_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at_us = chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap()
+        .timestamp_micros();
+    let stamp = format!("{}.{:06}", at_us.div_euclid(1_000_000), at_us.rem_euclid(1_000_000));
+    let exported: std::collections::BTreeMap<String, String> = std::fs::read_to_string(&om)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.ends_with(&format!(" {stamp}")))
+        .map(|l| {
+            let l = l.strip_suffix(&format!(" {stamp}")).unwrap();
+            let (series, v) = l.rsplit_once(' ').unwrap();
+            (series.to_string(), v.to_string())
+        })
+        .collect();
+    let scraped: std::collections::BTreeMap<String, String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| !l.starts_with("blackbox_commit_failures") && !l.starts_with("blackbox_file_size"))
+        .map(|l| {
+            let (series, v) = l.rsplit_once(' ').unwrap();
+            (series.to_string(), v.to_string())
+        })
+        .collect();
+    assert!(scraped.len() > 50, "{scraped:?}");
+    assert_eq!(scraped, exported, "the scrape at {seq} against the export at {stamp}");
 }
 
 /// Issue 27: a hook that does not exist is refused when recording starts (exit 2, one line,
@@ -401,14 +420,18 @@ fn the_stalled_job_figure_survives_a_restart() {
     loop {
         let (_, _, body) = http_get(&url).unwrap();
         let text = String::from_utf8(body).unwrap();
+        // The recording's snapshots, and this session's first (which cannot reach the runner).
+        let old = value(&text, "blackbox_snapshots_total", &[]).unwrap_or(0.0);
         if let Some(v) = value(
             &text,
-            "beacon_job_since_last_new_row_seconds",
+            "beacon_job_last_new_row_timestamp_seconds",
             &[("beacon_job", "bias-detection-1759330371966")],
-        ) && value(&text, "blackbox_commits_total", &[]).unwrap_or(0.0) >= 1.0
+        ) && value(&text, "blackbox_last_snapshot_timestamp_seconds", &[])
+            .is_some_and(|t| t > 1.78e9)
+            && old > 1.0
         {
-            // The recording's job last grew in 2025: far more than this session's seconds.
-            assert!(v > 86_400.0, "{v}: the figure restarted with the session");
+            // The recording's job last grew in 2025, as the file says.
+            assert!(v < 1.77e9, "{v}: the figure restarted with the session");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{text}");

@@ -30,14 +30,10 @@ const COMMANDS: &[(&str, &[&str])] = &[
 ];
 
 fn outputs(name: &str, dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let (d, db, _) = record_scenario(name, 30.0);
+    // Findings judged while recording, as `record` does by default.
+    let (d, db, _) = record_scenario_with(name, 30.0, true);
     let mut out = BTreeMap::new();
-    for (what, args) in COMMANDS {
-        let r = bb(&db, args);
-        assert_eq!(r.code, 0, "{name} {args:?}: {}", r.stderr);
-        out.insert(what.to_string(), r.stdout.into_bytes());
-    }
-    // The exports, the recording's random id replaced.
+    // The exports, the recording's random id replaced (in the report's JSON too).
     let jl = d.path().join("jl");
     bb(
         &db,
@@ -47,6 +43,18 @@ fn outputs(name: &str, dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let first = std::fs::read_to_string(jl.join("snapshots.jsonl")).unwrap();
     let id: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
     let id = id["recording_id"].as_str().unwrap().to_string();
+    for (what, args) in COMMANDS {
+        let r = bb(&db, args);
+        assert_eq!(r.code, 0, "{name} {args:?}: {}", r.stderr);
+        out.insert(what.to_string(), r.stdout.replace(&id, "RECORDING").into_bytes());
+    }
+    let om = d.path().join("m.om");
+    bb(
+        &db,
+        &["export", "--format", "openmetrics", "--out", om.to_str().unwrap()],
+    )
+    .ok();
+    out.insert("metrics.om".into(), std::fs::read(&om).unwrap());
     let mut files: Vec<_> = std::fs::read_dir(&jl).unwrap().flatten().collect();
     files.sort_by_key(|f| f.file_name());
     for f in files {

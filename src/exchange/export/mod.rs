@@ -5,6 +5,7 @@
 pub mod derived;
 mod pq;
 pub mod tables;
+pub mod openmetrics;
 mod trace;
 
 use super::error::Error;
@@ -25,6 +26,8 @@ pub enum Format {
     Parquet,
     /// One Chrome trace-event JSON file.
     Trace,
+    /// One OpenMetrics file: the `/metrics` series at every snapshot, with its time.
+    OpenMetrics,
 }
 
 /// One table as columns: the one description every format writes from.
@@ -467,6 +470,9 @@ fn router_polls_table(d: &derived::Derived) -> Table {
 /// What an export wrote: counts of its tables (none for a trace).
 #[derive(Debug, Default)]
 pub struct Written {
+    /// For OpenMetrics: the series and samples written.
+    pub series: usize,
+    pub samples: usize,
     pub snapshots: usize,
     pub requests: usize,
     pub versions: usize,
@@ -483,6 +489,16 @@ pub struct Written {
 pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<Written, Error> {
     let shown = term(&out.display().to_string()).into_owned();
     let failed = |e: &dyn std::fmt::Display| Error::failure(format!("cannot write {shown}: {e}"));
+    if format == Format::OpenMetrics {
+        let (text, c) = openmetrics::openmetrics(rec).map_err(Error::failure)?;
+        write_bytes(out, db, text.as_bytes()).map_err(|e| failed(&e))?;
+        return Ok(Written {
+            series: c.series,
+            samples: c.samples,
+            snapshots: c.snapshots,
+            ..Default::default()
+        });
+    }
     if format == Format::Trace {
         let r = crate::analysis::report::report(rec, None)?;
         let lanes = crate::analysis::lanes::lanes(rec, &r)?;
@@ -527,5 +543,6 @@ pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<
         answers: d.answers.len(),
         events: t.events.len(),
         findings: t.findings.len(),
+        ..Default::default()
     })
 }
