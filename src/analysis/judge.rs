@@ -159,7 +159,10 @@ fn holds(f: &Finding, report: &Report, rec: &Recording, last: u64) -> bool {
     use Finding::*;
     if let Some(job) = f.job()
         && !job_going(job, report, last)
-        && !matches!(f, JobNotFound { .. } | FetchOutage { .. } | RecorderGap { .. })
+        && !matches!(
+            f,
+            JobNotFound { .. } | FetchOutage { .. } | RecorderGap { .. }
+        )
     {
         return false;
     }
@@ -293,10 +296,7 @@ mod tests {
         assert_eq!(v["kind"], f.kind());
         assert_eq!(Finding::EmptyRecording.kind(), "empty_recording");
         for k in crate::analysis::findings::KINDS {
-            assert!(
-                k.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{k}"
-            );
+            assert!(k.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{k}");
         }
     }
 }

@@ -91,10 +91,7 @@ impl Tally {
             for f in &snap.fetches {
                 let source = rec.source_label(f);
                 let o = f.outcome();
-                *self
-                    .requests
-                    .entry((source.clone(), o.name()))
-                    .or_default() += 1;
+                *self.requests.entry((source.clone(), o.name())).or_default() += 1;
                 if o.is_gap() {
                     continue;
                 }
@@ -280,7 +277,12 @@ fn jobs(s: &summary::ShowOut, rows: &Rows, seq: u64, out: &mut Vec<Family>) {
         let l = [("beacon_job", job)];
         // Every status the list has had so far: one left is 0, not a series gone.
         let mut statuses: BTreeSet<&str> = j.by_status.keys().map(String::as_str).collect();
-        for r in rows.get(job).into_iter().flatten().take_while(|r| r.seq <= seq) {
+        for r in rows
+            .get(job)
+            .into_iter()
+            .flatten()
+            .take_while(|r| r.seq <= seq)
+        {
             statuses.extend(r.by_status.keys().map(String::as_str));
         }
         for status in statuses {
@@ -376,7 +378,10 @@ fn findings(rec: &Recording, seq: u64, out: &mut Vec<Family>) {
     );
     for k in kinds {
         let of = rows.iter().filter(|r| r.kind == k);
-        count.add(&[("kind", k)], of.clone().filter(|r| open(r)).count() as f64);
+        count.add(
+            &[("kind", k)],
+            of.clone().filter(|r| open(r)).count() as f64,
+        );
         began.add(&[("kind", k)], of.count() as f64);
     }
     // One series per subject ever open: 1 while open, 0 after.

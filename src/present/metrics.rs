@@ -128,7 +128,10 @@ mod tests {
         let f = fam(Kind::Gauge);
         openmetrics_meta(&f, &mut o);
         openmetrics_sample(&f, &f.samples[0], -1_500_000, &mut o);
-        assert!(o.starts_with("# TYPE x_seconds gauge\n# UNIT x_seconds seconds\n"), "{o}");
+        assert!(
+            o.starts_with("# TYPE x_seconds gauge\n# UNIT x_seconds seconds\n"),
+            "{o}"
+        );
         assert!(o.ends_with(" 1.5 -2.500000\n"), "{o}");
         assert_eq!(number(3.0), "3");
         assert_eq!(number(f64::NAN), "NaN");

@@ -222,7 +222,10 @@ impl Hook {
             .env("BLACKBOX_FINDING_SUBJECT", c.subject())
             .env("BLACKBOX_FINDING_JOB", c.job.as_deref().unwrap_or(""))
             .env("BLACKBOX_FINDING_SOURCE", c.source.as_deref().unwrap_or(""))
-            .env("BLACKBOX_FINDING_PROVIDER", c.provider.as_deref().unwrap_or(""))
+            .env(
+                "BLACKBOX_FINDING_PROVIDER",
+                c.provider.as_deref().unwrap_or(""),
+            )
             .env("BLACKBOX_FINDING_SEQ", c.seq.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

@@ -9,8 +9,8 @@
 //! Cost: one report of the recording so far per snapshot (its figure is in the README's
 //! alerting section); what grows is the recording, bounded by `--retain`.
 
-use crate::analysis::judge::{Key, judge};
 use crate::analysis::Recording;
+use crate::analysis::judge::{Key, judge};
 use crate::present::text::Ctx;
 use crate::store::schema::FindingRec;
 use serde::Serialize;
@@ -51,7 +51,14 @@ impl Change {
         parts.join(" ")
     }
 
-    fn of(id: u64, r: &FindingRec, kind: &'static str, state: &'static str, seq: u64, at: i64) -> Self {
+    fn of(
+        id: u64,
+        r: &FindingRec,
+        kind: &'static str,
+        state: &'static str,
+        seq: u64,
+        at: i64,
+    ) -> Self {
         Change {
             id,
             kind,

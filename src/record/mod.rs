@@ -168,11 +168,7 @@ impl WriteHealth {
 /// megabytes, so they are moved, not copied).
 type Job = (
     Poll,
-    oneshot::Sender<(
-        Result<IngestStats, StoreError>,
-        Poll,
-        Vec<live::Change>,
-    )>,
+    oneshot::Sender<(Result<IngestStats, StoreError>, Poll, Vec<live::Change>)>,
 );
 
 /// Opens the writer on its own thread. Returns the channel to it.
@@ -405,7 +401,10 @@ pub async fn record<S: Source>(
         for (i, c) in changes.iter().enumerate() {
             // A finding about several sources or providers is said once (the hook runs for
             // each: its variables name one).
-            if !changes[..i].iter().any(|p| p.state == c.state && p.message == c.message) {
+            if !changes[..i]
+                .iter()
+                .any(|p| p.state == c.state && p.message == c.message)
+            {
                 observer.finding(c);
             }
             if let Some(h) = &opts.on_finding {

@@ -149,7 +149,7 @@ pub enum EventKind {
 }
 
 /// Names of the built-in scenarios.
-pub const BUILTIN: &[&str] = &["classic", "cutoff", "outage", "legacy", "fleet"];
+pub const BUILTIN: &[&str] = &["classic", "cutoff", "outage", "legacy", "fleet", "slow"];
 
 pub fn builtin(name: &str) -> Option<Scenario> {
     match name {
@@ -158,6 +158,7 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         "outage" => Some(outage()),
         "legacy" => Some(legacy()),
         "fleet" => Some(fleet()),
+        "slow" => Some(slow()),
         _ => None,
     }
 }
@@ -307,6 +308,93 @@ pub fn fleet() -> Scenario {
         runner: RunnerConf::default(),
         router: RouterConf::default(),
         jobs,
+        providers: three_providers(),
+        events,
+    }
+}
+
+/// Nothing wrong, only slow: 36 units (4 questions x 3 models x 3 regions) run two at a time,
+/// each for 65 s, so the job takes 20 minutes to fill and complete; the router is healthy and
+/// checks its providers. What the alert rules must stay quiet on.
+pub fn slow() -> Scenario {
+    let job = "bias-detection-1762000000000";
+    let regions = ["US", "EU", "ASIA"];
+    let mut events = vec![Event {
+        at: 2.0,
+        what: EventKind::JobStatus {
+            job: job.into(),
+            status: "processing".into(),
+        },
+    }];
+    let mut id = 7001;
+    let mut i = 0;
+    for r in regions {
+        for m in MODELS {
+            for q in QUESTIONS {
+                let region = map_region(r);
+                // Two at a time: a new pair every 66 s, each running 65 s.
+                let t = 5.0 + (i / 2) as f64 * 66.0;
+                events.push(Event {
+                    at: t,
+                    what: EventKind::Insert {
+                        job: job.into(),
+                        id,
+                        question: q.into(),
+                        model: m.into(),
+                        region: region.into(),
+                        provider_id: format!("modal-{region}"),
+                        status: "running".into(),
+                        started: None,
+                        completed: None,
+                        output: None,
+                    },
+                });
+                events.push(Event {
+                    at: t + 65.0,
+                    what: EventKind::Update {
+                        id,
+                        status: Some("completed".into()),
+                        completed: Some(t + 65.0),
+                        provider_id: None,
+                        output: Some(json!({"response": "ok"})),
+                        retry: false,
+                    },
+                });
+                // Each inference request makes the router check that provider again.
+                events.push(Event {
+                    at: t + 65.0,
+                    what: EventKind::Provider {
+                        name: format!("modal-{region}"),
+                        healthy: true,
+                    },
+                });
+                id += 1;
+                i += 1;
+            }
+        }
+    }
+    let end = 5.0 + 17.0 * 66.0 + 65.0 + 5.0;
+    events.push(Event {
+        at: end,
+        what: EventKind::JobStatus {
+            job: job.into(),
+            status: "completed".into(),
+        },
+    });
+    Scenario {
+        name: "slow".into(),
+        description: "Nothing wrong, only slow: 36 units run two at a time, the job fills and \
+                      completes over 20 minutes, the router healthy and checking."
+            .into(),
+        end: end + 30.0,
+        runner: RunnerConf::default(),
+        router: RouterConf::default(),
+        jobs: vec![SimJob {
+            id: job.into(),
+            spec: job_runner_spec(job, &QUESTIONS, &MODELS, &regions),
+            status: "created".into(),
+            created: 0.0,
+        }],
         providers: three_providers(),
         events,
     }

@@ -85,7 +85,8 @@ fn classic_cut_view_is_said_at_the_first_snapshot_that_shows_it() {
         .find(|(_, t)| t.contains("(default_view_truncated)"))
         .unwrap_or_else(|| panic!("{notes:#?}"));
     assert!(
-        text.starts_with("finding began: The default job view of ") && text.contains("showed 20 of "),
+        text.starts_with("finding began: The default job view of ")
+            && text.contains("showed 20 of "),
         "{text}"
     );
     let at = bb(&db, &["show", "--at", &seq.to_string(), "--json"])
@@ -317,7 +318,17 @@ fn a_scrape_while_recording_says_what_show_says() {
     assert!(n >= 30, "{n} snapshots in 12 s at 300 ms");
     // One truth: the scrape at snapshot `seq` is the export's samples at that snapshot.
     let om = d.path().join("rec.om");
-    bb(&db, &["export", "--format", "openmetrics", "--out", om.to_str().unwrap()]).ok();
+    bb(
+        &db,
+        &[
+            "export",
+            "--format",
+            "openmetrics",
+            "--out",
+            om.to_str().unwrap(),
+        ],
+    )
+    .ok();
     let at = bb(&db, &["show", "--at", &seq.to_string(), "--json"])
         .ok()
         .json()["snapshot"]["taken_at"]
@@ -327,7 +338,11 @@ fn a_scrape_while_recording_says_what_show_says() {
     let at_us = chrono::DateTime::parse_from_rfc3339(&at)
         .unwrap()
         .timestamp_micros();
-    let stamp = format!("{}.{:06}", at_us.div_euclid(1_000_000), at_us.rem_euclid(1_000_000));
+    let stamp = format!(
+        "{}.{:06}",
+        at_us.div_euclid(1_000_000),
+        at_us.rem_euclid(1_000_000)
+    );
     let exported: std::collections::BTreeMap<String, String> = std::fs::read_to_string(&om)
         .unwrap()
         .lines()
@@ -341,14 +356,19 @@ fn a_scrape_while_recording_says_what_show_says() {
     let scraped: std::collections::BTreeMap<String, String> = text
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .filter(|l| !l.starts_with("blackbox_commit_failures") && !l.starts_with("blackbox_file_size"))
+        .filter(|l| {
+            !l.starts_with("blackbox_commit_failures") && !l.starts_with("blackbox_file_size")
+        })
         .map(|l| {
             let (series, v) = l.rsplit_once(' ').unwrap();
             (series.to_string(), v.to_string())
         })
         .collect();
     assert!(scraped.len() > 50, "{scraped:?}");
-    assert_eq!(scraped, exported, "the scrape at {seq} against the export at {stamp}");
+    assert_eq!(
+        scraped, exported,
+        "the scrape at {seq} against the export at {stamp}"
+    );
 }
 
 /// Issue 27: a hook that does not exist is refused when recording starts (exit 2, one line,

@@ -270,8 +270,18 @@ pub fn record_scenario_with(
     interval_secs: f64,
     live: bool,
 ) -> (tempfile::TempDir, PathBuf, Heard) {
+    let end = sim::builtin(name).unwrap().end;
+    record_scenario_for(name, interval_secs, live, end + 60.0)
+}
+
+/// `record_scenario_with`, for `secs` of the scenario.
+pub fn record_scenario_for(
+    name: &str,
+    interval_secs: f64,
+    live: bool,
+    secs: f64,
+) -> (tempfile::TempDir, PathBuf, Heard) {
     let scenario = sim::builtin(name).unwrap();
-    let end = scenario.end;
     let jobs: Vec<String> = scenario.jobs.iter().map(|j| j.id.clone()).collect();
     let clock = Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
     let s = sim::Sim::with_clock(scenario, clock.clone(), T0, 1.0, Some(0));
@@ -279,8 +289,7 @@ pub fn record_scenario_with(
     let refs: Vec<&str> = jobs.iter().map(String::as_str).collect();
     let mut opts = options(&refs, interval_secs);
     opts.live_findings = live;
-    opts.stop =
-        beacon_blackbox::record::Stop::After(std::time::Duration::from_secs_f64(end + 60.0));
+    opts.stop = beacon_blackbox::record::Stop::After(std::time::Duration::from_secs_f64(secs));
     let (d, db) = tmp();
     let (_, heard) = record_lib(&db, opts, &src, clock);
     (d, db, heard)

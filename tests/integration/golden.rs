@@ -46,12 +46,21 @@ fn outputs(name: &str, dir: &Path) -> BTreeMap<String, Vec<u8>> {
     for (what, args) in COMMANDS {
         let r = bb(&db, args);
         assert_eq!(r.code, 0, "{name} {args:?}: {}", r.stderr);
-        out.insert(what.to_string(), r.stdout.replace(&id, "RECORDING").into_bytes());
+        out.insert(
+            what.to_string(),
+            r.stdout.replace(&id, "RECORDING").into_bytes(),
+        );
     }
     let om = d.path().join("m.om");
     bb(
         &db,
-        &["export", "--format", "openmetrics", "--out", om.to_str().unwrap()],
+        &[
+            "export",
+            "--format",
+            "openmetrics",
+            "--out",
+            om.to_str().unwrap(),
+        ],
     )
     .ok();
     out.insert("metrics.om".into(), std::fs::read(&om).unwrap());

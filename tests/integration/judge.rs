@@ -64,9 +64,7 @@ fn check(name: &str, interval: f64) {
                     *i == 0 || {
                         let prev = v[i - 1];
                         // A run breaks where a snapshot in between did not hold.
-                        rec.infos
-                            .iter()
-                            .any(|x| x.seq > prev && x.seq < **s)
+                        rec.infos.iter().any(|x| x.seq > prev && x.seq < **s)
                     }
                 })
                 .map(|(_, s)| *s)

@@ -3,9 +3,9 @@
 //! executions, for Perfetto or `chrome://tracing`.
 
 pub mod derived;
+pub mod openmetrics;
 mod pq;
 pub mod tables;
-pub mod openmetrics;
 mod trace;
 
 use super::error::Error;
