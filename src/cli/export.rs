@@ -26,7 +26,7 @@ pub enum Format {
 /// extra_rows (rows with a repeated or no usable id), jobs, router, providers, events (the
 /// timeline) and findings into the folder OUT (made if
 /// absent; a folder with files in it only with --force, which replaces the files of those names). trace writes one file: a track per cell, a
-/// slice per execution, instants for failed requests and router changes. openmetrics writes
+/// slice per execution, instants where a source starts or stops failing and router changes. openmetrics writes
 /// one file: the series `/metrics` would have served at every snapshot, each sample at its
 /// snapshot's time. Columns are in docs/export.md.
 #[derive(clap::Args, Debug)]

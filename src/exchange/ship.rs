@@ -154,7 +154,8 @@ const TABLES: [(&str, &str, Columns); 7] = [
 ];
 
 /// Tables sent as of the last snapshot: (table, ORDER BY, columns); the version the merge
-/// keeps is `as_of_seq`. `events` are sent with their snapshots.
+/// keeps is `as_of_seq`. `findings` and `events` are sent whole with each version: the latest
+/// are those of the recording's largest `as_of_seq`.
 const ANALYSIS: [(&str, &str, Columns); 5] = [
     (
         "executions_latest",
@@ -242,26 +243,38 @@ const ANALYSIS: [(&str, &str, Columns); 5] = [
     ),
     (
         "findings",
-        "recording_id, as_of_seq, n",
+        "recording_id, finding_key",
         &[
             ("recording_id", "String"),
+            // What the finding is, whatever its values now: kind, job, sources, providers,
+            // problem or not, first seen (one row per finding per state after FINAL).
+            ("finding_key", "String"),
             ("as_of_seq", "UInt64"),
             ("n", "UInt32"),
             ("kind", "String"),
             ("job", "Nullable(String)"),
+            ("source", "Nullable(String)"),
+            ("provider", "Nullable(String)"),
+            ("problem", "UInt8"),
+            ("holds", "UInt8"),
+            ("first_seen_seq", "Nullable(UInt64)"),
+            ("first_seen_at_us", "Nullable(Int64)"),
             ("message", "String"),
             ("data", "String"),
         ],
     ),
     (
         "events",
-        "recording_id, seq, kind, message",
+        "recording_id, seq, kind, ident",
         &[
             ("recording_id", "String"),
             ("seq", "UInt64"),
             ("at_us", "Int64"),
             ("job", "Nullable(String)"),
             ("kind", "String"),
+            // What the event is, whatever its values now (a job's rows that stopped growing
+            // count the snapshots after as they come): its message, else its job.
+            ("ident", "String"),
             ("message", "String"),
             ("data", "String"),
             ("as_of_seq", "UInt64"),
@@ -624,19 +637,6 @@ pub async fn ship_once(
             };
             shipped.rows += server.insert(db_name, name, rows).await?;
         }
-        let last = rec.infos.last().map_or(0, |i| i.seq);
-        let events: Vec<Value> = t
-            .events
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
-                v["as_of_seq"] = Value::from(last);
-                v
-            })
-            .collect();
-        shipped.rows += server
-            .insert(db_name, "events", json_rows(&events, ANALYSIS[4].2, c))
-            .await?;
         shipped.snapshots += t.snapshots.len();
         shipped.rows += server
             .insert(
@@ -746,25 +746,39 @@ async fn ship_analysis(
     n += server
         .insert(db_name, "cells", json_rows(&d.cells, ANALYSIS[1].2, &mut c))
         .await?;
-    let st =
-        crate::present::render::text_style(crate::present::text::Ctx::new(rec.start_us(), false));
-    let findings: Vec<Value> = report
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(k, f)| {
-            let data = serde_json::to_value(f).unwrap_or_default();
-            serde_json::json!({
-                "recording_id": id,
-                "as_of_seq": last,
-                "n": k,
-                "kind": data.get("kind").and_then(Value::as_str).unwrap_or(""),
-                "job": f.job(),
-                "message": crate::present::words::finding(f, &st),
-                "data": data.to_string(),
-            })
+    let findings: Vec<Value> = super::export::tables::FindingRow::all(rec, id, &report)
+        .into_iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(&f).unwrap_or_default();
+            v["finding_key"] = Value::from(format!(
+                "{}|{}|{}|{}|{}|{}",
+                f.kind,
+                f.job.as_deref().unwrap_or(""),
+                f.source.as_deref().unwrap_or(""),
+                f.provider.as_deref().unwrap_or(""),
+                u8::from(f.problem),
+                f.first_seen_seq.map_or(String::new(), |s| s.to_string())
+            ));
+            v["as_of_seq"] = Value::from(last);
+            v
         })
         .collect();
+    let events: Vec<Value> = super::export::tables::events(rec, id)?
+        .into_iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(&e).unwrap_or_default();
+            v["ident"] = Value::from(if e.kind == "rows_stopped" {
+                e.job.clone().unwrap_or_default()
+            } else {
+                e.message.clone()
+            });
+            v["as_of_seq"] = Value::from(last);
+            v
+        })
+        .collect();
+    n += server
+        .insert(db_name, "events", json_rows(&events, ANALYSIS[4].2, &mut c))
+        .await?;
     n += server
         .insert(
             db_name,
@@ -832,6 +846,32 @@ pub async fn ensure_tables(server: &Server, d: &str) -> Result<(), Error> {
         server
             .query(&create_sql(d, name, order, cols, version), Vec::new())
             .await?;
+    }
+    // A table made by another blackbox version (other columns) is said, not written into.
+    for (name, cols) in TABLES
+        .iter()
+        .chain(ANALYSIS.iter())
+        .map(|(n, _, c)| (*n, *c))
+        .chain([("recordings", RECORDINGS)])
+    {
+        let text = server
+            .query(
+                &format!("DESCRIBE TABLE {d}.{name} FORMAT TabSeparated"),
+                Vec::new(),
+            )
+            .await?;
+        let have: Vec<&str> = text.lines().filter_map(|l| l.split('\t').next()).collect();
+        let missing: Vec<&str> = cols
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| !have.contains(c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::failure(format!(
+                "the table {d}.{name} on the server has other columns than this blackbox writes (made by another version; it lacks {}): ship into another --database, or drop that table",
+                missing.join(", ")
+            )));
+        }
     }
     Ok(())
 }

@@ -329,3 +329,141 @@ fn a_planted_analysis_row_freezes_nothing() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Issue 28: `ship --follow` ships what a one-shot ship ships. `cutoff` is recorded in two
+/// halves with a follower shipping as it goes; the finished file is then shipped at once into
+/// another database. The latest version of the events (`rows_stopped` included: it is known
+/// only once later snapshots add nothing) and of the findings is the same in both, and is the
+/// local export's; FINAL keeps one row per finding per state.
+#[test]
+fn a_follower_ships_what_one_ship_ships() {
+    use beacon_blackbox::sim;
+    let Some(ch) = start() else { return };
+    let url = ch.url();
+    let scenario = sim::builtin("cutoff").unwrap();
+    let end = scenario.end;
+    let jobs: Vec<String> = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+    let clock = std::sync::Arc::new(beacon_blackbox::clock::ManualClock::new(T0));
+    let s = sim::Sim::with_clock(scenario, clock.clone(), T0, 1.0, Some(0));
+    let src = sim::SimSource::new(s, 10_000_000, false);
+    let refs: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    let mut opts = options(&refs, 30.0);
+    opts.live_findings = true;
+    opts.stop = beacon_blackbox::record::Stop::Count(10);
+    let (d, db) = tmp();
+    record_lib(&db, opts.clone(), &src, clock.clone());
+    let mut follower = Child(
+        bin()
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "ship",
+                "--clickhouse",
+                &url,
+                "--database",
+                "follow",
+                "--follow",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // 0 while the follower has not made the database yet.
+    let snaps_of = |database: &str| -> u64 {
+        let mut u = reqwest::Url::parse(&ch.url()).unwrap();
+        u.query_pairs_mut().append_pair(
+            "query",
+            &format!("SELECT count() FROM {database}.snapshots"),
+        );
+        let (_, _, body) = http_get(u.as_str()).unwrap();
+        String::from_utf8(body).unwrap().trim().parse().unwrap_or(0)
+    };
+    let wait = |database: &str, n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while snaps_of(database) < n {
+            assert!(Instant::now() < deadline, "{} of {n}", snaps_of(database));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait("follow", 10);
+    opts.stop = beacon_blackbox::record::Stop::After(Duration::from_secs_f64(end + 120.0 - 300.0));
+    record_lib(&db, opts, &src, clock);
+    let n = bb(&db, &["snapshots", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    wait("follow", n);
+    // The follower's last pass sends the analysis after the snapshots: give it that pass.
+    let last = n.to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ch.query("SELECT max(as_of_seq) FROM follow.answers") != last {
+        assert!(
+            Instant::now() < deadline,
+            "the analysis as of {last} never came"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = follower.0.kill();
+    bb(&db, &["ship", "--clickhouse", &url, "--database", "once"]).ok();
+    let latest = |database: &str, table: &str, cols: &str| {
+        ch.query(&format!(
+            "SELECT {cols} FROM {database}.{table} FINAL WHERE as_of_seq = (SELECT max(as_of_seq) FROM {database}.{table}) ORDER BY {cols} FORMAT TabSeparated"
+        ))
+    };
+    for (table, cols) in [
+        ("events", "seq, kind, message"),
+        ("findings", "n, kind, message, first_seen_seq, holds"),
+    ] {
+        let followed = latest("follow", table, cols);
+        assert_eq!(followed, latest("once", table, cols), "{table}");
+        // The local export has the same rows.
+        let jl = d.path().join("jl");
+        bb(
+            &db,
+            &[
+                "export",
+                "--format",
+                "jsonl",
+                "--out",
+                jl.to_str().unwrap(),
+                "--force",
+            ],
+        )
+        .ok();
+        let local = std::fs::read_to_string(jl.join(format!("{table}.jsonl"))).unwrap();
+        assert_eq!(
+            followed.lines().count(),
+            local.lines().count(),
+            "{table}: {followed}"
+        );
+    }
+    assert!(
+        latest("follow", "events", "kind")
+            .lines()
+            .any(|k| k == "rows_stopped"),
+        "no rows_stopped event"
+    );
+    // FINAL: one row per finding per state, never one set per version shipped.
+    let versions: u64 = ch
+        .query("SELECT count(DISTINCT as_of_seq) FROM follow.findings")
+        .parse()
+        .unwrap();
+    assert!(versions > 1, "{versions} versions");
+    let rows: u64 = ch
+        .query("SELECT count() FROM follow.findings FINAL")
+        .parse()
+        .unwrap();
+    let keys: u64 = ch
+        .query("SELECT count(DISTINCT finding_key) FROM follow.findings")
+        .parse()
+        .unwrap();
+    assert_eq!(rows, keys);
+    let latest_n = latest("follow", "findings", "n").lines().count() as u64;
+    assert!(
+        rows < latest_n * versions,
+        "{rows} rows for {latest_n} findings"
+    );
+}

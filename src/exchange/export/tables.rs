@@ -151,8 +151,56 @@ pub struct FindingRow {
     pub n: u32,
     pub kind: String,
     pub job: Option<String>,
+    /// The sources and providers it is about, comma-separated (`None`: none).
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    /// A problem (else it only confirms), and whether it held at the last snapshot.
+    pub problem: bool,
+    pub holds: bool,
+    /// The first snapshot at which it held, as judged while recording (`None`: not judged).
+    pub first_seen_seq: Option<u64>,
+    pub first_seen_at_us: Option<i64>,
     pub message: String,
     pub data: String,
+}
+
+impl FindingRow {
+    /// Each finding of the report as a row: one place every output takes them from.
+    pub fn all(rec: &Recording, id: &str, r: &report::Report) -> Vec<FindingRow> {
+        let st = text_style(Ctx::new(rec.start_us(), false));
+        let judged = crate::analysis::judge::judge(r, rec);
+        r.findings
+            .iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let data = serde_json::to_value(f).unwrap_or_default();
+                let keys: Vec<_> = judged.iter().filter(|j| j.finding == n).collect();
+                let join = |v: Vec<&String>| {
+                    let v: Vec<&str> = v.into_iter().map(String::as_str).collect();
+                    (!v.is_empty()).then(|| v.join(","))
+                };
+                let seen = r.first_seen.get(n).copied().flatten();
+                FindingRow {
+                    recording_id: id.to_string(),
+                    n: n as u32,
+                    kind: f.kind().to_string(),
+                    job: f.job().map(str::to_string),
+                    source: join(keys.iter().filter_map(|j| j.key.source.as_ref()).collect()),
+                    provider: join(
+                        keys.iter()
+                            .filter_map(|j| j.key.provider.as_ref())
+                            .collect(),
+                    ),
+                    problem: keys.first().is_some_and(|j| j.key.problem),
+                    holds: keys.first().is_some_and(|j| j.holds),
+                    first_seen_seq: seen.map(|s| s.seq),
+                    first_seen_at_us: seen.map(|s| s.at.0),
+                    message: words::finding(f, &st),
+                    data: data.to_string(),
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -405,6 +453,17 @@ fn router_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result
     Ok(())
 }
 
+/// Every event of the recording's timeline as a row.
+pub fn events(rec: &Recording, id: &str) -> Result<Vec<EventRow>, StoreError> {
+    let (Some(first), Some(last)) = (rec.infos.first(), rec.infos.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut t = Tables::default();
+    let r = Seqs::new(first.seq, last.seq);
+    event_rows(rec, id, &r, &mut t)?;
+    Ok(t.events)
+}
+
 /// The timeline's events in `seqs` and the report's findings.
 fn analysis_rows(
     rec: &Recording,
@@ -414,6 +473,15 @@ fn analysis_rows(
     t: &mut Tables,
 ) -> Result<(), StoreError> {
     if !rec.infos.is_empty() {
+        event_rows(rec, id, seqs, t)?;
+        t.findings = FindingRow::all(rec, id, r);
+    }
+    Ok(())
+}
+
+/// The timeline's events in `seqs` (the recording has a snapshot).
+fn event_rows(rec: &Recording, id: &str, seqs: &Seqs, t: &mut Tables) -> Result<(), StoreError> {
+    {
         let st = text_style(Ctx::new(rec.start_us(), false));
         let first = (*seqs.start()).max(rec.infos[0].seq);
         let last = (*seqs.end()).min(rec.infos[rec.infos.len() - 1].seq);
@@ -426,17 +494,6 @@ fn analysis_rows(
                 job: e.job.as_ref().map(|j| j.to_string()),
                 kind: kind_of(&data),
                 message: words::event(&e.kind, e.job.as_deref(), &st),
-                data: data.to_string(),
-            });
-        }
-        for (n, f) in r.findings.iter().enumerate() {
-            let data = serde_json::to_value(f).unwrap_or_default();
-            t.findings.push(FindingRow {
-                recording_id: id.to_string(),
-                n: n as u32,
-                kind: kind_of(&data),
-                job: f.job().map(str::to_string),
-                message: words::finding(f, &st),
                 data: data.to_string(),
             });
         }

@@ -1,7 +1,8 @@
 //! The executions as a Chrome trace (the trace-event JSON format that Perfetto and
 //! `chrome://tracing` open): a process per job, a thread (track) per cell, a complete slice
-//! per execution from its start to its end; a "requests" process with an instant per failed
-//! or unsent request and a "router" process with an instant per router change (a process
+//! per execution from its start to its end; a "requests" process with an instant each time a
+//! source starts failing, changes how, goes unsent or recovers (the timeline's transitions, not
+//! every request) and a "router" process with an instant per router change (a process
 //! with nothing in it is left out). Times are µs from the earliest thing in the trace (the
 //! first snapshot, or an execution begun before it: a trace viewer drops negative times);
 //! `otherData.time_zero` says when that is.
