@@ -1220,7 +1220,8 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
     }
     writeln!(out, "## Findings\n")?;
     for (i, f) in r.findings.iter().enumerate() {
-        writeln!(out, "{}. {}", i + 1, words::finding(f, &st))?;
+        let seen = words::first_seen(r.first_seen.get(i).copied().flatten(), &st);
+        writeln!(out, "{}. {}{seen}", i + 1, words::finding(f, &st))?;
     }
     writeln!(out)?;
     for j in &r.jobs {

@@ -77,6 +77,62 @@ impl Change {
     }
 }
 
+/// How often the judge runs: after every snapshot while judging takes at most a fifth of the
+/// interval; else after every k-th, k as small as keeps it within that (the recording so far
+/// grows, and with it the report: a day of 50 jobs would otherwise hold polls back). A change
+/// of cadence is said.
+#[derive(Debug)]
+pub struct Cadence {
+    interval: std::time::Duration,
+    every: u64,
+    since: u64,
+}
+
+/// The share of the poll interval judging may take.
+pub const JUDGE_SHARE: f64 = 0.2;
+
+impl Cadence {
+    pub fn new(interval: std::time::Duration) -> Self {
+        Cadence {
+            interval,
+            every: 1,
+            since: 0,
+        }
+    }
+
+    /// Whether this snapshot is judged.
+    pub fn due(&mut self) -> bool {
+        self.since += 1;
+        if self.since >= self.every {
+            self.since = 0;
+            return true;
+        }
+        false
+    }
+
+    /// Takes in how long a judging took; what to say when the cadence changes.
+    pub fn took(&mut self, d: std::time::Duration) -> Option<String> {
+        let budget = self.interval.as_secs_f64() * JUDGE_SHARE;
+        let every = if budget > 0.0 {
+            ((d.as_secs_f64() / budget).ceil() as u64).max(1)
+        } else {
+            1
+        };
+        if every == self.every {
+            return None;
+        }
+        self.every = every;
+        Some(if every == 1 {
+            "findings are judged after every snapshot again".to_string()
+        } else {
+            format!(
+                "findings are judged after one snapshot in {every}: judging the recording so far takes {:.0} ms, more than a fifth of the interval (--retain keeps the recording, and the judging, bounded)",
+                d.as_secs_f64() * 1e3
+            )
+        })
+    }
+}
+
 /// What one snapshot's judging changed: rows to write, and the problems to say.
 #[derive(Debug, Default)]
 pub struct Step {
@@ -290,6 +346,29 @@ mod tests {
             message: message.into(),
             began_message: began.into(),
         }
+    }
+
+    /// Judging within a fifth of the interval runs every snapshot; slower, every k-th, and
+    /// back to every snapshot when it is fast again; each change said once.
+    #[test]
+    fn the_judge_keeps_within_a_fifth_of_the_interval() {
+        let mut c = Cadence::new(std::time::Duration::from_secs(5));
+        assert!(c.due());
+        assert_eq!(c.took(std::time::Duration::from_millis(900)), None);
+        assert!(c.due());
+        let said = c.took(std::time::Duration::from_millis(2500)).unwrap();
+        assert!(said.contains("one snapshot in 3"), "{said}");
+        assert_eq!(
+            (0..6).map(|_| c.due()).collect::<Vec<_>>(),
+            [false, false, true, false, false, true]
+        );
+        assert_eq!(c.took(std::time::Duration::from_millis(2100)), None);
+        assert!(
+            c.took(std::time::Duration::from_millis(10))
+                .unwrap()
+                .contains("every snapshot again")
+        );
+        assert!(c.due());
     }
 
     #[test]

@@ -164,20 +164,36 @@ impl WriteHealth {
     }
 }
 
-/// A poll for the writer, and where it sends the outcome (with the poll back: bodies can be
+/// What the writer hands back for a poll: the commit's outcome and the poll (bodies can be
 /// megabytes, so they are moved, not copied).
-type Job = (
-    Poll,
-    oneshot::Sender<(Result<IngestStats, StoreError>, Poll, Vec<live::Change>)>,
+type Reply = (Result<IngestStats, StoreError>, Poll);
+
+/// Work for the writer: a poll to commit (and then judge), or a call answered once all
+/// before it is done.
+enum Job {
+    Poll(Poll, oneshot::Sender<Reply>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// What a judging changed and what it has to say, sent as soon as it is done.
+type Judged = (Vec<live::Change>, Vec<String>);
+
+/// The writer's channels: jobs in, judgings out.
+type WriterEnds = (
+    std::sync::mpsc::Sender<Job>,
+    tokio::sync::mpsc::UnboundedReceiver<Judged>,
+    std::thread::JoinHandle<()>,
 );
 
-/// Opens the writer on its own thread. Returns the channel to it.
+/// Opens the writer on its own thread. A poll is answered once committed; the judge then runs
+/// off the poll's path and sends what it changed on the second channel.
 fn spawn_writer(
     path: &Path,
     session: SessionRec,
     opts: &RecordOptions,
-) -> Result<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
+) -> Result<WriterEnds, StoreError> {
     let judge = opts.live_findings;
+    let mut cadence = live::Cadence::new(opts.interval);
     let hook = opts.on_finding.clone();
     let sharing = if opts.durable {
         Sharing::Shared
@@ -192,6 +208,7 @@ fn spawn_writer(
     });
     w.begin_session(session);
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let (judged_tx, judged_rx) = tokio::sync::mpsc::unbounded_channel::<Judged>();
     let h = std::thread::Builder::new()
         .name("blackbox-writer".into())
         .spawn(move || {
@@ -203,32 +220,46 @@ fn spawn_writer(
             });
             // The last snapshot committed: (seq, start).
             let mut last: Option<(u64, i64)> = None;
-            for (poll, reply) in rx {
+            for job in rx {
+                let (poll, reply) = match job {
+                    Job::Poll(poll, reply) => (poll, reply),
+                    Job::Flush(reply) => {
+                        let _ = reply.send(());
+                        continue;
+                    }
+                };
                 // Notes left by `blackbox note` go in before the snapshot.
                 let (taken, mut warnings) = match w.take_inbox() {
                     Ok(t) => t,
                     Err(e) => (0, vec![format!("notes not taken in: {}", error_chain(&e))]),
                 };
-                let mut r = w.ingest_with(&poll, &mut rows).map(|(mut s, _)| {
+                let r = w.ingest_with(&poll, &mut rows).map(|(mut s, _)| {
                     last = Some((s.seq, poll.started_at));
                     s.notes_taken = taken;
                     s.warnings.append(&mut warnings);
                     s
                 });
+                let committed = r.as_ref().ok().map(|s| s.seq);
+                let at = poll.started_at;
+                // The poll loop goes on at once: judging is not on its path.
+                let _ = reply.send((r, poll));
+                let mut said = Vec::new();
                 // The report's judge on the recording so far.
                 let mut step = live::Step::default();
-                if let (Some(l), Ok(s)) = (findings.as_mut(), r.as_mut()) {
+                if let (Some(l), Some(seq)) = (findings.as_mut(), committed)
+                    && cadence.due()
+                {
+                    let began = std::time::Instant::now();
                     let judged = w
                         .reader()
                         .and_then(crate::analysis::Recording::with_reader)
                         .map_err(|e| error_chain(&e))
-                        .and_then(|rec| l.step(&rec, s.seq, poll.started_at));
+                        .and_then(|rec| l.step(&rec, seq, at));
                     match judged {
                         Ok(st) => step = st,
-                        Err(e) => s
-                            .warnings
-                            .push(format!("findings not judged at snapshot {}: {e}", s.seq)),
+                        Err(e) => said.push(format!("findings not judged at snapshot {seq}: {e}")),
                     }
+                    said.extend(cadence.took(began.elapsed()));
                 }
                 // Runs of the hook that could not be made are kept too.
                 let dropped: Vec<_> = hook
@@ -236,20 +267,18 @@ fn spawn_writer(
                     .map(|h| h.take_dropped())
                     .unwrap_or_default()
                     .iter()
-                    .map(|d| hook::dropped_note(d, poll.started_at))
+                    .map(|d| hook::dropped_note(d, at))
                     .collect();
                 if !step.rows.is_empty() || !dropped.is_empty() {
                     let mut notes = live::notes(&step.changes);
                     notes.extend(dropped);
-                    if let Err(e) = w.write_findings(&step.rows, &notes)
-                        && let Ok(s) = r.as_mut()
-                    {
-                        s.warnings
-                            .push(format!("findings not kept: {}", error_chain(&e)));
+                    if let Err(e) = w.write_findings(&step.rows, &notes) {
+                        said.push(format!("findings not kept: {}", error_chain(&e)));
                     }
                 }
-                let changes = step.changes;
-                let _ = reply.send((r, poll, changes));
+                if !step.changes.is_empty() || !said.is_empty() {
+                    let _ = judged_tx.send((step.changes, said));
+                }
             }
             // Recording is over (the channel closed): what is still open is said once, and the
             // hook's runs that the stop left unmade.
@@ -272,7 +301,7 @@ fn spawn_writer(
             path: path.to_path_buf(),
             source,
         })?;
-    Ok((tx, h))
+    Ok((tx, judged_rx, h))
 }
 
 fn session(opts: &RecordOptions, clock: &dyn Clock) -> SessionRec {
@@ -319,7 +348,7 @@ pub async fn record<S: Source>(
             now: crate::beacon::format_micros(clock.now_us()),
         });
     }
-    let (tx, handle) = spawn_writer(db, session(&opts, &*clock), &opts)?;
+    let (tx, mut judged, handle) = spawn_writer(db, session(&opts, &*clock), &opts)?;
     let mut plan = Scheduler::new(
         opts.targets.clone(),
         opts.interval.as_micros() as i64,
@@ -348,10 +377,20 @@ pub async fn record<S: Source>(
         if deadline.is_some_and(|d| next >= d) {
             break;
         }
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => { summary.interrupted = true; break; }
-            _ = clock.sleep_until_us(next) => {}
+        // Waiting for the next poll, what the judge finds is said as it comes.
+        let stop = loop {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break true,
+                Some((changes, warnings)) = judged.recv() => {
+                    say_judged(&changes, &warnings, &opts, observer);
+                }
+                _ = clock.sleep_until_us(next) => break false,
+            }
+        };
+        if stop {
+            summary.interrupted = true;
+            break;
         }
         let started_at = clock.now_us();
         let fetched = {
@@ -392,28 +431,24 @@ pub async fn record<S: Source>(
             observer.warn(&line);
         }
         let (rtx, rrx) = oneshot::channel();
-        tx.send((poll, rtx)).map_err(|_| RecordError::WriterGone)?;
+        tx.send(Job::Poll(poll, rtx))
+            .map_err(|_| RecordError::WriterGone)?;
         // A commit in progress is always awaited, even when shutdown arrives meanwhile.
-        let (outcome, poll, changes) = rrx.await.map_err(|_| RecordError::WriterGone)?;
+        let (outcome, poll) = rrx.await.map_err(|_| RecordError::WriterGone)?;
         if let Some(m) = &opts.metrics {
             m.count(outcome.as_ref().ok());
-        }
-        for (i, c) in changes.iter().enumerate() {
-            // A finding about several sources or providers is said once (the hook runs for
-            // each: its variables name one).
-            if !changes[..i]
-                .iter()
-                .any(|p| p.state == c.state && p.message == c.message)
-            {
-                observer.finding(c);
-            }
-            if let Some(h) = &opts.on_finding {
-                h.run(c);
-            }
         }
         if health.note(outcome, &poll, &mut summary, observer) {
             break;
         }
+    }
+    // What the judge found after the last snapshot (all judged before the flush's answer).
+    let (ftx, frx) = oneshot::channel();
+    if tx.send(Job::Flush(ftx)).is_ok() {
+        let _ = frx.await;
+    }
+    while let Ok((changes, warnings)) = judged.try_recv() {
+        say_judged(&changes, &warnings, &opts, observer);
     }
     // The hook's runs under way are killed with their process groups, those waiting are not
     // made (and kept as notes by the writer, before it closes).
@@ -425,6 +460,32 @@ pub async fn record<S: Source>(
     let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     summary.elapsed_us = clock.now_us() - start;
     Ok(summary)
+}
+
+/// Says what a judging had to say and the findings it began or ended, and runs the hook for
+/// each finding.
+fn say_judged(
+    changes: &[live::Change],
+    warnings: &[String],
+    opts: &RecordOptions,
+    observer: &mut dyn Observer,
+) {
+    for w in warnings {
+        observer.warn(w);
+    }
+    for (i, c) in changes.iter().enumerate() {
+        // A finding about several sources or providers is said once (the hook runs for
+        // each: its variables name one).
+        if !changes[..i]
+            .iter()
+            .any(|p| p.state == c.state && p.message == c.message)
+        {
+            observer.finding(c);
+        }
+        if let Some(h) = &opts.on_finding {
+            h.run(c);
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

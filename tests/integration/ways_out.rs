@@ -91,6 +91,8 @@ fn fake_clickhouse(held: &'static str) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     std::thread::spawn(move || {
+        // Tables it was asked to create, with their columns, for DESCRIBE TABLE.
+        let mut tables: std::collections::HashMap<String, String> = Default::default();
         for s in l.incoming() {
             let Ok(mut s) = s else { continue };
             let mut r = BufReader::new(s.try_clone().unwrap());
@@ -113,9 +115,17 @@ fn fake_clickhouse(held: &'static str) -> String {
             let _ = r.read_exact(&mut body);
             let sql = String::from_utf8_lossy(&body);
             let answer = if sql.contains("SELECT DISTINCT seq") {
-                held
+                held.to_string()
+            } else if let Some(rest) = sql.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
+                let (name, rest) = rest.split_once(" (").unwrap();
+                let cols = rest.split_once(") ENGINE").unwrap().0;
+                tables.insert(name.to_string(), described(cols));
+                String::new()
+            } else if let Some(rest) = sql.strip_prefix("DESCRIBE TABLE ") {
+                let name = rest.split_whitespace().next().unwrap();
+                tables.get(name).cloned().unwrap_or_default()
             } else {
-                ""
+                String::new()
             };
             let _ = write!(
                 s,
@@ -125,6 +135,26 @@ fn fake_clickhouse(held: &'static str) -> String {
         }
     });
     url
+}
+
+/// DESCRIBE TABLE's answer for a CREATE TABLE's column list: one name and type per line.
+fn described(cols: &str) -> String {
+    let (mut out, mut depth, mut col) = (String::new(), 0, String::new());
+    for c in cols.chars().chain([',']) {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                let (name, ty) = col.trim().split_once(' ').unwrap();
+                out.push_str(&format!("{name}\t{ty}\n"));
+                col.clear();
+                continue;
+            }
+            _ => {}
+        }
+        col.push(c);
+    }
+    out
 }
 
 /// `ship` asks for a set and refuses an impossible answer, saying what it was, sending nothing.

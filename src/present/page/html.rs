@@ -137,14 +137,16 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         );
     }
     out.push_str("</section><section class=\"findings\"><h2>Findings</h2><ol>");
-    for f in &r.findings {
+    for (i, f) in r.findings.iter().enumerate() {
         let link = evidence(f, r)
             .map(|(href, what)| format!(" <a class=\"ev\" href=\"#{href}\">{what} ↓</a>"))
             .unwrap_or_default();
+        let seen = words::first_seen(r.first_seen.get(i).copied().flatten(), &st);
         let _ = write!(
             out,
-            "<li>{}{link}</li>",
-            super::code_spans(&words::finding(f, &st))
+            "<li>{}<span class=\"meta\">{}</span>{link}</li>",
+            super::code_spans(&words::finding(f, &st)),
+            super::esc::esc(&seen)
         );
     }
     out.push_str("</ol></section>");

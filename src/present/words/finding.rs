@@ -719,3 +719,16 @@ fn fetch_words(f: &Finding, st: &Style) -> Option<String> {
         | OnlyDefaultView { .. } => return None,
     })
 }
+
+/// When the recording first showed a finding, as judged while recording: ` (first seen at
+/// snapshot 14, 08:59:50Z (+6m20s))`, or nothing when it was not judged then.
+pub fn first_seen(s: Option<crate::analysis::judge::Seen>, st: &Style) -> String {
+    match s {
+        Some(s) => format!(
+            " (first seen at snapshot {}, {})",
+            s.seq,
+            st.ctx.time(s.at.0)
+        ),
+        None => String::new(),
+    }
+}

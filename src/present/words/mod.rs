@@ -9,7 +9,7 @@ mod style;
 
 pub use answer::{answer, cause};
 pub use events::{change, checks_line, endpoint_change, event, queue_line};
-pub use finding::finding;
+pub use finding::{finding, first_seen};
 pub use style::{
     NAMED, Style, clock_brief, clock_clause, fetch_kind, measured_clause, offset, state,
 };
