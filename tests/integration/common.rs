@@ -182,11 +182,17 @@ pub struct Heard {
     pub warnings: Vec<String>,
     pub committed: Vec<beacon_blackbox::store::IngestStats>,
     pub write_errors: Vec<String>,
+    /// Findings said to begin or end (also said as warnings, as the terminal does).
+    pub findings: Vec<beacon_blackbox::record::live::Change>,
 }
 
 impl beacon_blackbox::record::Observer for Heard {
     fn warn(&mut self, msg: &str) {
         self.warnings.push(msg.to_string());
+    }
+    fn finding(&mut self, c: &beacon_blackbox::record::live::Change) {
+        self.warn(&format!("{} {}: {}", c.kind, c.state, c.message));
+        self.findings.push(c.clone());
     }
     fn committed(
         &mut self,

@@ -151,7 +151,8 @@ fn clickhouse_queries_of_the_readme_give_the_reports_numbers() {
     let mut reps: BTreeMap<String, Value> = BTreeMap::new();
     let mut keep = Vec::new();
     for name in ["classic", "outage", "cutoff"] {
-        let (d, db, _) = record_scenario(name, 30.0);
+        // Judged while recorded, as `record` does by default.
+        let (d, db, _) = record_scenario_with(name, 30.0, true);
         bb(
             &db,
             &["ship", "--clickhouse", &ch.url(), "--database", "blackbox"],
@@ -264,6 +265,32 @@ fn clickhouse_queries_of_the_readme_give_the_reports_numbers() {
                             ),
                         }
                     }
+                }
+            }
+            w if w.starts_with("Each recording's findings as its last shipped report") => {
+                for (id, rep) in &reps {
+                    let mine: Vec<Vec<String>> = got
+                        .iter()
+                        .filter(|r| r[0] == *id)
+                        .map(|r| vec![r[1].clone(), r[2].clone(), r[6].clone()])
+                        .collect();
+                    let want: Vec<Vec<String>> = rep["findings"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .enumerate()
+                        .map(|(n, f)| {
+                            vec![
+                                n.to_string(),
+                                f["kind"].as_str().unwrap().to_string(),
+                                f["first_seen"]["seq"]
+                                    .as_u64()
+                                    .map_or("\\N".to_string(), |s| s.to_string()),
+                            ]
+                        })
+                        .collect();
+                    assert_eq!(mine, want, "{id}");
+                    assert!(mine.iter().any(|r| r[2] != "\\N"), "{id}: none first seen");
                 }
             }
             other => panic!("a README query no test checks: {other}"),
