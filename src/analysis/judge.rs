@@ -216,12 +216,7 @@ fn job_going(job: &str, report: &Report, last: u64) -> bool {
         .is_some_and(|c| c.seq == last)
 }
 
-/// When the recording first showed a finding, as judged while recording.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Seen {
-    pub seq: u64,
-    pub at: super::values::Stamp,
-}
+pub use super::report::Seen;
 
 /// The snapshots a finding over a window covers (its own occurrence among others of its key).
 pub fn span(f: &Finding) -> Option<(u64, u64)> {

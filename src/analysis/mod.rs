@@ -30,3 +30,5 @@ mod recording;
 mod values;
 pub use recording::*;
 pub use values::*;
+mod postmortem;
+pub use postmortem::report;

@@ -91,7 +91,7 @@ pub struct Report {
     /// Each finding's first snapshot as judged while recording (`judge::first_seen`); the
     /// JSON puts it in each finding as `first_seen`.
     #[serde(skip)]
-    pub first_seen: Vec<Option<super::judge::Seen>>,
+    pub first_seen: Vec<Option<Seen>>,
     pub jobs: Vec<JobReport>,
     pub router: RouterReport,
     pub fetch: FetchReport,
@@ -100,7 +100,15 @@ pub struct Report {
     pub recording: RecordingInfo,
 }
 
-pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
+/// When the recording first showed a finding, as judged while recording.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Seen {
+    pub seq: u64,
+    pub at: super::values::Stamp,
+}
+
+/// The report without `first_seen` (`analysis::report` adds it from the judge).
+pub fn build(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
     let jobs = rec.select_jobs(job).map_err(ShowError::Job)?;
     let last_seq = rec.infos.last().map_or(0, |i| i.seq);
     let last = rec.state_at(last_seq, &jobs)?;
@@ -175,7 +183,7 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
             .collect(),
         reported_by: format!("beacon-blackbox {}", env!("CARGO_PKG_VERSION")),
     };
-    let mut r = Report {
+    Ok(Report {
         findings,
         first_seen: Vec::new(),
         jobs: reports,
@@ -183,7 +191,5 @@ pub fn report(rec: &Recording, job: Option<&str>) -> Result<Report, ShowError> {
         fetch,
         endpoints,
         recording,
-    };
-    r.first_seen = super::judge::first_seen(&r, rec);
-    Ok(r)
+    })
 }

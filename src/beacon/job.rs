@@ -27,7 +27,7 @@ pub fn parse_job_view(body: &[u8]) -> Result<JobView, String> {
 /// `parse_job_view`, reading again only the rows `cache` has not seen (fallback paging).
 pub fn parse_job_view_with(
     body: &[u8],
-    cache: Option<&mut super::RowCache>,
+    cache: Option<&mut super::exec::RowCache>,
 ) -> Result<JobView, String> {
     #[derive(Deserialize)]
     struct Body<'a> {

@@ -2,7 +2,6 @@
 
 use super::error::{CliError, CmdResult};
 use super::open::open_recording;
-use crate::analysis::report;
 use crate::present::safe::{json_out, term, text_out};
 use crate::present::text::Ctx;
 use crate::present::{page, render};
@@ -87,7 +86,7 @@ pub fn render_report(
     color: bool,
     out: &mut dyn Write,
 ) -> CmdResult {
-    let r = report::report(rec, job)?;
+    let r = crate::analysis::report(rec, job)?;
     let ctx = Ctx::new(rec.start_us(), false);
     match format {
         Format::Json => {

@@ -8,10 +8,11 @@ use std::io::Write;
 /// Serve a simulated Beacon runner and hybrid router, playing a scenario.
 ///
 /// Prints `runner: http://HOST:PORT` and `router: http://HOST:PORT` first, then serves until
-/// stopped (Ctrl-C). Built-in scenarios: classic, cutoff, outage, legacy.
+/// stopped (Ctrl-C). Built-in scenarios: classic, cutoff, outage, legacy, fleet, slow.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A built-in scenario name (classic, cutoff, outage, legacy) or a scenario JSON file.
+    /// A built-in scenario name (classic, cutoff, outage, legacy, fleet, slow) or a scenario JSON
+    /// file.
     #[arg(long, default_value = "classic", value_name = "NAME|FILE")]
     pub scenario: String,
     /// Scenario seconds per wall second (60 plays one minute per second).

@@ -604,7 +604,7 @@ pub async fn ship_once(
     let report = if missing.is_empty() {
         None
     } else {
-        Some(crate::analysis::report::report(&rec, None)?)
+        Some(crate::analysis::report(&rec, None)?)
     };
     // Runs of missing seqs, cut into batches.
     let mut k = 0;
@@ -718,7 +718,7 @@ async fn ship_analysis(
     let have: Option<u64> = held.range(..last).next_back().copied();
     let report = match report {
         Some(r) => r,
-        None => crate::analysis::report::report(rec, None)?,
+        None => crate::analysis::report(rec, None)?,
     };
     let d = super::export::derived::derived(rec, id, &report)?;
     let from = have.map_or(0, |h| h + 1);

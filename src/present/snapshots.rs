@@ -99,6 +99,19 @@ struct Line {
     before: Option<String>,
 }
 
+/// A note as its line under the snapshot it came with.
+fn note_line(n: &crate::analysis::Note, ctx: &Ctx) -> String {
+    format!(
+        "note {}: {}{}",
+        ctx.time(n.at.0),
+        term(&n.text),
+        match n.mark_from {
+            Some(f) => format!(" (keeps from {} from pruning)", ctx.time(f.0)),
+            None => String::new(),
+        }
+    )
+}
+
 pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> Result<(), Error> {
     let series = job_series(rec)?;
     if rec.infos.is_empty() {
@@ -180,20 +193,7 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
         } else {
             String::new()
         };
-        let after = notes[end]
-            .iter()
-            .map(|n| {
-                format!(
-                    "note {}: {}{}",
-                    ctx.time(n.at.0),
-                    term(&n.text),
-                    match n.mark_from {
-                        Some(f) => format!(" (keeps from {} from pruning)", ctx.time(f.0)),
-                        None => String::new(),
-                    }
-                )
-            })
-            .collect();
+        let after = notes[end].iter().map(|n| note_line(n, &ctx)).collect();
         lines.push(Line {
             seqs,
             when,
@@ -203,7 +203,12 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
         });
         k = end + 1;
     }
-    // Columns: the snapshot numbers right-aligned, the times left-aligned, by the widest.
+    print_lines(&lines, out)
+}
+
+/// The lines in columns: the snapshot numbers right-aligned, the times left-aligned, by the
+/// widest.
+fn print_lines(lines: &[Line], out: &mut dyn Write) -> Result<(), Error> {
     let seq_w = lines.iter().map(|l| l.seqs.len()).max().unwrap_or(0);
     let when_w = lines
         .iter()
@@ -211,7 +216,7 @@ pub fn write_text(rec: &Recording, all: bool, ctx: Ctx, out: &mut dyn Write) -> 
         .max()
         .unwrap_or(0);
     let indent = " ".repeat(seq_w + 2);
-    for l in &lines {
+    for l in lines {
         if let Some(b) = &l.before {
             writeln!(out, "{indent}{b}")?;
         }

@@ -196,7 +196,7 @@ impl Live {
 
     /// Judges the recording as it is after its snapshot `seq` (its last).
     pub fn step(&mut self, rec: &Recording, seq: u64, at_us: i64) -> Result<Step, String> {
-        let report = crate::analysis::report::report(rec, None).map_err(|e| e.to_string())?;
+        let report = crate::analysis::report::build(rec, None).map_err(|e| e.to_string())?;
         let st = crate::present::render::text_style(Ctx::new(rec.start_us(), false));
         // Per key: the finding that holds (the first, in the report's order), if any does.
         let mut now: BTreeMap<Key, Option<usize>> = BTreeMap::new();

@@ -377,18 +377,7 @@ pub async fn record<S: Source>(
         if deadline.is_some_and(|d| next >= d) {
             break;
         }
-        // Waiting for the next poll, what the judge finds is said as it comes.
-        let stop = loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => break true,
-                Some((changes, warnings)) = judged.recv() => {
-                    say_judged(&changes, &warnings, &opts, observer);
-                }
-                _ = clock.sleep_until_us(next) => break false,
-            }
-        };
-        if stop {
+        if !wait_for(next, &*clock, &mut shutdown, &mut judged, &opts, observer).await {
             summary.interrupted = true;
             break;
         }
@@ -442,14 +431,7 @@ pub async fn record<S: Source>(
             break;
         }
     }
-    // What the judge found after the last snapshot (all judged before the flush's answer).
-    let (ftx, frx) = oneshot::channel();
-    if tx.send(Job::Flush(ftx)).is_ok() {
-        let _ = frx.await;
-    }
-    while let Ok((changes, warnings)) = judged.try_recv() {
-        say_judged(&changes, &warnings, &opts, observer);
-    }
+    last_judgings(&tx, &mut judged, &opts, observer).await;
     // The hook's runs under way are killed with their process groups, those waiting are not
     // made (and kept as notes by the writer, before it closes).
     if let Some(h) = &opts.on_finding {
@@ -460,6 +442,45 @@ pub async fn record<S: Source>(
     let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     summary.elapsed_us = clock.now_us() - start;
     Ok(summary)
+}
+
+/// Waits until `next` (on the recorder's clock), saying what the judge finds as it comes.
+/// False when shutdown came first.
+async fn wait_for<F: Future<Output = ()>>(
+    next: i64,
+    clock: &dyn Clock,
+    shutdown: &mut std::pin::Pin<&mut F>,
+    judged: &mut tokio::sync::mpsc::UnboundedReceiver<Judged>,
+    opts: &RecordOptions,
+    observer: &mut dyn Observer,
+) -> bool {
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.as_mut() => return false,
+            Some((changes, warnings)) = judged.recv() => {
+                say_judged(&changes, &warnings, opts, observer);
+            }
+            _ = clock.sleep_until_us(next) => return true,
+        }
+    }
+}
+
+/// What the judge found after the last snapshot: the writer answers the flush once all
+/// before it is judged.
+async fn last_judgings(
+    tx: &std::sync::mpsc::Sender<Job>,
+    judged: &mut tokio::sync::mpsc::UnboundedReceiver<Judged>,
+    opts: &RecordOptions,
+    observer: &mut dyn Observer,
+) {
+    let (ftx, frx) = oneshot::channel();
+    if tx.send(Job::Flush(ftx)).is_ok() {
+        let _ = frx.await;
+    }
+    while let Ok((changes, warnings)) = judged.try_recv() {
+        say_judged(&changes, &warnings, opts, observer);
+    }
 }
 
 /// Says what a judging had to say and the findings it began or ended, and runs the hook for

@@ -4,7 +4,7 @@
 //! page asks for a newer `<main>` every two seconds and swaps it in (no reload, no flicker).
 
 use super::accept::{Limits, Resp};
-use crate::analysis::{Recording, lanes, report};
+use crate::analysis::{Recording, lanes};
 use crate::present::page::{self, Live};
 use crate::present::safe::term;
 use crate::present::text::Ctx;
@@ -144,7 +144,7 @@ impl LivePage {
         }
         let rec = Recording::open(&d).map_err(err)?;
         let seq = rec.infos.last().map_or(seq, |i| i.seq);
-        let r = report::report(&rec, self.job.as_deref()).map_err(|e| e.to_string())?;
+        let r = crate::analysis::report(&rec, self.job.as_deref()).map_err(|e| e.to_string())?;
         let l = lanes::lanes(&rec, &r).map_err(err)?;
         let ctx = Ctx::new(rec.start_us(), false);
         let live = Live {

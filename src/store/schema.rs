@@ -304,9 +304,9 @@ pub mod v2 {
         }
     }
 
-    impl From<SnapshotRec> for super::SnapshotRec {
+    impl From<SnapshotRec> for crate::store::schema::SnapshotRec {
         fn from(s: SnapshotRec) -> Self {
-            super::SnapshotRec {
+            crate::store::schema::SnapshotRec {
                 session: s.session,
                 started_at: s.started_at,
                 duration_us: s.duration_us,
@@ -431,9 +431,9 @@ pub mod v1 {
         }
     }
 
-    impl From<SnapshotRec> for super::SnapshotRec {
+    impl From<SnapshotRec> for crate::store::schema::SnapshotRec {
         fn from(s: SnapshotRec) -> Self {
-            super::SnapshotRec {
+            crate::store::schema::SnapshotRec {
                 session: s.session,
                 started_at: s.started_at,
                 duration_us: s.duration_us,

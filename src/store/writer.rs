@@ -318,8 +318,8 @@ impl Writer {
     }
 
     /// A reader of what is committed now (the live judge reads the recording so far).
-    pub fn reader(&self) -> Result<super::Reader, StoreError> {
-        super::Reader::from_txn(self.db()?.begin_read().db()?)
+    pub fn reader(&self) -> Result<super::reader::Reader, StoreError> {
+        super::reader::Reader::from_txn(self.db()?.begin_read().db()?)
     }
 
     pub fn take_inbox(&mut self) -> Result<(usize, Vec<String>), StoreError> {

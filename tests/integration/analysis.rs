@@ -221,7 +221,7 @@ fn diff_between_points_and_selectors() {
 /// on the scenarios (duplicates, vanished rows, failures) and a synthetic file with many rows.
 #[test]
 fn split_sweeps_agree_with_one_sweep() {
-    use beacon_blackbox::analysis::{Recording, report, timeline};
+    use beacon_blackbox::analysis::{Recording, timeline};
     use beacon_blackbox::store::open_reader;
     let synth_dir = tempfile::tempdir().unwrap();
     let synth = synth_dir.path().join("s.redb");
@@ -247,7 +247,8 @@ fn split_sweeps_agree_with_one_sweep() {
         let mut rec = Recording::open(&d).unwrap();
         let look = |rec: &Recording| {
             let last = rec.infos.last().unwrap().seq;
-            let r = serde_json::to_value(report::report(rec, None).unwrap()).unwrap();
+            let r = serde_json::to_value(beacon_blackbox::analysis::report(rec, None).unwrap())
+                .unwrap();
             let t = timeline::timeline(rec, 1, last, &rec.jobs).unwrap();
             (r, serde_json::to_value(t).unwrap())
         };

@@ -62,7 +62,7 @@ fn record_skewed(
 fn open(db: &Path) -> (report::Report, lanes::Lanes) {
     let d = open_reader(db).unwrap();
     let rec = Recording::open(&d).unwrap();
-    let r = report::report(&rec, None).unwrap();
+    let r = beacon_blackbox::analysis::report(&rec, None).unwrap();
     let l = lanes::lanes(&rec, &r).unwrap();
     (r, l)
 }

@@ -4,8 +4,8 @@
 //! the cut recordings first show it holding.
 
 use crate::common::*;
+use beacon_blackbox::analysis::Recording;
 use beacon_blackbox::analysis::judge::{Key, judge, span};
-use beacon_blackbox::analysis::{Recording, report};
 use beacon_blackbox::store::open_reader;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,7 +19,7 @@ fn judged_offline(db: &Path) -> BTreeMap<Key, Vec<u64>> {
     let mut held: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
     for info in &all.infos {
         let rec = Recording::open_window(&d, first, info.seq).unwrap();
-        let r = report::report(&rec, None).unwrap();
+        let r = beacon_blackbox::analysis::report(&rec, None).unwrap();
         for j in judge(&r, &rec) {
             if j.holds {
                 let v = held.entry(j.key).or_default();
@@ -37,7 +37,7 @@ fn check(name: &str, interval: f64) -> usize {
     let held = judged_offline(&db);
     let d = open_reader(&db).unwrap();
     let rec = Recording::open(&d).unwrap();
-    let r = report::report(&rec, None).unwrap();
+    let r = beacon_blackbox::analysis::report(&rec, None).unwrap();
     let mut checked = 0;
     for j in judge(&r, &rec) {
         let f = &r.findings[j.finding];

@@ -3,7 +3,7 @@
 //! outage bands at the recorded times, and no markup from a hostile field.
 
 use crate::common::*;
-use beacon_blackbox::analysis::{Recording, report};
+use beacon_blackbox::analysis::Recording;
 use beacon_blackbox::store::open_reader;
 use scraper::{Html, Selector};
 
@@ -77,7 +77,7 @@ fn outage_bands_sit_at_the_recorded_times() {
     let r = {
         let d = open_reader(&db).unwrap();
         let rec = Recording::open(&d).unwrap();
-        report::report(&rec, None).unwrap()
+        beacon_blackbox::analysis::report(&rec, None).unwrap()
     };
     assert!(!r.fetch.outages.is_empty());
     let want: Vec<(String, String)> = r

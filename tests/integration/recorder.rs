@@ -312,7 +312,7 @@ fn a_scenario_recorded_on_one_clock_agrees_with_the_simulator() {
         // Row times and snapshot times are one clock: second 0 of the scenario is T0.
         assert_eq!(execs[id].started_at, Some(T0 + (r.started * 1e6) as i64));
     }
-    let rep = beacon_blackbox::analysis::report::report(&rec, None).unwrap();
+    let rep = beacon_blackbox::analysis::report(&rec, None).unwrap();
     assert!(rep.jobs[0].history.clock_skew.is_none());
     assert!(
         !rep.findings.iter().any(|f| matches!(

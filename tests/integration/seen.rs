@@ -6,7 +6,7 @@
 use crate::common::*;
 use beacon_blackbox::analysis::Recording;
 use beacon_blackbox::analysis::lanes::{MarkerKind, lanes};
-use beacon_blackbox::analysis::report::report;
+use beacon_blackbox::analysis::report;
 use beacon_blackbox::analysis::summary::show;
 use beacon_blackbox::clock::ManualClock;
 use beacon_blackbox::fetch::SourceKind;

@@ -506,7 +506,7 @@ pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<
         });
     }
     if format == Format::Trace {
-        let r = crate::analysis::report::report(rec, None)?;
+        let r = crate::analysis::report(rec, None)?;
         let lanes = crate::analysis::lanes::lanes(rec, &r)?;
         let events = crate::analysis::timeline::timeline(
             rec,
@@ -523,7 +523,7 @@ pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<
     }
     std::fs::create_dir_all(out).map_err(|e| failed(&e))?;
     let id = tables::recording_id(rec, &db.display().to_string())?;
-    let r = crate::analysis::report::report(rec, None)?;
+    let r = crate::analysis::report(rec, None)?;
     let t = tables::tables(rec, &id, 0..=u64::MAX, Some(&r))?;
     let d = derived::derived(rec, &id, &r)?;
     let all = columns(&t, &d);

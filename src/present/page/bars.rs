@@ -4,7 +4,7 @@
 
 use super::axis::{GUTTER, Scale};
 use super::esc::esc;
-use super::lanes::*;
+use super::lane::*;
 use crate::analysis::lanes::{Bar, BarEnd, JobLanes};
 use crate::duration::human;
 use crate::present::text::{Ctx, plural};

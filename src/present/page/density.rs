@@ -5,7 +5,7 @@
 use super::axis::{GUTTER, Scale};
 use super::bars::{COLUMNS, lane_sub};
 use super::esc::esc;
-use super::lanes::*;
+use super::lane::*;
 use crate::analysis::lanes::{Bar, JobLanes};
 use crate::present::text::{Ctx, plural};
 use std::collections::BTreeMap;

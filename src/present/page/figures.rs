@@ -191,7 +191,7 @@ pub fn figures(jobs: &[JobReport], st: &words::Style, out: &mut String) {
         let _ = write!(
             out,
             "</div><p class=\"cause\">{}</p></div>",
-            super::code_spans(&words::cause(a, st))
+            super::esc::code_spans(&words::cause(a, st))
         );
     }
 }

@@ -5,7 +5,7 @@
 //! and rows outside the matrix beside it.
 
 use super::esc::esc;
-use super::lanes::class_of;
+use super::lane::class_of;
 use crate::analysis::job::JobReport;
 use crate::analysis::matrix::{Coverage, Unexpected};
 use crate::analysis::summary::JobSummary;

@@ -67,13 +67,8 @@ pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> Strin
     out
 }
 
-/// The inside of `<main>` (what the live page swaps in).
-pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut String) {
-    let plain = Ctx::new(ctx.start_us, false);
-    let st = words::Style {
-        ctx: plain,
-        esc: &esc,
-    };
+/// The page's title and how it was recorded (and, live, what the page is following).
+fn header(r: &Report, live: Option<Live>, out: &mut String) {
     let _ = write!(
         out,
         "<header><h1>{}</h1>",
@@ -126,6 +121,16 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         out.push_str("<p class=\"meta\">No snapshot recorded yet.</p>");
     }
     out.push_str("</header>");
+}
+
+/// The inside of `<main>` (what the live page swaps in).
+pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut String) {
+    let plain = Ctx::new(ctx.start_us, false);
+    let st = words::Style {
+        ctx: plain,
+        esc: &esc,
+    };
+    header(r, live, out);
 
     out.push_str("<section class=\"answer\"><h2>The answer</h2>");
     super::figures::figures(&r.jobs, &st, out);
@@ -133,7 +138,7 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         let _ = write!(
             out,
             "<p>{}</p>",
-            super::code_spans(&words::answer(&j.answer, &st))
+            super::esc::code_spans(&words::answer(&j.answer, &st))
         );
     }
     out.push_str("</section><section class=\"findings\"><h2>Findings</h2><ol>");
@@ -145,7 +150,7 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         let _ = write!(
             out,
             "<li>{}<span class=\"meta\">{}</span>{link}</li>",
-            super::code_spans(&words::finding(f, &st)),
+            super::esc::code_spans(&words::finding(f, &st)),
             super::esc::esc(&seen)
         );
     }

@@ -11,6 +11,7 @@ mod esc;
 mod figures;
 mod flags;
 mod grid;
+mod lane;
 mod lanes;
 mod router_lane;
 mod sources;

@@ -3,7 +3,7 @@
 
 use super::axis::Scale;
 use super::esc::esc;
-use super::lanes::*;
+use super::lane::*;
 use crate::analysis::lanes::RouterLanes;
 use crate::analysis::router::ProviderState;
 use crate::present::text::Ctx;

@@ -3,7 +3,7 @@
 
 use super::axis::Scale;
 use super::esc::esc;
-use super::lanes::*;
+use super::lane::*;
 use crate::analysis::lanes::{Lanes, Mark};
 use crate::present::text::Ctx;
 use std::fmt::Write;

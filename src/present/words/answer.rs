@@ -283,7 +283,7 @@ fn output_sentence(a: &JobAnswer) -> Option<String> {
 fn sources_phrase(sources: &[&str]) -> String {
     let and = |v: Vec<&str>| match v.as_slice() {
         [a, b] => format!("{a} and {b}"),
-        _ => list(v.iter().map(|s| s.to_string()), super::NAMED),
+        _ => list(v.iter().map(|s| s.to_string()), super::style::NAMED),
     };
     for (prefix, whose) in [("runner.", "the runner's"), ("router.", "the router's")] {
         let own: Option<Vec<&str>> = sources.iter().map(|s| s.strip_prefix(prefix)).collect();
@@ -300,9 +300,9 @@ fn incident_parts(i: &crate::analysis::answer::Incident, st: &Style) -> Vec<Stri
     let mut parts: Vec<String> = i
         .outages
         .iter()
-        .take(super::NAMED)
+        .take(super::style::NAMED)
         .map(|o| {
-            let kinds: Vec<String> = o.kinds.iter().map(super::fetch_kind).collect();
+            let kinds: Vec<String> = o.kinds.iter().map(super::style::fetch_kind).collect();
             format!(
                 "{} failed ({}) from {} to {}{}",
                 sources_phrase(&o.sources),
@@ -317,26 +317,26 @@ fn incident_parts(i: &crate::analysis::answer::Incident, st: &Style) -> Vec<Stri
             )
         })
         .collect();
-    if i.outages.len() > super::NAMED {
+    if i.outages.len() > super::style::NAMED {
         parts.push(format!(
             "{} more source outages",
-            i.outages.len() - super::NAMED
+            i.outages.len() - super::style::NAMED
         ));
     }
-    parts.extend(i.unhealthy.iter().take(super::NAMED).map(|p| {
+    parts.extend(i.unhealthy.iter().take(super::style::NAMED).map(|p| {
         format!(
             "provider {} ({}) was {} from {} to {}",
             st.e(&p.provider),
             st.opt(p.region.as_deref(), "?"),
-            super::state(p.state),
+            super::style::state(p.state),
             st.at(p.from.0),
             st.at(p.to.0)
         )
     }));
-    if i.unhealthy.len() > super::NAMED {
+    if i.unhealthy.len() > super::style::NAMED {
         parts.push(format!(
             "{} more unhealthy stretches of providers",
-            i.unhealthy.len() - super::NAMED
+            i.unhealthy.len() - super::style::NAMED
         ));
     }
     parts

@@ -211,33 +211,7 @@ fn cell_words(f: &Finding, st: &Style) -> Option<String> {
             j(job),
             plural(*count as u64, "row", "rows")
         ),
-        ClockSkew { job, clock } => {
-            let subject = match job {
-                Some(job) => format!("By the rows of job {}, ", j(job)),
-                None => String::new(),
-            };
-            let mut text = format!(
-                "{subject}{} (measured {}).",
-                super::style::clock_clause(clock),
-                super::style::measured_clause(clock)
-            );
-            // Capitalise the clause when it opens the sentence.
-            if job.is_none() {
-                text = format!("T{}", &text[1..]);
-            }
-            let how = match clock.server {
-                crate::analysis::clocks::Server::Runner if clock.changed => {
-                    " Every time here is on the recorder's clock: each row time is moved by the offset measured around it, the runner's own stamp said beside it where they differ."
-                }
-                crate::analysis::clocks::Server::Runner => {
-                    " Every time here is on the recorder's clock: the rows' own times are moved by that offset, the runner's own stamp said beside them where they differ."
-                }
-                crate::analysis::clocks::Server::Router => {
-                    " The ages of provider checks are measured on the router's own clock."
-                }
-            };
-            format!("{text}{how}")
-        }
+        ClockSkew { job, clock } => clock_words(job, clock, st),
         OnlyDefaultView {
             job,
             visible,
@@ -263,6 +237,39 @@ fn cell_words(f: &Finding, st: &Style) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// The clocks: a server's offset from the recorder's, and how the times are read.
+fn clock_words(
+    job: &Option<String>,
+    clock: &crate::analysis::clocks::ClockSummary,
+    st: &Style,
+) -> String {
+    let subject = match job {
+        Some(job) => format!("By the rows of job {}, ", st.e(job)),
+        None => String::new(),
+    };
+    let mut text = format!(
+        "{subject}{} (measured {}).",
+        super::style::clock_clause(clock),
+        super::style::measured_clause(clock)
+    );
+    // Capitalise the clause when it opens the sentence.
+    if job.is_none() {
+        text = format!("T{}", &text[1..]);
+    }
+    let how = match clock.server {
+        crate::analysis::clocks::Server::Runner if clock.changed => {
+            " Every time here is on the recorder's clock: each row time is moved by the offset measured around it, the runner's own stamp said beside it where they differ."
+        }
+        crate::analysis::clocks::Server::Runner => {
+            " Every time here is on the recorder's clock: the rows' own times are moved by that offset, the runner's own stamp said beside them where they differ."
+        }
+        crate::analysis::clocks::Server::Router => {
+            " The ages of provider checks are measured on the router's own clock."
+        }
+    };
+    format!("{text}{how}")
 }
 
 /// How the rows failed, and the job's status.
@@ -566,50 +573,53 @@ fn provider_words(f: &Finding, st: &Style) -> Option<String> {
                 st.at(rate.at.0)
             )
         }
-        RouterRestart { restart } => {
-            let why: Vec<String> = restart
-                .signs
-                .iter()
-                .map(|s| match s {
-                    RestartSign::VersionChanged => format!(
-                        "its version went {} -> {}",
-                        st.opt(restart.version_from.as_deref(), "?"),
-                        st.opt(restart.version_to.as_deref(), "?")
-                    ),
-                    RestartSign::ChecksReset => "every provider's last check went back".into(),
-                    RestartSign::RatesReset => {
-                        "every provider's success rate went back to 1.0".into()
-                    }
-                    RestartSign::ProvidersChanged => {
-                        "its list of providers changed (it makes them only at start-up)".into()
-                    }
-                    RestartSign::AfterRefusal => {
-                        "it refused connections, then answered with a changed provider list".into()
-                    }
-                    RestartSign::ChecksTogether => {
-                        "every provider's last check moved forward at once with no inference in between (the start-up checks; a round forced by hand looks the same)".into()
-                    }
-                    RestartSign::QueuesEmptied => {
-                        "its queues went from some to none (its queue workers are disabled: nothing else drains them)".into()
-                    }
-                })
-                .collect();
-            if restart.possible {
-                format!(
-                    "The router may have restarted at {}: {}.",
-                    st.at(restart.at.0),
-                    why.join("; ")
-                )
-            } else {
-                format!(
-                    "The router restarted (or was redeployed) at {}: {}.",
-                    st.at(restart.at.0),
-                    why.join("; ")
-                )
-            }
-        }
+        RouterRestart { restart } => restart_words(restart, st),
         _ => return None,
     })
+}
+
+/// A restart of the router, and the signs it was read from.
+fn restart_words(restart: &crate::analysis::router::Restart, st: &Style) -> String {
+    let why: Vec<String> = restart
+        .signs
+        .iter()
+        .map(|s| match s {
+            RestartSign::VersionChanged => format!(
+                "its version went {} -> {}",
+                st.opt(restart.version_from.as_deref(), "?"),
+                st.opt(restart.version_to.as_deref(), "?")
+            ),
+            RestartSign::ChecksReset => "every provider's last check went back".into(),
+            RestartSign::RatesReset => {
+                "every provider's success rate went back to 1.0".into()
+            }
+            RestartSign::ProvidersChanged => {
+                "its list of providers changed (it makes them only at start-up)".into()
+            }
+            RestartSign::AfterRefusal => {
+                "it refused connections, then answered with a changed provider list".into()
+            }
+            RestartSign::ChecksTogether => {
+                "every provider's last check moved forward at once with no inference in between (the start-up checks; a round forced by hand looks the same)".into()
+            }
+            RestartSign::QueuesEmptied => {
+                "its queues went from some to none (its queue workers are disabled: nothing else drains them)".into()
+            }
+        })
+        .collect();
+    if restart.possible {
+        format!(
+            "The router may have restarted at {}: {}.",
+            st.at(restart.at.0),
+            why.join("; ")
+        )
+    } else {
+        format!(
+            "The router restarted (or was redeployed) at {}: {}.",
+            st.at(restart.at.0),
+            why.join("; ")
+        )
+    }
 }
 
 /// The requests: unreadable rows, outages, the recorder's gaps; the runner's stuck jobs.
