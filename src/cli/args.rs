@@ -37,24 +37,34 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
-/// A byte size: `64MiB`, `512KiB`, `1GiB`, or plain bytes.
+/// A byte size: `64MiB`, `512KiB`, `1GiB` (powers of 1024), `64MB`, `512KB`, `1GB` (powers
+/// of 1000, as disks and `ls -h --si` count), a `B` suffix or plain bytes; any case, a space
+/// allowed before the unit.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("GiB") {
-        (n, 1u64 << 30)
-    } else if let Some(n) = t.strip_suffix("MiB") {
-        (n, 1 << 20)
-    } else if let Some(n) = t.strip_suffix("KiB") {
-        (n, 1 << 10)
-    } else {
-        (t, 1)
-    };
+    const UNITS: [(&str, u64); 8] = [
+        ("kib", 1 << 10),
+        ("mib", 1 << 20),
+        ("gib", 1 << 30),
+        ("tib", 1 << 40),
+        ("kb", 1_000),
+        ("mb", 1_000_000),
+        ("gb", 1_000_000_000),
+        ("tb", 1_000_000_000_000),
+    ];
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = UNITS
+        .iter()
+        .find_map(|(u, m)| t.strip_suffix(u).map(|n| (n, *m)))
+        .or_else(|| t.strip_suffix('b').map(|n| (n, 1)))
+        .unwrap_or((t.as_str(), 1));
     match num.trim().parse::<u64>() {
         Ok(0) => Err("must be greater than zero".into()),
         Ok(n) => n
             .checked_mul(mult)
             .ok_or_else(|| format!("{s:?} is too large")),
-        Err(_) => Err(format!("{s:?} is not a size (use e.g. 64MiB)")),
+        Err(_) => Err(format!(
+            "{s:?} is not a size (use e.g. 64MiB or 64MB; KiB/MiB/GiB count in 1024s, KB/MB/GB in 1000s)"
+        )),
     }
 }
 
@@ -137,12 +147,34 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("12m30s").unwrap(), Duration::from_secs(750));
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
-        assert!(parse_size("64MiB").unwrap() == 64 << 20);
         assert!(parse_count("0").is_err());
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("not a url").is_err());
         let e = parse_base_url("http://bob:hunter2@ho st:1/?token=t0k").unwrap_err();
         assert!(!e.contains("hunter2") && !e.contains("t0k"), "{e}");
+    }
+
+    #[test]
+    fn sizes_in_both_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64MB"), Ok(64_000_000));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("512kb"), Ok(512_000));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1TB"), Ok(1_000_000_000_000));
+        assert_eq!(parse_size("4096B"), Ok(4096));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0MB").is_err());
+        assert!(parse_size("MB").is_err());
+        assert!(parse_size("-1MB").is_err());
+        assert!(parse_size("1.5GB").is_err());
+        assert!(
+            parse_size("99999999999TB")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(parse_size("12 parsecs").unwrap_err().contains("64MB"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct Args {
     /// Only this job's requests and rows (repeatable); the router's are always kept.
     #[arg(long = "job", value_name = "ID")]
     pub jobs: Vec<String>,
-    /// The bundle to write (it must not exist).
+    /// The bundle to write (it must not exist; `-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Sign the bundle with this OpenSSH private key (Ed25519 or ECDSA; an encrypted one's
@@ -62,6 +62,52 @@ pub fn digest(_: DigestArgs, db: &Path, out: &mut dyn Write) -> CmdResult {
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
+    // `-`: the bundle to standard output (made in a private temporary folder, then copied),
+    // what was written said on stderr.
+    if args.out.as_os_str() == "-" {
+        let dir = private_dir()?;
+        let file = dir.join("bundle.redb");
+        let mut said = Vec::new();
+        let made = cut(&args, db, &file, &mut said);
+        let copied = made.and_then(|()| {
+            let mut f = std::fs::File::open(&file)?;
+            std::io::copy(&mut f, out)?;
+            out.flush()?;
+            Ok(())
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        copied?;
+        for line in String::from_utf8_lossy(&said).lines() {
+            crate::present::say(line);
+        }
+        return Ok(());
+    }
+    let target = args.out.clone();
+    cut(&args, db, &target, out)
+}
+
+/// A folder only this user can read, for a bundle on its way to standard output.
+fn private_dir() -> Result<PathBuf, CliError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("blackbox-cut-{}-{nanos}", std::process::id()));
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(&dir).map_err(|e| {
+        CliError::failure(format!(
+            "cannot make a temporary folder for the bundle in {}: {e}",
+            term(&std::env::temp_dir().display().to_string())
+        ))
+    })?;
+    Ok(dir)
+}
+
+/// Cuts the bundle into `dest`, saying what it wrote on `out` (a signature's file beside it,
+/// unless the bundle goes to standard output: then the signature is only inside).
+fn cut(args: &Args, db: &Path, dest: &Path, out: &mut dyn Write) -> CmdResult {
+    let to_stdout = args.out.as_os_str() == "-";
     let (d, rec) = open_recording(db)?;
     let from = rec.resolve(&args.from)?;
     let to = rec.resolve(&args.to)?;
@@ -78,11 +124,16 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             .file_name()
             .map_or("bundle".into(), |n| n.to_string_lossy())
     ));
+    let shown = if to_stdout {
+        "standard output".to_string()
+    } else {
+        term(&args.out.display().to_string()).into_owned()
+    };
     // The key is read (and its passphrase tried) before anything is written; the signature's
     // file must not exist either, as the bundle must not.
     let signer = match &args.sign {
         Some(k) => {
-            if sig_path.exists() {
+            if !to_stdout && sig_path.exists() {
                 return Err(CliError::usage(format!(
                     "{} is already there: a signature is never written over",
                     term(&sig_path.display().to_string())
@@ -96,12 +147,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         None => None,
     };
     let jobs = (!args.jobs.is_empty()).then_some(args.jobs.as_slice());
-    let c = crate::store::bundle::cut(&d, from, to, jobs, &args.out, signer.as_ref())?;
+    let c = crate::store::bundle::cut(&d, from, to, jobs, dest, signer.as_ref())?;
     let m = &c.manifest;
     writeln!(
         out,
-        "wrote {}: seq {}-{} ({} to {}), {}, {}, {}, {}",
-        term(&args.out.display().to_string()),
+        "wrote {shown}: seq {}-{} ({} to {}), {}, {}, {}, {}",
         m.from_seq,
         m.to_seq,
         m.from,
@@ -117,6 +167,10 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         crate::store::bundle::digest_line(&c.digest)
     )?;
     match &c.signature {
+        Some((_, fp)) if to_stdout => writeln!(
+            out,
+            "signed by {fp}; the signature is in the bundle (`verify --allowed-signers` checks it; cut to a file to have it beside it for ssh-keygen)"
+        )?,
         Some((sig, fp)) => {
             crate::outfile::write_bytes(&sig_path, db, sig.as_bytes()).map_err(|e| {
                 CliError::failure(format!(

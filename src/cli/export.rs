@@ -34,7 +34,7 @@ pub struct Args {
     /// jsonl or parquet (one file per table in the folder OUT), trace or openmetrics (one file).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Format,
-    /// The folder (jsonl, parquet) or file (trace) to write.
+    /// The folder (jsonl, parquet) or file (trace, openmetrics; `-`: stdout) to write.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
     /// Write into a folder that already holds files (replacing those of the tables' names), or
@@ -79,6 +79,24 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         Format::Trace => Out::Trace,
         Format::Openmetrics => Out::OpenMetrics,
     };
+    // `-`: the one-file formats to standard output, what was written said on stderr.
+    if args.out.as_os_str() == "-" {
+        let Some((bytes, w)) = export::one_file(&rec, format).map_err(CliError::from_exchange)?
+        else {
+            return Err(CliError::usage(
+                "--out - writes one file to standard output: jsonl and parquet write a folder of tables (give a folder)",
+            ));
+        };
+        out.write_all(&bytes)?;
+        out.flush()?;
+        if format == Out::OpenMetrics {
+            crate::present::say(&format!(
+                "wrote standard output: {} series, {} samples over {} snapshots",
+                w.series, w.samples, w.snapshots
+            ));
+        }
+        return Ok(());
+    }
     check_out(&args.out, db, format, args.force)?;
     let w = export::export(&rec, db, format, &args.out).map_err(CliError::from_exchange)?;
     if format == Out::Trace {

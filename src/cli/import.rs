@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 /// Import captures made without the recorder into a recording (new or existing).
 ///
 /// Saved answers: `import --url URL [--at TIME] FILE` for one, or `import --manifest LIST` for
-/// many (each line `URL FILE [TIME]`; `#` starts a comment; FILE relative to the list). A file
+/// many (each line `URL FILE [TIME]`; `#` starts a comment; FILE relative to the list). `-`
+/// for FILE, LIST or a HAR file reads standard input (once; its time comes from --at, the
+/// manifest or a `Date:` header, as it has no file time). A file
 /// saved with `curl -i` has its status and headers read; its time is --at or the manifest's,
 /// else its `Date:` header, else the file's modification time. HAR files (`--har`, repeatable):
 /// every GET to a runner or router path, at its recorded time, with status, latency and body.

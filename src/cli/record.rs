@@ -125,6 +125,26 @@ pub struct Args {
 }
 
 impl Args {
+    /// The runner's token. An empty `BLACKBOX_RUNNER_TOKEN` (the usual way to unset it in a
+    /// unit file or a shell) is taken as unset, and said; an empty `--runner-token` is refused.
+    fn token(&self) -> Result<Option<String>, CliError> {
+        let Some(t) = &self.runner_token else {
+            return Ok(None);
+        };
+        if !t.trim().is_empty() {
+            return Ok(Some(t.clone()));
+        }
+        let from_env = std::env::var_os("BLACKBOX_RUNNER_TOKEN")
+            .is_some_and(|v| v.to_string_lossy().trim().is_empty());
+        if from_env {
+            crate::present::say(
+                "note: BLACKBOX_RUNNER_TOKEN is empty: taken as unset (no /admin/* requests)",
+            );
+            return Ok(None);
+        }
+        Err(CliError::usage("--runner-token is empty"))
+    }
+
     /// Validates the combination of flags into options, before any I/O.
     pub fn options(&self) -> Result<(RecordOptions, HttpConfig), CliError> {
         if self.runner.is_none() && self.router.is_none() && self.endpoints.is_empty() {
@@ -153,13 +173,7 @@ impl Args {
         if let Some(j) = self.jobs.iter().find(|j| j.trim().is_empty()) {
             return Err(CliError::usage(format!("--job {:?} is empty", term(j))));
         }
-        if self
-            .runner_token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
-        {
-            return Err(CliError::usage("--runner-token is empty"));
-        }
+        let token = self.token()?;
         let mut jobs: Vec<String> = Vec::new();
         for j in &self.jobs {
             if !jobs.contains(j) {
@@ -172,7 +186,7 @@ impl Args {
                     runner: self.runner.clone(),
                     router: self.router.clone(),
                     jobs,
-                    admin: self.runner_token.is_some(),
+                    admin: token.is_some(),
                     all_jobs: self.all_jobs,
                     grace_us: self.grace.as_micros() as i64,
                     extras: !self.no_extras,
@@ -214,7 +228,7 @@ impl Args {
             HttpConfig {
                 timeout: self.timeout,
                 body_cap: self.max_body,
-                token: self.runner_token.clone(),
+                token,
             },
         ))
     }

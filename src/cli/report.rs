@@ -47,7 +47,8 @@ pub struct Args {
     /// Print JSON: the same as --format json (shapes in docs/json.md).
     #[arg(long)]
     pub json: bool,
-    /// Write to this file instead of stdout (created with the recording's permissions).
+    /// Write to this file instead of stdout (created with the recording's permissions; `-`:
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Report only from this snapshot on, as if the recording began there (the state there
@@ -69,6 +70,7 @@ impl Args {
         }
         match &self.out {
             None => Ok(Format::Markdown),
+            Some(p) if p.as_os_str() == "-" => Ok(Format::Markdown),
             Some(p) => Format::of_path(p).ok_or_else(|| {
                 CliError::usage(format!(
                     "cannot tell the format of {} from its name: give --format markdown|json|html",
@@ -120,7 +122,8 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         rec = crate::analysis::Recording::open_window(&d, from, to)?;
     }
     match &args.out {
-        Some(path) => {
+        // `-`: standard output, as without --out.
+        Some(path) if path.as_os_str() != "-" => {
             let mut buf = Vec::new();
             render_report(&rec, args.job.as_deref(), format, false, &mut buf)?;
             crate::outfile::write_bytes(path, db, &buf).map_err(|e| {
@@ -132,6 +135,6 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
             writeln!(out, "wrote {}", term(&path.display().to_string()))?;
             Ok(())
         }
-        None => render_report(&rec, args.job.as_deref(), format, color, out),
+        _ => render_report(&rec, args.job.as_deref(), format, color, out),
     }
 }

@@ -48,10 +48,32 @@ pub fn time(s: &str) -> Result<i64, Error> {
 const MAX_FILE: u64 = 64 << 20;
 const MAX_HAR: u64 = 2 * MAX_FILE;
 
+/// `-` for a file: standard input.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A file's bytes (at most `max`) and its modification time; `-` reads standard input, which
+/// has no time of its own (its capture needs `--at`, a manifest's time or a `Date:` header).
 fn read(path: &Path, max: u64) -> Result<(Vec<u8>, Option<i64>), Error> {
     use std::io::Read;
     let shown = term(&path.display().to_string()).into_owned();
     let failed = |e: &dyn std::fmt::Display| Error::failure(format!("cannot read {shown}: {e}"));
+    if is_stdin(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::failure(format!("cannot read standard input: {e}")))?;
+        if bytes.len() as u64 > max {
+            return Err(Error::failure(format!(
+                "cannot read standard input: it is larger than {}",
+                crate::present::text::size(max)
+            )));
+        }
+        return Ok((bytes, None));
+    }
     let meta = std::fs::metadata(path).map_err(|e| failed(&e))?;
     if !meta.is_file() {
         return Err(failed(&"it is not a regular file"));
@@ -75,6 +97,9 @@ fn read(path: &Path, max: u64) -> Result<(Vec<u8>, Option<i64>), Error> {
 }
 
 fn name(p: &Path) -> String {
+    if is_stdin(p) {
+        return "standard input".into();
+    }
     p.file_name().map_or_else(
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -88,6 +113,18 @@ fn gather(args: &Request) -> Result<Gathered, Error> {
     let mut caps = Vec::new();
     let mut skipped = 0;
     let mut unreadable = Vec::new();
+    let dashes = args
+        .files
+        .iter()
+        .chain(&args.hars)
+        .chain(&args.manifest)
+        .filter(|p| is_stdin(p))
+        .count();
+    if dashes > 1 {
+        return Err(Error::usage(
+            "`-` (standard input) is given more than once: it can be read only once",
+        ));
+    }
     if !args.files.is_empty() {
         let url = args
             .url

@@ -1,6 +1,6 @@
 //! How text output reads: times to the second with their offset from the start of the
 //! recording, durations and sizes a person reads at a glance, plurals, and colour for states
-//! (honouring `--color` and `NO_COLOR`).
+//! (honouring `--color`, `NO_COLOR`, `CLICOLOR_FORCE`, `CLICOLOR` and `TERM=dumb`).
 
 use super::safe::PAINT;
 use crate::duration::human;
@@ -8,7 +8,7 @@ use crate::duration::human;
 /// When to colour.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ColorChoice {
-    /// When writing to a terminal and `NO_COLOR` is not set.
+    /// On a terminal, by `NO_COLOR`, `CLICOLOR_FORCE`, `CLICOLOR` and `TERM=dumb`.
     #[default]
     Auto,
     Always,
@@ -17,11 +17,27 @@ pub enum ColorChoice {
 
 impl ColorChoice {
     pub fn enabled(self, terminal: bool) -> bool {
+        self.enabled_with(terminal, |k| std::env::var(k).ok())
+    }
+
+    /// `Auto`, by the conventions terminals' users set: `NO_COLOR` (not empty) turns colour off
+    /// and wins; `CLICOLOR_FORCE` (not empty, not `0`) turns it on even when not writing to a
+    /// terminal; `TERM=dumb` and `CLICOLOR=0` turn it off; else colour on a terminal.
+    pub fn enabled_with(self, terminal: bool, var: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |k: &str| var(k).filter(|v| !v.is_empty());
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                if set("NO_COLOR").is_some() {
+                    false
+                } else if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                    true
+                } else {
+                    terminal
+                        && set("TERM").is_none_or(|t| t != "dumb")
+                        && set("CLICOLOR").is_none_or(|v| v != "0")
+                }
             }
         }
     }
@@ -145,6 +161,33 @@ pub fn list(items: impl IntoIterator<Item = String>, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Colour by the environment's conventions, `--color always|never` over all of them.
+    #[test]
+    fn colour_follows_the_conventions() {
+        let auto = |terminal: bool, env: &[(&str, &str)]| {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            ColorChoice::Auto.enabled_with(terminal, move |k| {
+                env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+        };
+        assert!(auto(true, &[]));
+        assert!(!auto(false, &[]));
+        assert!(!auto(true, &[("NO_COLOR", "1")]));
+        assert!(auto(true, &[("NO_COLOR", "")]));
+        assert!(auto(false, &[("CLICOLOR_FORCE", "1")]));
+        assert!(!auto(false, &[("CLICOLOR_FORCE", "0")]));
+        assert!(!auto(true, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+        assert!(!auto(true, &[("TERM", "dumb")]));
+        assert!(auto(true, &[("TERM", "xterm-256color")]));
+        assert!(auto(false, &[("TERM", "dumb"), ("CLICOLOR_FORCE", "1")]));
+        assert!(!auto(true, &[("CLICOLOR", "0")]));
+        assert!(ColorChoice::Always.enabled_with(false, |_| Some("1".into())));
+        assert!(!ColorChoice::Never.enabled_with(true, |_| None));
+    }
 
     #[test]
     fn reads_well() {

@@ -48,6 +48,10 @@ pub enum StoreError {
     Sealed { path: PathBuf },
     #[error("signing the bundle failed")]
     Sign(#[source] super::sign::SignError),
+    #[error(
+        "cannot create database file {path}: the folder {dir} does not exist (make it with `mkdir -p {dir}`, or give another --db)"
+    )]
+    NoFolder { path: PathBuf, dir: PathBuf },
     #[error("cannot create database file {path}")]
     Create {
         path: PathBuf,
@@ -192,6 +196,12 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(StoreError::NoFolder {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

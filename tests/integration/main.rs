@@ -9,6 +9,7 @@ mod cli;
 mod clickhouse;
 mod clocks;
 mod common;
+mod conventions;
 mod damaged;
 mod export;
 mod faults;

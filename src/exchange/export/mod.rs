@@ -492,31 +492,42 @@ pub struct Written {
 
 /// Writes `rec` (read from the file `db`, never written over) as `format` at `out`: a folder
 /// for the tables (made when absent), a file for the trace.
+/// The formats that are one file (the trace, OpenMetrics): their bytes and what they hold.
+/// `None` for the formats that write a folder.
+pub fn one_file(rec: &Recording, format: Format) -> Result<Option<(Vec<u8>, Written)>, Error> {
+    match format {
+        Format::OpenMetrics => {
+            let (text, c) = openmetrics::openmetrics(rec).map_err(Error::failure)?;
+            let w = Written {
+                series: c.series,
+                samples: c.samples,
+                snapshots: c.snapshots,
+                ..Default::default()
+            };
+            Ok(Some((text.into_bytes(), w)))
+        }
+        Format::Trace => {
+            let r = crate::analysis::report(rec, None)?;
+            let lanes = crate::analysis::lanes::lanes(rec, &r)?;
+            let events = crate::analysis::timeline::timeline(
+                rec,
+                rec.infos.first().map_or(0, |i| i.seq),
+                rec.infos.last().map_or(0, |i| i.seq),
+                &rec.jobs,
+            )?;
+            let json = trace::trace(&lanes, &events, rec);
+            Ok(Some((json.into_bytes(), Written::default())))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub fn export(rec: &Recording, db: &Path, format: Format, out: &Path) -> Result<Written, Error> {
     let shown = term(&out.display().to_string()).into_owned();
     let failed = |e: &dyn std::fmt::Display| Error::failure(format!("cannot write {shown}: {e}"));
-    if format == Format::OpenMetrics {
-        let (text, c) = openmetrics::openmetrics(rec).map_err(Error::failure)?;
-        write_bytes(out, db, text.as_bytes()).map_err(|e| failed(&e))?;
-        return Ok(Written {
-            series: c.series,
-            samples: c.samples,
-            snapshots: c.snapshots,
-            ..Default::default()
-        });
-    }
-    if format == Format::Trace {
-        let r = crate::analysis::report(rec, None)?;
-        let lanes = crate::analysis::lanes::lanes(rec, &r)?;
-        let events = crate::analysis::timeline::timeline(
-            rec,
-            rec.infos.first().map_or(0, |i| i.seq),
-            rec.infos.last().map_or(0, |i| i.seq),
-            &rec.jobs,
-        )?;
-        let json = trace::trace(&lanes, &events, rec);
-        write_bytes(out, db, json.as_bytes()).map_err(|e| failed(&e))?;
-        return Ok(Written::default());
+    if let Some((bytes, w)) = one_file(rec, format)? {
+        write_bytes(out, db, &bytes).map_err(|e| failed(&e))?;
+        return Ok(w);
     }
     if out.exists() && !out.is_dir() {
         return Err(failed(&"it is not a folder"));

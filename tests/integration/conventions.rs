@@ -1,0 +1,192 @@
+//! Issue 29: the conventions users of command-line tools rely on. `-` is standard output for an
+//! `--out` that writes one file and standard input for `import`; an empty token variable is
+//! unset; a `--db` in a folder that does not exist is named with the command to make it.
+
+use crate::common::*;
+use std::io::Write;
+use std::process::Stdio;
+
+/// `--out -` writes what the file would hold to stdout, and no file named `-`.
+#[test]
+fn dash_is_standard_output() {
+    let (d, db, _) = record_scenario("classic", 60.0);
+    let here = d.path();
+    let run = |args: &[&str]| {
+        let mut c = bin();
+        c.current_dir(here).arg("--db").arg(&db).args(args);
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            o.stdout,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // The report: as without --out (Markdown), and as --format says.
+    let (code, md, _) = run(&["report", "--out", "-"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(md, bb(&db, &["report"]).ok().stdout.into_bytes());
+    let (code, html, _) = run(&["report", "--out", "-", "--format", "html"]);
+    assert_eq!(code, Some(0));
+    assert!(String::from_utf8_lossy(&html).starts_with("<!doctype html>"));
+    // OpenMetrics: the file's bytes, what was written said on stderr.
+    let file = here.join("m.om");
+    bb(
+        &db,
+        &[
+            "export",
+            "--format",
+            "openmetrics",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let (code, om, err) = run(&["export", "--format", "openmetrics", "--out", "-"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(om, std::fs::read(&file).unwrap());
+    assert!(err.contains("series"), "{err}");
+    // A folder of tables cannot go to stdout: said, exit 2.
+    let (code, out, err) = run(&["export", "--format", "jsonl", "--out", "-"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty() && err.contains("write a folder"), "{err}");
+    // A bundle to stdout: a sealed recording every command reads.
+    let (code, bundle, err) = run(&["cut", "--from", "first", "--to", "5", "--out", "-"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("wrote standard output: seq 1-5"), "{err}");
+    let b = here.join("b.redb");
+    std::fs::write(&b, &bundle).unwrap();
+    let v = bb(&b, &["verify"]).ok();
+    assert!(
+        v.stdout.contains("checksum holds") || v.stdout.contains("holds"),
+        "{}",
+        v.stdout
+    );
+    assert_eq!(
+        bb(&b, &["snapshots", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(!here.join("-").exists(), "a file named - was written");
+}
+
+/// `import -` reads the capture from stdin; its time from --at (stdin has no file time).
+#[test]
+fn dash_is_standard_input_for_import() {
+    let (d, db) = tmp();
+    let body = r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":[]}"#;
+    let import = |at: Option<&str>| {
+        let mut c = bin();
+        c.arg("--db")
+            .arg(&db)
+            .args(["import", "--url", "http://router.test/health"]);
+        if let Some(t) = at {
+            c.args(["--at", t]);
+        }
+        c.arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut ch = c.spawn().unwrap();
+        ch.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        let o = ch.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = import(None);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("standard input: no time (give --at)"), "{err}");
+    let (code, out, err) = import(Some("2025-10-09T08:53:20Z"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("imported 1 capture"), "{out}");
+    let s = bb(&db, &["snapshots", "--json"]).ok().json();
+    assert_eq!(s.as_array().unwrap().len(), 1);
+    // Twice `-` is refused: standard input is read once.
+    let r = bb(
+        &db,
+        &[
+            "import",
+            "--url",
+            "http://router.test/health",
+            "-",
+            "--har",
+            "-",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("more than once"), "{}", r.stderr);
+    drop(d);
+}
+
+/// An empty BLACKBOX_RUNNER_TOKEN is unset (and said); an empty --runner-token is refused.
+#[test]
+fn an_empty_token_variable_is_unset() {
+    let sim = start_sim("classic", 60.0);
+    let (_d, db) = tmp();
+    let o = bin()
+        .env("BLACKBOX_RUNNER_TOKEN", "")
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "record",
+            "--runner",
+            &sim.runner,
+        ])
+        .args(["--all-jobs", "--count", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("BLACKBOX_RUNNER_TOKEN is empty: taken as unset"),
+        "{err}"
+    );
+    let r = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &sim.runner,
+            "--job",
+            "j",
+            "--count",
+            "1",
+            "--runner-token",
+            "",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--runner-token is empty"), "{}", r.stderr);
+}
+
+/// A --db in a folder that does not exist: the folder named, with the command to make it.
+#[test]
+fn a_missing_folder_is_named_with_its_command() {
+    let sim = start_sim("classic", 60.0);
+    let (d, _) = tmp();
+    let db = d.path().join("var/lib/blackbox/beacon.redb");
+    let r = bb(
+        &db,
+        &[
+            "record",
+            "--runner",
+            &sim.runner,
+            "--all-jobs",
+            "--count",
+            "1",
+        ],
+    );
+    let line = r.clean_failure();
+    let dir = d.path().join("var/lib/blackbox");
+    assert!(
+        line.contains(&format!("mkdir -p {}", dir.display())),
+        "{line}"
+    );
+    assert!(!dir.exists());
+}
