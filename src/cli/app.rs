@@ -56,6 +56,11 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
         }
     };
     // A panic is a bug; it must still end as one line and a non-zero exit, never a trace.
+    // Only a command that reads a recording points at `verify`.
+    let reads_a_recording = !matches!(
+        cli.cmd,
+        Command::Completions(_) | Command::Man(_) | Command::Simulate(_)
+    );
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli, out)));
     let result = match result {
         Ok(r) => r,
@@ -65,9 +70,17 @@ pub fn run_with(argv: Vec<std::ffi::OsString>, out: &mut dyn Write) -> i32 {
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown".into());
-            Err(CliError::failure(format!(
-                "internal failure ({msg}); the database may be damaged, try `blackbox verify`"
-            )))
+            // A library that panics on a closed output (a pipe's reader gone) is no failure.
+            if msg.contains("Broken pipe") || msg.contains("os error 32") {
+                return EXIT_OK;
+            }
+            Err(CliError::failure(if reads_a_recording {
+                format!(
+                    "internal failure ({msg}); the database may be damaged, try `blackbox verify`"
+                )
+            } else {
+                format!("internal failure ({msg})")
+            }))
         }
     };
     let flushed = out.flush();

@@ -31,15 +31,6 @@ pub struct Args {
     pub mark: Option<Duration>,
 }
 
-/// Whether another process holds the file (redb takes the whole-file lock of its earlier
-/// versions beside its range locks): a recorder, or a reader; only then may a note go past the end.
-fn held_by_a_recorder(db: &Path) -> bool {
-    match std::fs::File::open(db) {
-        Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
-        Err(_) => false,
-    }
-}
-
 /// How far after a finished recording's last snapshot a note may fall.
 const AFTER_END_US: i64 = 10 * 60 * 1_000_000;
 
@@ -102,7 +93,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let last = crate::store::last_started_at(db).ok().flatten();
     if let Some(last) = last
         && at > last + AFTER_END_US
-        && !held_by_a_recorder(db)
+        && !super::open::held_by_another(db)
     {
         return Err(CliError::usage(format!(
             "{} is {} after the recording's last snapshot ({}); a note on a finished recording must fall within it or at most {} after it: give --at a time inside it (an RFC 3339 time, +90s from the start, or a snapshot)",

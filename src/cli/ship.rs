@@ -23,9 +23,13 @@ pub struct Args {
     /// The database to ship into (created when absent).
     #[arg(long, default_value = "blackbox", value_parser = parse_name, value_name = "NAME")]
     pub database: String,
-    /// Keep shipping new snapshots as they commit (every 2 s) until Ctrl-C.
+    /// Keep shipping new snapshots as they commit (every 2 s), until Ctrl-C or until no
+    /// recorder has held the file for --follow-grace.
     #[arg(long)]
     pub follow: bool,
+    /// With --follow: stop once no process has held the file (a recorder) for this long.
+    #[arg(long, default_value = "60s", value_parser = super::args::parse_duration, value_name = "DURATION")]
+    pub follow_grace: Duration,
     /// Snapshots per batch.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000), value_name = "N")]
     pub batch: u64,
@@ -101,7 +105,32 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         }
         let stop = crate::record::shutdown_signal();
         tokio::pin!(stop);
+        // The recording has ended when no recorder has held the file for the grace.
+        let grace = args.follow_grace;
+        let mut unheld_since = (!super::open::held_by_another(db)).then(Instant::now);
+        if unheld_since.is_some() {
+            say(&format!(
+                "note: no recorder holds {} now; --follow stops if none does within {}",
+                term(&db.display().to_string()),
+                crate::duration::human(grace.as_micros() as i64)
+            ));
+        }
         loop {
+            match (super::open::held_by_another(db), unheld_since) {
+                (true, _) => unheld_since = None,
+                (false, None) => unheld_since = Some(Instant::now()),
+                (false, Some(t)) if t.elapsed() >= grace => {
+                    // One last pass: whatever was committed last is shipped.
+                    ship::ship_once(&server, d, db, args.batch).await.map_err(x)?;
+                    say(&format!(
+                        "the recording has ended (no recorder has held {} for {}): everything is shipped, stopped following",
+                        term(&db.display().to_string()),
+                        crate::duration::human(grace.as_micros() as i64)
+                    ));
+                    break;
+                }
+                (false, Some(_)) => {}
+            }
             tokio::select! {
                 _ = &mut stop => break,
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 struct Rendered {
     /// What it was rendered from: the recording's id and last seq (another file put in the
     /// path, or a new recording there, is another key).
-    key: (Option<String>, u64, bool),
+    key: (Option<String>, u64, bool, bool),
     /// What the page asks after: the snapshot, `e` added once the recording ended.
     token: String,
     page: Bytes,
@@ -124,6 +124,9 @@ impl LivePage {
     /// The page of the latest snapshot: from the cache when nothing committed since.
     fn look(&self) -> Result<Look, String> {
         let ended = self.ended.load(std::sync::atomic::Ordering::Relaxed);
+        // Whether a recorder writes the file: this process's own, or (serve-report) another
+        // holding it, looked at before this process opens it.
+        let recording = self.recording || crate::store::held_elsewhere(&self.path);
         let d = match open_reader(&self.path) {
             Ok(d) => d,
             // The recorder this process runs has not made it yet.
@@ -136,7 +139,7 @@ impl LivePage {
         let Some(seq) = reader.last_seq().map_err(err)? else {
             return Ok(Look::Waiting);
         };
-        let key = (reader.recording_id().map_err(err)?, seq, ended);
+        let key = (reader.recording_id().map_err(err)?, seq, ended, recording);
         drop(reader);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = cache.as_ref().filter(|r| r.key == key) {
@@ -149,7 +152,7 @@ impl LivePage {
         let ctx = Ctx::new(rec.start_us(), false);
         let live = Live {
             seq,
-            recording: self.recording,
+            recording,
             ended,
         };
         let mut main = String::new();

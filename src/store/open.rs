@@ -631,3 +631,13 @@ pub fn open_reader(path: &Path) -> Result<ReadDb, StoreError> {
     }
     Ok(db)
 }
+
+/// Whether another open of the file holds it (redb takes the whole-file lock of its earlier
+/// versions beside its range locks): a recorder, or a reader elsewhere. Call it with no
+/// reader of the file open in this process.
+pub fn held_elsewhere(db: &Path) -> bool {
+    match std::fs::File::open(db) {
+        Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}

@@ -467,3 +467,37 @@ fn a_follower_ships_what_one_ship_ships() {
         "{rows} rows for {latest_n} findings"
     );
 }
+
+/// `ship --follow` on a recording no recorder holds: says so, ships it, and stops after the
+/// grace with everything shipped.
+#[test]
+fn following_an_ended_recording_stops() {
+    let Some(ch) = start() else {
+        return;
+    };
+    let (_d, db, _) = crate::common::record_scenario("cutoff", 30.0);
+    let began = Instant::now();
+    let r = crate::common::bb(
+        &db,
+        &[
+            "ship",
+            "--clickhouse",
+            &ch.url(),
+            "--database",
+            "ended",
+            "--follow",
+            "--follow-grace",
+            "2s",
+        ],
+    )
+    .ok();
+    assert!(began.elapsed() < Duration::from_secs(30));
+    assert!(r.stderr.contains("no recorder holds"), "{}", r.stderr);
+    assert!(r.stderr.contains("the recording has ended"), "{}", r.stderr);
+    let shipped: u64 = ch
+        .query("SELECT count() FROM ended.snapshots")
+        .parse()
+        .unwrap();
+    let local = crate::common::bb(&db, &["snapshots", "--json"]).ok().json();
+    assert_eq!(shipped as usize, local.as_array().unwrap().len());
+}

@@ -190,3 +190,22 @@ fn a_missing_folder_is_named_with_its_command() {
     );
     assert!(!dir.exists());
 }
+
+/// `completions` into a pipe whose reader is gone (as `completions bash|zsh|fish`, typed as
+/// written, makes): no failure, and never a word about a database.
+#[test]
+fn completions_into_a_closed_pipe_is_no_failure() {
+    for shell in ["bash", "zsh", "fish"] {
+        let mut c = bin()
+            .args(["completions", shell])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(c.stdout.take());
+        let o = c.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {err}");
+        assert!(!err.contains("database"), "{shell}: {err}");
+    }
+}

@@ -205,9 +205,24 @@ fn served_page_follows_commits_of_another_process() {
             .unwrap()
             .contains("default-src 'none'")
     );
-    let doc = Html::parse_document(&String::from_utf8(body).unwrap());
+    let text = String::from_utf8(body).unwrap();
+    let doc = Html::parse_document(&text);
     assert_eq!(attr(&doc, "main", "data-seq"), vec!["3"]);
     assert_eq!(count(&doc, "script"), 1, "the live page's one script");
+    // No recorder holds the file: said so, not "live".
+    assert!(text.contains("File not being recorded"), "{text}");
+    // One holds it (here a reader in this process, as a recorder would): the page says so.
+    let held = beacon_blackbox::store::open_reader(&db).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, _, body) = http_get(&format!("{base}/")).unwrap();
+        if String::from_utf8_lossy(&body).contains("Live: recording") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never said recording");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(held);
     // Nothing new: 204. Behind: the newer <main>.
     assert_eq!(http_get(&format!("{base}/main?after=3")).unwrap().0, 204);
     let (s, h, _) = http_get(&format!("{base}/main?after=1")).unwrap();

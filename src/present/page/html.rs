@@ -101,9 +101,9 @@ fn header(r: &Report, live: Option<Live>, out: &mut String) {
                     format!("Live: recording — snapshot {}, updates by itself.", lv.seq),
                 ),
                 (false, false) => (
-                    "live",
+                    "live stopped",
                     format!(
-                        "Live view of the file — snapshot {}, updates when it grows.",
+                        "File not being recorded (no recorder holds it) — snapshot {}; the page updates if one adds to it.",
                         lv.seq
                     ),
                 ),
