@@ -22,7 +22,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Report(a) => super::report::run(a, &db, color, out),
         Command::Replay(a) => super::replay::run(a, &db, color, out),
         Command::Verify(a) => super::verify::run(a, &db, out),
-        Command::ServeReport(a) => super::serve_report::serve_report(a, &db),
+        Command::ServeReport(a) => super::serve_report::serve_report(a, &db, out),
         Command::Note(a) => super::note::run(a, &db, out),
         Command::Cut(a) => super::cut::run(a, &db, out),
         Command::Digest(a) => super::cut::digest(a, &db, out),

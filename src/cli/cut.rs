@@ -37,6 +37,9 @@ pub struct Args {
     /// written beside it as FILE.sig, in OpenSSH's format (namespace beacon-blackbox).
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Say what was cut as JSON: `{out, manifest, digest, signed_by, signature_file}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Print the line a bundle's signature signs: its format and the digest of its content.
@@ -65,6 +68,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     // `-`: the bundle to standard output (made in a private temporary folder, then copied),
     // what was written said on stderr.
     if args.out.as_os_str() == "-" {
+        if args.json {
+            return Err(CliError::usage(
+                "--json and --out - both write to standard output: give --out a file",
+            ));
+        }
         let dir = private_dir()?;
         let file = dir.join("bundle.redb");
         let mut said = Vec::new();
@@ -149,6 +157,24 @@ fn cut(args: &Args, db: &Path, dest: &Path, out: &mut dyn Write) -> CmdResult {
     let jobs = (!args.jobs.is_empty()).then_some(args.jobs.as_slice());
     let c = crate::store::bundle::cut(&d, from, to, jobs, dest, signer.as_ref())?;
     let m = &c.manifest;
+    if args.json {
+        if let Some((sig, _)) = &c.signature {
+            crate::outfile::write_bytes(&sig_path, db, sig.as_bytes()).map_err(|e| {
+                CliError::failure(format!(
+                    "the bundle is signed inside, but {}",
+                    crate::errors::error_chain(&e)
+                ))
+            })?;
+        }
+        let v = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "manifest": m,
+            "digest": crate::store::bundle::digest_line(&c.digest).trim_end(),
+            "signed_by": c.signature.as_ref().map(|(_, fp)| fp.to_string()),
+            "signature_file": c.signature.as_ref().map(|_| sig_path.display().to_string()),
+        });
+        return Ok(super::result::said(out, true, "", v)?);
+    }
     writeln!(
         out,
         "wrote {shown}: seq {}-{} ({} to {}), {}, {}, {}, {}",

@@ -35,6 +35,10 @@ pub struct Args {
     /// Scenario to play (built-in name or file).
     #[arg(long, default_value = "classic")]
     pub scenario: String,
+    /// Print `{db, snapshots, bytes, report}` as JSON (`report`: what `report --json` gives)
+    /// instead of the snapshots and the Markdown report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Write) -> CmdResult {
@@ -122,6 +126,18 @@ pub fn run(args: Args, explicit_db: Option<&Path>, color: bool, out: &mut dyn Wr
         Ok::<_, CliError>(s?)
     })?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if args.json {
+        let (_db, rec) = open_recording(&path)?;
+        let r = crate::analysis::report(&rec, None)?;
+        let ctx = crate::present::text::Ctx::new(rec.start_us(), false);
+        let v = serde_json::json!({
+            "db": path.display().to_string(),
+            "snapshots": summary.snapshots,
+            "bytes": size,
+            "report": crate::present::json::report(&r, ctx)?,
+        });
+        return Ok(super::result::said(out, true, "", v)?);
+    }
     writeln!(
         out,
         "recorded {} into {} ({})\n",

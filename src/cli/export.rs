@@ -41,6 +41,10 @@ pub struct Args {
     /// over an existing trace file. Without it, export refuses, as `cut` does.
     #[arg(long)]
     pub force: bool,
+    /// Say what was written as JSON: `{out, format, written: {snapshots, requests, ...}}`
+    /// (the counts of the tables, or of an OpenMetrics file's series and samples).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Refuses to write over what is there without --force.
@@ -81,6 +85,11 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     };
     // `-`: the one-file formats to standard output, what was written said on stderr.
     if args.out.as_os_str() == "-" {
+        if args.json {
+            return Err(CliError::usage(
+                "--json and --out - both write to standard output: give --out a file",
+            ));
+        }
         let Some((bytes, w)) = export::one_file(&rec, format).map_err(CliError::from_exchange)?
         else {
             return Err(CliError::usage(
@@ -99,6 +108,14 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     }
     check_out(&args.out, db, format, args.force)?;
     let w = export::export(&rec, db, format, &args.out).map_err(CliError::from_exchange)?;
+    if args.json {
+        let v = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "format": format!("{:?}", args.format).to_lowercase(),
+            "written": w,
+        });
+        return Ok(super::result::said(out, true, "", v)?);
+    }
     if format == Out::Trace {
         writeln!(out, "wrote {shown}")?;
     } else if format == Out::OpenMetrics {

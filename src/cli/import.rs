@@ -39,6 +39,10 @@ pub struct Args {
     /// A note stored with the session.
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
+    /// Say what was imported as JSON: `{captures, snapshots, first_seq, last_seq, not_ours,
+    /// unreadable, note}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -57,6 +61,18 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         label: args.label,
     };
     let r = import::import(&req, db).map_err(x)?;
+    if args.json {
+        let v = serde_json::json!({
+            "captures": r.captures,
+            "snapshots": r.snapshots,
+            "first_seq": r.first_seq,
+            "last_seq": r.last_seq,
+            "not_ours": r.not_ours,
+            "unreadable": r.unreadable,
+            "note": r.moved,
+        });
+        return Ok(super::result::said(out, true, "", v)?);
+    }
     writeln!(
         out,
         "imported {} into {} (seq {}-{}){}",

@@ -19,6 +19,7 @@ mod open;
 mod record;
 mod replay;
 mod report;
+mod result;
 mod serve_report;
 mod ship;
 mod show;

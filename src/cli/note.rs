@@ -2,6 +2,7 @@
 
 use super::args::parse_duration;
 use super::error::{CliError, CmdResult};
+use super::result::said;
 use crate::analysis::Selector;
 use crate::present::safe::term;
 use crate::store::notes::{self, NewNote};
@@ -29,6 +30,10 @@ pub struct Args {
     /// Keep this much of the recording before the note from being pruned (e.g. 2h).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub mark: Option<Duration>,
+    /// Say what was noted as JSON: `{at, text, taken_in}` (`taken_in`: false while the
+    /// recorder holding the file has not taken it in yet).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How far after a finished recording's last snapshot a note may fall.
@@ -54,6 +59,16 @@ fn when(sel: &Option<Selector>, db: &Path) -> Result<i64, CliError> {
             Ok(rec.info(seq).map_or(0, |i| i.started_at))
         }
     }
+}
+
+/// The note as `--json` says it.
+fn noted(n: &NewNote, taken_in: bool) -> serde_json::Value {
+    serde_json::json!({
+        "at": crate::present::text::date_time(n.at),
+        "text": n.text,
+        "mark_from": n.mark_from.map(crate::present::text::date_time),
+        "taken_in": taken_in,
+    })
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -114,7 +129,12 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                 super::record::say(&format!("note: {}", term(&b)));
             }
             w.add_notes(std::slice::from_ref(&note))?;
-            writeln!(out, "noted at {}", crate::present::text::date_time(at))?;
+            said(
+                out,
+                args.json,
+                &format!("noted at {}", crate::present::text::date_time(at)),
+                noted(&note, true),
+            )?;
         }
         Err(StoreError::Locked { .. }) => {
             let file = notes::post(db, &note).map_err(|e| {
@@ -135,19 +155,19 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
                     term(&rejected.display().to_string())
                 )));
             }
-            if file.exists() {
-                writeln!(
-                    out,
-                    "noted at {}; the recorder holding the file has not taken it in yet: it will before its next snapshot (or the next record or note on the file will)",
-                    crate::present::text::date_time(at)
-                )?;
-            } else {
-                writeln!(
-                    out,
+            let taken = !file.exists();
+            let text = if taken {
+                format!(
                     "noted at {}; taken in by the recorder holding the file",
                     crate::present::text::date_time(at)
-                )?;
-            }
+                )
+            } else {
+                format!(
+                    "noted at {}; the recorder holding the file has not taken it in yet: it will before its next snapshot (or the next record or note on the file will)",
+                    crate::present::text::date_time(at)
+                )
+            };
+            said(out, args.json, &text, noted(&note, taken))?;
         }
         Err(e) => return Err(e.into()),
     }

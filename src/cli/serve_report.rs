@@ -19,9 +19,17 @@ pub struct ServeArgs {
     /// Only this job.
     #[arg(long, value_name = "ID")]
     pub job: Option<String>,
+    /// Print where the page is served as one JSON line on stdout, `{"url": ...}` (the
+    /// sentence still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn serve_report(args: ServeArgs, db: &std::path::Path) -> CmdResult {
+pub fn serve_report(
+    args: ServeArgs,
+    db: &std::path::Path,
+    out: &mut dyn std::io::Write,
+) -> CmdResult {
     // The file must be a recording now: a wrong path is an error, not an empty page.
     {
         let (_d, rec) = open_recording(db)?;
@@ -37,6 +45,14 @@ pub fn serve_report(args: ServeArgs, db: &std::path::Path) -> CmdResult {
     rt.block_on(async {
         let page = LivePage::new(db.to_path_buf(), args.job.clone(), false);
         let bound = start(page, &args.listen).await.map_err(CliError::failure)?;
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "url": format!("http://{bound}/") })
+            )?;
+            out.flush()?;
+        }
         say(&format!("{} (Ctrl-C to stop)", announce(bound)));
         crate::record::shutdown_signal().await;
         Ok(())

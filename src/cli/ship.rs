@@ -33,6 +33,12 @@ pub struct Args {
     /// Snapshots per batch.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000), value_name = "N")]
     pub batch: u64,
+    /// Say what was shipped as JSON: `{server, database, snapshots, rows, seconds, had, has,
+    /// foreign, clamped}` (`had`/`has`: the seqs the server held before and after, as
+    /// `[from, to]` runs);
+    /// with --follow, later passes are said on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_name(s: &str) -> Result<String, String> {
@@ -48,6 +54,62 @@ fn parse_name(s: &str) -> Result<String, String> {
             term(s)
         ))
     }
+}
+
+/// Seqs as runs, `[[from, to], ...]`.
+fn pairs(seqs: &std::collections::BTreeSet<u64>) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for &s in seqs {
+        match out.last_mut() {
+            Some([_, b]) if *b + 1 == s => *b = s,
+            _ => out.push([s, s]),
+        }
+    }
+    out
+}
+
+/// What one ship did, as sentences.
+fn said_text(
+    out: &mut dyn Write,
+    s: &ship::Shipped,
+    shown: &str,
+    d: &str,
+    secs: f64,
+) -> std::io::Result<()> {
+    let held = |h: &std::collections::BTreeSet<u64>| {
+        if h.is_empty() {
+            "none".to_string()
+        } else {
+            format!("seq {}", runs(h))
+        }
+    };
+    writeln!(
+        out,
+        "shipped {} ({} rows) to {} database {d} in {secs:.1}s ({:.0} rows/s); the server had {} of this recording ({}), now {} ({})",
+        plural(s.snapshots as u64, "snapshot", "snapshots"),
+        s.rows,
+        term(shown),
+        s.rows as f64 / secs.max(1e-6),
+        plural(s.had.len() as u64, "snapshot", "snapshots"),
+        held(&s.had),
+        s.has.len(),
+        held(&s.has),
+    )?;
+    if !s.foreign.is_empty() {
+        writeln!(
+            out,
+            "note: the server held analysis rows of this recording as of snapshots it never had ({}): planted or from another copy; removed, so that they freeze nothing",
+            runs(&s.foreign)
+        )?;
+    }
+    if s.clamped > 0 {
+        writeln!(
+            out,
+            "note: {} had times outside ClickHouse's DateTime (1970 to 2105): their taken_at is clamped into it, their taken_at_us exact",
+            plural(s.clamped as u64, "row", "rows")
+        )?;
+    }
+    Ok(())
 }
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
@@ -67,38 +129,21 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         let start = Instant::now();
         let s = ship::ship_once(&server, d, db, args.batch).await.map_err(x)?;
         let secs = start.elapsed().as_secs_f64();
-        let held = |h: &std::collections::BTreeSet<u64>| {
-            if h.is_empty() {
-                "none".to_string()
-            } else {
-                format!("seq {}", runs(h))
-            }
-        };
-        writeln!(
-            out,
-            "shipped {} ({} rows) to {} database {d} in {secs:.1}s ({:.0} rows/s); the server had {} of this recording ({}), now {} ({})",
-            plural(s.snapshots as u64, "snapshot", "snapshots"),
-            s.rows,
-            term(&server.shown),
-            s.rows as f64 / secs.max(1e-6),
-            plural(s.had.len() as u64, "snapshot", "snapshots"),
-            held(&s.had),
-            s.has.len(),
-            held(&s.has),
-        )?;
-        if !s.foreign.is_empty() {
-            writeln!(
-                out,
-                "note: the server held analysis rows of this recording as of snapshots it never had ({}): planted or from another copy; removed, so that they freeze nothing",
-                runs(&s.foreign)
-            )?;
-        }
-        if s.clamped > 0 {
-            writeln!(
-                out,
-                "note: {} had times outside ClickHouse's DateTime (1970 to 2105): their taken_at is clamped into it, their taken_at_us exact",
-                plural(s.clamped as u64, "row", "rows")
-            )?;
+        if args.json {
+            let v = serde_json::json!({
+                "server": server.shown,
+                "database": d,
+                "snapshots": s.snapshots,
+                "rows": s.rows,
+                "seconds": secs,
+                "had": pairs(&s.had),
+                "has": pairs(&s.has),
+                "foreign": pairs(&s.foreign),
+                "clamped": s.clamped,
+            });
+            super::result::said(out, true, "", v)?;
+        } else {
+            said_text(out, &s, &server.shown, d, secs)?;
         }
         if !args.follow {
             return Ok(());

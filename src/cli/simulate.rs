@@ -43,6 +43,10 @@ pub struct Args {
     /// Print the scenario as JSON (a starting point for your own file) and exit.
     #[arg(long)]
     pub print_scenario: bool,
+    /// Print where it serves as one JSON line, `{"runner", "router", "scenario", "speed",
+    /// "plays_for_seconds"}`, instead of the `runner:` and `router:` lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
@@ -71,8 +75,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             &args.router_listen,
         )
         .await?;
-        writeln!(out, "runner: http://{}", running.runner)?;
-        writeln!(out, "router: http://{}", running.router)?;
+        if args.json {
+            let v = serde_json::json!({
+                "runner": format!("http://{}", running.runner),
+                "router": format!("http://{}", running.router),
+                "scenario": running.sim.scenario.name,
+                "speed": args.speed,
+                "plays_for_seconds": running.sim.wall_duration().as_secs_f64(),
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "runner: http://{}", running.runner)?;
+            writeln!(out, "router: http://{}", running.router)?;
+        }
         out.flush()?;
         super::record::say(&format!(
             "simulating {:?} at {}x: plays out in {:.1}s, then holds its final state; Ctrl-C stops",

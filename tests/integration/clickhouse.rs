@@ -488,9 +488,14 @@ fn following_an_ended_recording_stops() {
             "--follow",
             "--follow-grace",
             "2s",
+            "--json",
         ],
     )
     .ok();
+    // --json: the first pass as JSON on stdout, the following said on stderr.
+    let v = r.json();
+    assert_eq!(v["database"], "ended");
+    assert_eq!(v["had"], serde_json::json!([]));
     assert!(began.elapsed() < Duration::from_secs(30));
     assert!(r.stderr.contains("no recorder holds"), "{}", r.stderr);
     assert!(r.stderr.contains("the recording has ended"), "{}", r.stderr);
@@ -500,4 +505,6 @@ fn following_an_ended_recording_stops() {
         .unwrap();
     let local = crate::common::bb(&db, &["snapshots", "--json"]).ok().json();
     assert_eq!(shipped as usize, local.as_array().unwrap().len());
+    assert_eq!(v["snapshots"].as_u64(), Some(shipped));
+    assert_eq!(v["has"], serde_json::json!([[1, shipped]]));
 }

@@ -209,3 +209,146 @@ fn completions_into_a_closed_pipe_is_no_failure() {
         assert!(!err.contains("database"), "{shell}: {err}");
     }
 }
+
+/// The first JSON line a long-running command prints on stdout, then it is stopped.
+fn first_json_line(args: &[&str]) -> serde_json::Value {
+    use std::io::BufRead;
+    let mut c = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = c.kill();
+    let _ = c.wait();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {line}"))
+}
+
+/// Every command that reports a result says it as JSON with --json: the same facts as its
+/// sentence.
+#[test]
+fn every_command_that_reports_has_json() {
+    let (d, db, _) = record_scenario("classic", 60.0);
+    let p = |x: &str| d.path().join(x).to_str().unwrap().to_string();
+    let n = bb(&db, &["snapshots", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    // note
+    let v = bb(&db, &["note", "--at", "3", "deploy started", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["text"].as_str(), v["taken_in"].as_bool()),
+        (Some("deploy started"), Some(true))
+    );
+    // export: the counts the sentence gives
+    let v = bb(
+        &db,
+        &["export", "--format", "jsonl", "--out", &p("j"), "--json"],
+    )
+    .ok()
+    .json();
+    assert_eq!(v["written"]["snapshots"].as_u64(), Some(n as u64));
+    assert_eq!(v["format"], "jsonl");
+    let lines = std::fs::read_to_string(d.path().join("j/findings.jsonl")).unwrap();
+    assert_eq!(
+        v["written"]["findings"].as_u64(),
+        Some(lines.lines().count() as u64)
+    );
+    // cut
+    let v = bb(
+        &db,
+        &[
+            "cut",
+            "--from",
+            "2",
+            "--to",
+            "4",
+            "--out",
+            &p("b.redb"),
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        (
+            v["manifest"]["from_seq"].as_u64(),
+            v["manifest"]["to_seq"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
+    assert!(
+        v["digest"].as_str().unwrap().starts_with("beacon-blackbox"),
+        "{v}"
+    );
+    assert!(v["signed_by"].is_null());
+    // --json and --out - cannot share stdout
+    assert_eq!(
+        bb(
+            &db,
+            &["cut", "--from", "2", "--to", "4", "--out", "-", "--json"]
+        )
+        .code,
+        2
+    );
+    // import
+    std::fs::write(
+        d.path().join("h.json"),
+        r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":[]}"#,
+    )
+    .unwrap();
+    let v = bb(
+        &d.path().join("imp.redb"),
+        &[
+            "import",
+            "--url",
+            "http://router.test/health",
+            "--at",
+            "2025-10-09T08:53:20Z",
+            &p("h.json"),
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        (v["captures"].as_u64(), v["first_seq"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // demo
+    let v = bb(&d.path().join("demo.redb"), &["demo", "--json"])
+        .ok()
+        .json();
+    assert!(v["snapshots"].as_u64().unwrap() > 10, "{v}");
+    assert!(v["report"]["findings"].as_array().unwrap().len() > 3);
+    // simulate and serve-report: where they serve
+    let v = first_json_line(&["simulate", "--json"]);
+    assert!(
+        v["runner"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{v}"
+    );
+    assert_eq!(v["scenario"], "classic");
+    let v = first_json_line(&[
+        "--db",
+        db.to_str().unwrap(),
+        "serve-report",
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+    ]);
+    assert!(
+        v["url"].as_str().unwrap().starts_with("http://127.0.0.1:"),
+        "{v}"
+    );
+}

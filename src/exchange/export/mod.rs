@@ -474,7 +474,7 @@ fn router_polls_table(d: &derived::Derived) -> Table {
 }
 
 /// What an export wrote: counts of its tables (none for a trace).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Written {
     /// For OpenMetrics: the series and samples written.
     pub series: usize,
