@@ -50,6 +50,7 @@ fn synthetic() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 /// The figures of job `k`: name -> number as printed.
+/// The figures as numbers (their thousands separators, checked here, taken out).
 fn figures(doc: &Html, k: usize) -> BTreeMap<String, String> {
     let row = doc
         .select(&sel(&format!("#figures-{k}")))
@@ -57,9 +58,18 @@ fn figures(doc: &Html, k: usize) -> BTreeMap<String, String> {
         .expect("a figures row");
     row.select(&sel("a.fig"))
         .map(|a| {
+            let shown = text(a.select(&sel("b")).next().unwrap());
+            // Groups of three after the first: 10,008, never 10008 or 1,0008.
+            let groups: Vec<&str> = shown.split(',').collect();
+            assert!(
+                groups.iter().skip(1).all(|g| g.len() == 3)
+                    && groups[0].len() <= 3
+                    && (groups.len() == 1 || !groups[0].is_empty()),
+                "{shown}"
+            );
             (
                 a.value().attr("data-fig").unwrap().to_string(),
-                text(a.select(&sel("b")).next().unwrap()),
+                shown.replace(',', ""),
             )
         })
         .collect()
@@ -226,6 +236,9 @@ fn a_big_job_puts_its_problems_first_in_bounded_space() {
     assert!(how.contains("synthetic"), "{how}");
     assert!(!how.contains("every 0s"), "{how}");
     assert_eq!(r["recording"]["sessions"][0]["made"], "synthetic");
+    // ... first, in its title.
+    let h1 = doc.select(&sel("h1")).next().map(text).unwrap();
+    assert!(h1.starts_with("Synthetic recording"), "{h1}");
     // Rows that failed and then ran again are not failures "while all was healthy": the
     // router's count is of the rows failed at the end, like every other count.
     assert_eq!(
@@ -239,10 +252,24 @@ fn the_drawing_keeps_its_width_and_tables_scroll() {
     let (_d, db, _) = record_scenario("legacy", 30.0);
     let doc = page(&db);
     // The lanes keep their drawn width inside a frame that scrolls sideways.
-    let svg = doc.select(&sel(".svg-wrap > svg.lanes")).next().unwrap();
+    let svg = doc
+        .select(&sel(".svg-wrap > .lanes-row > svg.lanes"))
+        .next()
+        .unwrap();
     assert_eq!(svg.value().attr("width"), Some("1240"));
     let css: String = doc.select(&sel("style")).map(text).collect();
     assert!(css.contains(".svg-wrap{overflow-x:auto"));
+    // Its label column stays in place while the drawing scrolls: the same drawing, cut to
+    // the gutter, sticky at the frame's left edge.
+    let gutter = doc
+        .select(&sel("#lanes .svg-wrap > .lanes-row > svg.gutter"))
+        .next()
+        .unwrap();
+    assert_eq!(gutter.value().attr("width"), Some("280"));
+    let used = gutter.select(&sel("use")).next().unwrap();
+    assert_eq!(used.value().attr("href"), Some("#lanes-all"));
+    assert_eq!(doc.select(&sel("svg.lanes > g#lanes-all")).count(), 1);
+    assert!(css.contains("svg.gutter{position:sticky;left:0"), "{css}");
     let rule = &css[css.find("svg.lanes{").unwrap()..];
     let rule = &rule[..rule.find('}').unwrap()];
     assert!(
@@ -335,4 +362,55 @@ fn flags_stay_apart_and_on_the_canvas() {
     }
     // The list under the drawing numbers them all.
     assert_eq!(count(&doc, "ol.flags li"), circles.len());
+}
+
+/// The first screen has the figures, the cause and a strip of when: rows failed, the view
+/// cut, sources failing, on the lanes' axis (each span a window the lanes show in detail);
+/// the notes come after the lanes.
+#[test]
+fn the_first_screen_says_when() {
+    for name in ["classic", "outage"] {
+        let (_d, db, _) = record_scenario(name, 10.0);
+        let html = bb(&db, &["report", "--format", "html"]).ok().stdout;
+        let doc = Html::parse_document(&html);
+        let at = |what: &str| {
+            html.find(what)
+                .unwrap_or_else(|| panic!("{name}: no {what}"))
+        };
+        assert!(at("class=\"cause\"") < at("<svg class=\"strip\""));
+        assert!(at("<svg class=\"strip\"") < at("<h2>Findings</h2>"));
+        if html.contains("id=\"notes\"") {
+            assert!(
+                at("id=\"lanes\"") < at("id=\"notes\""),
+                "{name}: notes before the lanes"
+            );
+        }
+        let r = report(&db);
+        let failed = r["jobs"][0]["answer"]["failures"]["failed"]
+            .as_u64()
+            .unwrap_or(0);
+        let spans = count(&doc, "svg.strip rect.strip-failed");
+        assert_eq!(
+            spans > 0,
+            failed > 0,
+            "{name}: {spans} spans for {failed} failed rows"
+        );
+        // A source failing: the same windows as the lanes' outage bands.
+        assert_eq!(
+            count(&doc, "svg.strip rect.strip-outage"),
+            count(&doc, "#lanes rect.band.outage"),
+            "{name}"
+        );
+        // Every span says what it is.
+        for rect in doc.select(&sel("svg.strip rect[class^=strip-]:not(.strip-bg)")) {
+            assert!(rect.select(&sel("title")).next().is_some(), "{name}");
+        }
+    }
+    // The seed incident: its view was cut, its runner answered throughout.
+    let (_d, db, _) = record_scenario("classic", 10.0);
+    let doc = page(&db);
+    assert!(count(&doc, "svg.strip rect.strip-cut") > 0);
+    assert_eq!(count(&doc, "svg.strip rect.strip-outage"), 0);
+    let (_d, db, _) = record_scenario("outage", 10.0);
+    assert!(count(&page(&db), "svg.strip rect.strip-outage") > 0);
 }

@@ -20,6 +20,19 @@ struct Figure {
     bad: bool,
 }
 
+/// A count with thousands separators (`10,008`), as a figure is read at a glance.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     let grid = format!("grid-{k}");
     let rows = format!("rows-{k}");
@@ -27,13 +40,12 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     let mut out = Vec::new();
     out.push(Figure {
         name: "expected",
-        value: a
-            .expected
-            .as_ref()
-            .map_or("?".into(), |e| e.cells.to_string()),
+        value: a.expected.as_ref().map_or("?".into(), |e| grouped(e.cells)),
         under: match &a.expected {
             Some(e) => match e.declared {
-                Some(d) if d != e.cells => format!("cells expected (the portal declared {d})"),
+                Some(d) if d != e.cells => {
+                    format!("cells expected (the portal declared {})", grouped(d))
+                }
                 _ => "cells expected".into(),
             },
             None => "expected: no spec recorded".into(),
@@ -44,7 +56,7 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     out.push(Figure {
         name: "complete",
         value: if c.complete_seen {
-            c.rows.to_string()
+            grouped(c.rows as u64)
         } else {
             "–".into()
         },
@@ -64,9 +76,9 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     if let Some(v) = &a.default_view {
         out.push(Figure {
             name: "view",
-            value: v.rows.to_string(),
+            value: grouped(v.rows as u64),
             under: match v.complete_then {
-                Some(n) => format!("rows in the default view (of {n} then)"),
+                Some(n) => format!("rows in the default view (of {} then)", grouped(n as u64)),
                 None => "rows in the default view".into(),
             },
             href: rows,
@@ -90,8 +102,12 @@ fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     let failed = a.failures.as_ref().map_or(0, |f| f.failed);
     out.push(Figure {
         name: "failed",
-        value: failed.to_string(),
-        under: format!("of {} failed", plural(c.rows as u64, "row", "rows")),
+        value: grouped(failed as u64),
+        under: format!(
+            "of {} {} failed",
+            grouped(c.rows as u64),
+            if c.rows == 1 { "row" } else { "rows" }
+        ),
         href: failed_at.to_string(),
         bad: failed > 0,
     });
@@ -103,14 +119,14 @@ fn cell_figures(a: &JobAnswer, grid: &str, out: &mut Vec<Figure>) {
     let c = &a.complete;
     out.push(Figure {
         name: "covered",
-        value: c.covered.to_string(),
+        value: grouped(c.covered as u64),
         under: "cells covered".into(),
         href: grid.to_string(),
         bad: false,
     });
     let (value, under, bad) = if c.complete_seen || a.unknown == 0 {
         (
-            a.missing.to_string(),
+            grouped(a.missing),
             format!(
                 "{}{}",
                 if !a.is_final {
@@ -131,7 +147,7 @@ fn cell_figures(a: &JobAnswer, grid: &str, out: &mut Vec<Figure>) {
         )
     } else {
         (
-            a.unknown.to_string(),
+            grouped(a.unknown),
             "cells unknown (no complete list)".to_string(),
             true,
         )
@@ -149,7 +165,7 @@ fn cell_figures(a: &JobAnswer, grid: &str, out: &mut Vec<Figure>) {
     });
     out.push(Figure {
         name: "duplicated",
-        value: c.duplicated_cells.to_string(),
+        value: grouped(c.duplicated_cells as u64),
         under: format!(
             "cells run more than once ({})",
             plural(c.extra_runs as u64, "later run", "later runs")
@@ -192,6 +208,18 @@ pub fn figures(jobs: &[JobReport], st: &words::Style, out: &mut String) {
             out,
             "</div><p class=\"cause\">{}</p></div>",
             super::esc::code_spans(&words::cause(a, st))
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        let g = super::grouped;
+        assert_eq!(
+            [g(0), g(999), g(1000), g(10008), g(123456), g(1234567)],
+            ["0", "999", "1,000", "10,008", "123,456", "1,234,567"]
         );
     }
 }

@@ -69,14 +69,28 @@ pub fn report_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>) -> Strin
 
 /// The page's title and how it was recorded (and, live, what the page is following).
 fn header(r: &Report, live: Option<Live>, out: &mut String) {
+    // A recording written through the library (examples/synth) was never polled: said first.
+    let synthetic = r
+        .recording
+        .sessions
+        .iter()
+        .any(|s| s.made == crate::analysis::report::Made::Synthetic);
     let _ = write!(
         out,
-        "<header><h1>{}</h1>",
+        "<header><h1>{}{}</h1>",
+        if synthetic {
+            "Synthetic recording — "
+        } else {
+            ""
+        },
         match r.jobs.as_slice() {
             [j] => format!("Beacon incident: job {}", esc(&j.summary.job_id)),
             _ => "Beacon incident report".to_string(),
         }
     );
+    if synthetic {
+        out.push_str("<p class=\"meta synthetic\">Written through the library (examples/synth), not polled: no runner or router was asked; the figures show what the page does at this size, not an incident.</p>");
+    }
     let rc = &r.recording;
     if let (Some(a), Some(b)) = (&rc.first, &rc.last) {
         let _ = write!(
@@ -134,6 +148,9 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
 
     out.push_str("<section class=\"answer\"><h2>The answer</h2>");
     super::figures::figures(&r.jobs, &st, out);
+    if r.recording.snapshots > 0 {
+        super::strip::strip(l, plain, out);
+    }
     for j in &r.jobs {
         let _ = write!(
             out,
@@ -155,13 +172,6 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         );
     }
     out.push_str("</ol></section>");
-    if !r.recording.notes.is_empty() {
-        out.push_str("<section class=\"notes\" id=\"notes\"><h2>Notes</h2><ul>");
-        for n in &r.recording.notes {
-            let _ = write!(out, "<li>{}</li>", super::super::render::note_words(n, &st));
-        }
-        out.push_str("</ul></section>");
-    }
 
     if l.start_us == l.end_us && r.recording.snapshots == 0 {
         out.push_str("<section class=\"timeline\" id=\"lanes\"><h2>On one time axis</h2><p>Nothing recorded yet: no lanes to draw.</p></section>");
@@ -191,6 +201,13 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
         out.push_str("</ol>");
     }
     out.push_str("</section>");
+    if !r.recording.notes.is_empty() {
+        out.push_str("<section class=\"notes\" id=\"notes\"><h2>Notes</h2><ul>");
+        for n in &r.recording.notes {
+            let _ = write!(out, "<li>{}</li>", super::super::render::note_words(n, &st));
+        }
+        out.push_str("</ul></section>");
+    }
 
     for (k, j) in r.jobs.iter().enumerate() {
         super::grid::grid(j, k, out);

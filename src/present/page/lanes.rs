@@ -60,12 +60,21 @@ pub fn lanes_svg(l: &Lanes, ctx: Ctx) -> (String, Flags) {
         cols[2].0 - 4.0,
         GUTTER - 4.0,
     );
+    out.push_str(r#"<g id="lanes-all">"#);
     bands(l, &s, ctx, height, &mut out);
     axis(&s, ctx, AXIS_TOP, height, &mut out);
     out.push_str(&body);
     flags_svg(&flags, &s, ctx, height, &mut out);
-    out.push_str("</svg>");
-    (out, flags)
+    out.push_str("</g></svg>");
+    // The label column again, kept in place while a narrow screen scrolls the drawing: the
+    // same drawing (`use`), cut to the gutter, over an opaque background.
+    let gutter = format!(
+        r##"<svg class="gutter" viewBox="0 0 {GUTTER} {height:.0}" width="{GUTTER}" height="{height:.0}" aria-hidden="true"><rect width="{GUTTER}" height="{height:.0}" fill="#fff"/><use href="#lanes-all"/></svg>"##
+    );
+    (
+        format!(r#"<div class="lanes-row">{gutter}{out}</div>"#),
+        flags,
+    )
 }
 
 /// Stretches nobody recorded, marked windows, then failure windows: behind everything,

@@ -15,6 +15,7 @@ mod lane;
 mod lanes;
 mod router_lane;
 mod sources;
+mod strip;
 
 mod html;
 pub use esc::{code_spans, esc};

@@ -735,7 +735,7 @@ fn fetch_words(f: &Finding, st: &Style) -> Option<String> {
 pub fn first_seen(s: Option<crate::analysis::judge::Seen>, st: &Style) -> String {
     match s {
         Some(s) => format!(
-            " (first seen at snapshot {}, {})",
+            " First seen at snapshot {}, {}.",
             s.seq,
             st.ctx.time(s.at.0)
         ),
