@@ -414,3 +414,40 @@ fn the_first_screen_says_when() {
     let (_d, db, _) = record_scenario("outage", 10.0);
     assert!(count(&page(&db), "svg.strip rect.strip-outage") > 0);
 }
+
+/// The page's structure: its sections' titles in order, then every kind of element it draws
+/// (tag and classes). A change here means the screenshots in docs/screenshots/ show another
+/// page: `scripts/pages.sh` remakes them and this stamp.
+fn structure(html: &str) -> String {
+    let doc = Html::parse_document(html);
+    let mut out: Vec<String> = doc
+        .select(&sel("h2"))
+        .map(|h| format!("section {}", text(h)))
+        .collect();
+    let kinds: std::collections::BTreeSet<String> = doc
+        .select(&sel("body *"))
+        .map(|e| {
+            let mut c: Vec<&str> = e.value().classes().collect();
+            c.sort_unstable();
+            format!("{} {}", e.value().name(), c.join("."))
+        })
+        .collect();
+    out.extend(kinds);
+    out.join("\n") + "\n"
+}
+
+#[test]
+fn screenshots_follow_the_page() {
+    let stamp = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/structure.txt");
+    let (_d, db, _) = record_scenario("classic", 30.0);
+    let got = structure(&bb(&db, &["report", "--format", "html"]).ok().stdout);
+    if std::env::var_os("BLACKBOX_UPDATE_SCREENSHOTS_STAMP").is_some() {
+        std::fs::write(stamp, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(stamp).unwrap_or_default();
+    assert!(
+        got == want,
+        "the page's structure changed and docs/screenshots/ did not: run scripts/pages.sh (it remakes the screenshots and {stamp})"
+    );
+}

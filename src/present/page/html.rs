@@ -137,6 +137,9 @@ fn header(r: &Report, live: Option<Live>, out: &mut String) {
     out.push_str("</header>");
 }
 
+/// Up to this many notes are shown open; more fold into one line.
+const NOTES_OPEN: usize = 6;
+
 /// The inside of `<main>` (what the live page swaps in).
 pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut String) {
     let plain = Ctx::new(ctx.start_us, false);
@@ -202,11 +205,26 @@ pub fn main_html(r: &Report, l: &Lanes, ctx: Ctx, live: Option<Live>, out: &mut 
     }
     out.push_str("</section>");
     if !r.recording.notes.is_empty() {
-        out.push_str("<section class=\"notes\" id=\"notes\"><h2>Notes</h2><ul>");
+        // Many notes (each finding's begin and end, said while recording) fold away: the
+        // lanes' flags mark each one in time.
+        let n = r.recording.notes.len();
+        out.push_str("<section class=\"notes\" id=\"notes\"><h2>Notes</h2>");
+        if n > NOTES_OPEN {
+            let _ = write!(
+                out,
+                "<details><summary>{} (findings said while recording, and notes people added)</summary>",
+                plural(n as u64, "note", "notes")
+            );
+        }
+        out.push_str("<ul>");
         for n in &r.recording.notes {
             let _ = write!(out, "<li>{}</li>", super::super::render::note_words(n, &st));
         }
-        out.push_str("</ul></section>");
+        out.push_str("</ul>");
+        if n > NOTES_OPEN {
+            out.push_str("</details>");
+        }
+        out.push_str("</section>");
     }
 
     for (k, j) in r.jobs.iter().enumerate() {

@@ -62,7 +62,42 @@ fn job_spans(l: &Lanes, ctx: Ctx) -> (Spans, Spans) {
             }
         }
     }
-    (failed, cut)
+    (merged(failed, ctx, "failed"), merged(cut, ctx, "cut"))
+}
+
+/// Adjacent spans (one ending where the next begins) as one, so that a long recording draws a
+/// few rectangles, not one per snapshot; a merged span says its window.
+fn merged(spans: Spans, ctx: Ctx, what: &str) -> Spans {
+    let mut out: Vec<(i64, i64, String, usize)> = Vec::new();
+    for (from, to, words) in spans {
+        match out.last_mut() {
+            Some(last) if last.1 >= from => {
+                last.1 = last.1.max(to);
+                last.3 += 1;
+            }
+            _ => out.push((from, to, words, 1)),
+        }
+    }
+    out.into_iter()
+        .map(|(from, to, words, n)| {
+            let words = if n == 1 {
+                words
+            } else if what == "failed" {
+                format!(
+                    "rows failed in each of {n} polls from {} to {}",
+                    ctx.time(from),
+                    ctx.time(to)
+                )
+            } else {
+                format!(
+                    "the default view was cut in each of {n} polls from {} to {}",
+                    ctx.time(from),
+                    ctx.time(to)
+                )
+            };
+            (from, to, words)
+        })
+        .collect()
 }
 
 /// The strip's SVG.
