@@ -46,7 +46,8 @@ async fn rec(db: &Path, runner: &str, router: &str, job: &str, polls: u64) {
         disk_limit: None,
         retain: None,
         max_size: None,
-        live_findings: true,
+        // FOOTPRINT_NO_LIVE=1: without live findings (what their rows and notes cost).
+        live_findings: std::env::var_os("FOOTPRINT_NO_LIVE").is_none(),
         metrics: None,
         on_finding: None,
     };

@@ -113,10 +113,18 @@ impl Cadence {
     /// Takes in how long a judging took; what to say when the cadence changes.
     pub fn took(&mut self, d: std::time::Duration) -> Option<String> {
         let budget = self.interval.as_secs_f64() * JUDGE_SHARE;
-        let every = if budget > 0.0 {
-            ((d.as_secs_f64() / budget).ceil() as u64).max(1)
+        if budget <= 0.0 {
+            return None;
+        }
+        // Up as soon as judging needs it; down only with a margin (judging took under 70 % of
+        // the share), so that a cost near the line does not flap between the two.
+        let over = |share: f64| ((d.as_secs_f64() / (budget * share)).ceil() as u64).max(1);
+        let every = if over(1.0) > self.every {
+            over(1.0)
+        } else if over(0.7) < self.every {
+            over(0.7)
         } else {
-            1
+            self.every
         };
         if every == self.every {
             return None;
@@ -145,7 +153,14 @@ pub struct Step {
 pub struct Live {
     open: BTreeMap<Key, (u64, FindingRec)>,
     next_id: u64,
+    /// When each open row was last written (its values now refresh at most every
+    /// `REFRESH_US`: an age that grows every poll would rewrite it every poll).
+    written: BTreeMap<u64, i64>,
 }
+
+/// How often an open finding's values now are written while it holds (its begin and end are
+/// written when they happen, and every open row's last values when the recording stops).
+pub const REFRESH_US: i64 = 60_000_000;
 
 /// A kind's name as the judge knows it ('static), for a row read back.
 fn kind_of(name: &str) -> Option<&'static str> {
@@ -176,7 +191,16 @@ impl Live {
             .filter(|(_, r)| r.ended_seq.is_none())
             .filter_map(|(id, r)| Some((key_of(&r)?, (id, r))))
             .collect();
-        Live { open, next_id }
+        Live {
+            open,
+            next_id,
+            written: BTreeMap::new(),
+        }
+    }
+
+    /// Every open row with its values at the last judging (written when the recording stops).
+    pub fn open_rows(&self) -> Vec<(u64, FindingRec)> {
+        self.open.values().cloned().collect()
     }
 
     /// Problems open now.
@@ -223,7 +247,11 @@ impl Live {
                     if values != r.values || message != r.message {
                         r.message = message;
                         r.values = values;
-                        step.rows.push((*id, r.clone()));
+                        let last = self.written.get(id).copied().unwrap_or(i64::MIN);
+                        if at_us.saturating_sub(last) >= REFRESH_US {
+                            self.written.insert(*id, at_us);
+                            step.rows.push((*id, r.clone()));
+                        }
                     }
                 }
                 None => {
@@ -251,6 +279,7 @@ impl Live {
                             .push(Change::of(id, &r, key.kind, "began", seq, at_us));
                     }
                     step.rows.push((id, r.clone()));
+                    self.written.insert(id, at_us);
                     self.open.insert(key.clone(), (id, r));
                 }
             }
@@ -263,6 +292,7 @@ impl Live {
             .collect();
         for key in ended {
             if let Some((id, mut r)) = self.open.remove(&key) {
+                self.written.remove(&id);
                 r.ended_seq = Some(seq);
                 r.ended_at = Some(at_us);
                 if key.problem {
@@ -363,6 +393,9 @@ mod tests {
             [false, false, true, false, false, true]
         );
         assert_eq!(c.took(std::time::Duration::from_millis(2100)), None);
+        // Just under the line: no flapping back (it must fit with a margin).
+        assert_eq!(c.took(std::time::Duration::from_millis(1900)), None);
+        assert_eq!(c.took(std::time::Duration::from_millis(2500)), None);
         assert!(
             c.took(std::time::Duration::from_millis(10))
                 .unwrap()

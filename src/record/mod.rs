@@ -287,9 +287,10 @@ fn spawn_writer(
                 if let Some(h) = &hook {
                     notes.extend(h.take_dropped().iter().map(|d| hook::dropped_note(d, at)));
                 }
-                if let Err(e) = w.write_notes(&notes) {
+                // Open rows with their values at the last judging, and the notes.
+                if let Err(e) = w.write_findings(&l.open_rows(), &notes) {
                     crate::present::say(&format!(
-                        "findings still open not kept as notes: {}",
+                        "findings still open not kept: {}",
                         error_chain(&e)
                     ));
                 }

@@ -438,7 +438,10 @@ fn structure(html: &str) -> String {
 
 #[test]
 fn screenshots_follow_the_page() {
-    let stamp = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/structure.txt");
+    let stamp = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/screenshots/structure.txt"
+    );
     let (_d, db, _) = record_scenario("classic", 30.0);
     let got = structure(&bb(&db, &["report", "--format", "html"]).ok().stdout);
     if std::env::var_os("BLACKBOX_UPDATE_SCREENSHOTS_STAMP").is_some() {
