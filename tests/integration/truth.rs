@@ -85,7 +85,7 @@ print(json.dumps([[str(x) if not isinstance(x, (int, float, bool, type(None))) e
 /// The README's duckdb queries on each scenario's Parquet export give the report's numbers.
 #[test]
 fn duckdb_queries_of_the_readme_give_the_reports_numbers() {
-    let queries = readme_queries("With duckdb:");
+    let queries = readme_queries("With duckdb");
     for name in ["classic", "outage", "cutoff"] {
         let (d, db, _) = record_scenario(name, 30.0);
         let dir = d.path().join("incident");
