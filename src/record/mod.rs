@@ -195,6 +195,7 @@ fn spawn_writer(
     let judge = opts.live_findings;
     let mut cadence = live::Cadence::new(opts.interval);
     let hook = opts.on_finding.clone();
+    let metrics = opts.metrics.clone();
     let sharing = if opts.durable {
         Sharing::Shared
     } else {
@@ -272,8 +273,14 @@ fn spawn_writer(
                 if !step.rows.is_empty() || !dropped.is_empty() {
                     let mut notes = live::notes(&step.changes);
                     notes.extend(dropped);
-                    if let Err(e) = w.write_findings(&step.rows, &notes) {
-                        said.push(format!("findings not kept: {}", error_chain(&e)));
+                    match w.write_findings(&step.rows, &notes) {
+                        Err(e) => said.push(format!("findings not kept: {}", error_chain(&e))),
+                        // /metrics shows them for the snapshot they were judged at.
+                        Ok(_) => {
+                            if let Some(m) = &metrics {
+                                m.judged();
+                            }
+                        }
                     }
                 }
                 if !step.changes.is_empty() || !said.is_empty() {

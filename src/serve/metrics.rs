@@ -30,6 +30,9 @@ pub struct Metrics {
     /// The last snapshot committed, for the renderer to catch up with.
     committed: Mutex<u64>,
     wake: std::sync::Condvar,
+    /// Findings were written for the snapshot already rendered (the judge runs after the
+    /// commit): render it again.
+    again: std::sync::atomic::AtomicBool,
 }
 
 impl Metrics {
@@ -42,6 +45,7 @@ impl Metrics {
             tally: Mutex::new(Tally::default()),
             committed: Mutex::new(0),
             wake: std::sync::Condvar::new(),
+            again: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -61,12 +65,13 @@ impl Metrics {
                     let want = {
                         let c = m.committed.lock().unwrap_or_else(|p| p.into_inner());
                         let done = m.rendered_seq();
-                        if *c <= done {
+                        let again = || m.again.swap(false, Ordering::AcqRel);
+                        if *c <= done && !again() {
                             let (c, _) = m
                                 .wake
                                 .wait_timeout(c, std::time::Duration::from_millis(500))
                                 .unwrap_or_else(|p| p.into_inner());
-                            if *c <= done {
+                            if *c <= done && !again() {
                                 continue;
                             }
                             *c
@@ -109,6 +114,13 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// The judge wrote findings for a committed snapshot: the series are rendered again.
+    pub fn judged(&self) {
+        self.again.store(true, Ordering::Release);
+        let _guard = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        self.wake.notify_one();
     }
 
     /// Counts one poll: whether it committed (and wakes the renderer when it did).

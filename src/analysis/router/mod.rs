@@ -1045,6 +1045,22 @@ mod tests {
                 pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
             ]
         ));
+        // A success rate still 1.0 with a latency now (an inference served and succeeded),
+        // or a rate fallen with no latency: moved, not back to the start.
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 1.0, 2.3),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
+        assert!(!together(
+            base(),
+            vec![
+                pv("a", true, Some(t + 60_000_000), 0.5, 0.0),
+                pv("b", true, Some(t + 61_000_000), 1.0, 0.0)
+            ]
+        ));
         // A rate back to its start is a restart's, not an inference's.
         let worn = vec![
             pv("a", true, Some(t), 0.8, 0.5),
