@@ -379,6 +379,56 @@ fn a_refusal_after_a_restart_is_not_its_sign() {
     );
 }
 
+/// A router that answered 503 (not refused) before a restart: no "after a refusal" sign.
+#[test]
+fn a_503_stretch_before_a_restart_is_not_a_refusal() {
+    let (_d, db) = record(
+        400,
+        true,
+        Box::new(|t, r, kind| {
+            let down = (100.0..160.0).contains(&t);
+            let after = t >= 160.0;
+            if down
+                && matches!(
+                    kind,
+                    SourceKind::RouterHealth
+                        | SourceKind::RouterProviders
+                        | SourceKind::RouterQueue
+                )
+            {
+                return Some(Reply::json(503, "{}"));
+            }
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, 2, "not_provided", r),
+                SourceKind::RouterProviders => {
+                    let stamp = if after { r0() + 161.0 } else { r0() - 30.0 };
+                    let b = fixture("providers_golem_checked.json");
+                    let mut b = with(b, "golem-1", true, stamp);
+                    b["providers"].as_array_mut().unwrap().truncate(2);
+                    Reply::json(200, with(b, "modal-us-east", true, stamp).to_string())
+                }
+                SourceKind::RouterQueue => {
+                    let mut q = fixture("queue_status.json");
+                    let n = if after { 0 } else { 5 };
+                    q["queues"]["regions"]["US"]["queue_size"] = json!(n);
+                    q["timestamp"] = json!(r);
+                    Reply::json(200, q.to_string())
+                }
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let restarts = findings_of(&rep, "router_restart");
+    assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
+    assert_eq!(
+        restarts[0]["signs"],
+        json!(["checks_together", "queues_emptied"]),
+        "{}",
+        restarts[0]
+    );
+}
+
 /// Case 6: the check history is read once a minute and shows only each provider's last check;
 /// `/providers`, read every poll, shows more. The count is a lower bound and says so.
 #[test]
