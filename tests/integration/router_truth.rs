@@ -379,7 +379,9 @@ fn a_refusal_after_a_restart_is_not_its_sign() {
     );
 }
 
-/// A router that answered 503 (not refused) before a restart: no "after a refusal" sign.
+/// A router whose /health and /providers answered 503 (not refused) before a restart, its
+/// queue endpoint refused: no "after a refusal" sign (only /health's and /providers'
+/// refusals are the router's own).
 #[test]
 fn a_503_stretch_before_a_restart_is_not_a_refusal() {
     let (_d, db) = record(
@@ -388,14 +390,10 @@ fn a_503_stretch_before_a_restart_is_not_a_refusal() {
         Box::new(|t, r, kind| {
             let down = (100.0..160.0).contains(&t);
             let after = t >= 160.0;
-            if down
-                && matches!(
-                    kind,
-                    SourceKind::RouterHealth
-                        | SourceKind::RouterProviders
-                        | SourceKind::RouterQueue
-                )
-            {
+            if down && kind == SourceKind::RouterQueue {
+                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            }
+            if down && matches!(kind, SourceKind::RouterHealth | SourceKind::RouterProviders) {
                 return Some(Reply::json(503, "{}"));
             }
             Some(match kind {
