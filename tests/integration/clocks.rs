@@ -179,3 +179,27 @@ fn a_drifting_clock_keeps_every_bar_inside_the_recording() {
         );
     }
 }
+
+/// The router's clock is read from the router's own answers only: a runner seven minutes
+/// behind changes no age of a provider's check (measured on the router's clock).
+#[test]
+fn a_skewed_runner_leaves_the_routers_ages_alone() {
+    let ages = |offset: f64| {
+        let (_d, db) = record_skewed(sim::builtin("classic").unwrap(), offset, 1.0, 30.0);
+        let rep = bb(&db, &["report", "--json"]).ok().json();
+        let mut v: Vec<(String, i64)> = findings_of(&rep, "provider_state")
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f["state"].to_string(),
+                    f["age_seconds"].as_f64()?.round() as i64,
+                ))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let agreeing = ages(0.0);
+    assert!(!agreeing.is_empty(), "no provider ages to compare");
+    assert_eq!(ages(-420.0), agreeing);
+}
