@@ -427,6 +427,34 @@ fn a_503_stretch_before_a_restart_is_not_a_refusal() {
     );
 }
 
+/// A router with no providers is not "all healthy": 0 of 0 is none.
+#[test]
+fn a_router_with_no_providers_is_not_all_healthy() {
+    let (_d, db) = record(
+        60,
+        false,
+        Box::new(|_, r, kind| {
+            Some(match kind {
+                SourceKind::RouterHealth => health(0, 0, "not_provided", r),
+                SourceKind::RouterProviders => Reply::json(200, r#"{"providers":[]}"#),
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert_eq!(
+        rep["router"]["all_healthy_throughout"],
+        json!(false),
+        "{}",
+        rep["router"]
+    );
+    assert!(
+        findings_of(&rep, "router_all_healthy").is_empty(),
+        "{}",
+        rep["findings"]
+    );
+}
+
 /// Case 6: the check history is read once a minute and shows only each provider's last check;
 /// `/providers`, read every poll, shows more. The count is a lower bound and says so.
 #[test]
