@@ -455,6 +455,31 @@ fn a_router_with_no_providers_is_not_all_healthy() {
     );
 }
 
+/// "healthy" with none of its providers healthy, poll after poll: one window, every poll
+/// counted.
+#[test]
+fn healthy_with_none_counts_every_poll() {
+    let (_d, db) = record(
+        60,
+        false,
+        Box::new(|_, r, kind| {
+            Some(match kind {
+                SourceKind::RouterHealth => health(2, 0, "not_provided", r),
+                _ => return None,
+            })
+        }),
+    );
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    let w = &rep["router"]["healthy_with_none"];
+    assert_eq!(w.as_array().map(Vec::len), Some(1), "{w}");
+    assert_eq!(
+        w[0]["snapshots"], rep["router"]["health_polls"],
+        "{}",
+        rep["router"]
+    );
+    assert!(w[0]["snapshots"].as_u64().unwrap() > 2);
+}
+
 /// Case 6: the check history is read once a minute and shows only each provider's last check;
 /// `/providers`, read every poll, shows more. The count is a lower bound and says so.
 #[test]
