@@ -478,6 +478,8 @@ fn healthy_with_none_counts_every_poll() {
         rep["router"]
     );
     assert!(w[0]["snapshots"].as_u64().unwrap() > 2);
+    // Every poll is a poll of the router's report.
+    assert_eq!(rep["router"]["polls"], rep["recording"]["snapshots"]);
 }
 
 /// Case 6: the check history is read once a minute and shows only each provider's last check;
