@@ -250,17 +250,7 @@ fn spawn_writer(
                 if let (Some(l), Some(seq)) = (findings.as_mut(), committed)
                     && cadence.due()
                 {
-                    let began = std::time::Instant::now();
-                    let judged = w
-                        .reader()
-                        .and_then(crate::analysis::Recording::with_reader)
-                        .map_err(|e| error_chain(&e))
-                        .and_then(|rec| l.step(&rec, seq, at));
-                    match judged {
-                        Ok(st) => step = st,
-                        Err(e) => said.push(format!("findings not judged at snapshot {seq}: {e}")),
-                    }
-                    said.extend(cadence.took(began.elapsed()));
+                    step = judge_once(&w, l, &mut cadence, (seq, at), &mut said);
                 }
                 // Runs of the hook that could not be made are kept too.
                 let dropped: Vec<_> = hook
@@ -310,6 +300,32 @@ fn spawn_writer(
             source,
         })?;
     Ok((tx, judged_rx, h))
+}
+
+/// The report's judge on the recording so far, after the snapshot `(seq, at)`; what went
+/// wrong, and a change of cadence, go to `said`.
+fn judge_once(
+    w: &Writer,
+    l: &mut live::Live,
+    cadence: &mut live::Cadence,
+    (seq, at): (u64, i64),
+    said: &mut Vec<String>,
+) -> live::Step {
+    let began = std::time::Instant::now();
+    let judged = w
+        .reader()
+        .and_then(crate::analysis::Recording::with_reader)
+        .map_err(|e| error_chain(&e))
+        .and_then(|rec| l.step(&rec, seq, at));
+    let step = match judged {
+        Ok(st) => st,
+        Err(e) => {
+            said.push(format!("findings not judged at snapshot {seq}: {e}"));
+            live::Step::default()
+        }
+    };
+    said.extend(cadence.took(began.elapsed()));
+    step
 }
 
 fn session(opts: &RecordOptions, clock: &dyn Clock) -> SessionRec {

@@ -659,3 +659,47 @@ fn a_shared_duration_needs_half_the_failures() {
         "3 of 7 is less than half"
     );
 }
+
+/// Rows failed by the router or a provider while `/health` said all was well: read from the
+/// error code in their `output` (ROUTER…, PROVIDER…) or, failing that, from the failure's
+/// stage (router…, …provider…); each is enough alone, and neither is a runner's own failure.
+#[test]
+fn failed_while_all_healthy_reads_the_code_or_the_stage() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let rows = |failed: bool| -> String {
+        let st = if failed { "failed" } else { "running" };
+        let r = [
+            (1, r#"{"error_code":"PROVIDER_ERROR","failure":{"stage":"inference"}}"#),
+            (2, r#"{"error_code":"ROUTER_TIMEOUT"}"#),
+            (3, r#"{"failure":{"stage":"provider_call"}}"#),
+            (4, r#"{"error_code":"RUNNER_PANIC","failure":{"stage":"setup"}}"#),
+        ]
+        .map(|(i, output)| {
+            format!(
+                r#"{{"id":{i},"status":"{st}","question_id":"q","model_id":"m{i}","region":"us-east","output":{output}}}"#
+            )
+        });
+        format!(r#"{{"executions":[{}]}}"#, r.join(","))
+    };
+    let src = FakeSource::new(clock.clone(), move |now, req| {
+        let poll = (now - T0) / 10_000_000 + 1;
+        match req.kind {
+            SourceKind::RunnerExecAll => Reply::json(200, rows(poll >= 2)),
+            SourceKind::RouterHealth => Reply::json(
+                200,
+                r#"{"status":"healthy","providers_total":1,"providers_healthy":1,"regions":["us-east"]}"#,
+            ),
+            _ => Reply::json(404, "{}"),
+        }
+    });
+    let mut opts = options(&["j"], 10.0);
+    opts.stop = Stop::Count(3);
+    let (_d, db) = tmp();
+    record_lib(&db, opts, &src, clock);
+    let rep = bb(&db, &["report", "--json"]).ok().json();
+    assert_eq!(
+        rep["router"]["failed_while_all_healthy"], 3,
+        "{}",
+        rep["router"]
+    );
+}
