@@ -264,26 +264,18 @@ fn a_restart_that_added_a_provider_is_a_change_and_a_restart() {
     assert_eq!(restarts[0]["seq"], 18);
 }
 
-/// Case 4: a restart with the same version and the same providers, seen as a refused stretch
-/// followed by a changed provider list, every stamp moved forward together, and the queues
-/// emptied. Case 7: the queue's first answer is not a change.
-#[test]
-fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
-    let (_d, db) = record(
+/// A router restarted at 160 s (every check stamped anew, its queue emptied); `fault` answers
+/// a router request at `t` instead, when it returns one (a refused or failing stretch).
+fn restarted_at_160(
+    fault: impl Fn(f64, SourceKind) -> Option<Reply> + Send + Sync + 'static,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    record(
         400,
         true,
-        Box::new(|t, r, kind| {
-            let down = (100.0..160.0).contains(&t);
+        Box::new(move |t, r, kind| {
             let after = t >= 160.0;
-            if down
-                && matches!(
-                    kind,
-                    SourceKind::RouterHealth
-                        | SourceKind::RouterProviders
-                        | SourceKind::RouterQueue
-                )
-            {
-                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+            if let Some(f) = fault(t, kind) {
+                return Some(f);
             }
             Some(match kind {
                 SourceKind::RouterHealth => health(2, 2, "not_provided", r),
@@ -304,7 +296,26 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
                 _ => return None,
             })
         }),
-    );
+    )
+}
+
+/// The router's own three endpoints.
+fn routers(kind: SourceKind) -> bool {
+    matches!(
+        kind,
+        SourceKind::RouterHealth | SourceKind::RouterProviders | SourceKind::RouterQueue
+    )
+}
+
+/// Case 4: a restart with the same version and the same providers, seen as a refused stretch
+/// followed by a changed provider list, every stamp moved forward together, and the queues
+/// emptied. Case 7: the queue's first answer is not a change.
+#[test]
+fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
+    let (_d, db) = restarted_at_160(|t, kind| {
+        ((100.0..160.0).contains(&t) && routers(kind))
+            .then(|| Reply::fault(FetchErrorKind::ConnectRefused))
+    });
     let rep = bb(&db, &["report", "--json"]).ok().json();
     let restarts = findings_of(&rep, "router_restart");
     assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
@@ -332,42 +343,10 @@ fn a_restart_after_a_refused_stretch_is_seen_with_the_same_version() {
 /// before and the restart's poll count.
 #[test]
 fn a_refusal_after_a_restart_is_not_its_sign() {
-    let (_d, db) = record(
-        400,
-        true,
-        Box::new(|t, r, kind| {
-            let after = t >= 160.0;
-            let down = (250.0..300.0).contains(&t);
-            if down
-                && matches!(
-                    kind,
-                    SourceKind::RouterHealth
-                        | SourceKind::RouterProviders
-                        | SourceKind::RouterQueue
-                )
-            {
-                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
-            }
-            Some(match kind {
-                SourceKind::RouterHealth => health(2, 2, "not_provided", r),
-                SourceKind::RouterProviders => {
-                    let stamp = if after { r0() + 161.0 } else { r0() - 30.0 };
-                    let b = fixture("providers_golem_checked.json");
-                    let mut b = with(b, "golem-1", true, stamp);
-                    b["providers"].as_array_mut().unwrap().truncate(2);
-                    Reply::json(200, with(b, "modal-us-east", true, stamp).to_string())
-                }
-                SourceKind::RouterQueue => {
-                    let mut q = fixture("queue_status.json");
-                    let n = if after { 0 } else { 5 };
-                    q["queues"]["regions"]["US"]["queue_size"] = json!(n);
-                    q["timestamp"] = json!(r);
-                    Reply::json(200, q.to_string())
-                }
-                _ => return None,
-            })
-        }),
-    );
+    let (_d, db) = restarted_at_160(|t, kind| {
+        ((250.0..300.0).contains(&t) && routers(kind))
+            .then(|| Reply::fault(FetchErrorKind::ConnectRefused))
+    });
     let rep = bb(&db, &["report", "--json"]).ok().json();
     let restarts = findings_of(&rep, "router_restart");
     assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
@@ -384,38 +363,16 @@ fn a_refusal_after_a_restart_is_not_its_sign() {
 /// refusals are the router's own).
 #[test]
 fn a_503_stretch_before_a_restart_is_not_a_refusal() {
-    let (_d, db) = record(
-        400,
-        true,
-        Box::new(|t, r, kind| {
-            let down = (100.0..160.0).contains(&t);
-            let after = t >= 160.0;
-            if down && kind == SourceKind::RouterQueue {
-                return Some(Reply::fault(FetchErrorKind::ConnectRefused));
+    let (_d, db) = restarted_at_160(|t, kind| {
+        let down = (100.0..160.0).contains(&t);
+        match kind {
+            SourceKind::RouterQueue if down => Some(Reply::fault(FetchErrorKind::ConnectRefused)),
+            SourceKind::RouterHealth | SourceKind::RouterProviders if down => {
+                Some(Reply::json(503, "{}"))
             }
-            if down && matches!(kind, SourceKind::RouterHealth | SourceKind::RouterProviders) {
-                return Some(Reply::json(503, "{}"));
-            }
-            Some(match kind {
-                SourceKind::RouterHealth => health(2, 2, "not_provided", r),
-                SourceKind::RouterProviders => {
-                    let stamp = if after { r0() + 161.0 } else { r0() - 30.0 };
-                    let b = fixture("providers_golem_checked.json");
-                    let mut b = with(b, "golem-1", true, stamp);
-                    b["providers"].as_array_mut().unwrap().truncate(2);
-                    Reply::json(200, with(b, "modal-us-east", true, stamp).to_string())
-                }
-                SourceKind::RouterQueue => {
-                    let mut q = fixture("queue_status.json");
-                    let n = if after { 0 } else { 5 };
-                    q["queues"]["regions"]["US"]["queue_size"] = json!(n);
-                    q["timestamp"] = json!(r);
-                    Reply::json(200, q.to_string())
-                }
-                _ => return None,
-            })
-        }),
-    );
+            _ => None,
+        }
+    });
     let rep = bb(&db, &["report", "--json"]).ok().json();
     let restarts = findings_of(&rep, "router_restart");
     assert_eq!(restarts.len(), 1, "{}", rep["findings"]);
