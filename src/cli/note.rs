@@ -108,7 +108,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let last = crate::store::last_started_at(db).ok().flatten();
     if let Some(last) = last
         && at > last + AFTER_END_US
-        && !super::open::held_by_another(db)
+        && !crate::store::held_elsewhere(db)
     {
         return Err(CliError::usage(format!(
             "{} is {} after the recording's last snapshot ({}); a note on a finished recording must fall within it or at most {} after it: give --at a time inside it (an RFC 3339 time, +90s from the start, or a snapshot)",

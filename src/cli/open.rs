@@ -17,8 +17,3 @@ pub fn open_recording(
     let rec = crate::analysis::Recording::open(&d)?;
     Ok((d, rec))
 }
-
-/// Whether another process holds the file: a recorder, or a reader.
-pub fn held_by_another(db: &std::path::Path) -> bool {
-    crate::store::held_elsewhere(db)
-}

@@ -152,7 +152,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         tokio::pin!(stop);
         // The recording has ended when no recorder has held the file for the grace.
         let grace = args.follow_grace;
-        let mut unheld_since = (!super::open::held_by_another(db)).then(Instant::now);
+        let mut unheld_since = (!crate::store::held_elsewhere(db)).then(Instant::now);
         if unheld_since.is_some() {
             say(&format!(
                 "note: no recorder holds {} now; --follow stops if none does within {}",
@@ -161,7 +161,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
             ));
         }
         loop {
-            match (super::open::held_by_another(db), unheld_since) {
+            match (crate::store::held_elsewhere(db), unheld_since) {
                 (true, _) => unheld_since = None,
                 (false, None) => unheld_since = Some(Instant::now()),
                 (false, Some(t)) if t.elapsed() >= grace => {
