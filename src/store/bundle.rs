@@ -522,8 +522,7 @@ fn copy_snapshots(
             used.extend(f.location);
             bodies.extend(f.body);
         }
-        t.insert(*seq, codec::encode(format::SNAPSHOT_V3, s).as_slice())
-            .db()?;
+        t.insert(*seq, codec::encode_snapshot(s).as_slice()).db()?;
         counts.snapshots += 1;
     }
     for id in used {

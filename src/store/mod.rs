@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
+mod compact;
 pub mod findings;
 mod guard;
 pub mod notes;

@@ -545,10 +545,12 @@ pub enum ReadDb {
 
 impl ReadDb {
     pub fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
-        match self {
-            ReadDb::File(d) => d.begin_read().db(),
-            ReadDb::Recovered(d) => d.begin_read().db(),
-        }
+        let txn = match self {
+            ReadDb::File(d) => d.begin_read().db()?,
+            ReadDb::Recovered(d) => d.begin_read().db()?,
+        };
+        check_catalog(&txn)?;
+        Ok(txn)
     }
 
     /// Whether the file was not closed cleanly and is read through a repaired copy.
@@ -640,4 +642,35 @@ pub fn held_elsewhere(db: &Path) -> bool {
         Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
         Err(_) => false,
     }
+}
+
+/// Reads every table's definition once: redb panics on a damaged one (a type name that is not
+/// UTF-8) when a table is opened, which must end as a corrupt-file error instead. The
+/// transaction's later opens read the same definitions.
+pub(crate) fn check_catalog(txn: &redb::ReadTransaction) -> Result<(), StoreError> {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let Ok(tables) = txn.list_tables() else {
+            return;
+        };
+        for t in tables {
+            let _ = txn.open_untyped_table(t);
+        }
+    }));
+    opened.map_err(|_| {
+        StoreError::corrupt(
+            "table catalog",
+            std::io::Error::other("a table's definition cannot be read"),
+        )
+    })
+}
+
+/// A `&str` read from a table: redb's `&str` panics on bytes that are not UTF-8 (a damaged
+/// page), which must end as a corrupt-table error like any other damage.
+pub(crate) fn stored_text(what: &str, read: impl FnOnce() -> String) -> Result<String, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).map_err(|_| {
+        StoreError::corrupt(
+            what.to_string(),
+            std::io::Error::other("stored text is not UTF-8"),
+        )
+    })
 }

@@ -244,7 +244,10 @@ impl Reader {
         let mut out = HashMap::new();
         for e in t.iter().db()? {
             let (k, v) = e.db()?;
-            out.insert(k.value(), v.value().to_string());
+            out.insert(
+                k.value(),
+                super::stored_text("strings", || v.value().to_string())?,
+            );
         }
         Ok(out)
     }
@@ -255,7 +258,10 @@ impl Reader {
         let mut out = Vec::new();
         for e in t.iter().db()? {
             let (k, v) = e.db()?;
-            out.push((k.value().to_string(), v.value()));
+            out.push((
+                super::stored_text("jobs", || k.value().to_string())?,
+                v.value(),
+            ));
         }
         out.sort_by_key(|(_, i)| *i);
         Ok(out)

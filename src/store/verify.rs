@@ -203,15 +203,23 @@ impl Reader {
                 .db()?
                 .iter()
                 .db()?
-                .map(|e| e.db().map(|(k, _)| k.value()))
-                .collect::<Result<_, _>>()?,
+                .map(|e| {
+                    let (k, v) = e.db()?;
+                    super::stored_text("strings", || v.value().to_string())?;
+                    Ok(k.value())
+                })
+                .collect::<Result<_, StoreError>>()?,
             jobs: txn
                 .open_table(JOBS)
                 .db()?
                 .iter()
                 .db()?
-                .map(|e| e.db().map(|(_, v)| v.value()))
-                .collect::<Result<_, _>>()?,
+                .map(|e| {
+                    let (k, v) = e.db()?;
+                    super::stored_text("jobs", || k.value().to_string())?;
+                    Ok(v.value())
+                })
+                .collect::<Result<_, StoreError>>()?,
             sessions: txn
                 .open_table(SESSIONS)
                 .db()?

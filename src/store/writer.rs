@@ -186,13 +186,15 @@ impl Writer {
         self.next_string = 0;
         for e in txn.open_table(STRINGS).db()?.iter().db()? {
             let (k, v) = e.db()?;
-            self.strings.insert(v.value().to_string(), k.value());
+            let text = super::stored_text("strings", || v.value().to_string())?;
+            self.strings.insert(text, k.value());
             self.next_string = self.next_string.max(k.value() + 1);
         }
         self.jobs.clear();
         for e in txn.open_table(JOBS).db()?.iter().db()? {
             let (k, v) = e.db()?;
-            self.jobs.insert(k.value().to_string(), v.value());
+            let job = super::stored_text("jobs", || k.value().to_string())?;
+            self.jobs.insert(job, v.value());
         }
         self.execs.clear();
         for e in txn.open_table(EXEC_VERSIONS).db()?.iter().db()? {
@@ -396,7 +398,7 @@ impl Writer {
             .db()?
             .insert(id, bytes.as_slice())
             .db()?;
-        if rec.encoding != blobs::ENC_ZSTD_DELTA {
+        if rec.base.is_none() {
             index.insert(&hash, id).db()?;
         }
         self.next_body += 1;
@@ -572,7 +574,7 @@ impl Writer {
         };
         txn.open_table(SNAPSHOTS)
             .db()?
-            .insert(seq, codec::encode(format::SNAPSHOT_V3, &snap).as_slice())
+            .insert(seq, codec::encode_snapshot(&snap).as_slice())
             .db()?;
         Ok((stats, pending))
     }

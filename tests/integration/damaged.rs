@@ -172,3 +172,30 @@ fn a_recording_with_flipped_bytes_is_read_in_time() {
         slowest.get()
     );
 }
+
+/// A table whose definition in redb's catalog is damaged (its type name no longer UTF-8, on
+/// which redb panics when the table is opened) is one error line naming the catalog, from
+/// every command that reads, and `verify` names it too.
+#[test]
+fn a_damaged_table_definition_is_one_error() {
+    let (d, mut bytes) = recording("classic");
+    let needle = b"&str";
+    let mut hits = 0;
+    for i in 0..bytes.len() - needle.len() {
+        if &bytes[i..i + needle.len()] == needle {
+            bytes[i + 1] = 0xff;
+            hits += 1;
+        }
+    }
+    assert!(hits > 0, "no table has a `&str` type in this file");
+    let file = d.path().join("catalog.redb");
+    std::fs::write(&file, &bytes).unwrap();
+    check_all(&file, "damaged catalog");
+    let (code, err, _) = run_bounded(&file, &["show"]);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("corrupt table catalog"), "{err}");
+    let out = bin().arg("--db").arg(&file).arg("verify").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("corrupt table catalog"), "{said}");
+}
