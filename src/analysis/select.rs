@@ -1,9 +1,11 @@
-//! Selecting a point in time: `17`, `first`, `last`, `-3`, an RFC 3339 time, or `+90s` /
-//! `+1h30m` from the first snapshot.
+//! Selecting a point in time: `17`, `first`, `last`, `-3`, an RFC 3339 time, `+90s` /
+//! `+1h30m` from the first snapshot, or `-30m` before the last.
 //!
 //! One rule for times: a time is answered with the last snapshot taken at or before it, and it
 //! must fall within the recording (from the first snapshot's start to the last one's end); a
-//! time before or after that is refused, naming the recording's span.
+//! time before or after that is refused, naming the recording's span. `-30m` is "the last 30
+//! minutes": the first snapshot taken at or after 30 minutes before the last one began (the
+//! first snapshot when the recording is shorter), so it always names one.
 
 use crate::store::SnapshotInfo;
 
@@ -18,12 +20,14 @@ pub enum Selector {
     At(i64),
     /// Offset from the first snapshot's time, in µs.
     Offset(i64),
+    /// The first snapshot taken at or after this long (µs) before the last one began.
+    Within(i64),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SelectError {
     #[error(
-        "{0:?} is not a selector (use a seq like 17, first, last, -3, an RFC 3339 time, or +90s / +1h30m)"
+        "{0:?} is not a selector (use a seq like 17, first, last, -3, an RFC 3339 time, +90s / +1h30m from the first, or -30m before the last)"
     )]
     Invalid(String),
     #[error("the recording has no snapshots")]
@@ -52,7 +56,11 @@ impl std::str::FromStr for Selector {
             return Ok(Selector::Offset(d));
         }
         if let Some(rest) = t.strip_prefix('-') {
-            return rest.parse().map(Selector::BeforeLast).map_err(|_| bad());
+            if let Ok(n) = rest.parse() {
+                return Ok(Selector::BeforeLast(n));
+            }
+            let d = crate::duration::parse_us(rest).map_err(|_| bad())?;
+            return Ok(Selector::Within(d));
         }
         if let Ok(n) = t.parse::<u64>() {
             return Ok(Selector::Seq(n));
@@ -92,6 +100,10 @@ impl Selector {
             Selector::Offset(d) => at_or_before(snaps, first.started_at.saturating_add(d), || {
                 format!("+{}", crate::duration::human(d))
             }),
+            Selector::Within(d) => {
+                let since = last.started_at.saturating_sub(d);
+                Ok(snaps[snaps.partition_point(|s| s.started_at < since)].seq)
+            }
         }
     }
 }
@@ -157,6 +169,17 @@ mod tests {
         let e = r("+5m").unwrap_err().to_string();
         assert!(e.starts_with("+5m00s is outside the recording"), "{e}");
         assert!("yesterday".parse::<Selector>().is_err());
+        assert!("-yesterday".parse::<Selector>().is_err());
+        // The last N minutes: from the first snapshot at or after that long before the last.
+        assert_eq!(
+            r("-5s"),
+            Ok(4),
+            "snapshot 4 began exactly 5 s before the last"
+        );
+        assert_eq!(r("-4.9s"), Ok(5));
+        assert_eq!(r("-6s"), Ok(4));
+        assert_eq!(r("-0s"), Ok(5));
+        assert_eq!(r("-30m"), Ok(1), "longer than the recording: all of it");
         assert_eq!(
             "1970-01-01T00:00:00Z".parse::<Selector>(),
             Ok(Selector::At(0))

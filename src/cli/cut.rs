@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// recording. Works while a recorder writes the source.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First snapshot: a seq, first, last, -3, an RFC 3339 time, or +90s from the first.
+    /// First snapshot: a seq, first, last, -3, an RFC 3339 time, +90s from the first, or -30m (the last 30 minutes).
     #[arg(long, allow_hyphen_values = true, value_name = "SEL")]
     pub from: Selector,
     /// Last snapshot (same forms).

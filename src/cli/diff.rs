@@ -15,7 +15,7 @@ use std::path::Path;
 /// line), cells newly missing, filled or duplicated, router and provider changes.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// From this snapshot: a seq, first, last, -3, an RFC 3339 time, or +90s from the first.
+    /// From this snapshot: a seq, first, last, -3, an RFC 3339 time, +90s from the first, or -30m (the last 30 minutes).
     #[arg(allow_hyphen_values = true, value_name = "FROM")]
     pub from: Selector,
     /// To this snapshot (same forms as FROM).

@@ -52,7 +52,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Report only from this snapshot on, as if the recording began there (the state there
-    /// included): a seq, first, -3, an RFC 3339 time, or +90s. What `cut --from` would keep.
+    /// included): a seq, first, -3, an RFC 3339 time, +90s, or -30m (the last 30 minutes).
+    /// What `cut --from` would keep.
     #[arg(long, allow_hyphen_values = true, value_name = "SEL")]
     pub from: Option<crate::analysis::Selector>,
     /// Report only up to this snapshot.
