@@ -5,7 +5,7 @@
 //! way into a line: field values are hostile input.
 
 use super::safe::{md, term};
-use super::text::{Ctx, list, plural};
+use super::text::{Ctx, grouped, list, plural};
 use super::words::{self, NAMED, Style};
 use crate::analysis::diff::Diff;
 use crate::analysis::matrix::{Cell, Coverage};
@@ -41,7 +41,7 @@ fn by_status(m: &BTreeMap<String, usize>, st: &Style) -> String {
         return "none".into();
     }
     m.iter()
-        .map(|(k, v)| format!("{} {v}", st.ctx.status(&(st.esc)(k))))
+        .map(|(k, v)| format!("{} {}", st.ctx.status(&(st.esc)(k)), grouped(*v as u64)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -118,7 +118,12 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
             String::new()
         }
     )?;
-    writeln!(out, "  rows: {} ({})", j.rows, by_status(&j.by_status, st))?;
+    writeln!(
+        out,
+        "  rows: {} ({})",
+        grouped(j.rows as u64),
+        by_status(&j.by_status, st)
+    )?;
     if let Some(f) = fetch_word(&j.list_fetch) {
         writeln!(
             out,
@@ -131,8 +136,10 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
         out,
         "  expected: {}{} = {} x {} x {} [{}]{}",
         plural(e.cells, "cell", "cells"),
-        e.declared
-            .map_or(String::new(), |d| format!(" (declared {d})")),
+        e.declared.map_or(String::new(), |d| format!(
+            " (declared {})",
+            grouped(d as u64)
+        )),
         plural(e.questions.len() as u64, "question", "questions"),
         plural(e.models.len() as u64, "model", "models"),
         plural(e.regions.len() as u64, "region", "regions"),
@@ -157,7 +164,7 @@ fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) ->
     let missing = if !c.complete {
         ctx.warn(&format!(
             "{} unknown ({})",
-            c.unknown_count,
+            grouped(c.unknown_count as u64),
             if j.default_view.rows.is_some() {
                 "no complete list seen, only the default view"
             } else {
@@ -165,15 +172,19 @@ fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) ->
             }
         ))
     } else if c.missing_count > 0 {
-        ctx.warn(&format!("{} missing{}", c.missing_count, so_far(j)))
+        ctx.warn(&format!(
+            "{} missing{}",
+            grouped(c.missing_count as u64),
+            so_far(j)
+        ))
     } else {
         format!("0 missing{}", so_far(j))
     };
     writeln!(
         out,
         "  cells: {} covered, {missing}, {} duplicated; {} outside the spec, {} with no cell{}",
-        c.covered,
-        c.duplicated.len(),
+        grouped(c.covered as u64),
+        grouped(c.duplicated.len() as u64),
         plural(c.unexpected.len() as u64, "row", "rows"),
         plural(c.no_cell.len() as u64, "row", "rows"),
         if c.listed {
@@ -225,10 +236,13 @@ fn default_view_text(j: &JobSummary, st: &Style, out: &mut dyn Write) -> io::Res
     match v.rows {
         Some(n) if v.same_poll => writeln!(
             out,
-            "  default view: {n} of {} rows{}",
-            v.complete_rows,
+            "  default view: {} of {} rows{}",
+            grouped(n as u64),
+            grouped(v.complete_rows as u64),
             match (v.truncated, v.hidden) {
-                (Some(true), Some(h)) => ctx.warn(&format!(" (TRUNCATED: {h} not shown)")),
+                (Some(true), Some(h)) => {
+                    ctx.warn(&format!(" (TRUNCATED: {} not shown)", grouped(h as u64)))
+                }
                 _ => String::new(),
             }
         )?,
@@ -655,9 +669,9 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
         return writeln!(
             out,
             "_{} cells: too many to draw as a table ({} covered, {} missing{})._\n",
-            e.cells,
-            s.cells.covered,
-            s.cells.missing_count,
+            grouped(e.cells),
+            grouped(s.cells.covered as u64),
+            grouped(s.cells.missing_count as u64),
             so_far(s)
         );
     }
@@ -838,11 +852,13 @@ fn growth_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result<(
                 "| {} | {} | {}{} | {} |",
                 p.seq,
                 ctx.time(p.taken_at.0),
-                p.rows,
+                grouped(p.rows as u64),
                 if p.list_seen { "" } else { " (last read)" },
                 match (p.default_rows, p.default_last) {
-                    (Some(d), _) => d.to_string(),
-                    (None, Some((seq, d))) => format!("{d} (fetched at seq {seq})"),
+                    (Some(d), _) => grouped(d as u64),
+                    (None, Some((seq, d))) => {
+                        format!("{} (fetched at seq {seq})", grouped(d as u64))
+                    }
                     (None, None) => "-".into(),
                 }
             )?;
@@ -891,7 +907,7 @@ fn failures_markdown(j: &JobReport, ctx: Ctx, out: &mut dyn Write) -> io::Result
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            sig.count,
+            grouped(sig.count as u64),
             md(&sig.key.status),
             md(sig.key.error_code.as_deref().unwrap_or("-")),
             md(sig.key.failure_stage.as_deref().unwrap_or("-")),
@@ -1017,8 +1033,8 @@ fn outages_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<()>
         writeln!(
             out,
             "None: every request that was sent got a usable answer ({} of {} requests sent).\n",
-            r.fetch.requests - r.fetch.unsent_requests,
-            r.fetch.requests
+            grouped((r.fetch.requests - r.fetch.unsent_requests) as u64),
+            grouped(r.fetch.requests as u64)
         )?;
     } else {
         writeln!(
@@ -1242,9 +1258,9 @@ pub fn report_markdown(r: &Report, ctx: Ctx, out: &mut dyn Write) -> io::Result<
             .as_ref()
             .map_or("-".into(), |s| ctx.time(s.taken_at.0)),
         human((rc.span_seconds * 1e6) as i64),
-        r.fetch.failed_requests,
-        r.fetch.requests,
-        r.fetch.unsent_requests,
+        grouped(r.fetch.failed_requests as u64),
+        grouped(r.fetch.requests as u64),
+        grouped(r.fetch.unsent_requests as u64),
         rc.reported_by
     )?;
     for s in &rc.sessions {

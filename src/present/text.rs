@@ -125,7 +125,20 @@ pub fn date_time(us: i64) -> String {
 /// `1 row`, `3 rows`.
 pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// A count with thousands separators (`10,008`), as a figure is read at a glance.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `128 KiB`, `2.5 MiB`, `900 B`.

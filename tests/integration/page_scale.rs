@@ -143,8 +143,11 @@ pub(crate) fn figures_are_the_reports(db: &Path) {
             .next()
             .map(text)
         {
+            // Counts are grouped by thousands (`10,000`), as in the figures.
             assert!(
-                counts.contains(&format!(" {} covered", n(&c["covered"]))),
+                counts
+                    .replace(',', "")
+                    .contains(&format!(" {} covered", n(&c["covered"]))),
                 "{counts}"
             );
         }

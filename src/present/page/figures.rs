@@ -20,18 +20,7 @@ struct Figure {
     bad: bool,
 }
 
-/// A count with thousands separators (`10,008`), as a figure is read at a glance.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::present::text::grouped;
 
 fn figures_of(a: &JobAnswer, k: usize, failed_at: &str) -> Vec<Figure> {
     let grid = format!("grid-{k}");

@@ -10,7 +10,7 @@ use crate::analysis::job::JobReport;
 use crate::analysis::matrix::{Coverage, Unexpected};
 use crate::analysis::summary::JobSummary;
 use crate::beacon::Str;
-use crate::present::text::plural;
+use crate::present::text::{grouped, plural};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -44,17 +44,20 @@ pub fn grid(j: &JobReport, k: usize, out: &mut String) {
         out,
         "<p class=\"counts\">{} expected, {} covered, {}, {} run more than once, {} outside the matrix, {} without a cell.</p>",
         plural(e.cells, "cell", "cells"),
-        s.cells.covered,
+        grouped(s.cells.covered as u64),
         if s.cells.complete {
             format!(
                 "{} missing{}",
-                s.cells.missing_count,
+                grouped(s.cells.missing_count as u64),
                 if s.so_far() { " so far" } else { "" }
             )
         } else {
-            format!("{} unknown (no complete list seen)", s.cells.unknown_count)
+            format!(
+                "{} unknown (no complete list seen)",
+                grouped(s.cells.unknown_count)
+            )
         },
-        s.cells.duplicated.len(),
+        grouped(s.cells.duplicated.len() as u64),
         plural(s.cells.unexpected.len() as u64, "row", "rows"),
         plural(s.cells.no_cell.len() as u64, "row", "rows"),
     );
@@ -64,7 +67,7 @@ pub fn grid(j: &JobReport, k: usize, out: &mut String) {
         let _ = write!(
             out,
             "<p>{} cells: too many to draw; <code>blackbox show --rows</code> lists the rows.</p>",
-            e.cells
+            grouped(e.cells)
         );
     } else {
         matrix(s, out);

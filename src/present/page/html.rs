@@ -1,7 +1,7 @@
 //! The postmortem page as one HTML document: the answer, the findings, the lanes on one time
 //! axis, the matrix grid, and the tables after; the live page's script.
 
-use super::super::text::{Ctx, date_time, plural};
+use super::super::text::{Ctx, date_time, grouped, plural};
 use super::super::words;
 use super::esc::esc;
 use crate::analysis::findings::Finding;
@@ -468,9 +468,9 @@ fn recorded(r: &Report, ctx: Ctx, out: &mut String) {
         out,
         "<section class=\"recorded\"><h3>How this was recorded</h3><p>{}; {} of {} requests failed, {} not sent by the recorder. Page by {}.</p><ul>",
         plural(rc.snapshots as u64, "snapshot", "snapshots"),
-        r.fetch.failed_requests,
-        r.fetch.requests,
-        r.fetch.unsent_requests,
+        grouped(r.fetch.failed_requests as u64),
+        grouped(r.fetch.requests as u64),
+        grouped(r.fetch.unsent_requests as u64),
         esc(&rc.reported_by)
     );
     for s in &rc.sessions {

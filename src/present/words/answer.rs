@@ -1,6 +1,6 @@
 //! The answer paragraph, a sentence each.
 
-use super::super::text::{list, plural};
+use super::super::text::{grouped, list, plural};
 use super::style::Style;
 use crate::analysis::answer::JobAnswer;
 use crate::duration::human;
@@ -42,8 +42,8 @@ fn expected_sentence(a: &JobAnswer, st: &Style) -> String {
                 _ => "from its spec".into(),
             },
             match e.declared {
-                Some(d) if d == e.cells => format!("; the portal declared {d} too"),
-                Some(d) => format!("; the portal declared {d}"),
+                Some(d) if d == e.cells => format!("; the portal declared {} too", grouped(d)),
+                Some(d) => format!("; the portal declared {}", grouped(d)),
                 None => String::new(),
             },
             ""
@@ -68,7 +68,7 @@ fn view_sentence(a: &JobAnswer, v: &crate::analysis::answer::ViewAnswer, st: &St
             " ({})",
             by_status
                 .iter()
-                .map(|(k, n)| format!("{n} {}", st.ctx.status(&st.e(k))))
+                .map(|(k, n)| format!("{} {}", grouped(*n as u64), st.ctx.status(&st.e(k))))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -76,7 +76,7 @@ fn view_sentence(a: &JobAnswer, v: &crate::analysis::answer::ViewAnswer, st: &St
     let why = if v.truncated == Some(true) {
         format!(
             ": the runner's default page, the newest {} by created_at",
-            v.page_size
+            grouped(v.page_size as u64)
         )
     } else {
         String::new()
@@ -185,7 +185,7 @@ fn list_sentence(a: &JobAnswer, st: &Style) -> String {
             match cut {
                 Some(v) => format!(
                     "the view is cut at {} (the runner's default page), so rows beyond it cannot be seen: ",
-                    v.page_size
+                    grouped(v.page_size as u64)
                 ),
                 None => String::new(),
             },
@@ -250,7 +250,7 @@ fn failure_sentence(
         }
         Some(secs) => format!(
             ", {} of them after exactly {}",
-            f.same_count,
+            grouped(f.same_count as u64),
             human(secs * 1_000_000)
         ),
         None => String::new(),
@@ -260,7 +260,7 @@ fn failure_sentence(
         "{all}{} failed{when}{error}{same}{}.",
         plural(f.failed as u64, "row", "rows"),
         if f.top_count < f.failed {
-            format!(" ({} alike)", f.top_count)
+            format!(" ({} alike)", grouped(f.top_count as u64))
         } else {
             String::new()
         }
@@ -274,7 +274,7 @@ fn output_sentence(a: &JobAnswer) -> Option<String> {
         format!(
             "`output` is absent in the default view (it never carries one), not null; in the complete list {} carry the error in `output` and {} have a null `output`.",
             plural(o.error_in_list as u64, "row", "rows"),
-            o.null_in_list
+            grouped(o.null_in_list as u64)
         )
     })
 }
@@ -356,7 +356,7 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
                 if f.top_count == f.failed {
                     "all".to_string()
                 } else {
-                    format!("{} of them", f.top_count)
+                    format!("{} of them", grouped(f.top_count as u64))
                 },
                 st.e(code)
             )
@@ -369,7 +369,7 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
         };
         parts.push(format!(
             "{} of {} failed{how}{same}",
-            f.failed,
+            grouped(f.failed as u64),
             plural(c.rows as u64, "row", "rows")
         ));
     }
@@ -423,7 +423,7 @@ pub fn cause(a: &JobAnswer, st: &Style) -> String {
         if v.truncated == Some(true) {
             parts.push(format!(
                 "the default view is the runner's first page, the newest {} of {}",
-                v.page_size,
+                grouped(v.page_size as u64),
                 plural(v.complete_then.unwrap_or(0) as u64, "row", "rows")
             ));
         } else if !c.complete_seen && v.rows >= v.page_size {

@@ -1,6 +1,6 @@
 //! Each finding's sentence, by theme.
 
-use super::super::text::{list, plural};
+use super::super::text::{grouped as g, list, plural};
 use super::events::change;
 use super::style::{NAMED, Style, fetch_kind, opt_count, signature, state};
 use crate::analysis::findings::Finding;
@@ -47,14 +47,18 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
             first,
             ..
         } => format!(
-            "The default job view of {} showed {shown} of {complete} rows at {}, when the complete list fetched in the same poll had {complete} (the runner returns the newest {page_size} by created_at unless asked for more){}.",
+            "The default job view of {} showed {} of {} rows at {}, when the complete list fetched in the same poll had {} (the runner returns the newest {} by created_at unless asked for more){}.",
             j(job),
+            g(*shown as u64),
+            g(*complete as u64),
             st.at(at.0),
+            g(*complete as u64),
+            g(*page_size as u64),
             first.map_or(String::new(), |f| format!(
                 "; it first showed fewer than the list at {}: {} of {}",
                 st.at(f.at.0),
-                f.shown,
-                f.complete
+                g(f.shown as u64),
+                g(f.complete as u64)
             ))
         ),
         Coverage {
@@ -70,14 +74,16 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
             active,
         } => {
             let declared = match declared {
-                Some(d) if d != expected => format!(" (the spec declared {d})"),
+                Some(d) if d != expected => format!(" (the spec declared {})", g(*d as u64)),
                 Some(_) => " (as the spec declared)".into(),
                 None => String::new(),
             };
             let mut s = format!(
-                "Job {}: {} expected{declared}; {covered} covered, {missing} missing{}",
+                "Job {}: {} expected{declared}; {} covered, {} missing{}",
                 j(job),
                 plural(*expected, "cell", "cells"),
+                g(*covered as u64),
+                g(*missing as u64),
                 match active {
                     Some(st) => format!(" so far (the job is {})", j(st)),
                     None => String::new(),
@@ -108,8 +114,10 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
             plural(*rows as u64, "row", "rows")
         ),
         MatrixCounted { job, cells, cap } => format!(
-            "Job {}'s spec declares {cells} cells, more than {cap}: the matrix is counted, not listed (no table, no list of missing cells).",
-            j(job)
+            "Job {}'s spec declares {} cells, more than {}: the matrix is counted, not listed (no table, no list of missing cells).",
+            j(job),
+            g(*cells as u64),
+            g(*cap as u64)
         ),
         UnplannedRegions { job, regions } => format!(
             "{} {} of job {} had no provider at the router, so the cross-region path planned no rows there.",
@@ -224,11 +232,12 @@ fn cell_words(f: &Finding, st: &Style) -> Option<String> {
             "Job {}: only the default view was seen, no complete list: {} visible covering {} of {} expected; {}{} unknown, not missing.",
             j(job),
             plural(*visible as u64, "row", "rows"),
-            covered,
+            g(*covered as u64),
             plural(*expected, "cell", "cells"),
             if *may_be_cut {
                 format!(
-                    "the view is cut at {page_size} (the runner's default page, newest first), so rows beyond it cannot be seen: "
+                    "the view is cut at {} (the runner's default page, newest first), so rows beyond it cannot be seen: ",
+                    g(*page_size as u64)
                 )
             } else {
                 String::new()
@@ -286,15 +295,17 @@ fn failure_words(f: &Finding, st: &Style) -> Option<String> {
             error_text,
             signatures,
         } => format!(
-            "{failed} of {} of job {} failed; {count} share one signature: {}{}{}.",
+            "{} of {} of job {} failed; {} share one signature: {}{}{}.",
+            g(*failed as u64),
             plural(*rows as u64, "row", "rows"),
             j(job),
+            g(*count as u64),
             signature(key, st),
             error_text
                 .as_deref()
                 .map_or(String::new(), |t| format!(", error \"{}\"", st.e(t))),
             if *signatures > 1 {
-                format!(" ({signatures} signatures in all)")
+                format!(" ({} signatures in all)", g(*signatures as u64))
             } else {
                 String::new()
             }
@@ -305,7 +316,8 @@ fn failure_words(f: &Finding, st: &Style) -> Option<String> {
             timeout_named,
             ..
         } => format!(
-            "{count} of the failed rows ran exactly {} (completed_at - started_at): {}.",
+            "{} of the failed rows ran exactly {} (completed_at - started_at): {}.",
+            g(*count as u64),
             human(seconds * 1_000_000),
             if *timeout_named {
                 "the mark of a client timeout"
