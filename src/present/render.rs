@@ -136,10 +136,8 @@ fn job_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) -> i
         out,
         "  expected: {}{} = {} x {} x {} [{}]{}",
         plural(e.cells, "cell", "cells"),
-        e.declared.map_or(String::new(), |d| format!(
-            " (declared {})",
-            grouped(d as u64)
-        )),
+        e.declared
+            .map_or(String::new(), |d| format!(" (declared {})", grouped(d))),
         plural(e.questions.len() as u64, "question", "questions"),
         plural(e.models.len() as u64, "model", "models"),
         plural(e.regions.len() as u64, "region", "regions"),
@@ -164,7 +162,7 @@ fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) ->
     let missing = if !c.complete {
         ctx.warn(&format!(
             "{} unknown ({})",
-            grouped(c.unknown_count as u64),
+            grouped(c.unknown_count),
             if j.default_view.rows.is_some() {
                 "no complete list seen, only the default view"
             } else {
@@ -174,7 +172,7 @@ fn cells_text(j: &JobSummary, verbose: bool, st: &Style, out: &mut dyn Write) ->
     } else if c.missing_count > 0 {
         ctx.warn(&format!(
             "{} missing{}",
-            grouped(c.missing_count as u64),
+            grouped(c.missing_count),
             so_far(j)
         ))
     } else {
@@ -671,7 +669,7 @@ fn matrix_markdown(j: &JobReport, out: &mut dyn Write) -> io::Result<()> {
             "_{} cells: too many to draw as a table ({} covered, {} missing{})._\n",
             grouped(e.cells),
             grouped(s.cells.covered as u64),
-            grouped(s.cells.missing_count as u64),
+            grouped(s.cells.missing_count),
             so_far(s)
         );
     }

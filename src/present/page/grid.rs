@@ -48,7 +48,7 @@ pub fn grid(j: &JobReport, k: usize, out: &mut String) {
         if s.cells.complete {
             format!(
                 "{} missing{}",
-                grouped(s.cells.missing_count as u64),
+                grouped(s.cells.missing_count),
                 if s.so_far() { " so far" } else { "" }
             )
         } else {

@@ -74,7 +74,7 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
             active,
         } => {
             let declared = match declared {
-                Some(d) if d != expected => format!(" (the spec declared {})", g(*d as u64)),
+                Some(d) if d != expected => format!(" (the spec declared {})", g(*d)),
                 Some(_) => " (as the spec declared)".into(),
                 None => String::new(),
             };
@@ -83,7 +83,7 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
                 j(job),
                 plural(*expected, "cell", "cells"),
                 g(*covered as u64),
-                g(*missing as u64),
+                g(*missing),
                 match active {
                     Some(st) => format!(" so far (the job is {})", j(st)),
                     None => String::new(),
@@ -116,8 +116,8 @@ fn job_words(f: &Finding, st: &Style) -> Option<String> {
         MatrixCounted { job, cells, cap } => format!(
             "Job {}'s spec declares {} cells, more than {}: the matrix is counted, not listed (no table, no list of missing cells).",
             j(job),
-            g(*cells as u64),
-            g(*cap as u64)
+            g(*cells),
+            g(*cap)
         ),
         UnplannedRegions { job, regions } => format!(
             "{} {} of job {} had no provider at the router, so the cross-region path planned no rows there.",
