@@ -37,7 +37,7 @@ def examples():
         text = block.replace("\\\n", " ")
         for line in text.split("\n"):
             line = line.split("   #")[0].split("  # ")[0].strip()
-            if line.startswith("blackbox "):
+            if line.startswith("blackbox ") or re.match(r"mkdir -p \S+ && blackbox ", line):
                 out.append(line)
     for span in re.findall(r"`(blackbox [^`]+)`", README):
         span = " ".join(span.split())
@@ -119,6 +119,11 @@ def check(work, procs):
 def run_example(cmd, work, env, runner, router, procs, tally):
     c = cmd.replace("http://runner:8090", runner).replace("http://router:8000", router)
     c = c.replace("/var/lib/blackbox/", "").replace("~/", work + "/")
+    # `mkdir -p DIR && blackbox ...`: the folder made as the line makes it.
+    m = re.match(r"mkdir -p (\S+) && (blackbox .*)", c)
+    if m:
+        os.makedirs(os.path.join(work, m.group(1)), exist_ok=True)
+        c = m.group(2)
     if "clickhouse" in c:
         url = os.environ.get("CLICKHOUSE_URL")
         if not url:
@@ -145,7 +150,6 @@ def run_example(cmd, work, env, runner, router, procs, tally):
     if ">" in words:
         i = words.index(">")
         out_file = words[i + 1]
-        os.makedirs(os.path.dirname(out_file) or ".", exist_ok=True)
         words = words[:i]
     if words[:1] == ["blackbox"]:
         words[0] = BIN
@@ -195,7 +199,7 @@ def near(stated, measured, tol):
 def figures_of_the_demo(work, env, demo):
     # The postmortem the demo prints, as the README quotes it (its first two lines: the rest
     # holds times of the run).
-    m = re.search(r"which begins:\n\n```\n(.*?)```", README, re.S)
+    m = re.search(r"begins:\n\n```\n(.*?)```", README, re.S)
     if m:
         quoted = " ".join(" ".join(m.group(1).split("\n")[:2]).split())
         printed = " ".join(demo.stdout.split())

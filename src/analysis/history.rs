@@ -6,7 +6,7 @@ use super::clocks::{ClockSummary, RowBounds, Server, ServerClock};
 use super::failures::{self, Failures, ObservedFailure};
 use super::recording::{JobState, Recording};
 use super::values::Stamp;
-use crate::beacon::{Execution, ExtraRow, Str};
+use crate::beacon::{ExecRef, ExtraRow, Str};
 use crate::store::StoreError;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -119,7 +119,7 @@ struct Sweep {
 type Last = (i64, Option<Str>, Option<[Option<i64>; 4]>, u64, Option<u64>);
 
 /// The times of a row version that are on the runner's clock.
-fn stamps(e: &Execution) -> [Option<i64>; 4] {
+fn stamps(e: &ExecRef) -> [Option<i64>; 4] {
     [e.created_at, e.started_at, e.completed_at, e.last_retry_at]
 }
 
@@ -128,7 +128,7 @@ impl Sweep {
         let mut w = Sweep::default();
         // (id, its last version's status, its stamps, its seq, failed since)
         let mut prev: Option<Last> = None;
-        rec.reader.each_exec_version(job, ids, |id, seq, e| {
+        rec.reader.each_exec_ref(job, ids, |id, seq, e| {
             let same = prev.as_ref().is_some_and(|p| p.0 == id);
             if !same && let Some((pid, _, _, _, Some(since))) = prev.take() {
                 w.last_failed.push((pid, since));
@@ -137,7 +137,7 @@ impl Sweep {
                 Some((_, st, sp, sq, since)) if same => (st, sp, Some(sq), since),
                 _ => (None, None, None, None),
             };
-            let now = e.as_ref().map(|e| e.status.clone());
+            let now = e.as_ref().map(|e| e.status());
             if before != now {
                 if let Some(b) = &before {
                     w.deltas.push((seq, b.clone(), -1));
@@ -148,7 +148,7 @@ impl Sweep {
             }
             let since = match &e {
                 Some(x) if x.is_failed() => match since {
-                    Some(s) if before.as_ref().is_some_and(|b| *b == x.status) => Some(s),
+                    Some(s) if before.as_ref().is_some_and(|b| b.as_bytes() == x.status) => Some(s),
                     _ => Some(seq),
                 },
                 _ => None,
@@ -171,7 +171,7 @@ impl Sweep {
     /// listed before (set after that earlier poll).
     fn note_times(
         &mut self,
-        e: &Execution,
+        e: &ExecRef,
         before: Option<&[Option<i64>; 4]>,
         before_seq: Option<u64>,
         seq: u64,

@@ -42,6 +42,84 @@ pub struct Execution {
     pub retry_attempts: u32,
 }
 
+/// A stored execution read without copying: its text fields borrowed from the stored bytes
+/// (not checked as UTF-8 until read as text), for the sweeps over every version of a job's
+/// rows that read a few fields of each (status, times). Same fields, same order, as
+/// `Execution`; the bytes are the same (bincode writes a string as its bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct ExecRef<'a> {
+    pub id: i64,
+    #[serde(borrow)]
+    pub job_id: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub status: &'a [u8],
+    #[serde(borrow)]
+    pub question_id: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub model_id: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub region_raw: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub region: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub provider_id: Option<&'a [u8]>,
+    pub created_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub output_null: Option<bool>,
+    #[serde(borrow)]
+    pub error_code: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub error_message: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub failure_stage: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub failure_type: Option<&'a [u8]>,
+    pub has_receipt: Option<bool>,
+    #[serde(borrow)]
+    pub response_classification: Option<&'a [u8]>,
+    pub retry_count: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub last_retry_at: Option<i64>,
+    pub retry_attempts: u32,
+}
+
+impl ExecRef<'_> {
+    /// The status as text (bytes that are not UTF-8 read with replacement characters).
+    pub fn status(&self) -> Str {
+        match std::str::from_utf8(self.status) {
+            Ok(s) => Str::from(s),
+            Err(_) => Str::from(String::from_utf8_lossy(self.status)),
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.status == b"failed"
+    }
+
+    /// Whether every text field is UTF-8: with that, the bytes decode as an `Execution` too.
+    pub fn text_ok(&self) -> bool {
+        let texts = [
+            self.job_id,
+            Some(self.status),
+            self.question_id,
+            self.model_id,
+            self.region_raw,
+            self.region,
+            self.provider_id,
+            self.error_code,
+            self.error_message,
+            self.failure_stage,
+            self.failure_type,
+            self.response_classification,
+        ];
+        texts
+            .into_iter()
+            .flatten()
+            .all(|t| std::str::from_utf8(t).is_ok())
+    }
+}
+
 impl Execution {
     /// Seconds between start and completion, when both are known.
     pub fn duration_secs(&self) -> Option<f64> {

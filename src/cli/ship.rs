@@ -5,7 +5,7 @@ use super::error::{CliError, CmdResult};
 use crate::exchange::ship::{self, Server, runs};
 use crate::present::safe::term;
 use crate::present::say;
-use crate::present::text::plural;
+use crate::present::text::{grouped, plural};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -85,14 +85,14 @@ fn said_text(
     };
     writeln!(
         out,
-        "shipped {} ({} rows) to {} database {d} in {secs:.1}s ({:.0} rows/s); the server had {} of this recording ({}), now {} ({})",
+        "shipped {} ({} rows) to {} database {d} in {secs:.1}s ({} rows/s); the server had {} of this recording ({}), now {} ({})",
         plural(s.snapshots as u64, "snapshot", "snapshots"),
-        s.rows,
+        grouped(s.rows as u64),
         term(shown),
-        s.rows as f64 / secs.max(1e-6),
+        grouped((s.rows as f64 / secs.max(1e-6)).round() as u64),
         plural(s.had.len() as u64, "snapshot", "snapshots"),
         held(&s.had),
-        s.has.len(),
+        grouped(s.has.len() as u64),
         held(&s.has),
     )?;
     if !s.foreign.is_empty() {

@@ -6,6 +6,7 @@
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
 use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1, v2};
+use super::compact::CompactError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +80,13 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<SnapshotRec, CodecError> {
             decode::<v2::SnapshotRec>(format::SNAPSHOT_V2, bytes).map(Into::into)
         }
         Some(format::SNAPSHOT_V3) => decode(format::SNAPSHOT_V3, bytes),
-        Some(format::SNAPSHOT_V4) => super::compact::decode_snapshot(&bytes[1..]),
+        Some(format::SNAPSHOT_V4) => {
+            super::compact::decode_snapshot(&bytes[1..]).map_err(|e| match e {
+                CompactError::Malformed(why) => CodecError::Malformed(why),
+                CompactError::Decode(e) => CodecError::Decode(e),
+                CompactError::Trailing(trailing) => CodecError::Trailing { trailing },
+            })
+        }
         Some(found) => Err(CodecError::Format {
             found,
             expected: format::SNAPSHOT_V4,

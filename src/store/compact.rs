@@ -12,7 +12,6 @@
 //! (errors, problems) are bincode-encoded as in version 3. The common flags are the low seven
 //! bits, so that an ordinary request spends one byte on them.
 
-use super::codec::CodecError;
 use super::schema::{FetchErrorRec, FetchRec, RowProblem, SnapshotRec};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +29,17 @@ const PARSE_ERROR: u32 = 1 << 10;
 const PROBLEMS: u32 = 1 << 11;
 const RETRIED: u32 = 1 << 12;
 const KNOWN: u32 = (1 << 13) - 1;
+
+/// Why a header does not decode (`codec` says it as its own error).
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    #[error("malformed value: {0}")]
+    Malformed(&'static str),
+    #[error("undecodable value")]
+    Decode(#[source] bincode::error::DecodeError),
+    #[error("{0} trailing bytes after value")]
+    Trailing(usize),
+}
 
 /// The fewest bytes one request can take: source, flags, url, latency, length, outcome.
 const MIN_FETCH: usize = 6;
@@ -120,7 +130,7 @@ fn put_fetch(out: &mut Vec<u8>, f: &FetchRec, started_at: i64) {
 }
 
 /// Decodes what `encode_snapshot` wrote (after the format byte, which the caller checked).
-pub fn decode_snapshot(body: &[u8]) -> Result<SnapshotRec, CodecError> {
+pub fn decode_snapshot(body: &[u8]) -> Result<SnapshotRec, CompactError> {
     let mut r = Cursor { bytes: body, at: 0 };
     let session = r.uint()?;
     let started_at = unzigzag(r.uint()?);
@@ -128,14 +138,14 @@ pub fn decode_snapshot(body: &[u8]) -> Result<SnapshotRec, CodecError> {
     let count = r.uint()?;
     // A corrupt count must not allocate the world: every request takes some bytes.
     if count > (r.left() / MIN_FETCH) as u64 {
-        return Err(CodecError::Malformed("more requests than bytes"));
+        return Err(CompactError::Malformed("more requests than bytes"));
     }
     let mut fetches = Vec::with_capacity(count as usize);
     for _ in 0..count {
         fetches.push(r.fetch(started_at)?);
     }
     if r.left() != 0 {
-        return Err(CodecError::Trailing { trailing: r.left() });
+        return Err(CompactError::Trailing(r.left()));
     }
     Ok(SnapshotRec {
         session,
@@ -155,50 +165,50 @@ impl<'a> Cursor<'a> {
         self.bytes.len() - self.at
     }
 
-    fn byte(&mut self) -> Result<u8, CodecError> {
+    fn byte(&mut self) -> Result<u8, CompactError> {
         let b = *self
             .bytes
             .get(self.at)
-            .ok_or(CodecError::Malformed("ends early"))?;
+            .ok_or(CompactError::Malformed("ends early"))?;
         self.at += 1;
         Ok(b)
     }
 
-    fn uint(&mut self) -> Result<u64, CodecError> {
+    fn uint(&mut self) -> Result<u64, CompactError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
             let part = u64::from(b & 0x7f);
             if shift == 63 && part > 1 {
-                return Err(CodecError::Malformed("integer out of range"));
+                return Err(CompactError::Malformed("integer out of range"));
             }
             v |= part << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err(CodecError::Malformed("integer out of range"))
+        Err(CompactError::Malformed("integer out of range"))
     }
 
-    fn small<T: TryFrom<u64>>(&mut self) -> Result<T, CodecError> {
-        T::try_from(self.uint()?).map_err(|_| CodecError::Malformed("integer out of range"))
+    fn small<T: TryFrom<u64>>(&mut self) -> Result<T, CompactError> {
+        T::try_from(self.uint()?).map_err(|_| CompactError::Malformed("integer out of range"))
     }
 
-    fn bincode<T: Deserialize<'a>>(&mut self) -> Result<T, CodecError> {
+    fn bincode<T: Deserialize<'a>>(&mut self) -> Result<T, CompactError> {
         let (v, used) = bincode::serde::borrow_decode_from_slice(
             &self.bytes[self.at..],
             bincode::config::standard(),
         )
-        .map_err(CodecError::Decode)?;
+        .map_err(CompactError::Decode)?;
         self.at += used;
         Ok(v)
     }
 
-    fn fetch(&mut self, started_at: i64) -> Result<FetchRec, CodecError> {
+    fn fetch(&mut self, started_at: i64) -> Result<FetchRec, CompactError> {
         let source = self.byte()?;
         let flags: u32 = self.small()?;
         if flags & !KNOWN != 0 {
-            return Err(CodecError::Malformed("unknown request fields"));
+            return Err(CompactError::Malformed("unknown request fields"));
         }
         let on = |bit: u32| flags & bit != 0;
         let url = self.small()?;
@@ -248,7 +258,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn rows(&mut self) -> Result<[u32; 4], CodecError> {
+    fn rows(&mut self) -> Result<[u32; 4], CompactError> {
         Ok([self.small()?, self.small()?, self.small()?, self.small()?])
     }
 }
@@ -322,7 +332,7 @@ mod tests {
         }
         assert!(matches!(
             decode_snapshot(&out),
-            Err(CodecError::Malformed(_))
+            Err(CompactError::Malformed(_))
         ));
     }
 

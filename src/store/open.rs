@@ -89,6 +89,11 @@ fn builder() -> redb::Builder {
     b
 }
 
+/// redb's page cache for a reader. Its default (1 GiB) keeps every page read: a command that
+/// reads a recording whole would hold all of it. Commands read a recording once, mostly in
+/// key order, so a small cache costs them little time and bounds their memory.
+const READ_CACHE: usize = 16 << 20;
+
 /// Whether other processes may read the database while it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sharing {
@@ -350,7 +355,7 @@ fn open_writer_once(
     }
     // Dropping a handle on a damaged file can panic too.
     let (db, arm, replay) =
-        no_panic(|| dry_open(path, sharing, limit)).map_err(|p| StoreError::Damaged {
+        no_panic(|| dry_open(path, sharing, limit, None)).map_err(|p| StoreError::Damaged {
             path: path.to_path_buf(),
             cause: format!("redb failed reading it: {p}"),
         })??;
@@ -383,10 +388,12 @@ fn open_writer_once(
 /// Opens an existing file writable with every write held in memory, runs redb's integrity
 /// check and checks that it is a recording this version can write. The file is unchanged
 /// until the caller arms the backend (or forever, if it does not).
+/// `cache`: redb's page cache (`None`: redb's default, as the recorder has it).
 fn dry_open(
     path: &Path,
     sharing: Sharing,
     limit: Option<u64>,
+    cache: Option<usize>,
 ) -> Result<(Database, super::guard::Arm, std::fs::File), StoreError> {
     // A pipe would be read forever.
     if !path.is_file() {
@@ -423,6 +430,9 @@ fn dry_open(
         cause,
     };
     let mut b = builder();
+    if let Some(c) = cache {
+        b.set_cache_size(c);
+    }
     if sharing == Sharing::Exclusive {
         b.set_concurrency_mode(ConcurrencyMode::ExclusiveWriter);
     }
@@ -457,7 +467,7 @@ fn dry_open(
 /// recorder holds it (its pages are then not checked).
 pub fn check_pages(path: &Path) -> Result<Option<String>, StoreError> {
     // Dropping a handle on a damaged file can panic too.
-    match no_panic(|| dry_open(path, Sharing::Shared, None).map(drop)) {
+    match no_panic(|| dry_open(path, Sharing::Shared, None, Some(READ_CACHE)).map(drop)) {
         Ok(Ok(())) => Ok(None),
         Ok(Err(StoreError::Damaged { cause, .. })) => Ok(Some(cause)),
         Ok(Err(e)) => Err(e),
@@ -572,7 +582,11 @@ fn recover_in_memory(path: &Path) -> Result<Database, StoreError> {
                 source,
             }
         })?;
-    match no_panic(|| Database::builder().create_with_backend(backend)) {
+    match no_panic(|| {
+        Database::builder()
+            .set_cache_size(READ_CACHE)
+            .create_with_backend(backend)
+    }) {
         Ok(r) => r.map_err(|e| open_error(path, e)),
         Err(p) => Err(StoreError::Damaged {
             path: path.to_path_buf(),
@@ -612,7 +626,7 @@ pub fn open_reader(path: &Path) -> Result<ReadDb, StoreError> {
             path: path.to_path_buf(),
         });
     }
-    let db = match builder().open_read_only(path) {
+    let db = match builder().set_cache_size(READ_CACHE).open_read_only(path) {
         Ok(d) => ReadDb::File(d),
         Err(redb::DatabaseError::RepairAborted) => ReadDb::Recovered(recover_in_memory(path)?),
         Err(e) => return Err(open_error(path, e)),

@@ -5,7 +5,7 @@ use super::open::{DbResult, StoreError};
 use super::rows::Rows;
 use super::schema::*;
 use super::{blobs, checkpoint, codec};
-use crate::beacon::Execution;
+use crate::beacon::{ExecRef, Execution};
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
@@ -246,7 +246,7 @@ impl Reader {
             let (k, v) = e.db()?;
             out.insert(
                 k.value(),
-                super::stored_text("strings", || v.value().to_string())?,
+                super::open::stored_text("strings", || v.value().to_string())?,
             );
         }
         Ok(out)
@@ -259,7 +259,7 @@ impl Reader {
         for e in t.iter().db()? {
             let (k, v) = e.db()?;
             out.push((
-                super::stored_text("jobs", || k.value().to_string())?,
+                super::open::stored_text("jobs", || k.value().to_string())?,
                 v.value(),
             ));
         }
@@ -448,25 +448,58 @@ impl Reader {
         ids: RangeInclusive<i64>,
         mut f: impl FnMut(i64, u64, Option<Execution>),
     ) -> Result<(), StoreError> {
+        self.each_exec_bytes(job, ids, |id, seq, bytes| {
+            let e = match bytes {
+                None => None,
+                Some(b) => Some(
+                    codec::decode(format::EXEC_V1, b)
+                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?,
+                ),
+            };
+            f(id, seq, e);
+            Ok(())
+        })
+    }
+
+    /// `each_exec_version` without copying: each version read in place (`ExecRef`), for
+    /// sweeps that read a few fields of every version.
+    pub fn each_exec_ref(
+        &self,
+        job: u32,
+        ids: RangeInclusive<i64>,
+        mut f: impl FnMut(i64, u64, Option<ExecRef<'_>>),
+    ) -> Result<(), StoreError> {
+        self.each_exec_bytes(job, ids, |id, seq, bytes| {
+            let e = match bytes {
+                None => None,
+                Some(b) => Some(
+                    codec::decode::<ExecRef>(format::EXEC_V1, b)
+                        .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))?,
+                ),
+            };
+            f(id, seq, e);
+            Ok(())
+        })
+    }
+
+    /// The walk both share: each version's stored bytes (`None`: a tombstone), in (id, seq)
+    /// order, a window's start state included.
+    fn each_exec_bytes(
+        &self,
+        job: u32,
+        ids: RangeInclusive<i64>,
+        mut f: impl FnMut(i64, u64, Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let t = self.txn.open_table(EXEC_VERSIONS).db()?;
-        let decode = |id: i64, bytes: &[u8]| -> Result<Option<Execution>, StoreError> {
-            if codec::format_of(bytes) == Some(format::EXEC_TOMBSTONE) {
-                return Ok(None);
-            }
-            codec::decode(format::EXEC_V1, bytes)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(format!("execution {id}"), e))
-        };
         let w = self.window;
         // Windowed: the last version at or before `from` of the current id, not yet shown.
         let mut base: Option<(i64, Vec<u8>)> = None;
-        let show_base = |base: &mut Option<(i64, Vec<u8>)>,
-                         f: &mut dyn FnMut(i64, u64, Option<Execution>)|
+        let show_base = |base: &mut Option<(i64, Vec<u8>)>, f: &mut dyn VersionBytes|
          -> Result<(), StoreError> {
             if let (Some((id, bytes)), Some(w)) = (base.take(), w) {
                 // A row that was gone by the window's start is not in it at all.
-                if let Some(e) = decode(id, &bytes)? {
-                    f(id, w.from, Some(e));
+                if let Some(b) = present(&bytes) {
+                    f(id, w.from, Some(b))?;
                 }
             }
             Ok(())
@@ -479,7 +512,7 @@ impl Reader {
             let (_, id, s) = k.value();
             let bytes = v.value();
             let Some(w) = w else {
-                f(id, s, decode(id, bytes)?);
+                f(id, s, present(bytes))?;
                 continue;
             };
             if base.as_ref().is_some_and(|(b, _)| *b != id) {
@@ -489,7 +522,7 @@ impl Reader {
                 base = Some((id, bytes.to_vec()));
             } else if s <= w.to {
                 show_base(&mut base, &mut f)?;
-                f(id, s, decode(id, bytes)?);
+                f(id, s, present(bytes))?;
             }
         }
         show_base(&mut base, &mut f)?;
@@ -693,4 +726,13 @@ impl Reader {
         }
         Ok(out)
     }
+}
+
+/// What `each_exec_bytes` hands each version to.
+trait VersionBytes: FnMut(i64, u64, Option<&[u8]>) -> Result<(), StoreError> {}
+impl<F: FnMut(i64, u64, Option<&[u8]>) -> Result<(), StoreError>> VersionBytes for F {}
+
+/// A stored execution version's bytes, `None` for a tombstone.
+fn present(bytes: &[u8]) -> Option<&[u8]> {
+    (codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE)).then_some(bytes)
 }

@@ -205,7 +205,7 @@ impl Reader {
                 .db()?
                 .map(|e| {
                     let (k, v) = e.db()?;
-                    super::stored_text("strings", || v.value().to_string())?;
+                    super::open::stored_text("strings", || v.value().to_string())?;
                     Ok(k.value())
                 })
                 .collect::<Result<_, StoreError>>()?,
@@ -216,7 +216,7 @@ impl Reader {
                 .db()?
                 .map(|e| {
                     let (k, v) = e.db()?;
-                    super::stored_text("jobs", || k.value().to_string())?;
+                    super::open::stored_text("jobs", || k.value().to_string())?;
                     Ok(v.value())
                 })
                 .collect::<Result<_, StoreError>>()?,
@@ -374,6 +374,8 @@ impl Reader {
         let mut r = Found::default();
         let txn = &self.txn;
         let changes = txn.open_table(EXEC_CHANGES).db()?;
+        // The versions' keys in the change index's order, to be walked beside it.
+        let mut keys = Vec::new();
         for e in txn.open_table(EXEC_VERSIONS).db()?.iter().db()? {
             let (k, v) = e.db()?;
             let (job, id, seq) = k.value();
@@ -382,15 +384,45 @@ impl Reader {
                 r.p(format!("execution {id} version at {seq}: no such snapshot"));
             }
             let bytes = v.value();
-            if codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE)
-                && let Err(e) = codec::decode::<crate::beacon::Execution>(format::EXEC_V1, bytes)
-            {
-                r.p(format!("execution {id} version at {seq}: undecodable: {e}"));
+            if codec::format_of(bytes) != Some(format::EXEC_TOMBSTONE) {
+                match codec::decode::<crate::beacon::ExecRef>(format::EXEC_V1, bytes) {
+                    Err(e) => r.p(format!("execution {id} version at {seq}: undecodable: {e}")),
+                    Ok(x) if !x.text_ok() => r.p(format!(
+                        "execution {id} version at {seq}: undecodable: text that is not UTF-8"
+                    )),
+                    Ok(_) => {}
+                }
             }
-            if changes.get((job, seq, id)).db()?.is_none() {
-                r.p(format!(
-                    "execution {id} version at {seq}: missing from the change index"
-                ));
+            keys.push((job, seq, id));
+        }
+        keys.sort_unstable();
+        let mut indexed = changes.iter().db()?.peekable();
+        for (job, seq, id) in keys {
+            // Index entries before this key belong to no version: counted by the sizes below.
+            loop {
+                let next = match indexed.peek() {
+                    Some(Ok((k, _))) => Some(k.value()),
+                    Some(Err(_)) => {
+                        indexed.next().transpose().db()?;
+                        None
+                    }
+                    None => None,
+                };
+                match next {
+                    Some(k) if k < (job, seq, id) => {
+                        indexed.next();
+                    }
+                    Some(k) if k == (job, seq, id) => {
+                        indexed.next();
+                        break;
+                    }
+                    _ => {
+                        r.p(format!(
+                            "execution {id} version at {seq}: missing from the change index"
+                        ));
+                        break;
+                    }
+                }
             }
         }
         if changes.len().db()? != txn.open_table(EXEC_VERSIONS).db()?.len().db()? {
@@ -422,8 +454,8 @@ impl Reader {
             {
                 Ok((raw, entries)) => {
                     for (id, range) in entries {
-                        if codec::decode::<crate::beacon::Execution>(format::EXEC_V1, &raw[range])
-                            .is_err()
+                        if !codec::decode::<crate::beacon::ExecRef>(format::EXEC_V1, &raw[range])
+                            .is_ok_and(|x| x.text_ok())
                         {
                             r.p(format!(
                                 "checkpoint ({job}, {seq}): execution {id} undecodable"

@@ -186,14 +186,14 @@ impl Writer {
         self.next_string = 0;
         for e in txn.open_table(STRINGS).db()?.iter().db()? {
             let (k, v) = e.db()?;
-            let text = super::stored_text("strings", || v.value().to_string())?;
+            let text = super::open::stored_text("strings", || v.value().to_string())?;
             self.strings.insert(text, k.value());
             self.next_string = self.next_string.max(k.value() + 1);
         }
         self.jobs.clear();
         for e in txn.open_table(JOBS).db()?.iter().db()? {
             let (k, v) = e.db()?;
-            let job = super::stored_text("jobs", || k.value().to_string())?;
+            let job = super::open::stored_text("jobs", || k.value().to_string())?;
             self.jobs.insert(job, v.value());
         }
         self.execs.clear();

@@ -199,3 +199,89 @@ fn a_damaged_table_definition_is_one_error() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("corrupt table catalog"), "{said}");
 }
+
+/// What `verify` checks of execution versions, each broken on its own in an otherwise whole
+/// recording: a version the change index does not list, and a version whose text is not
+/// UTF-8 (it decodes as a structure, not as an execution).
+#[test]
+fn verify_names_a_version_missing_from_the_index_and_one_not_utf8() {
+    use beacon_blackbox::store::schema::{EXEC_CHANGES, EXEC_VERSIONS};
+    use redb::{ReadableDatabase, ReadableTable};
+    let (d, db, _) = record_scenario("classic", 30.0);
+    let say = |db: &Path| {
+        let out = bin().arg("--db").arg(db).arg("verify").output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(say(&db).0, Some(0), "{}", say(&db).1);
+    // The first version's key, then the index entry of the second removed.
+    let dropped = d.path().join("dropped.redb");
+    std::fs::copy(&db, &dropped).unwrap();
+    let (key2, key1, bytes1) = {
+        let h = redb::Database::open(&dropped).unwrap();
+        let t = h.begin_read().unwrap();
+        let v = t.open_table(EXEC_VERSIONS).unwrap();
+        let mut it = v.iter().unwrap();
+        let (k1, b1) = it.next().unwrap().unwrap();
+        let (k2, _) = it.next().unwrap().unwrap();
+        (k2.value(), k1.value(), b1.value().to_vec())
+    };
+    {
+        let h = redb::Database::open(&dropped).unwrap();
+        let w = h.begin_write().unwrap();
+        let (job, id, seq) = key2;
+        assert!(
+            w.open_table(EXEC_CHANGES)
+                .unwrap()
+                .remove((job, seq, id))
+                .unwrap()
+                .is_some()
+        );
+        w.commit().unwrap();
+    }
+    let (code, said) = say(&dropped);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "execution {} version at {}: missing from the change index",
+            key2.1, key2.2
+        )),
+        "{said}"
+    );
+    // The status's bytes (the first text after the id and job) made not UTF-8.
+    let bad = d.path().join("not-utf8.redb");
+    std::fs::copy(&db, &bad).unwrap();
+    {
+        let mut b = bytes1.clone();
+        let at = b
+            .windows(4)
+            .position(|w| {
+                w == b"runn"
+                    || w == b"comp"
+                    || w == b"fail"
+                    || w == b"pend"
+                    || w == b"queu"
+                    || w == b"retr"
+            })
+            .expect("a status in the stored version");
+        b[at] = 0xff;
+        let h = redb::Database::open(&bad).unwrap();
+        let w = h.begin_write().unwrap();
+        w.open_table(EXEC_VERSIONS)
+            .unwrap()
+            .insert(key1, b.as_slice())
+            .unwrap();
+        w.commit().unwrap();
+    }
+    let (code, said) = say(&bad);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "execution {} version at {}: undecodable",
+            key1.1, key1.2
+        )),
+        "{said}"
+    );
+}

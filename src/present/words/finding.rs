@@ -20,6 +20,7 @@ pub fn finding(f: &Finding, st: &Style) -> String {
     job_words(f, st)
         .or_else(|| cell_words(f, st))
         .or_else(|| failure_words(f, st))
+        .or_else(|| status_words(f, st))
         .or_else(|| router_words(f, st))
         .or_else(|| provider_words(f, st))
         .or_else(|| fetch_words(f, st))
@@ -281,7 +282,7 @@ fn clock_words(
     format!("{text}{how}")
 }
 
-/// How the rows failed, and the job's status.
+/// How the rows failed.
 fn failure_words(f: &Finding, st: &Style) -> Option<String> {
     use Finding::*;
     let j = |job: &str| st.e(job);
@@ -372,6 +373,15 @@ fn failure_words(f: &Finding, st: &Style) -> Option<String> {
                 plural(*clusters as u64, "cluster", "clusters")
             )
         }
+        _ => return None,
+    })
+}
+
+/// Rows that vanished, and the job's status.
+fn status_words(f: &Finding, st: &Style) -> Option<String> {
+    use Finding::*;
+    let j = |job: &str| st.e(job);
+    Some(match f {
         VanishedRows { job, ids } => format!(
             "{} of job {} vanished from the complete list during the recording (ids {}).",
             plural(ids.len() as u64, "row", "rows"),
