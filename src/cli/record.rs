@@ -461,6 +461,8 @@ pub fn summary_line(s: &RecordSummary, db: &Path) -> String {
 
 pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
     let (opts, http) = args.options()?;
+    // A file that cannot be made ends here, before any page or endpoint is announced.
+    crate::store::check_folder(db)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -515,7 +517,7 @@ pub fn run(args: Args, db: &Path, out: &mut dyn Write) -> CmdResult {
         shutdown_signal(),
     ));
     status.finish();
-    if let Some(page) = live {
+    if let Some(page) = live.filter(|_| summary.is_ok()) {
         // The page shows the last snapshot and says the recording ended: an open page asks
         // every 2 s, so it is served a little longer (a second Ctrl-C ends it at once).
         page.end();

@@ -5,8 +5,8 @@
 //! declaration order, so stored records never use `skip_serializing_if`, `flatten`,
 //! untagged enums or `serde_json::Value`. Replacing the codec means changing this file.
 
-use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1, v2};
 use super::compact::CompactError;
+use super::schema::{ExtraRow, SessionRec, SessionRec1, SnapshotRec, format, v1, v2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]

@@ -192,6 +192,22 @@ pub fn new_recording_id() -> String {
 /// Creates a new database file whole or not at all: it is made under a temporary name beside
 /// the target, with its tables and schema version committed, then linked into place. A failure
 /// (a full disk, say) leaves no file behind.
+/// A file that does not exist yet can be made there: its folder exists (else the error names
+/// the folder and `mkdir -p`). Checked before anything is started that would have to stop.
+pub fn check_folder(path: &Path) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if path.exists() || dir.is_dir() {
+        return Ok(());
+    }
+    Err(StoreError::NoFolder {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+    })
+}
+
 fn create_whole(path: &Path) -> Result<(), StoreError> {
     let create_err = |source: std::io::Error| StoreError::Create {
         path: path.to_path_buf(),

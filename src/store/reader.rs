@@ -494,7 +494,8 @@ impl Reader {
         let w = self.window;
         // Windowed: the last version at or before `from` of the current id, not yet shown.
         let mut base: Option<(i64, Vec<u8>)> = None;
-        let show_base = |base: &mut Option<(i64, Vec<u8>)>, f: &mut dyn VersionBytes|
+        let show_base = |base: &mut Option<(i64, Vec<u8>)>,
+                         f: &mut dyn VersionBytes|
          -> Result<(), StoreError> {
             if let (Some((id, bytes)), Some(w)) = (base.take(), w) {
                 // A row that was gone by the window's start is not in it at all.

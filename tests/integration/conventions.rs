@@ -180,6 +180,10 @@ fn a_missing_folder_is_named_with_its_command() {
             "--all-jobs",
             "--count",
             "1",
+            "--ui",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
         ],
     );
     let line = r.clean_failure();
@@ -189,6 +193,9 @@ fn a_missing_folder_is_named_with_its_command() {
         "{line}"
     );
     assert!(!dir.exists());
+    // Said before any page or endpoint is announced (nothing to serve, nothing to wait for).
+    assert!(!r.stderr.contains("live page"), "{}", r.stderr);
+    assert!(!r.stderr.contains("metrics at"), "{}", r.stderr);
 }
 
 /// `completions` into a pipe whose reader is gone (as `completions bash|zsh|fish`, typed as
