@@ -92,7 +92,7 @@ fn builder() -> redb::Builder {
 /// redb's page cache for a reader. Its default (1 GiB) keeps every page read: a command that
 /// reads a recording whole would hold all of it. Commands read a recording once, mostly in
 /// key order, so a small cache costs them little time and bounds their memory.
-const READ_CACHE: usize = 16 << 20;
+const READ_CACHE: usize = 8 << 20;
 
 /// Whether other processes may read the database while it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,7 +33,17 @@ pub fn verify_file(
 ) -> Result<VerifyReport, StoreError> {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    match check_pages(path) {
+    // redb's own page checks (a dry open of the file) and the records' checks are apart:
+    // both run at once.
+    let (pages, records) = std::thread::scope(|sc| {
+        let pages = sc.spawn(|| check_pages(path));
+        let records = check_records(path, seal, sealed);
+        let pages = pages
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (pages, records)
+    });
+    match pages {
         Ok(None) => {}
         Ok(Some(why)) => problems.push(format!("pages: {why}")),
         Err(StoreError::Locked { .. }) => notes.push(
@@ -51,6 +61,36 @@ pub fn verify_file(
             crate::errors::error_chain(&e)
         )),
     }
+    let mut r = match records? {
+        Records::Checked(r) => r,
+        Records::Unreadable(why) => {
+            problems.push(why);
+            return Ok(VerifyReport {
+                problems,
+                notes,
+                ..Default::default()
+            });
+        }
+    };
+    problems.append(&mut r.problems);
+    r.problems = problems;
+    r.notes = notes;
+    Ok(r)
+}
+
+/// The records' checks, or why the records could not be read at all.
+enum Records {
+    Checked(VerifyReport),
+    Unreadable(String),
+}
+
+/// Opens the file to read and checks its records; a file that is not a recording (or of a
+/// newer version) is an error, as from `check_pages`.
+fn check_records(
+    path: &Path,
+    seal: &super::bundle::SealCheck,
+    sealed: bool,
+) -> Result<Records, StoreError> {
     let opened = no_panic(|| open_reader(path)).unwrap_or_else(|p| {
         Err(StoreError::Damaged {
             path: path.to_path_buf(),
@@ -65,35 +105,28 @@ pub fn verify_file(
             | StoreError::NewerSchema { .. }),
         ) => return Err(e),
         Err(e) => {
-            problems.push(format!(
+            return Ok(Records::Unreadable(format!(
                 "cannot read the records: {}",
                 crate::errors::error_chain(&e)
-            ));
-            return Ok(VerifyReport {
-                problems,
-                notes,
-                ..Default::default()
-            });
+            )));
         }
     };
-    let mut r = match no_panic(|| Reader::new(&d).and_then(|r| r.verify(seal, sealed))) {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => VerifyReport {
-            problems: vec![format!(
-                "reading the records stopped: {}",
-                crate::errors::error_chain(&e)
-            )],
-            ..Default::default()
+    Ok(Records::Checked(
+        match no_panic(|| Reader::new(&d).and_then(|r| r.verify(seal, sealed))) {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => VerifyReport {
+                problems: vec![format!(
+                    "reading the records stopped: {}",
+                    crate::errors::error_chain(&e)
+                )],
+                ..Default::default()
+            },
+            Err(p) => VerifyReport {
+                problems: vec![format!("redb failed reading the records: {p}")],
+                ..Default::default()
+            },
         },
-        Err(p) => VerifyReport {
-            problems: vec![format!("redb failed reading the records: {p}")],
-            ..Default::default()
-        },
-    };
-    problems.append(&mut r.problems);
-    r.problems = problems;
-    r.notes = notes;
-    Ok(r)
+    ))
 }
 
 /// Problems kept per report: a badly damaged file would otherwise list every record.
