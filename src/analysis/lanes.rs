@@ -464,7 +464,9 @@ fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> 
                 out.push(bar_of(Some(id), &e, axis, seen, false));
             }
         };
-        rec.reader.each_exec_version(job, ids, |id, seq, v| {
+        // Read in place; what a bar draws is kept of the row's last version.
+        rec.reader.each_exec_ref(job, ids, |id, seq, v| {
+            let v = v.map(|e| e.drawn());
             let (t, t_end) = at(seq);
             match &mut cur {
                 Some((cid, last, seen)) if *cid == id => match v {

@@ -97,6 +97,24 @@ impl ExecRef<'_> {
         self.status == b"failed"
     }
 
+    /// The row as an `Execution` with only what drawing it reads (status, times, error code,
+    /// its cell: question, model, region); the other text fields are left out (`None`).
+    pub fn drawn(&self) -> Execution {
+        let text = |t: Option<&[u8]>| t.map(|t| Str::from(String::from_utf8_lossy(t)));
+        Execution {
+            id: self.id,
+            status: self.status(),
+            question_id: text(self.question_id),
+            model_id: text(self.model_id),
+            region: text(self.region),
+            created_at: self.created_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            error_code: text(self.error_code),
+            ..Default::default()
+        }
+    }
+
     /// Whether every text field is UTF-8: with that, the bytes decode as an `Execution` too.
     pub fn text_ok(&self) -> bool {
         let texts = [

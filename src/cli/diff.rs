@@ -4,7 +4,7 @@ use super::error::CmdResult;
 use super::open::open_recording;
 use crate::analysis::{Selector, diff};
 use crate::present::render;
-use crate::present::safe::{json_out, text_out};
+use crate::present::safe::text_out;
 use crate::present::text::Ctx;
 use std::io::Write;
 use std::path::Path;
@@ -38,9 +38,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
     let to = rec.resolve(&args.to)?;
     let d = diff::diff(&rec, from, to, args.job.as_deref())?;
     if args.json {
-        let mut out = json_out(out);
-        serde_json::to_writer_pretty(&mut out, &d)?;
-        writeln!(out)?;
+        crate::present::safe::write_json_pretty(out, &d)?;
     } else {
         let ctx = Ctx::new(rec.start_us(), color);
         render::diff_text(&d, args.verbose, ctx, &mut text_out(out))?;

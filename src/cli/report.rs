@@ -2,7 +2,7 @@
 
 use super::error::{CliError, CmdResult};
 use super::open::open_recording;
-use crate::present::safe::{json_out, term, text_out};
+use crate::present::safe::{term, text_out};
 use crate::present::text::Ctx;
 use crate::present::{page, render};
 use std::io::Write;
@@ -93,9 +93,7 @@ pub fn render_report(
     let ctx = Ctx::new(rec.start_us(), false);
     match format {
         Format::Json => {
-            let mut out = json_out(out);
-            serde_json::to_writer_pretty(&mut out, &crate::present::json::report(&r, ctx)?)?;
-            writeln!(out)?;
+            crate::present::safe::write_json_pretty(out, &crate::present::json::report(&r, ctx)?)?;
         }
         Format::Markdown => render::report_markdown(&r, Ctx { color, ..ctx }, &mut text_out(out))?,
         // Every value is HTML-escaped by the page; the filter then only sees markup.

@@ -6,7 +6,7 @@ use crate::analysis::Selector;
 use crate::analysis::rows::{RowFilter, rows};
 use crate::analysis::summary::show;
 use crate::present::render;
-use crate::present::safe::{json_out, text_out};
+use crate::present::safe::text_out;
 use crate::present::text::Ctx;
 use std::io::Write;
 use std::path::Path;
@@ -60,9 +60,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         };
         let r = rows(&rec, seq, args.job.as_deref(), &filter)?;
         if args.json {
-            let mut out = json_out(out);
-            serde_json::to_writer_pretty(&mut out, &r)?;
-            writeln!(out)?;
+            crate::present::safe::write_json_pretty(out, &r)?;
         } else {
             render::rows_text(&r, ctx, &mut text_out(out))?;
         }
@@ -70,9 +68,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
     }
     let s = show(&rec, seq, args.job.as_deref())?;
     if args.json {
-        let mut out = json_out(out);
-        serde_json::to_writer_pretty(&mut out, &s)?;
-        writeln!(out)?;
+        crate::present::safe::write_json_pretty(out, &s)?;
     } else {
         render::show_text(&s, args.verbose, ctx, &mut text_out(out))?;
     }

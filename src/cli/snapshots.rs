@@ -2,7 +2,7 @@
 
 use super::error::CmdResult;
 use super::open::open_recording;
-use crate::present::safe::{json_out, text_out};
+use crate::present::safe::text_out;
 use crate::present::snapshots::{snapshots_json, write_text};
 use crate::present::text::Ctx;
 use std::io::Write;
@@ -25,9 +25,7 @@ pub struct Args {
 pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult {
     let (_db, rec) = open_recording(db)?;
     if args.json {
-        let mut out = json_out(out);
-        serde_json::to_writer_pretty(&mut out, &snapshots_json(&rec)?)?;
-        writeln!(out)?;
+        crate::present::safe::write_json_pretty(out, &snapshots_json(&rec)?)?;
         return Ok(());
     }
     let ctx = Ctx::new(rec.start_us(), color);

@@ -198,6 +198,17 @@ pub fn text_out(inner: &mut dyn Write) -> impl Write + '_ {
     }
 }
 
+/// `v` as pretty JSON and a newline through `json_out`, written whole: serde's many small
+/// writes go to memory, and the filter looks at the text once.
+pub fn write_json_pretty<T: serde::Serialize + ?Sized>(
+    inner: &mut dyn Write,
+    v: &T,
+) -> io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(v).map_err(io::Error::other)?;
+    text.push(b'\n');
+    json_out(inner).write_all(&text)
+}
+
 /// JSON output: characters JSON allows raw in strings but a terminal would act on are written
 /// as `\uXXXX`, which decodes to the same string.
 pub fn json_out(inner: &mut dyn Write) -> impl Write + '_ {
