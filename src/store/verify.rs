@@ -62,7 +62,7 @@ pub fn verify_file(
         )),
     }
     let mut r = match records? {
-        Records::Checked(r) => r,
+        Records::Checked(r) => *r,
         Records::Unreadable(why) => {
             problems.push(why);
             return Ok(VerifyReport {
@@ -80,7 +80,7 @@ pub fn verify_file(
 
 /// The records' checks, or why the records could not be read at all.
 enum Records {
-    Checked(VerifyReport),
+    Checked(Box<VerifyReport>),
     Unreadable(String),
 }
 
@@ -111,7 +111,7 @@ fn check_records(
             )));
         }
     };
-    Ok(Records::Checked(
+    Ok(Records::Checked(Box::new(
         match no_panic(|| Reader::new(&d).and_then(|r| r.verify(seal, sealed))) {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => VerifyReport {
@@ -126,7 +126,7 @@ fn check_records(
                 ..Default::default()
             },
         },
-    ))
+    )))
 }
 
 /// Problems kept per report: a badly damaged file would otherwise list every record.
