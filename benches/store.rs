@@ -6,6 +6,10 @@
 //!   changes, commit: without fsync (`10k`) and durable (`10k_durable`, what `record` does).
 //! - `query/show_at`, `query/diff_first_last`: on a synthetic recording of 1,000 snapshots x
 //!   10,000 executions (1% change per snapshot), built once into `target/bench-data/`.
+//! - `parts/*`: the parts the read commands' profiles name (issue 30), on the same recording:
+//!   the sweep of a job's row versions (`history::status_series`), walking every version read
+//!   in place (`each_exec_ref`) against decoded (`each_exec_version`), a poll's header decoded
+//!   (`SNAPSHOT_V4`), and the diff's JSON written through the terminal filter.
 //! - `command/*`: the read commands as a user runs them (arguments parsed, file opened,
 //!   output rendered into a sink), in process: `report --format json|html`, `replay --json`,
 //!   `verify`, `show --at 500`, `diff first last`, `snapshots --json`. Whole-process figures:
@@ -198,5 +202,77 @@ fn command(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest, query, command);
+fn parts(c: &mut Criterion) {
+    use beacon_blackbox::store::{codec, schema};
+    let path = big_recording();
+    let db = open_reader(&path).unwrap();
+    let rec = Recording::open(&db).unwrap();
+    let mut g = c.benchmark_group("parts");
+    g.sample_size(20);
+    g.bench_function("sweep_status_series", |b| {
+        b.iter(|| beacon_blackbox::analysis::history::status_series(&rec, 0).unwrap())
+    });
+    g.bench_function("versions_in_place", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            rec.reader
+                .each_exec_ref(0, i64::MIN..=i64::MAX, |_, _, e| {
+                    n += e.map_or(0, |e| e.status.len() as u64)
+                })
+                .unwrap();
+            n
+        })
+    });
+    g.bench_function("versions_decoded", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            rec.reader
+                .each_exec_version(0, i64::MIN..=i64::MAX, |_, _, e| {
+                    n += e.map_or(0, |e| e.status.len() as u64)
+                })
+                .unwrap();
+            n
+        })
+    });
+    // A poll's header as the recorder writes it: four requests, all answered.
+    let fetch = |source: u8, body: u64| schema::FetchRec {
+        source,
+        job: (source < 2).then_some(0),
+        url: u32::from(source),
+        status: Some(200),
+        latency_us: 1_166,
+        body: Some(body),
+        body_len: 34_266,
+        content_type: Some(1),
+        error: None,
+        parse_error: None,
+        outcome: 0,
+        location: None,
+        rows: (source < 2).then_some([44, 44, 0, 0]),
+        problems: vec![],
+        problems_total: 0,
+        server_time: Some(1_796_705_301_000_000),
+        sent_us: Some(120),
+        retried: None,
+        secrets_removed: 0,
+    };
+    let header = codec::encode_snapshot(&schema::SnapshotRec {
+        session: 1,
+        started_at: 1_796_705_300_412_345,
+        duration_us: 2_210,
+        fetches: vec![fetch(0, 747), fetch(1, 748), fetch(3, 1748), fetch(4, 4)],
+    });
+    g.bench_function("snapshot_header_decode", |b| {
+        b.iter(|| codec::decode_snapshot(std::hint::black_box(&header)).unwrap())
+    });
+    let d = diff::diff(&rec, 1, 1000, None).unwrap();
+    g.bench_function("diff_json_out", |b| {
+        b.iter(|| {
+            beacon_blackbox::present::safe::write_json_pretty(&mut std::io::sink(), &d).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ingest, query, parts, command);
 criterion_main!(benches);
