@@ -466,7 +466,7 @@ fn bars(rec: &Recording, job: u32, axis: &Axis) -> Result<Vec<Bar>, StoreError> 
         };
         // Read in place; what a bar draws is kept of the row's last version.
         rec.reader.each_exec_ref(job, ids, |id, seq, v| {
-            let v = v.map(|e| e.drawn());
+            let v = v.map(|e| e.brief());
             let (t, t_end) = at(seq);
             match &mut cur {
                 Some((cid, last, seen)) if *cid == id => match v {

@@ -131,7 +131,9 @@ impl<'g> RowEvents<'g> {
         };
         let ids = i64::MIN..=i64::MAX;
         let mut prev: Option<(i64, Option<Execution>)> = None;
-        rec.reader.each_exec_version(job, ids, |id, seq, v| {
+        // Read in place; what events say of a row (status, provider, error code, cell) kept.
+        rec.reader.each_exec_ref(job, ids, |id, seq, v| {
+            let v = v.map(|e| e.brief());
             let old = match prev.take() {
                 Some((pid, Some(o))) if pid == id => Some(o),
                 _ => None,

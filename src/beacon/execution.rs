@@ -97,9 +97,10 @@ impl ExecRef<'_> {
         self.status == b"failed"
     }
 
-    /// The row as an `Execution` with only what drawing it reads (status, times, error code,
-    /// its cell: question, model, region); the other text fields are left out (`None`).
-    pub fn drawn(&self) -> Execution {
+    /// The row as an `Execution` with only what a drawing or a timeline reads of it (status,
+    /// provider, times, error code, its cell: question, model, region); the other text fields
+    /// (job, raw region, message, failure, classification) are left out (`None`).
+    pub fn brief(&self) -> Execution {
         let text = |t: Option<&[u8]>| t.map(|t| Str::from(String::from_utf8_lossy(t)));
         Execution {
             id: self.id,
@@ -107,6 +108,7 @@ impl ExecRef<'_> {
             question_id: text(self.question_id),
             model_id: text(self.model_id),
             region: text(self.region),
+            provider_id: text(self.provider_id),
             created_at: self.created_at,
             started_at: self.started_at,
             completed_at: self.completed_at,

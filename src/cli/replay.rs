@@ -189,6 +189,7 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         Box::new(std::io::BufWriter::with_capacity(1 << 16, text_out(out)))
     };
     let mut prev_at: Option<i64> = None;
+    let mut line = Vec::new();
     let mut k = 0;
     while k < events.len() {
         let seq = events[k].seq;
@@ -207,10 +208,13 @@ pub fn run(args: Args, db: &Path, color: bool, out: &mut dyn Write) -> CmdResult
         }
         prev_at = Some(at);
         if args.json {
+            // The block's lines made in memory and written at once: no call per JSON token.
+            line.clear();
             for e in block {
-                serde_json::to_writer(&mut out, &crate::present::json::event(e, ctx))?;
-                writeln!(out)?;
+                serde_json::to_writer(&mut line, &crate::present::json::event(e, ctx))?;
+                line.push(b'\n');
             }
+            out.write_all(&line)?;
         } else {
             writeln!(out, "#{seq:<5} {}", ctx.time(at))?;
             // Alike events share a line, in the order the first of each came.
