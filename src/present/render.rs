@@ -646,7 +646,11 @@ fn router_diff_text(d: &Diff, verbose: bool, out: &mut dyn Write) -> io::Result<
             writeln!(out, "  {}: {} -> {}", term(&p.path), v(&p.from), v(&p.to))?;
         }
         if c.changed > shown.min(c.changes.len()) {
-            writeln!(out, "  and {} more", c.changed - shown.min(c.changes.len()))?;
+            writeln!(
+                out,
+                "  and {} more",
+                grouped((c.changed - shown.min(c.changes.len())) as u64)
+            )?;
         }
     }
     Ok(())

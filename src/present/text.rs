@@ -165,7 +165,7 @@ pub fn list(items: impl IntoIterator<Item = String>, n: usize) -> String {
     let all: Vec<String> = items.into_iter().collect();
     let shown = all.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
     if all.len() > n {
-        format!("{shown} and {} more", all.len() - n)
+        format!("{shown} and {} more", grouped((all.len() - n) as u64))
     } else {
         shown
     }

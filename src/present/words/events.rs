@@ -183,7 +183,10 @@ pub fn endpoint_change(c: &crate::analysis::endpoints::EndpointChange, st: &Styl
         st.e(&c.endpoint.label()),
         parts.join(", "),
         if c.changed > parts.len() {
-            format!(" and {} more", c.changed - parts.len())
+            format!(
+                " and {} more",
+                super::super::text::grouped((c.changed - parts.len()) as u64)
+            )
         } else {
             String::new()
         }
