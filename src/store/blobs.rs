@@ -245,9 +245,13 @@ mod tests {
         // Prefix 3 and suffix 3 of a 4-byte base.
         assert!(matches!(apply(b"abcd", &[3, 3], 6), Err(BlobError::Patch)));
         assert!(matches!(apply(b"abcd", &[0x80], 4), Err(BlobError::Patch)));
+        // Prefix 1, one byte, suffix 1: 3 bytes, not the 9 the record says; the error says so.
         assert!(matches!(
             apply(b"abcd", &[1, 1, b'x'], 9),
-            Err(BlobError::Length { .. })
+            Err(BlobError::Length {
+                found: 3,
+                expected: 9
+            })
         ));
         let huge = [
             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0,
