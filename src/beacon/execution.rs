@@ -45,7 +45,9 @@ pub struct Execution {
 /// A stored execution read without copying: its text fields borrowed from the stored bytes
 /// (not checked as UTF-8 until read as text), for the sweeps over every version of a job's
 /// rows that read a few fields of each (status, times). Same fields, same order, as
-/// `Execution`; the bytes are the same (bincode writes a string as its bytes).
+/// `Execution`; the bytes are the same (bincode writes a string as its bytes). Text that is
+/// not UTF-8 (a damaged page) is read with replacement characters here, where a full decode
+/// refuses it; `verify` names such a version (`text_ok`).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct ExecRef<'a> {
     pub id: i64,
