@@ -3,6 +3,7 @@
 //! when that is shorter, else as zstd with the previous body as dictionary. Decoding follows
 //! the delta chain, whose depth is bounded by `MAX_DELTA_DEPTH`.
 
+use super::compact::{put, read_leb};
 use super::schema::BodyRec;
 
 /// zstd level for full bodies: level 3 is zstd's default, a good ratio at ~300 MB/s.
@@ -135,40 +136,17 @@ fn patch(base: &[u8], raw: &[u8]) -> Vec<u8> {
         .take_while(|(a, b)| a == b)
         .count();
     let mut out = Vec::with_capacity(8 + raw.len() - prefix - suffix);
-    leb(&mut out, prefix as u64);
-    leb(&mut out, suffix as u64);
+    put(&mut out, prefix as u64);
+    put(&mut out, suffix as u64);
     out.extend_from_slice(&raw[prefix..raw.len() - suffix]);
     out
-}
-
-fn leb(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn read_leb(data: &[u8], at: &mut usize) -> Result<u64, BlobError> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *data.get(*at).ok_or(BlobError::Patch)?;
-        *at += 1;
-        v |= u64::from(b & 0x7f)
-            .checked_shl(shift)
-            .ok_or(BlobError::Patch)?;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(BlobError::Patch)
 }
 
 /// Undoes `patch`; `cap` is the length the result must have.
 fn apply(base: &[u8], data: &[u8], cap: usize) -> Result<Vec<u8>, BlobError> {
     let mut at = 0;
-    let prefix = read_leb(data, &mut at)?;
-    let suffix = read_leb(data, &mut at)?;
+    let prefix = read_leb(data, &mut at).ok_or(BlobError::Patch)?;
+    let suffix = read_leb(data, &mut at).ok_or(BlobError::Patch)?;
     let kept = prefix.checked_add(suffix).ok_or(BlobError::Patch)?;
     if kept > base.len() as u64 {
         return Err(BlobError::Patch);

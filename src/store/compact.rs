@@ -175,19 +175,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn uint(&mut self) -> Result<u64, CompactError> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            let part = u64::from(b & 0x7f);
-            if shift == 63 && part > 1 {
-                return Err(CompactError::Malformed("integer out of range"));
-            }
-            v |= part << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(CompactError::Malformed("integer out of range"))
+        read_uint(self.bytes, &mut self.at)
     }
 
     fn small<T: TryFrom<u64>>(&mut self) -> Result<T, CompactError> {
@@ -263,7 +251,34 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn put(out: &mut Vec<u8>, mut v: u64) {
+/// An unsigned LEB128 integer at `*at`, which moves past it; `None` when the bytes end first
+/// or it does not fit in a u64.
+pub(super) fn read_leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        let part = u64::from(b & 0x7f);
+        if shift == 63 && part > 1 {
+            return None;
+        }
+        v |= part << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn read_uint(bytes: &[u8], at: &mut usize) -> Result<u64, CompactError> {
+    read_leb(bytes, at).ok_or(match *at >= bytes.len() {
+        true => CompactError::Malformed("ends early"),
+        false => CompactError::Malformed("integer out of range"),
+    })
+}
+
+/// `v` as an unsigned LEB128 integer.
+pub(super) fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
